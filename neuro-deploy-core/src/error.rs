@@ -1,0 +1,294 @@
+//! Reason codes, exit codes, and the error vocabulary adapters convert into.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// A stable, machine-readable reason for a refusal or an ignore.
+///
+/// Codes appear in JSON reports (`reason`) and text output. They are never renamed; new ones may be added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ReasonCode {
+    // ---- refusals ----
+    /// A configured queue held visible, in-flight or delayed messages (or could not be read).
+    QueueNotDrained,
+    /// The promotion source does not run the version with a complete rollout.
+    NotVerifiedOnStaging,
+    /// The registry has no image for the version, and none may be built.
+    ImageMissing,
+    /// The version is older than what the environment runs.
+    Downgrade,
+    /// A release was required, but the version or tag is not SemVer.
+    NotARelease,
+    /// Production takes versions only through `promote`.
+    ProductionRequiresPromotion,
+    /// Another run holds the namespace's lock.
+    LockHeld,
+    /// Production needs `--yes` or an interactive confirmation.
+    ConfirmationRequired,
+    /// An argument or setting is malformed.
+    InvalidInput,
+    /// The registry refuses to move an existing tag (immutable repository).
+    ImmutableTag,
+    /// No Deployment in the namespace matches the selector.
+    NoWorkloads,
+    /// Rollback needs a recorded previous version, and the workloads have none (or disagree).
+    NoPreviousVersion,
+    /// A Deployment is paused, so a rollout would never finish.
+    WorkloadPaused,
+    // ---- ignores ----
+    /// The branch is not one that deploys.
+    NotReleaseBranch,
+    /// Draft releases are not deployed.
+    DraftRelease,
+    /// The environment already runs the version with a complete rollout.
+    AlreadyDeployed,
+}
+
+impl ReasonCode {
+    /// Every code, for documentation and tests.
+    pub const ALL: [ReasonCode; 16] = [
+        ReasonCode::QueueNotDrained,
+        ReasonCode::NotVerifiedOnStaging,
+        ReasonCode::ImageMissing,
+        ReasonCode::Downgrade,
+        ReasonCode::NotARelease,
+        ReasonCode::ProductionRequiresPromotion,
+        ReasonCode::LockHeld,
+        ReasonCode::ConfirmationRequired,
+        ReasonCode::InvalidInput,
+        ReasonCode::ImmutableTag,
+        ReasonCode::NoWorkloads,
+        ReasonCode::NoPreviousVersion,
+        ReasonCode::WorkloadPaused,
+        ReasonCode::NotReleaseBranch,
+        ReasonCode::DraftRelease,
+        ReasonCode::AlreadyDeployed,
+    ];
+
+    /// The snake_case code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReasonCode::QueueNotDrained => "queue_not_drained",
+            ReasonCode::NotVerifiedOnStaging => "not_verified_on_staging",
+            ReasonCode::ImageMissing => "image_missing",
+            ReasonCode::Downgrade => "downgrade",
+            ReasonCode::NotARelease => "not_a_release",
+            ReasonCode::ProductionRequiresPromotion => "production_requires_promotion",
+            ReasonCode::LockHeld => "lock_held",
+            ReasonCode::ConfirmationRequired => "confirmation_required",
+            ReasonCode::InvalidInput => "invalid_input",
+            ReasonCode::ImmutableTag => "immutable_tag",
+            ReasonCode::NoWorkloads => "no_workloads",
+            ReasonCode::NoPreviousVersion => "no_previous_version",
+            ReasonCode::WorkloadPaused => "workload_paused",
+            ReasonCode::NotReleaseBranch => "not_release_branch",
+            ReasonCode::DraftRelease => "draft_release",
+            ReasonCode::AlreadyDeployed => "already_deployed",
+        }
+    }
+
+    /// Whether this code means "nothing to do" rather than "refused".
+    pub fn is_ignore(self) -> bool {
+        matches!(
+            self,
+            ReasonCode::NotReleaseBranch | ReasonCode::DraftRelease | ReasonCode::AlreadyDeployed
+        )
+    }
+
+    /// The process exit code for a run that ended with this reason.
+    pub fn exit_code(self) -> ExitCode {
+        match self {
+            ReasonCode::NotReleaseBranch
+            | ReasonCode::DraftRelease
+            | ReasonCode::AlreadyDeployed => ExitCode::Done,
+            ReasonCode::InvalidInput
+            | ReasonCode::NotARelease
+            | ReasonCode::ProductionRequiresPromotion
+            | ReasonCode::ConfirmationRequired => ExitCode::InvalidInput,
+            ReasonCode::LockHeld => ExitCode::LockHeld,
+            ReasonCode::QueueNotDrained
+            | ReasonCode::NotVerifiedOnStaging
+            | ReasonCode::ImageMissing
+            | ReasonCode::Downgrade
+            | ReasonCode::ImmutableTag
+            | ReasonCode::NoWorkloads
+            | ReasonCode::NoPreviousVersion
+            | ReasonCode::WorkloadPaused => ExitCode::Refused,
+        }
+    }
+}
+
+impl fmt::Display for ReasonCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Process exit codes, shared by every binary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExitCode {
+    /// 0: done (including no-op and ignored).
+    Done = 0,
+    /// 1: unexpected failure after retries.
+    Failed = 1,
+    /// 2: invalid input or config; nothing changed.
+    InvalidInput = 2,
+    /// 3: refused by a gate; nothing changed.
+    Refused = 3,
+    /// 4: the rollout failed and was rolled back.
+    RolledBack = 4,
+    /// 5: another deploy holds the lock.
+    LockHeld = 5,
+    /// 6: the rollout failed and the rollback failed too; an operator is needed.
+    RollbackFailed = 6,
+}
+
+impl ExitCode {
+    /// The numeric code.
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+}
+
+/// A refusal or ignore: a code for machines and a sentence for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reason {
+    /// The stable code.
+    pub code: ReasonCode,
+    /// What happened and what to do.
+    pub message: String,
+}
+
+impl Reason {
+    /// A reason.
+    pub fn new(code: ReasonCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.message, self.code)
+    }
+}
+
+/// What an adapter reports when a call fails. Adapters convert their SDK errors into this;
+/// messages never carry a credential.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AdapterError {
+    /// The service refused the credentials or permissions.
+    #[error("{service}: {operation} was not authorized: {message}")]
+    Unauthorized {
+        /// `ecr`, `sqs`, `kubernetes`, `github`, `codefresh`.
+        service: &'static str,
+        /// What was attempted.
+        operation: String,
+        /// What to check.
+        message: String,
+    },
+    /// Something the call needs does not exist.
+    #[error("{service}: {what} was not found")]
+    NotFound {
+        /// Which service.
+        service: &'static str,
+        /// What is missing, named fully (repository and tag, queue and region …).
+        what: String,
+    },
+    /// The service refused for a reason the user must act on.
+    #[error("{message}")]
+    Refused {
+        /// A stable reason code.
+        code: ReasonCode,
+        /// What happened and what to do.
+        message: String,
+    },
+    /// The call took longer than its timeout.
+    #[error(
+        "{service}: {operation} timed out after {seconds:.1}s; check that the endpoint is reachable"
+    )]
+    Timeout {
+        /// Which service.
+        service: &'static str,
+        /// What was attempted.
+        operation: String,
+        /// The bound that passed.
+        seconds: f64,
+    },
+    /// Optimistic concurrency lost (someone else wrote first).
+    #[error("{service}: {operation} conflicted with a concurrent change")]
+    Conflict {
+        /// Which service.
+        service: &'static str,
+        /// What was attempted.
+        operation: String,
+    },
+    /// Any other failure, after the adapter's retries.
+    #[error("{service}: {operation} failed: {message}")]
+    Failed {
+        /// Which service.
+        service: &'static str,
+        /// What was attempted.
+        operation: String,
+        /// What the service said (error code, request id).
+        message: String,
+    },
+}
+
+impl AdapterError {
+    /// A generic failure.
+    pub fn failed(
+        service: &'static str,
+        operation: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        AdapterError::Failed {
+            service,
+            operation: operation.into(),
+            message: message.into(),
+        }
+    }
+
+    /// The reason code this error carries, when it is a refusal.
+    pub fn reason_code(&self) -> Option<ReasonCode> {
+        match self {
+            AdapterError::Refused { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_stable_snake_case_and_serialize_as_written() {
+        for code in ReasonCode::ALL {
+            let json = serde_json::to_string(&code).expect("serializes");
+            assert_eq!(json, format!("\"{}\"", code.as_str()));
+            assert!(
+                code.as_str()
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c == '_')
+            );
+        }
+    }
+
+    #[test]
+    fn exit_codes_follow_the_design() {
+        assert_eq!(ReasonCode::QueueNotDrained.exit_code().code(), 3);
+        assert_eq!(ReasonCode::NotARelease.exit_code().code(), 2);
+        assert_eq!(ReasonCode::LockHeld.exit_code().code(), 5);
+        assert_eq!(ReasonCode::AlreadyDeployed.exit_code().code(), 0);
+        assert!(ReasonCode::DraftRelease.is_ignore());
+        assert!(!ReasonCode::Downgrade.is_ignore());
+    }
+}

@@ -1,0 +1,150 @@
+//! The hotfix flow: branch off the latest release, then release a patch tag targeting that branch.
+//!
+//! Pure rules ([`latest_release`], [`hotfix_branch`], [`check_patch_bump`]) plus two short
+//! flows over a [`ReleaseSource`]. The release that follows is an ordinary `released` event:
+//! hotfix branches are release branches (`hotfix/*`), so it deploys to staging by itself.
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::error::{AdapterError, ReasonCode};
+use crate::model::ReleaseInfo;
+use crate::traits::ReleaseSource;
+use crate::version::{GitSha, ReleaseTag};
+
+/// The newest published release by SemVer order; drafts never count, pre-releases only when asked.
+pub fn latest_release(releases: &[ReleaseInfo], include_prereleases: bool) -> Option<ReleaseTag> {
+    releases
+        .iter()
+        .filter(|r| !r.draft && (include_prereleases || !r.prerelease))
+        .filter_map(|r| ReleaseTag::parse(&r.tag).ok())
+        .filter(|t| include_prereleases || !t.is_prerelease())
+        .max()
+}
+
+/// The hotfix branch for a base release: `<prefix><next patch>` (`hotfix/v1.4.1`).
+pub fn hotfix_branch(config: &Config, base: &ReleaseTag) -> String {
+    format!("{}{}", config.hotfix_prefix, base.next_patch())
+}
+
+/// Checks that `tag` is a patch release after `base` (same major and minor, higher patch, no pre-release).
+pub fn check_patch_bump(tag: &ReleaseTag, base: &ReleaseTag) -> Result<(), String> {
+    let (new, old) = (tag.semver(), base.semver());
+    if new.major != old.major
+        || new.minor != old.minor
+        || new.patch <= old.patch
+        || tag.is_prerelease()
+    {
+        return Err(format!(
+            "`{tag}` is not a patch release after `{base}`; a hotfix of {base} is tagged {}",
+            base.next_patch()
+        ));
+    }
+    Ok(())
+}
+
+fn refused(code: ReasonCode, message: String) -> AdapterError {
+    AdapterError::Refused { code, message }
+}
+
+/// What `hotfix start` did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HotfixStart {
+    /// The release the branch is cut from.
+    pub base: String,
+    /// The branch.
+    pub branch: String,
+    /// The commit it points at.
+    pub sha: GitSha,
+    /// `false` when the branch already pointed there (idempotent re-run).
+    pub created: bool,
+}
+
+/// Creates the hotfix branch at the latest release's commit.
+pub async fn start(
+    source: &dyn ReleaseSource,
+    config: &Config,
+) -> Result<HotfixStart, AdapterError> {
+    let releases = source.releases().await?;
+    let base = latest_release(&releases, false).ok_or_else(|| {
+        refused(
+            ReasonCode::NotARelease,
+            "there is no published SemVer release to branch a hotfix from; create a release first"
+                .to_owned(),
+        )
+    })?;
+    let sha = source
+        .resolve(base.as_str())
+        .await?
+        .ok_or_else(|| AdapterError::NotFound {
+            service: "github",
+            what: format!("the commit of release tag `{base}`"),
+        })?;
+    let branch = hotfix_branch(config, &base);
+    let created = source.create_branch(&branch, &sha).await?;
+    Ok(HotfixStart {
+        base: base.to_string(),
+        branch,
+        sha,
+        created,
+    })
+}
+
+/// Creates the release `tag` targeting its hotfix branch, after checking it is a patch bump
+/// of the release the branch was cut from and does not exist yet.
+pub async fn release(
+    source: &dyn ReleaseSource,
+    config: &Config,
+    tag: &str,
+) -> Result<ReleaseInfo, AdapterError> {
+    let new = ReleaseTag::parse(tag)
+        .map_err(|e| refused(ReasonCode::NotARelease, format!("hotfix tag {e}")))?;
+    let releases = source.releases().await?;
+    if let Some(existing) = releases.iter().find(|r| r.tag == new.as_str()) {
+        return Err(refused(
+            ReasonCode::InvalidInput,
+            format!(
+                "release `{tag}` already exists (targeting `{}`); choose the next patch version",
+                existing.target
+            ),
+        ));
+    }
+    let base = releases
+        .iter()
+        .filter(|r| !r.draft)
+        .filter_map(|r| ReleaseTag::parse(&r.tag).ok())
+        .filter(|t| {
+            !t.is_prerelease()
+                && t.semver().major == new.semver().major
+                && t.semver().minor == new.semver().minor
+                && t.semver() < new.semver()
+        })
+        .max()
+        .ok_or_else(|| {
+            refused(
+                ReasonCode::InvalidInput,
+                format!(
+                    "no release {}.{}.x older than `{tag}` exists to hotfix",
+                    new.semver().major,
+                    new.semver().minor
+                ),
+            )
+        })?;
+    check_patch_bump(&new, &base).map_err(|m| refused(ReasonCode::InvalidInput, m))?;
+    if source.resolve(new.as_str()).await?.is_some() {
+        return Err(refused(
+            ReasonCode::InvalidInput,
+            format!("tag `{tag}` already exists; choose the next patch version"),
+        ));
+    }
+    let branch = format!("{}{}", config.hotfix_prefix, new);
+    if source.resolve(&branch).await?.is_none() {
+        return Err(refused(
+            ReasonCode::InvalidInput,
+            format!(
+                "branch `{branch}` does not exist; run `neuro-deploy hotfix start` first and merge the fix into it"
+            ),
+        ));
+    }
+    source.create_release(new.as_str(), &branch).await
+}

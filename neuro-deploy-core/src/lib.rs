@@ -1,0 +1,72 @@
+//! # neuro-deploy-core
+//!
+//! The pure core of neuro-deploy: domain types ([`Version`], [`ImageRef`], [`Event`] …),
+//! configuration ([`Config`]), the five boundaries adapters implement ([`ImageBuilder`],
+//! [`Registry`], [`QueueInspector`], [`ClusterDeployer`], [`ReleaseSource`]), the release
+//! policy ([`decide`]: event + config + facts → [`Decision`]) and the [`Executor`] that runs a
+//! decision through the traits.
+//!
+//! **What it is not**: it does no I/O of its own and depends on no SDK — no AWS, Kubernetes,
+//! GitHub or HTTP client. Adapter crates (`neuro-deploy-aws`, `-kube`, `-github`, `-codefresh`)
+//! implement the traits; the binaries wire them up. Time comes from tokio (`tokio::time`), so
+//! tests run with paused time. With the `mocks` feature, `mockall` doubles of every trait
+//! (`MockRegistry`, `MockClusterDeployer` …) are exported for embedders' tests.
+//!
+//! ## Embedding: decide what a release does
+//!
+//! ```
+//! use neuro_deploy_core::{decide, Config, Decision, Event, Facts, GitSha};
+//!
+//! let config = Config::default();
+//! let event = Event::Released {
+//!     tag: "v1.4.0".to_owned(),
+//!     sha: Some(GitSha::parse("abc1234def5678abc1234def5678abc1234def56").unwrap()),
+//!     target_branch: Some("main".to_owned()),
+//!     prerelease: false,
+//!     draft: false,
+//! };
+//! // Offline: nothing is known, so the plan shows both branches (retag or build).
+//! match decide(&event, &config, &Facts::unknown()) {
+//!     Decision::Proceed(plan) => {
+//!         assert_eq!(plan.namespace, "staging");
+//!         assert_eq!(plan.version, "v1.4.0");
+//!         for step in &plan.steps {
+//!             println!("{:<20} {}", step.step.kind(), step.reason);
+//!         }
+//!         assert!(plan.steps.iter().any(|s| s.step.kind() == "ensure_image"));
+//!     }
+//!     other => panic!("a release of main deploys to staging, got {other:?}"),
+//! }
+//! ```
+//!
+//! ## Exit codes
+//! [`ExitCode`]: 0 done (also no-op / ignored), 1 unexpected failure, 2 invalid input or
+//! config, 3 refused by a gate, 4 rolled back, 5 lock held, 6 rollback failed.
+
+pub mod config;
+pub mod error;
+pub mod executor;
+pub mod hotfix;
+pub mod model;
+pub mod policy;
+pub mod traits;
+pub mod version;
+
+pub use config::{Config, ConfigError, EnvironmentConfig, QueueGateOverrides, Trigger};
+pub use error::{AdapterError, ExitCode, Reason, ReasonCode};
+pub use executor::{
+    Adapters, Executor, Observer, Outcome, Progress, QueueSample, Report, RunContext, Silent,
+    StepReport, StepStatus,
+};
+pub use model::{
+    DeployAudit, DeployTarget, Event, ImageChange, ImageRef, LockAttempt, LockHandle, QueueDepth,
+    ReleaseInfo, RolloutCounts, RolloutResult, RolloutState, Workload,
+};
+pub use policy::{Decision, Fact, Facts, Plan, PlannedStep, Step, decide};
+pub use traits::{ClusterDeployer, ImageBuilder, QueueInspector, Registry, ReleaseSource};
+pub use version::{GitSha, ReleaseTag, Version, VersionError};
+
+#[cfg(any(test, feature = "mocks"))]
+pub use traits::{
+    MockClusterDeployer, MockImageBuilder, MockQueueInspector, MockRegistry, MockReleaseSource,
+};

@@ -1,0 +1,112 @@
+//! The five boundaries the executor acts through. Adapter crates implement them;
+//! `mocks` (feature) exposes `mockall` doubles (`MockRegistry` …) for embedders' tests.
+//!
+//! Every trait is object safe (`Arc<dyn Registry>`), `Send + Sync`, and speaks the domain's words.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::error::AdapterError;
+use crate::model::{
+    DeployAudit, ImageChange, ImageRef, LockAttempt, LockHandle, QueueDepth, ReleaseInfo,
+    RolloutResult, Workload,
+};
+use crate::version::GitSha;
+
+/// Builds and pushes the app image for a commit. Implemented by `CodefreshBuilder`
+/// (neuro-deploy-codefresh) and the CLI's command builder.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait ImageBuilder: Send + Sync {
+    /// Builds `revision` and pushes it as `image`; returns the pushed image (with digest when known).
+    async fn build(&self, revision: &GitSha, image: &ImageRef) -> Result<ImageRef, AdapterError>;
+}
+
+/// The image registry. Implemented by `EcrRegistry` (neuro-deploy-aws).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait Registry: Send + Sync {
+    /// The full repository URI images are pulled from (`…amazonaws.com/neuro-ui`).
+    async fn repository_uri(&self) -> Result<String, AdapterError>;
+
+    /// The image with this tag, or `None` when there is none.
+    async fn find(&self, tag: &str) -> Result<Option<ImageRef>, AdapterError>;
+
+    /// Adds tag `to` to the image tagged `from` without pulling it. Succeeds when `to`
+    /// already names the same image; an immutable repository refuses with
+    /// [`ReasonCode::ImmutableTag`](crate::ReasonCode::ImmutableTag).
+    async fn retag(&self, from: &str, to: &str) -> Result<ImageRef, AdapterError>;
+}
+
+/// Queue depths. Implemented by `SqsQueues` (neuro-deploy-aws).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait QueueInspector: Send + Sync {
+    /// Visible, in-flight and delayed counts of `queue` in `region`. A queue that does not
+    /// exist is an error, never "empty".
+    async fn depth(&self, queue: &str, region: &str) -> Result<QueueDepth, AdapterError>;
+}
+
+/// The cluster the app runs in. Implemented by `KubeCluster` (neuro-deploy-kube).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait ClusterDeployer: Send + Sync {
+    /// The app's Deployments in `namespace` (those matching the configured selector).
+    async fn workloads(&self, namespace: &str) -> Result<Vec<Workload>, AdapterError>;
+
+    /// Sets container images (one patch per Deployment, merged by container name) and
+    /// writes the audit annotations on every Deployment changed.
+    async fn set_images(
+        &self,
+        namespace: &str,
+        changes: &[ImageChange],
+        audit: &DeployAudit,
+    ) -> Result<(), AdapterError>;
+
+    /// Waits until every named Deployment's rollout is complete, one fails, or `timeout` passes.
+    async fn await_rollout(
+        &self,
+        namespace: &str,
+        workloads: &[String],
+        timeout: Duration,
+    ) -> Result<RolloutResult, AdapterError>;
+
+    /// Tries to take the namespace's lock for `holder`, valid `lease` after each renewal.
+    async fn lock(
+        &self,
+        namespace: &str,
+        holder: &str,
+        lease: Duration,
+    ) -> Result<LockAttempt, AdapterError>;
+
+    /// Renews a held lock; fails when it was lost.
+    async fn renew(&self, lock: &LockHandle) -> Result<LockHandle, AdapterError>;
+
+    /// Releases a held lock.
+    async fn unlock(&self, lock: &LockHandle) -> Result<(), AdapterError>;
+}
+
+/// Releases, tags and branches. Implemented by `GithubReleases` (neuro-deploy-github).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait ReleaseSource: Send + Sync {
+    /// The full commit SHA a branch, tag or SHA names, or `None` when it names nothing.
+    async fn resolve(&self, reference: &str) -> Result<Option<GitSha>, AdapterError>;
+
+    /// The release for a tag, or `None`.
+    async fn release(&self, tag: &str) -> Result<Option<ReleaseInfo>, AdapterError>;
+
+    /// Every published release (drafts included, flagged).
+    async fn releases(&self) -> Result<Vec<ReleaseInfo>, AdapterError>;
+
+    /// Whether `branch` contains commit `sha`.
+    async fn branch_contains(&self, branch: &str, sha: &GitSha) -> Result<bool, AdapterError>;
+
+    /// Creates `branch` at `sha`; `Ok(false)` when it already points there.
+    /// A branch that exists elsewhere is refused.
+    async fn create_branch(&self, branch: &str, sha: &GitSha) -> Result<bool, AdapterError>;
+
+    /// Creates a published release of `tag` targeting `branch`, with generated notes.
+    async fn create_release(&self, tag: &str, branch: &str) -> Result<ReleaseInfo, AdapterError>;
+}

@@ -1,0 +1,906 @@
+//! The executor against `mockall` doubles. Waits run on tokio's paused clock.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use mockall::predicate::eq;
+use neuro_deploy_core::{
+    AdapterError, Adapters, Config, DeployTarget, Event, ExitCode, ImageChange, LockAttempt,
+    LockHandle, MockClusterDeployer, MockImageBuilder, MockQueueInspector, MockRegistry,
+    MockReleaseSource, Outcome, QueueDepth, ReasonCode, Report, RolloutResult, RunContext,
+    StepStatus, Workload,
+};
+
+use crate::support::*;
+
+const EMPTY: QueueDepth = QueueDepth {
+    visible: 0,
+    in_flight: 0,
+    delayed: 0,
+};
+
+fn ctx(dry_run: bool) -> RunContext {
+    RunContext {
+        identity: "ops@laptop".into(),
+        run_id: "run-1".into(),
+        started_at: "2026-11-26T12:00:00Z".into(),
+        dry_run,
+    }
+}
+
+fn handle(ns: &str) -> LockHandle {
+    LockHandle {
+        namespace: ns.into(),
+        holder: "ops@laptop/run-1".into(),
+        resource_version: "1".into(),
+    }
+}
+
+/// The doubles, configured per test, then turned into adapters.
+struct Doubles {
+    registry: MockRegistry,
+    builder: MockImageBuilder,
+    queues: MockQueueInspector,
+    cluster: MockClusterDeployer,
+    releases: MockReleaseSource,
+}
+
+impl Doubles {
+    fn new() -> Doubles {
+        let mut registry = MockRegistry::new();
+        registry
+            .expect_repository_uri()
+            .returning(|| Ok(REPO.to_owned()));
+        Doubles {
+            registry,
+            builder: MockImageBuilder::new(),
+            queues: MockQueueInspector::new(),
+            cluster: MockClusterDeployer::new(),
+            releases: MockReleaseSource::new(),
+        }
+    }
+
+    fn workloads(&mut self, ns: &'static str, workloads: Vec<Workload>) -> &mut Self {
+        self.cluster
+            .expect_workloads()
+            .with(eq(ns))
+            .returning(move |_| Ok(workloads.clone()));
+        self
+    }
+
+    fn images(&mut self, present: &'static [&'static str]) -> &mut Self {
+        self.registry
+            .expect_find()
+            .returning(move |tag| Ok(present.contains(&tag).then(|| image(tag))));
+        self
+    }
+
+    /// Lock taken and released exactly once; renewals always succeed.
+    fn lock_once(&mut self, ns: &'static str) -> &mut Self {
+        self.cluster
+            .expect_lock()
+            .withf(move |n, holder, _| n == ns && holder == "ops@laptop/run-1")
+            .times(1)
+            .returning(move |_, _, _| Ok(LockAttempt::Acquired(handle(ns))));
+        self.cluster.expect_renew().returning(|h| Ok(h.clone()));
+        self.cluster.expect_unlock().times(1).returning(|_| Ok(()));
+        self
+    }
+
+    fn no_writes(&mut self) -> &mut Self {
+        self.cluster.expect_set_images().times(0);
+        self.cluster.expect_lock().times(0);
+        self.cluster.expect_unlock().times(0);
+        self.registry.expect_retag().times(0);
+        self.builder.expect_build().times(0);
+        self
+    }
+
+    fn queues_always(&mut self, depth: QueueDepth) -> &mut Self {
+        self.queues.expect_depth().returning(move |_, _| Ok(depth));
+        self
+    }
+
+    fn adapters(self) -> Adapters {
+        Adapters {
+            registry: Arc::new(self.registry),
+            builder: Some(Arc::new(self.builder)),
+            queues: Arc::new(self.queues),
+            cluster: Arc::new(self.cluster),
+            releases: Some(Arc::new(self.releases)),
+        }
+    }
+}
+
+async fn run_with(doubles: Doubles, config: Config, event: &Event, dry_run: bool) -> Report {
+    let executor = neuro_deploy_core::Executor::new(doubles.adapters(), config);
+    executor.run(event, &ctx(dry_run)).await
+}
+
+fn fast_gate(mut config: Config) -> Config {
+    config.queues.window = Duration::ZERO;
+    config.queues.timeout = Duration::ZERO;
+    config
+}
+
+fn step<'a>(report: &'a Report, kind: &str) -> &'a neuro_deploy_core::StepReport {
+    report
+        .steps
+        .iter()
+        .find(|s| s.kind == kind)
+        .unwrap_or_else(|| panic!("no step {kind} in {report:#?}"))
+}
+
+fn promotion_doubles() -> Doubles {
+    let mut d = Doubles::new();
+    d.workloads("leaf-neuro-ui", app("v1.3.0"))
+        .workloads("staging", app("v1.4.0"))
+        .images(&["v1.4.0", "v1.3.0"]);
+    d
+}
+
+// ---- happy paths ----
+
+#[tokio::test(start_paused = true)]
+async fn merge_builds_sets_images_and_awaits_rollout() {
+    let mut d = Doubles::new();
+    d.workloads("dev", app("0000000"))
+        .images(&[])
+        .lock_once("dev");
+    d.builder
+        .expect_build()
+        .withf(|rev, img| rev.as_str() == SHA && img.tag == SHORT)
+        .times(1)
+        .returning(|_, img| Ok(img.clone()));
+    d.cluster
+        .expect_set_images()
+        .withf(|ns, changes, audit| {
+            ns == "dev"
+                && changes.len() == 4
+                && changes
+                    .iter()
+                    .all(|c| c.image == format!("{REPO}:{SHORT}") && c.container != "envoy")
+                && audit.version == SHORT
+                && audit.previous_version.as_deref() == Some("0000000")
+                && audit.deployed_by == "ops@laptop/run-1"
+                && audit.deployed_at == "2026-11-26T12:00:00Z"
+        })
+        .times(1)
+        .returning(|_, _, _| Ok(()));
+    d.cluster
+        .expect_await_rollout()
+        .times(1)
+        .returning(|_, _, _| Ok(RolloutResult::Complete));
+    let report = run_with(d, config(), &merged("main"), false).await;
+    assert_eq!(report.outcome, Outcome::Deployed, "{report:#?}");
+    assert_eq!(report.exit_code(), ExitCode::Done);
+    assert!(
+        report.steps.iter().all(|s| s.status == StepStatus::Ok),
+        "{report:#?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn release_retags_without_building() {
+    let mut d = Doubles::new();
+    d.workloads("staging", app("v1.3.0"))
+        .images(&[SHORT])
+        .lock_once("staging");
+    d.registry
+        .expect_retag()
+        .with(eq(SHORT), eq("v1.4.0"))
+        .times(1)
+        .returning(|_, to| Ok(image(to)));
+    d.builder.expect_build().times(0);
+    d.cluster
+        .expect_set_images()
+        .times(1)
+        .returning(|_, _, _| Ok(()));
+    d.cluster
+        .expect_await_rollout()
+        .returning(|_, _, _| Ok(RolloutResult::Complete));
+    let report = run_with(d, config(), &released("v1.4.0", "main"), false).await;
+    assert_eq!(report.outcome, Outcome::Deployed, "{report:#?}");
+    assert!(
+        step(&report, "ensure_image")
+            .detail
+            .as_deref()
+            .unwrap_or("")
+            .contains("no rebuild")
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn release_resolves_its_commit_through_the_release_source() {
+    let mut d = Doubles::new();
+    d.workloads("staging", app("v1.3.0"))
+        .images(&[SHORT])
+        .lock_once("staging");
+    d.releases
+        .expect_resolve()
+        .with(eq("v1.4.0"))
+        .times(1)
+        .returning(|_| Ok(Some(sha())));
+    d.registry
+        .expect_retag()
+        .times(1)
+        .returning(|_, to| Ok(image(to)));
+    d.cluster
+        .expect_set_images()
+        .times(1)
+        .returning(|_, _, _| Ok(()));
+    d.cluster
+        .expect_await_rollout()
+        .returning(|_, _, _| Ok(RolloutResult::Complete));
+    let event = Event::Released {
+        tag: "v1.4.0".into(),
+        sha: None,
+        target_branch: Some("main".into()),
+        prerelease: false,
+        draft: false,
+    };
+    let report = run_with(d, config(), &event, false).await;
+    assert_eq!(report.outcome, Outcome::Deployed, "{report:#?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn release_targeting_a_sha_asks_whether_main_contains_it() {
+    let mut d = Doubles::new();
+    d.workloads("staging", app("v1.3.0"))
+        .images(&[])
+        .no_writes();
+    d.releases
+        .expect_branch_contains()
+        .with(eq("main"), eq(sha()))
+        .times(1)
+        .returning(|_, _| Ok(false));
+    let report = run_with(d, config(), &released("v1.4.0", SHA), false).await;
+    assert_eq!(report.outcome, Outcome::Ignored);
+    assert_eq!(report.reason, Some(ReasonCode::NotReleaseBranch));
+}
+
+#[tokio::test(start_paused = true)]
+async fn promotion_checks_queues_before_and_after_the_lock_then_deploys() {
+    let mut d = promotion_doubles();
+    d.lock_once("leaf-neuro-ui");
+    let reads = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&reads);
+    d.queues.expect_depth().returning(move |queue, _| {
+        assert_eq!(queue, "sqs_studioml_gorunner_cpu_production_0");
+        counter.fetch_add(1, Ordering::SeqCst);
+        Ok(EMPTY)
+    });
+    d.cluster
+        .expect_set_images()
+        .withf(|ns, changes, audit| {
+            ns == "leaf-neuro-ui"
+                && changes.len() == 4
+                && audit.version == "v1.4.0"
+                && audit.previous_version.as_deref() == Some("v1.3.0")
+                && audit.change_cause.contains("production")
+        })
+        .times(1)
+        .returning(|_, _, _| Ok(()));
+    d.cluster
+        .expect_await_rollout()
+        .times(1)
+        .returning(|_, _, _| Ok(RolloutResult::Complete));
+    let started = tokio::time::Instant::now();
+    let report = run_with(d, config(), &promote("v1.4.0"), false).await;
+    assert_eq!(report.outcome, Outcome::Deployed, "{report:#?}");
+    // Default gate: samples every 20 s until 3+ zero samples span 60 s (4 samples × 2 regions),
+    // then one more look in both regions after the lock.
+    assert_eq!(reads.load(Ordering::SeqCst), 4 * 2 + 2);
+    assert!(started.elapsed() >= Duration::from_secs(60));
+    assert_eq!(report.previous_version.as_deref(), Some("v1.3.0"));
+}
+
+// ---- the queue gate ----
+
+async fn refused_by_queues(depth_east: QueueDepth) -> Report {
+    let mut d = promotion_doubles();
+    d.no_writes();
+    d.queues.expect_depth().returning(move |_, region| {
+        Ok(if region == "us-east-2" {
+            depth_east
+        } else {
+            EMPTY
+        })
+    });
+    run_with(d, fast_gate(config()), &promote("v1.4.0"), false).await
+}
+
+#[tokio::test(start_paused = true)]
+async fn in_flight_message_in_one_region_refuses() {
+    let report = refused_by_queues(QueueDepth {
+        in_flight: 1,
+        ..EMPTY
+    })
+    .await;
+    assert_eq!(report.outcome, Outcome::Refused);
+    assert_eq!(report.reason, Some(ReasonCode::QueueNotDrained));
+    assert_eq!(report.exit_code(), ExitCode::Refused);
+    assert!(
+        report
+            .message
+            .contains("us-east-2: 0 visible, 1 in flight, 0 delayed"),
+        "{}",
+        report.message
+    );
+    assert!(
+        !report.message.contains("us-west-2"),
+        "only the busy region is named: {}",
+        report.message
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn delayed_only_refuses() {
+    let report = refused_by_queues(QueueDepth {
+        delayed: 2,
+        ..EMPTY
+    })
+    .await;
+    assert_eq!(report.reason, Some(ReasonCode::QueueNotDrained));
+    assert!(report.message.contains("2 delayed"), "{}", report.message);
+}
+
+#[tokio::test(start_paused = true)]
+async fn visible_only_refuses() {
+    let report = refused_by_queues(QueueDepth {
+        visible: 5,
+        ..EMPTY
+    })
+    .await;
+    assert_eq!(report.reason, Some(ReasonCode::QueueNotDrained));
+    assert_eq!(
+        step(&report, "gate_queues_drained").status,
+        StepStatus::Refused
+    );
+    assert_eq!(step(&report, "set_image").status, StepStatus::NotRun);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_queue_read_error_counts_as_not_drained() {
+    let mut d = promotion_doubles();
+    d.no_writes();
+    d.queues.expect_depth().returning(|queue, region| {
+        if region == "us-west-2" {
+            Err(AdapterError::NotFound {
+                service: "sqs",
+                what: format!("queue `{queue}` in {region}"),
+            })
+        } else {
+            Ok(EMPTY)
+        }
+    });
+    let report = run_with(d, fast_gate(config()), &promote("v1.4.0"), false).await;
+    assert_eq!(report.reason, Some(ReasonCode::QueueNotDrained));
+    assert!(
+        report.message.contains("could not be read"),
+        "{}",
+        report.message
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn flapping_counts_restart_the_window() {
+    let mut d = promotion_doubles();
+    d.lock_once("leaf-neuro-ui");
+    // Samples (both regions per sample): 0 busy-free, 1 busy in west, then zero for good.
+    let samples = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&samples);
+    d.queues.expect_depth().returning(move |_, region| {
+        let n = counter.fetch_add(1, Ordering::SeqCst);
+        let busy = region == "us-west-2" && (n / 2 == 1 || n / 2 == 3);
+        Ok(if busy {
+            QueueDepth {
+                visible: 1,
+                ..EMPTY
+            }
+        } else {
+            EMPTY
+        })
+    });
+    d.cluster
+        .expect_set_images()
+        .times(1)
+        .returning(|_, _, _| Ok(()));
+    d.cluster
+        .expect_await_rollout()
+        .returning(|_, _, _| Ok(RolloutResult::Complete));
+    let started = tokio::time::Instant::now();
+    let report = run_with(d, config(), &promote("v1.4.0"), false).await;
+    assert_eq!(report.outcome, Outcome::Deployed, "{report:#?}");
+    // Busy at t=20 s and t=60 s; the window restarts at t=80 s and holds through t=140 s.
+    assert_eq!(started.elapsed(), Duration::from_secs(140));
+    assert_eq!(samples.load(Ordering::SeqCst), 8 * 2 + 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_gate_gives_up_after_its_timeout() {
+    let mut d = promotion_doubles();
+    d.no_writes();
+    d.queues_always(QueueDepth {
+        in_flight: 1,
+        ..EMPTY
+    });
+    let started = tokio::time::Instant::now();
+    let report = run_with(d, config(), &promote("v1.4.0"), false).await;
+    assert_eq!(report.reason, Some(ReasonCode::QueueNotDrained));
+    assert_eq!(started.elapsed(), Duration::from_secs(600));
+    assert!(
+        report.message.contains("after waiting 10m"),
+        "{}",
+        report.message
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_new_message_seen_after_the_lock_stops_before_any_write() {
+    let mut d = promotion_doubles();
+    d.lock_once("leaf-neuro-ui");
+    d.cluster.expect_set_images().times(0);
+    d.cluster.expect_await_rollout().times(0);
+    let reads = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&reads);
+    d.queues.expect_depth().returning(move |_, region| {
+        let n = counter.fetch_add(1, Ordering::SeqCst);
+        // The gate's single sample (2 reads) is clean; the re-check finds a job in us-east-2.
+        Ok(if n >= 2 && region == "us-east-2" {
+            QueueDepth {
+                in_flight: 1,
+                ..EMPTY
+            }
+        } else {
+            EMPTY
+        })
+    });
+    let report = run_with(d, fast_gate(config()), &promote("v1.4.0"), false).await;
+    assert_eq!(report.reason, Some(ReasonCode::QueueNotDrained));
+    assert_eq!(step(&report, "recheck_queues").status, StepStatus::Refused);
+    assert_eq!(step(&report, "release_lock").status, StepStatus::Ok);
+    assert!(
+        report.message.contains("after taking the lock"),
+        "{}",
+        report.message
+    );
+}
+
+// ---- the lock ----
+
+#[tokio::test(start_paused = true)]
+async fn a_held_lock_refuses_and_writes_nothing() {
+    let mut d = Doubles::new();
+    d.workloads("dev", app("0000000")).images(&[SHORT]);
+    d.cluster.expect_lock().times(1).returning(|_, _, _| {
+        Ok(LockAttempt::Held {
+            holder: "ci@runner/run-9".into(),
+            expires: Some("2026-11-26T12:01:00Z".into()),
+        })
+    });
+    d.cluster.expect_set_images().times(0);
+    d.cluster.expect_unlock().times(0);
+    let report = run_with(d, config(), &merged("main"), false).await;
+    assert_eq!(report.reason, Some(ReasonCode::LockHeld));
+    assert_eq!(report.exit_code(), ExitCode::LockHeld);
+    assert!(
+        report.message.contains("ci@runner/run-9"),
+        "{}",
+        report.message
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lost_lock_stops_the_run_before_further_writes() {
+    let mut d = Doubles::new();
+    d.workloads("dev", app("0000000")).images(&[SHORT]);
+    d.cluster
+        .expect_lock()
+        .times(1)
+        .returning(|_, _, _| Ok(LockAttempt::Acquired(handle("dev"))));
+    d.cluster.expect_renew().times(2).returning(|_| {
+        Err(AdapterError::Conflict {
+            service: "kubernetes",
+            operation: "renewing the lease".into(),
+        })
+    });
+    d.cluster.expect_unlock().times(1).returning(|_| Ok(()));
+    d.cluster
+        .expect_set_images()
+        .times(1)
+        .returning(|_, _, _| Ok(()));
+    d.cluster.expect_await_rollout().times(0);
+    let mut c = config();
+    c.rollout_timeout = Duration::from_secs(3600);
+    let adapters = d.adapters();
+    let slow = SlowRollout(adapters.cluster.clone());
+    let adapters = Adapters {
+        cluster: Arc::new(slow),
+        ..adapters
+    };
+    let report = neuro_deploy_core::Executor::new(adapters, c)
+        .run(&merged("main"), &ctx(false))
+        .await;
+    assert_eq!(report.outcome, Outcome::Failed, "{report:#?}");
+    assert_eq!(report.exit_code(), ExitCode::Failed);
+    assert!(report.message.contains("was lost"), "{}", report.message);
+}
+
+/// Delegates to a double, except that the rollout never ends: only the lost lock can end the wait.
+struct SlowRollout(Arc<dyn neuro_deploy_core::ClusterDeployer>);
+
+#[async_trait::async_trait]
+impl neuro_deploy_core::ClusterDeployer for SlowRollout {
+    async fn workloads(&self, ns: &str) -> Result<Vec<Workload>, AdapterError> {
+        self.0.workloads(ns).await
+    }
+    async fn set_images(
+        &self,
+        ns: &str,
+        c: &[ImageChange],
+        a: &neuro_deploy_core::DeployAudit,
+    ) -> Result<(), AdapterError> {
+        self.0.set_images(ns, c, a).await
+    }
+    async fn await_rollout(
+        &self,
+        _: &str,
+        _: &[String],
+        _: Duration,
+    ) -> Result<RolloutResult, AdapterError> {
+        std::future::pending().await
+    }
+    async fn lock(&self, ns: &str, h: &str, l: Duration) -> Result<LockAttempt, AdapterError> {
+        self.0.lock(ns, h, l).await
+    }
+    async fn renew(&self, h: &LockHandle) -> Result<LockHandle, AdapterError> {
+        self.0.renew(h).await
+    }
+    async fn unlock(&self, h: &LockHandle) -> Result<(), AdapterError> {
+        self.0.unlock(h).await
+    }
+}
+
+// ---- rollout failure and rollback ----
+
+fn record_set_images(d: &mut Doubles) -> Arc<Mutex<Vec<Vec<ImageChange>>>> {
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&calls);
+    d.cluster
+        .expect_set_images()
+        .returning(move |_, changes, _| {
+            sink.lock().unwrap().push(changes.to_vec());
+            Ok(())
+        });
+    calls
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_rollout_is_rolled_back_to_the_recorded_images() {
+    let mut d = Doubles::new();
+    d.workloads("staging", app("v1.3.0"))
+        .images(&["v1.4.0"])
+        .lock_once("staging");
+    let calls = record_set_images(&mut d);
+    let rollouts = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&rollouts);
+    d.cluster
+        .expect_await_rollout()
+        .times(2)
+        .returning(move |_, _, _| {
+            Ok(if counter.fetch_add(1, Ordering::SeqCst) == 0 {
+                RolloutResult::Failed {
+                    workload: "neuro-ui".into(),
+                    reason: "progress deadline exceeded".into(),
+                }
+            } else {
+                RolloutResult::Complete
+            })
+        });
+    let report = run_with(d, config(), &released("v1.4.0", "main"), false).await;
+    assert_eq!(report.outcome, Outcome::RolledBack, "{report:#?}");
+    assert_eq!(report.exit_code(), ExitCode::RolledBack);
+    let calls = calls.lock().unwrap();
+    assert_eq!(calls.len(), 2);
+    assert!(calls[0].iter().all(|c| c.image.ends_with(":v1.4.0")));
+    assert!(
+        calls[1].iter().all(|c| c.image == format!("{REPO}:v1.3.0")),
+        "{:?}",
+        calls[1]
+    );
+    assert_eq!(calls[1].len(), calls[0].len());
+    assert!(
+        report.message.contains("neuro-ui") && report.message.contains("v1.3.0"),
+        "{}",
+        report.message
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_rollout_timeout_is_rolled_back_too() {
+    let mut d = Doubles::new();
+    d.workloads("staging", app("v1.3.0"))
+        .images(&["v1.4.0"])
+        .lock_once("staging");
+    let calls = record_set_images(&mut d);
+    let first = Arc::new(AtomicUsize::new(0));
+    d.cluster.expect_await_rollout().returning(move |_, _, _| {
+        Ok(if first.fetch_add(1, Ordering::SeqCst) == 0 {
+            RolloutResult::TimedOut {
+                pending: vec!["neuro-ui: 1 of 2 updated replicas available".into()],
+            }
+        } else {
+            RolloutResult::Complete
+        })
+    });
+    let report = run_with(d, config(), &released("v1.4.0", "main"), false).await;
+    assert_eq!(report.outcome, Outcome::RolledBack);
+    assert_eq!(calls.lock().unwrap().len(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_rollback_is_a_distinct_outcome() {
+    let mut d = Doubles::new();
+    d.workloads("staging", app("v1.3.0"))
+        .images(&["v1.4.0"])
+        .lock_once("staging");
+    let writes = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&writes);
+    d.cluster
+        .expect_set_images()
+        .times(2)
+        .returning(move |_, _, _| {
+            if counter.fetch_add(1, Ordering::SeqCst) == 0 {
+                Ok(())
+            } else {
+                Err(AdapterError::failed(
+                    "kubernetes",
+                    "patch",
+                    "connection refused",
+                ))
+            }
+        });
+    d.cluster
+        .expect_await_rollout()
+        .times(1)
+        .returning(|_, _, _| {
+            Ok(RolloutResult::Failed {
+                workload: "neuro-ui".into(),
+                reason: "crash loop".into(),
+            })
+        });
+    let report = run_with(d, config(), &released("v1.4.0", "main"), false).await;
+    assert_eq!(report.outcome, Outcome::RollbackFailed, "{report:#?}");
+    assert_eq!(report.exit_code(), ExitCode::RollbackFailed);
+    assert!(report.message.contains("operator"), "{}", report.message);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_patch_restores_what_may_have_been_written() {
+    let mut d = Doubles::new();
+    d.workloads("dev", app("0000000"))
+        .images(&[SHORT])
+        .lock_once("dev");
+    let writes = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&writes);
+    d.cluster
+        .expect_set_images()
+        .times(2)
+        .returning(move |_, changes, _| {
+            let mut w = sink.lock().unwrap();
+            w.push(changes.to_vec());
+            if w.len() == 1 {
+                Err(AdapterError::failed("kubernetes", "patch", "500"))
+            } else {
+                Ok(())
+            }
+        });
+    d.cluster
+        .expect_await_rollout()
+        .times(1)
+        .returning(|_, _, _| Ok(RolloutResult::Complete));
+    let report = run_with(d, config(), &merged("main"), false).await;
+    assert_eq!(report.outcome, Outcome::RolledBack, "{report:#?}");
+    assert!(
+        writes.lock().unwrap()[1]
+            .iter()
+            .all(|c| c.image.ends_with(":0000000"))
+    );
+}
+
+// ---- idempotence, dry run, failures ----
+
+#[tokio::test(start_paused = true)]
+async fn re_running_a_finished_deploy_is_a_no_op() {
+    let mut d = Doubles::new();
+    d.workloads("dev", app(SHORT)).images(&[SHORT]).no_writes();
+    let report = run_with(d, config(), &merged("main"), false).await;
+    assert_eq!(report.outcome, Outcome::Ignored);
+    assert_eq!(report.reason, Some(ReasonCode::AlreadyDeployed));
+    assert_eq!(report.exit_code(), ExitCode::Done);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dry_run_writes_nothing() {
+    let mut d = promotion_doubles();
+    d.no_writes();
+    d.queues_always(EMPTY);
+    let report = run_with(d, fast_gate(config()), &promote("v1.4.0"), true).await;
+    assert_eq!(report.outcome, Outcome::WouldDeploy, "{report:#?}");
+    assert_eq!(report.exit_code(), ExitCode::Done);
+    assert!(report.dry_run);
+    assert_eq!(step(&report, "set_image").status, StepStatus::Skipped);
+    assert_eq!(step(&report, "gate_queues_drained").status, StepStatus::Ok);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dry_run_of_a_release_does_not_retag() {
+    let mut d = Doubles::new();
+    d.workloads("staging", app("v1.3.0"))
+        .images(&[SHORT])
+        .no_writes();
+    let report = run_with(d, config(), &released("v1.4.0", "main"), true).await;
+    assert_eq!(report.outcome, Outcome::WouldDeploy, "{report:#?}");
+    assert!(
+        step(&report, "ensure_image")
+            .detail
+            .as_deref()
+            .unwrap_or("")
+            .contains("would retag")
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dry_run_still_reports_closed_gates() {
+    let mut d = promotion_doubles();
+    d.no_writes();
+    d.queues_always(QueueDepth {
+        visible: 3,
+        ..EMPTY
+    });
+    let report = run_with(d, fast_gate(config()), &promote("v1.4.0"), true).await;
+    assert_eq!(report.reason, Some(ReasonCode::QueueNotDrained));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_immutable_tag_is_a_refusal() {
+    let mut d = Doubles::new();
+    d.workloads("staging", app("v1.3.0")).images(&[SHORT]);
+    d.cluster.expect_lock().times(0);
+    d.cluster.expect_set_images().times(0);
+    d.registry.expect_retag().times(1).returning(|_, to| {
+        Err(AdapterError::Refused {
+            code: ReasonCode::ImmutableTag,
+            message: format!(
+                "tag `{to}` already exists on another image and the repository is immutable"
+            ),
+        })
+    });
+    let report = run_with(d, config(), &released("v1.4.0", "main"), false).await;
+    assert_eq!(report.reason, Some(ReasonCode::ImmutableTag));
+    assert_eq!(report.exit_code(), ExitCode::Refused);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_fact_lookup_fails_without_writing() {
+    let mut d = Doubles::new();
+    d.cluster.expect_workloads().returning(|_| {
+        Err(AdapterError::Timeout {
+            service: "kubernetes",
+            operation: "list deployments".into(),
+            seconds: 30.0,
+        })
+    });
+    d.no_writes();
+    let report = run_with(d, config(), &merged("main"), false).await;
+    assert_eq!(report.outcome, Outcome::Failed);
+    assert_eq!(report.exit_code(), ExitCode::Failed);
+    assert!(report.message.contains("timed out"), "{}", report.message);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_build_failure_fails_before_the_lock() {
+    let mut d = Doubles::new();
+    d.workloads("dev", app("0000000")).images(&[]);
+    d.builder
+        .expect_build()
+        .times(1)
+        .returning(|_, _| Err(AdapterError::failed("codefresh", "build", "exit 1")));
+    d.cluster.expect_lock().times(0);
+    d.cluster.expect_set_images().times(0);
+    let report = run_with(d, config(), &merged("main"), false).await;
+    assert_eq!(report.outcome, Outcome::Failed);
+    assert_eq!(step(&report, "ensure_image").status, StepStatus::Failed);
+}
+
+#[tokio::test(start_paused = true)]
+async fn ignored_events_gather_nothing() {
+    let mut d = Doubles::new();
+    d.cluster.expect_workloads().times(0);
+    d.registry.expect_find().times(0);
+    d.no_writes();
+    let report = run_with(d, config(), &merged("feature/x"), false).await;
+    assert_eq!(report.outcome, Outcome::Ignored);
+    assert_eq!(report.namespace, None);
+}
+
+#[tokio::test(start_paused = true)]
+async fn re_running_after_a_crash_changes_only_what_is_left() {
+    let moved = with_previous(
+        workload("neuro-ui", "v1.4.0", progressing()),
+        "v1.4.0",
+        "v1.3.0",
+    );
+    let waiting = workload("neuro-ui-api", "v1.3.0", complete());
+    let mut d = Doubles::new();
+    d.workloads("staging", vec![moved, waiting])
+        .images(&["v1.4.0"])
+        .lock_once("staging");
+    d.cluster
+        .expect_set_images()
+        .withf(|_, changes, audit| {
+            changes.len() == 2
+                && changes.iter().all(|c| c.workload == "neuro-ui-api")
+                && audit.previous_version.as_deref() == Some("v1.3.0")
+        })
+        .times(1)
+        .returning(|_, _, _| Ok(()));
+    d.cluster
+        .expect_await_rollout()
+        .withf(|_, names, _| names == ["neuro-ui-api".to_owned()] || names.len() == 1)
+        .returning(|_, _, _| Ok(RolloutResult::Complete));
+    let report = run_with(d, config(), &released("v1.4.0", "main"), false).await;
+    assert_eq!(report.outcome, Outcome::Deployed, "{report:#?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_report_is_one_json_document_with_stable_fields() {
+    let mut d = promotion_doubles();
+    d.no_writes();
+    d.queues_always(QueueDepth {
+        in_flight: 1,
+        ..EMPTY
+    });
+    let report = run_with(d, fast_gate(config()), &promote("v1.4.0"), false).await;
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["outcome"], "refused");
+    assert_eq!(json["reason"], "queue_not_drained");
+    assert_eq!(json["environment"], "production");
+    assert_eq!(json["namespace"], "leaf-neuro-ui");
+    assert_eq!(json["version"], "v1.4.0");
+    assert_eq!(json["image"], format!("{REPO}:v1.4.0"));
+    let steps = json["steps"].as_array().unwrap();
+    assert!(
+        steps
+            .iter()
+            .all(|s| s["kind"].is_string() && s["status"].is_string() && s["duration_ms"].is_u64())
+    );
+    assert_eq!(json["queues"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn deploy_to_an_arbitrary_namespace_uses_the_lock_of_that_namespace() {
+    let mut d = Doubles::new();
+    d.workloads("feature-x", app("0000000"))
+        .images(&[SHORT])
+        .lock_once("feature-x");
+    d.cluster
+        .expect_set_images()
+        .withf(|ns, _, _| ns == "feature-x")
+        .times(1)
+        .returning(|_, _, _| Ok(()));
+    d.cluster
+        .expect_await_rollout()
+        .returning(|_, _, _| Ok(RolloutResult::Complete));
+    let report = run_with(
+        d,
+        config(),
+        &deploy(SHA, DeployTarget::Namespace("feature-x".into())),
+        false,
+    )
+    .await;
+    assert_eq!(report.outcome, Outcome::Deployed, "{report:#?}");
+    assert_eq!(report.environment, None);
+}

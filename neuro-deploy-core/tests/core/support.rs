@@ -1,0 +1,130 @@
+//! Fixtures shared by the policy and executor tests.
+
+use neuro_deploy_core::model::{AuditRecord, ContainerImage};
+use neuro_deploy_core::{
+    Config, DeployTarget, Event, Fact, Facts, GitSha, ImageRef, RolloutCounts, Version, Workload,
+};
+
+pub const REPO: &str = "123456789012.dkr.ecr.us-west-2.amazonaws.com/neuro-ui";
+pub const SHA: &str = "abc1234def5678abc1234def5678abc1234def56";
+pub const SHORT: &str = "abc1234";
+
+pub fn sha() -> GitSha {
+    GitSha::parse(SHA).unwrap()
+}
+
+pub fn version(text: &str) -> Version {
+    Version::parse(text).unwrap()
+}
+
+pub fn image(tag: &str) -> ImageRef {
+    ImageRef::new(REPO, tag)
+}
+
+pub fn config() -> Config {
+    Config {
+        registry_uri: Some(REPO.to_owned()),
+        ..Config::default()
+    }
+}
+
+pub fn complete() -> RolloutCounts {
+    RolloutCounts {
+        generation: 2,
+        observed_generation: 2,
+        desired: 2,
+        replicas: 2,
+        updated: 2,
+        available: 2,
+        deadline_exceeded: false,
+    }
+}
+
+pub fn progressing() -> RolloutCounts {
+    RolloutCounts {
+        available: 1,
+        ..complete()
+    }
+}
+
+/// A neuro-ui Deployment: two app containers and an envoy sidecar.
+pub fn workload(name: &str, tag: &str, rollout: RolloutCounts) -> Workload {
+    Workload {
+        name: name.to_owned(),
+        containers: vec![
+            ContainerImage {
+                container: "web".to_owned(),
+                image: format!("{REPO}:{tag}"),
+            },
+            ContainerImage {
+                container: "worker".to_owned(),
+                image: format!("{REPO}:{tag}"),
+            },
+            ContainerImage {
+                container: "envoy".to_owned(),
+                image: "envoyproxy/envoy:v1.30".to_owned(),
+            },
+        ],
+        rollout,
+        paused: false,
+        audit: AuditRecord::default(),
+    }
+}
+
+pub fn with_previous(mut w: Workload, version: &str, previous: &str) -> Workload {
+    w.audit.version = Some(version.to_owned());
+    w.audit.previous_version = Some(previous.to_owned());
+    w
+}
+
+pub fn app(tag: &str) -> Vec<Workload> {
+    vec![
+        workload("neuro-ui", tag, complete()),
+        workload("neuro-ui-api", tag, complete()),
+    ]
+}
+
+/// Facts with everything known: nothing in the registry, the given workloads.
+pub fn known(target: Vec<Workload>) -> Facts {
+    Facts {
+        repository_uri: Fact::Known(REPO.to_owned()),
+        target_image: Fact::Known(None),
+        commit_image: Fact::Known(None),
+        revision: Fact::Known(None),
+        target_on_release_branch: Fact::Unknown,
+        target_workloads: Fact::Known(target),
+        source_workloads: Fact::Unknown,
+    }
+}
+
+pub fn merged(branch: &str) -> Event {
+    Event::Merged {
+        branch: branch.to_owned(),
+        sha: sha(),
+    }
+}
+
+pub fn released(tag: &str, target: &str) -> Event {
+    Event::Released {
+        tag: tag.to_owned(),
+        sha: Some(sha()),
+        target_branch: Some(target.to_owned()),
+        prerelease: false,
+        draft: false,
+    }
+}
+
+pub fn promote(v: &str) -> Event {
+    Event::Promote {
+        version: version(v),
+        to: None,
+        allow_downgrade: false,
+    }
+}
+
+pub fn deploy(v: &str, target: DeployTarget) -> Event {
+    Event::Deploy {
+        version: version(v),
+        target,
+    }
+}

@@ -1,1 +1,610 @@
-//! GitHub adapter of neuro-deploy: `GithubReleases` (ReleaseSource). Not yet implemented: this crate is a compiling skeleton until its issue lands.
+//! # neuro-deploy-github
+//!
+//! The GitHub adapter of neuro-deploy: [`GithubReleases`] implements the core's
+//! `ReleaseSource` with `octocrab` — resolve branches, tags (annotated or lightweight) and SHAs
+//! to commits, read releases (paginated), tell whether a branch contains a commit, create hotfix
+//! branches and releases.
+//!
+//! **What it is not**: no policy (the hotfix rules live in `neuro_deploy_core::hotfix`), and no
+//! token storage: the token comes from `GITHUB_TOKEN` (or the caller) and is held as a
+//! `SecretString`; it never appears in errors, logs or `Debug` output.
+//!
+//! Reliability: octocrab's own retries are switched off (they resend POSTs blindly); this
+//! adapter retries 5xx and transport errors a bounded number of times, treats a 422
+//! `already_exists` as success after re-reading when it names the same target, honours
+//! `retry-after` and `x-ratelimit-reset`, waits at least a minute for secondary rate limits, and
+//! gives up after a bounded total wait with an error that says when to retry.
+
+use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use http::{HeaderMap, StatusCode};
+use neuro_deploy_core::{AdapterError, GitSha, ReasonCode, ReleaseInfo, ReleaseSource};
+use octocrab::Octocrab;
+use octocrab::service::middleware::retry::RetryConfig;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// Environment variable holding the token.
+pub const TOKEN_ENV: &str = "GITHUB_TOKEN";
+/// Environment variable holding the API base URL (GitHub Enterprise).
+pub const API_URL_ENV: &str = "GITHUB_API_URL";
+
+const SERVICE: &str = "github";
+
+/// Timeouts, retries and rate-limit waits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GithubSettings {
+    /// Connection bound.
+    pub connect_timeout: Duration,
+    /// Bound of reading a response.
+    pub read_timeout: Duration,
+    /// Attempts for 5xx and transport errors, first included.
+    pub max_attempts: u32,
+    /// First retry delay for 5xx and transport errors (doubles each time).
+    pub initial_backoff: Duration,
+    /// Shortest wait after a secondary rate limit without headers.
+    pub secondary_min_wait: Duration,
+    /// The most time spent waiting for rate limits in one call.
+    pub max_rate_limit_wait: Duration,
+}
+
+impl Default for GithubSettings {
+    fn default() -> Self {
+        GithubSettings {
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(30),
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(500),
+            secondary_min_wait: Duration::from_secs(60),
+            max_rate_limit_wait: Duration::from_secs(300),
+        }
+    }
+}
+
+/// One repository's releases, tags and branches.
+pub struct GithubReleases {
+    client: Octocrab,
+    owner: String,
+    repo: String,
+    settings: GithubSettings,
+}
+
+impl fmt::Debug for GithubReleases {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never the client: it holds the token.
+        f.debug_struct("GithubReleases")
+            .field("repository", &format!("{}/{}", self.owner, self.repo))
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GithubReleases {
+    /// A client for `repository` (`owner/name`), with `token` (none for public read-only use)
+    /// against `api_url` (default `https://api.github.com`).
+    pub fn new(
+        repository: &str,
+        token: Option<String>,
+        api_url: Option<&str>,
+        settings: GithubSettings,
+    ) -> Result<GithubReleases, AdapterError> {
+        let (owner, repo) = match repository.split_once('/') {
+            Some((owner, repo)) if !owner.is_empty() && !repo.is_empty() && !repo.contains('/') => {
+                (owner.to_owned(), repo.to_owned())
+            }
+            _ => {
+                return Err(AdapterError::Refused {
+                    code: ReasonCode::InvalidInput,
+                    message: format!(
+                        "`{repository}` is not a GitHub repository; write it as `owner/name` (`git.repository`)"
+                    ),
+                });
+            }
+        };
+        let mut builder = Octocrab::builder()
+            .add_retry_config(RetryConfig::None)
+            .set_connect_timeout(Some(settings.connect_timeout))
+            .set_read_timeout(Some(settings.read_timeout));
+        if let Some(url) = api_url {
+            builder = builder.base_uri(url).map_err(|_| AdapterError::Refused {
+                code: ReasonCode::InvalidInput,
+                message: format!("{API_URL_ENV} `{url}` is not a URL"),
+            })?;
+        }
+        if let Some(token) = token.filter(|t| !t.is_empty()) {
+            builder = builder.personal_token(token);
+        }
+        let client = builder
+            .build()
+            .map_err(|e| AdapterError::failed(SERVICE, "creating the client", e.to_string()))?;
+        Ok(GithubReleases {
+            client,
+            owner,
+            repo,
+            settings,
+        })
+    }
+
+    /// A client configured from `GITHUB_TOKEN` and `GITHUB_API_URL`.
+    pub fn from_env(
+        repository: &str,
+        settings: GithubSettings,
+    ) -> Result<GithubReleases, AdapterError> {
+        let token = std::env::var(TOKEN_ENV).ok();
+        let api_url = std::env::var(API_URL_ENV).ok();
+        GithubReleases::new(repository, token, api_url.as_deref(), settings)
+    }
+
+    fn path(&self, rest: &str) -> String {
+        format!("/repos/{}/{}/{rest}", self.owner, self.repo)
+    }
+
+    /// Sends one request with bounded retries and rate-limit waits; returns status, headers, body.
+    async fn send(
+        &self,
+        method: http::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Reply, AdapterError> {
+        let operation = format!("{method} {path}");
+        let mut attempt = 0u32;
+        let mut waited = Duration::ZERO;
+        let mut secondary_backoff = self.settings.secondary_min_wait;
+        loop {
+            attempt += 1;
+            let bound = self.settings.connect_timeout + self.settings.read_timeout;
+            let sent = tokio::time::timeout(bound, self.send_once(&method, path, body)).await;
+            let reply = match sent {
+                Err(_) => Err(AdapterError::Timeout {
+                    service: SERVICE,
+                    operation: operation.clone(),
+                    seconds: bound.as_secs_f64(),
+                }),
+                Ok(Err(error)) => Err(AdapterError::failed(
+                    SERVICE,
+                    operation.clone(),
+                    transport_message(&error),
+                )),
+                Ok(Ok(reply)) => Ok(reply),
+            };
+            let reply = match reply {
+                Ok(reply) => reply,
+                Err(error) if attempt < self.settings.max_attempts => {
+                    tracing::debug!(%error, attempt, "retrying GitHub request");
+                    tokio::time::sleep(self.backoff(attempt)).await;
+                    continue;
+                }
+                Err(error) => return Err(error),
+            };
+            if let Some(limit) = rate_limit(&reply, secondary_backoff) {
+                if waited + limit.wait > self.settings.max_rate_limit_wait {
+                    return Err(AdapterError::failed(
+                        SERVICE,
+                        operation,
+                        format!("rate limited by GitHub; {}", limit.retry_hint()),
+                    ));
+                }
+                tracing::info!(
+                    wait_ms = limit.wait.as_millis() as u64,
+                    "GitHub rate limit; waiting"
+                );
+                tokio::time::sleep(limit.wait).await;
+                waited += limit.wait;
+                if limit.secondary {
+                    secondary_backoff = secondary_backoff.saturating_mul(2);
+                }
+                continue;
+            }
+            if reply.status.is_server_error() && attempt < self.settings.max_attempts {
+                tokio::time::sleep(self.backoff(attempt)).await;
+                continue;
+            }
+            return Ok(reply);
+        }
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        self.settings
+            .initial_backoff
+            .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)))
+    }
+
+    async fn send_once(
+        &self,
+        method: &http::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Reply, octocrab::Error> {
+        let response = match *method {
+            http::Method::POST => self.client._post(path, body).await?,
+            _ => self.client._get(path).await?,
+        };
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = self.client.body_to_string(response).await?;
+        Ok(Reply {
+            status,
+            headers,
+            text,
+        })
+    }
+
+    async fn get(&self, path: &str) -> Result<Reply, AdapterError> {
+        self.send(http::Method::GET, path, None).await
+    }
+
+    /// GET that reads a 404 as `None` and any other failure as an error.
+    async fn get_optional<T: for<'de> Deserialize<'de>>(
+        &self,
+        path: &str,
+    ) -> Result<Option<T>, AdapterError> {
+        let reply = self.get(path).await?;
+        if reply.status == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let reply = reply.ok(&format!("GET {path}"))?;
+        reply.json(&format!("GET {path}")).map(Some)
+    }
+
+    async fn resolve_tag(&self, tag: &str) -> Result<Option<GitSha>, AdapterError> {
+        let Some(reference) = self
+            .get_optional::<GitRef>(&self.path(&format!("git/ref/tags/{tag}")))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let mut object = reference.object;
+        // Annotated tags point at a tag object; follow it (tags of tags included, bounded).
+        for _ in 0..5 {
+            if object.kind != "tag" {
+                break;
+            }
+            let path = self.path(&format!("git/tags/{}", object.sha));
+            let tag_object: GitTag =
+                self.get_optional(&path)
+                    .await?
+                    .ok_or_else(|| AdapterError::NotFound {
+                        service: SERVICE,
+                        what: format!("tag object {} of `{tag}`", object.sha),
+                    })?;
+            object = tag_object.object;
+        }
+        parse_sha(&object.sha).map(Some)
+    }
+
+    async fn branch_head(&self, branch: &str) -> Result<Option<GitSha>, AdapterError> {
+        match self
+            .get_optional::<GitRef>(&self.path(&format!("git/ref/heads/{branch}")))
+            .await?
+        {
+            Some(reference) => parse_sha(&reference.object.sha).map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
+/// A response, read whole.
+struct Reply {
+    status: StatusCode,
+    headers: HeaderMap,
+    text: String,
+}
+
+impl Reply {
+    /// Errors for non-success statuses, in words a user can act on.
+    fn ok(self, operation: &str) -> Result<Reply, AdapterError> {
+        if self.status.is_success() {
+            return Ok(self);
+        }
+        let message = serde_json::from_str::<Value>(&self.text)
+            .ok()
+            .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_owned))
+            .unwrap_or_else(|| self.status.canonical_reason().unwrap_or("error").to_owned());
+        Err(match self.status {
+            StatusCode::UNAUTHORIZED => AdapterError::Unauthorized {
+                service: SERVICE,
+                operation: operation.to_owned(),
+                message: format!("{message}; set {TOKEN_ENV} to a valid token"),
+            },
+            StatusCode::FORBIDDEN => AdapterError::Unauthorized {
+                service: SERVICE,
+                operation: operation.to_owned(),
+                message: format!(
+                    "{message}; the token needs Contents: read to deploy and Contents: write for hotfix commands"
+                ),
+            },
+            StatusCode::NOT_FOUND => AdapterError::NotFound {
+                service: SERVICE,
+                what: format!("{operation} (check `git.repository` and that the token can see it)"),
+            },
+            status => AdapterError::failed(
+                SERVICE,
+                operation.to_owned(),
+                format!("{} {message}", status.as_u16()),
+            ),
+        })
+    }
+
+    fn json<T: for<'de> Deserialize<'de>>(&self, operation: &str) -> Result<T, AdapterError> {
+        serde_json::from_str(&self.text).map_err(|e| {
+            AdapterError::failed(
+                SERVICE,
+                operation.to_owned(),
+                format!("unexpected response: {e}"),
+            )
+        })
+    }
+
+    /// Whether a 422 says the thing already exists.
+    fn already_exists(&self) -> bool {
+        self.status == StatusCode::UNPROCESSABLE_ENTITY
+            && serde_json::from_str::<Value>(&self.text).is_ok_and(|v| {
+                v.get("errors")
+                    .and_then(Value::as_array)
+                    .is_some_and(|errors| {
+                        errors.iter().any(|e| {
+                            e.get("code").and_then(Value::as_str) == Some("already_exists")
+                        })
+                    })
+                    || v.get("message")
+                        .and_then(Value::as_str)
+                        .is_some_and(|m| m.contains("already exists"))
+            })
+    }
+
+    /// The URL of the next page, from the `Link` header.
+    fn next_page(&self) -> Option<String> {
+        let link = self.headers.get("link")?.to_str().ok()?;
+        link.split(',').find_map(|part| {
+            let (url, rel) = part.split_once(';')?;
+            rel.contains("rel=\"next\"").then(|| {
+                url.trim()
+                    .trim_start_matches('<')
+                    .trim_end_matches('>')
+                    .to_owned()
+            })
+        })
+    }
+}
+
+/// How long a rate-limited response asks us to wait.
+struct RateLimit {
+    wait: Duration,
+    reset_at: Option<u64>,
+    secondary: bool,
+}
+
+impl RateLimit {
+    fn retry_hint(&self) -> String {
+        match self.reset_at {
+            Some(epoch) => format!("the limit resets at {epoch} (Unix time); retry after that"),
+            None => format!("retry in {} s", self.wait.as_secs().max(1)),
+        }
+    }
+}
+
+fn rate_limit(reply: &Reply, secondary_wait: Duration) -> Option<RateLimit> {
+    let header = |name: &str| {
+        reply
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    let status = reply.status;
+    let exhausted = header("x-ratelimit-remaining") == Some("0");
+    let secondary_text = reply
+        .text
+        .to_ascii_lowercase()
+        .contains("secondary rate limit");
+    let limited = status == StatusCode::TOO_MANY_REQUESTS
+        || (status == StatusCode::FORBIDDEN
+            && (exhausted || secondary_text || header("retry-after").is_some()));
+    if !limited {
+        return None;
+    }
+    if let Some(seconds) = header("retry-after").and_then(|v| v.parse::<u64>().ok()) {
+        return Some(RateLimit {
+            wait: Duration::from_secs(seconds),
+            reset_at: None,
+            secondary: false,
+        });
+    }
+    if exhausted
+        && let Some(reset) = header("x-ratelimit-reset").and_then(|v| v.parse::<u64>().ok())
+    {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        return Some(RateLimit {
+            wait: Duration::from_secs(reset.saturating_sub(now) + 1),
+            reset_at: Some(reset),
+            secondary: false,
+        });
+    }
+    Some(RateLimit {
+        wait: secondary_wait,
+        reset_at: None,
+        secondary: true,
+    })
+}
+
+fn transport_message(error: &octocrab::Error) -> String {
+    // octocrab's errors name the URI, never the Authorization header.
+    format!("could not reach GitHub ({error}); check the network and {API_URL_ENV}")
+}
+
+fn parse_sha(text: &str) -> Result<GitSha, AdapterError> {
+    GitSha::parse(text)
+        .map_err(|e| AdapterError::failed(SERVICE, "reading a commit id", e.to_string()))
+}
+
+#[derive(Deserialize)]
+struct GitRef {
+    object: GitObject,
+}
+
+#[derive(Deserialize)]
+struct GitTag {
+    object: GitObject,
+}
+
+#[derive(Deserialize)]
+struct GitObject {
+    sha: String,
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+#[derive(Deserialize)]
+struct Commit {
+    sha: String,
+}
+
+#[derive(Deserialize)]
+struct Release {
+    tag_name: String,
+    target_commitish: String,
+    draft: bool,
+    prerelease: bool,
+}
+
+impl From<Release> for ReleaseInfo {
+    fn from(r: Release) -> Self {
+        ReleaseInfo {
+            tag: r.tag_name,
+            target: r.target_commitish,
+            draft: r.draft,
+            prerelease: r.prerelease,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Comparison {
+    status: String,
+}
+
+#[async_trait]
+impl ReleaseSource for GithubReleases {
+    async fn resolve(&self, reference: &str) -> Result<Option<GitSha>, AdapterError> {
+        if let Some(sha) = self.resolve_tag(reference).await? {
+            return Ok(Some(sha));
+        }
+        if let Some(sha) = self.branch_head(reference).await? {
+            return Ok(Some(sha));
+        }
+        if GitSha::parse(reference).is_ok() {
+            let path = self.path(&format!("commits/{reference}"));
+            let reply = self.get(&path).await?;
+            // 422: "No commit found for SHA".
+            if reply.status == StatusCode::NOT_FOUND
+                || reply.status == StatusCode::UNPROCESSABLE_ENTITY
+            {
+                return Ok(None);
+            }
+            let commit: Commit = reply
+                .ok(&format!("GET {path}"))?
+                .json(&format!("GET {path}"))?;
+            return parse_sha(&commit.sha).map(Some);
+        }
+        Ok(None)
+    }
+
+    async fn release(&self, tag: &str) -> Result<Option<ReleaseInfo>, AdapterError> {
+        let release: Option<Release> = self
+            .get_optional(&self.path(&format!("releases/tags/{tag}")))
+            .await?;
+        Ok(release.map(ReleaseInfo::from))
+    }
+
+    async fn releases(&self) -> Result<Vec<ReleaseInfo>, AdapterError> {
+        let mut all = Vec::new();
+        let mut next = Some(self.path("releases?per_page=100"));
+        // Bounded: 50 pages of 100 releases.
+        for _ in 0..50 {
+            let Some(path) = next.take() else { break };
+            let operation = format!("GET {path}");
+            let reply = self.get(&path).await?.ok(&operation)?;
+            let page: Vec<Release> = reply.json(&operation)?;
+            all.extend(page.into_iter().map(ReleaseInfo::from));
+            next = reply.next_page();
+        }
+        Ok(all)
+    }
+
+    async fn branch_contains(&self, branch: &str, sha: &GitSha) -> Result<bool, AdapterError> {
+        let path = self.path(&format!("compare/{branch}...{sha}"));
+        let operation = format!("GET {path}");
+        let comparison: Comparison = self.get(&path).await?.ok(&operation)?.json(&operation)?;
+        // `sha` is in `branch` when it is the same commit or behind the branch head.
+        Ok(matches!(comparison.status.as_str(), "identical" | "behind"))
+    }
+
+    async fn create_branch(&self, branch: &str, sha: &GitSha) -> Result<bool, AdapterError> {
+        let elsewhere = |current: &GitSha| AdapterError::Refused {
+            code: ReasonCode::InvalidInput,
+            message: format!(
+                "branch `{branch}` already exists at {current}, not at {sha}; delete it or choose another name"
+            ),
+        };
+        if let Some(current) = self.branch_head(branch).await? {
+            return if current.matches(sha) {
+                Ok(false)
+            } else {
+                Err(elsewhere(&current))
+            };
+        }
+        let path = self.path("git/refs");
+        let body = json!({ "ref": format!("refs/heads/{branch}"), "sha": sha.as_str() });
+        let reply = self.send(http::Method::POST, &path, Some(&body)).await?;
+        if reply.already_exists() {
+            // A retried POST, or someone was quicker: judge by what is there now.
+            return match self.branch_head(branch).await? {
+                Some(current) if current.matches(sha) => Ok(false),
+                Some(current) => Err(elsewhere(&current)),
+                None => Err(AdapterError::failed(
+                    SERVICE,
+                    format!("creating branch `{branch}`"),
+                    "GitHub said it exists but it cannot be read",
+                )),
+            };
+        }
+        reply.ok(&format!("creating branch `{branch}`"))?;
+        Ok(true)
+    }
+
+    async fn create_release(&self, tag: &str, branch: &str) -> Result<ReleaseInfo, AdapterError> {
+        let path = self.path("releases");
+        let body = json!({
+            "tag_name": tag,
+            "target_commitish": branch,
+            "name": tag,
+            "generate_release_notes": true,
+        });
+        let operation = format!("creating release `{tag}`");
+        let reply = self.send(http::Method::POST, &path, Some(&body)).await?;
+        if reply.already_exists() {
+            return match self.release(tag).await? {
+                Some(existing) if existing.target == branch => Ok(existing),
+                Some(existing) => Err(AdapterError::Refused {
+                    code: ReasonCode::InvalidInput,
+                    message: format!(
+                        "release `{tag}` already exists targeting `{}`, not `{branch}`; choose the next patch version",
+                        existing.target
+                    ),
+                }),
+                None => Err(AdapterError::Refused {
+                    code: ReasonCode::InvalidInput,
+                    message: format!(
+                        "tag `{tag}` already exists without a release; choose the next patch version"
+                    ),
+                }),
+            };
+        }
+        let release: Release = reply.ok(&operation)?.json(&operation)?;
+        Ok(release.into())
+    }
+}

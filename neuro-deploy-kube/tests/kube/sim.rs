@@ -1,0 +1,364 @@
+//! Against kube-sim: the shared scenarios, plus faults only a simulator can inject.
+
+use std::time::{Duration, Instant};
+
+use neuro_deploy_core::{AdapterError, ClusterDeployer, RolloutResult};
+use neuro_deploy_kube::KubeCluster;
+use neuro_deploy_testkit::kube_sim::{Fault, FaultAction, KubeSim, KubeSimOptions, Resource};
+
+use crate::scenarios::{self, Harness};
+
+const REPO: &str = "123456789012.dkr.ecr.us-west-2.amazonaws.com/neuro-ui";
+
+fn seed() -> String {
+    format!(
+        r#"
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: dev
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: neuro-ui
+  namespace: dev
+  labels:
+    app.kubernetes.io/part-of: neuro-ui
+spec:
+  replicas: 2
+  selector:
+    matchLabels:
+      app: neuro-ui
+  template:
+    metadata:
+      labels:
+        app: neuro-ui
+    spec:
+      containers:
+      - name: web
+        image: {REPO}:v1
+      - name: worker
+        image: {REPO}:v1
+      - name: envoy
+        image: envoyproxy/envoy:v1.30
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: unrelated
+  namespace: dev
+  labels:
+    app.kubernetes.io/part-of: something-else
+spec:
+  selector:
+    matchLabels:
+      app: unrelated
+  template:
+    metadata:
+      labels:
+        app: unrelated
+    spec:
+      containers:
+      - name: main
+        image: {REPO}:v1
+"#
+    )
+}
+
+struct SimHarness {
+    harness: Harness,
+    sim: KubeSim,
+    _dir: tempfile::TempDir,
+}
+
+async fn start(options: KubeSimOptions) -> SimHarness {
+    let sim = KubeSim::start(options).await.unwrap();
+    sim.seed(&seed()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kubeconfig");
+    sim.write_kubeconfig(&path).unwrap();
+    let cluster = KubeCluster::from_kubeconfig(
+        &path,
+        "app.kubernetes.io/part-of=neuro-ui",
+        scenarios::settings(),
+    )
+    .await
+    .unwrap();
+    SimHarness {
+        harness: Harness {
+            cluster,
+            namespace: "dev".to_owned(),
+            repo: REPO.to_owned(),
+            failing_tag: "broken".to_owned(),
+            good_tag: "v2".to_owned(),
+        },
+        sim,
+        _dir: dir,
+    }
+}
+
+fn fast() -> KubeSimOptions {
+    KubeSimOptions {
+        rollout: Duration::from_millis(300),
+        observe_delay: Duration::from_millis(50),
+        deadline: Duration::from_millis(600),
+        fail_image: Some(":broken$".to_owned()),
+        ..KubeSimOptions::default()
+    }
+}
+
+#[tokio::test]
+async fn lists_only_the_apps_deployments_with_their_state() {
+    let s = start(fast()).await;
+    let workloads = s.harness.cluster.workloads("dev").await.unwrap();
+    assert_eq!(workloads.len(), 1, "the selector leaves `unrelated` out");
+    let app = &workloads[0];
+    assert_eq!(app.name, "neuro-ui");
+    assert_eq!(
+        app.containers.len(),
+        3,
+        "every container is reported; the core picks the app's"
+    );
+    assert_eq!(app.app_containers(REPO).count(), 2);
+    assert!(app.rollout.state().is_complete());
+    assert_eq!(app.rollout.desired, 2);
+    assert!(!app.paused);
+}
+
+#[tokio::test]
+async fn set_image_rolls_out_with_audit_annotations_and_few_requests() {
+    let s = start(fast()).await;
+    s.sim.reset_requests();
+    scenarios::set_image_and_roll_out(&s.harness).await;
+    let deployment = s.sim.get(Resource::Deployment, "dev", "neuro-ui").unwrap();
+    let annotations = &deployment["metadata"]["annotations"];
+    assert_eq!(annotations["neuro-deploy.io/version"], "v2");
+    assert_eq!(
+        annotations["neuro-deploy.io/deployed-at"],
+        "2026-11-26T12:00:00Z"
+    );
+    assert!(
+        annotations["kubernetes.io/change-cause"]
+            .as_str()
+            .unwrap()
+            .contains("v2")
+    );
+    let counts = s.sim.requests();
+    assert_eq!(
+        counts.count("PATCH", "/deployments/neuro-ui"),
+        1,
+        "one patch per Deployment: {counts:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_rollout_is_reported_and_rolled_back_exactly() {
+    let s = start(fast()).await;
+    scenarios::failed_rollout_then_exact_rollback(&s.harness).await;
+}
+
+#[tokio::test]
+async fn a_stale_success_does_not_end_the_wait() {
+    // The controller takes 800 ms to observe the new generation; until then the status still
+    // shows the previous rollout as complete (Progressing=NewReplicaSetAvailable).
+    let s = start(KubeSimOptions {
+        rollout: Duration::from_millis(1600),
+        observe_delay: Duration::from_millis(800),
+        deadline: Duration::from_millis(1500),
+        fail_image: Some(":broken$".to_owned()),
+        ..KubeSimOptions::default()
+    })
+    .await;
+    let h = &s.harness;
+    let before = scenarios::app_workload(&h.cluster.workloads("dev").await.unwrap());
+    let changes = scenarios::changes_to(h, &before, "broken");
+    h.cluster
+        .set_images("dev", &changes, &scenarios::audit("broken", Some("v1")))
+        .await
+        .unwrap();
+    let stale = scenarios::app_workload(&h.cluster.workloads("dev").await.unwrap());
+    assert!(
+        stale.rollout.observed_generation < stale.rollout.generation,
+        "the window this test is about"
+    );
+    let result = h
+        .cluster
+        .await_rollout("dev", &["neuro-ui".to_owned()], Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert!(
+        matches!(result, RolloutResult::Failed { .. }),
+        "the old success must not count: {result:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_rollout_that_outlasts_the_timeout_times_out() {
+    let s = start(KubeSimOptions {
+        rollout: Duration::from_secs(30),
+        ..fast()
+    })
+    .await;
+    let h = &s.harness;
+    let before = scenarios::app_workload(&h.cluster.workloads("dev").await.unwrap());
+    h.cluster
+        .set_images(
+            "dev",
+            &scenarios::changes_to(h, &before, "v2"),
+            &scenarios::audit("v2", Some("v1")),
+        )
+        .await
+        .unwrap();
+    let result = h
+        .cluster
+        .await_rollout("dev", &["neuro-ui".to_owned()], Duration::from_millis(700))
+        .await
+        .unwrap();
+    match result {
+        RolloutResult::TimedOut { pending } => {
+            assert!(pending[0].starts_with("neuro-ui:"), "{pending:?}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_conflict_on_patch_is_re_read_and_retried() {
+    let s = start(fast()).await;
+    s.sim.inject(Fault {
+        method: Some("PATCH".to_owned()),
+        path: "/deployments/neuro-ui".to_owned(),
+        query: None,
+        skip: 0,
+        times: 1,
+        action: FaultAction::Status { code: 409 },
+    });
+    s.sim.reset_requests();
+    scenarios::set_image_and_roll_out(&s.harness).await;
+    let counts = s.sim.requests();
+    assert_eq!(
+        counts.count("PATCH", "/deployments/neuro-ui"),
+        2,
+        "{counts:?}"
+    );
+    assert!(
+        counts.count("GET", "/deployments/neuro-ui") >= 1,
+        "re-read after the conflict: {counts:?}"
+    );
+}
+
+fn list_fault(action: FaultAction, times: u32) -> Fault {
+    Fault {
+        method: Some("GET".to_owned()),
+        path: "/namespaces/dev/deployments".to_owned(),
+        query: Some("labelSelector".to_owned()),
+        skip: 0,
+        times,
+        action,
+    }
+}
+
+#[tokio::test]
+async fn a_short_503_burst_is_retried() {
+    let s = start(fast()).await;
+    s.sim
+        .inject(list_fault(FaultAction::Status { code: 503 }, 2));
+    s.sim.reset_requests();
+    assert_eq!(s.harness.cluster.workloads("dev").await.unwrap().len(), 1);
+    assert_eq!(
+        s.sim.requests().count("GET", "/namespaces/dev/deployments"),
+        3
+    );
+}
+
+#[tokio::test]
+async fn a_long_503_burst_is_bounded() {
+    let s = start(fast()).await;
+    s.sim
+        .inject(list_fault(FaultAction::Status { code: 503 }, 100));
+    s.sim.reset_requests();
+    let error = s.harness.cluster.workloads("dev").await.unwrap_err();
+    assert_eq!(
+        s.sim.requests().count("GET", "/namespaces/dev/deployments"),
+        4,
+        "1 attempt + 3 retries, not 15"
+    );
+    assert!(error.to_string().contains("503"), "{error}");
+}
+
+#[tokio::test]
+async fn a_hung_request_is_bounded_by_the_timeout() {
+    let s = start(fast()).await;
+    s.sim.inject(list_fault(FaultAction::Hang, 1));
+    let started = Instant::now();
+    let error = s.harness.cluster.workloads("dev").await.unwrap_err();
+    assert!(matches!(error, AdapterError::Timeout { .. }), "{error:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "bounded: {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_dropped_watch_is_resumed() {
+    let s = start(KubeSimOptions {
+        rollout: Duration::from_millis(600),
+        ..fast()
+    })
+    .await;
+    // The first watch ends after one event, mid-rollout.
+    s.sim.inject(Fault {
+        method: Some("GET".to_owned()),
+        path: "/namespaces/dev/deployments".to_owned(),
+        query: Some("watch=true".to_owned()),
+        skip: 0,
+        times: 1,
+        action: FaultAction::DropWatch { after_events: 1 },
+    });
+    s.sim.reset_requests();
+    scenarios::set_image_and_roll_out(&s.harness).await;
+    let watches = s
+        .sim
+        .requests()
+        .by_route
+        .get("GET /apis/apps/v1/namespaces/dev/deployments")
+        .copied()
+        .unwrap_or(0);
+    // list + dropped watch + list + watch (at least), all on one path.
+    assert!(watches >= 4, "the watch was re-established: {watches}");
+}
+
+#[tokio::test]
+async fn a_live_lease_is_refused_and_a_released_one_is_free() {
+    let s = start(fast()).await;
+    scenarios::locks(&s.harness).await;
+    let lease = s.sim.get(Resource::Lease, "dev", "neuro-deploy").unwrap();
+    assert!(lease["spec"]["leaseTransitions"].as_i64().unwrap() >= 1);
+}
+
+#[tokio::test]
+async fn an_expired_lease_is_taken_over() {
+    let s = start(fast()).await;
+    scenarios::expired_lease_is_taken_over(&s.harness).await;
+}
+
+#[tokio::test]
+async fn concurrent_lock_attempts_have_exactly_one_winner() {
+    let s = start(fast()).await;
+    scenarios::concurrent_lock_attempts_have_one_winner(&s.harness).await;
+}
+
+#[tokio::test]
+async fn a_paused_deployment_is_reported_as_paused() {
+    let s = start(fast()).await;
+    let mut deployment = s.sim.get(Resource::Deployment, "dev", "neuro-ui").unwrap();
+    deployment["metadata"]["name"] = serde_json::json!("paused-ui");
+    deployment["metadata"]["resourceVersion"] = serde_json::Value::Null;
+    deployment["spec"]["paused"] = serde_json::json!(true);
+    s.sim.create(deployment).unwrap();
+    let workloads = s.harness.cluster.workloads("dev").await.unwrap();
+    let paused = workloads.iter().find(|w| w.name == "paused-ui").unwrap();
+    assert!(paused.paused);
+}

@@ -1,0 +1,102 @@
+//! `kube-sim`: a fake Kubernetes API server for tests and benchmarks.
+//!
+//! ```text
+//! kube-sim --listen 127.0.0.1:0 --seed manifests.yaml --kubeconfig-out kubeconfig.yaml \
+//!          [--rollout-ms N] [--fail-image REGEX] [--deadline-ms N] [--latency-ms N]
+//! ```
+//! Prints `kube-sim listening on http://127.0.0.1:PORT` once ready; stops on Ctrl-C or SIGTERM.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use neuro_deploy_testkit::kube_sim::{KubeSim, KubeSimOptions};
+
+/// A fake Kubernetes API server (Deployments, Leases, watch, rollouts) for tests and benchmarks.
+#[derive(Debug, Parser)]
+#[command(name = "kube-sim", version)]
+struct Args {
+    /// Address to listen on; port 0 picks a free one.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
+    /// Multi-document Kubernetes YAML with Namespaces and Deployments to start with.
+    #[arg(long)]
+    seed: Option<PathBuf>,
+    /// Where to write a kubeconfig pointing at the server.
+    #[arg(long)]
+    kubeconfig_out: Option<PathBuf>,
+    /// How long a successful rollout takes.
+    #[arg(long, default_value_t = 1500)]
+    rollout_ms: u64,
+    /// Images matching this regular expression never become available.
+    #[arg(long)]
+    fail_image: Option<String>,
+    /// When a failing rollout is marked ProgressDeadlineExceeded.
+    #[arg(long, default_value_t = 2000)]
+    deadline_ms: u64,
+    /// Latency added to every API request.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    let rollout = Duration::from_millis(args.rollout_ms);
+    let options = KubeSimOptions {
+        listen: args.listen,
+        rollout,
+        observe_delay: (rollout / 10).min(Duration::from_millis(150)),
+        deadline: Duration::from_millis(args.deadline_ms),
+        fail_image: args.fail_image,
+        latency: Duration::from_millis(args.latency_ms),
+    };
+    let sim = match KubeSim::start(options).await {
+        Ok(sim) => sim,
+        Err(error) => return fail(&error),
+    };
+    if let Some(path) = &args.seed {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(error) => return fail(&format!("cannot read {}: {error}", path.display())),
+        };
+        if let Err(error) = sim.seed(&text) {
+            return fail(&error);
+        }
+    }
+    if let Some(path) = &args.kubeconfig_out
+        && let Err(error) = sim.write_kubeconfig(path)
+    {
+        return fail(&format!("cannot write {}: {error}", path.display()));
+    }
+    {
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "kube-sim listening on {}", sim.url());
+        let _ = stdout.flush();
+    }
+    wait_for_stop().await;
+    ExitCode::SUCCESS
+}
+
+async fn wait_for_stop() {
+    let mut terminate =
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
+}
+
+fn fail(message: &str) -> ExitCode {
+    let _ = writeln!(std::io::stderr(), "kube-sim: {message}");
+    ExitCode::from(2)
+}

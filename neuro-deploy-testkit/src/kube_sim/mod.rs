@@ -1,0 +1,190 @@
+//! kube-sim: a small Kubernetes API server for tests and benchmarks.
+//!
+//! It serves discovery, Namespaces, `apps/v1` Deployments (get, list with selectors, watch,
+//! create, update, delete, strategic-merge / merge / JSON patch) and `coordination.k8s.io/v1`
+//! Leases with resourceVersion conflicts; errors are Kubernetes `Status` objects. A simulated
+//! deployment controller moves `status` as a rollout would. It counts requests
+//! (`GET /_sim/requests`) and injects faults (`POST /_sim/faults`, or [`KubeSim::inject`]).
+//! The official `kubectl` drives it (see the testkit's fidelity test).
+
+mod patch;
+mod select;
+mod server;
+mod store;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+pub use patch::PatchKind;
+pub use select::{FieldSelector, LabelSelector};
+pub use server::{Fault, FaultAction, RequestCounts};
+pub use store::Resource;
+
+use server::Shared;
+use store::{ControllerOptions, Store};
+
+/// How a simulator behaves.
+#[derive(Debug, Clone)]
+pub struct KubeSimOptions {
+    /// Where to listen (`127.0.0.1:0` picks a free port).
+    pub listen: SocketAddr,
+    /// How long a successful rollout takes.
+    pub rollout: Duration,
+    /// How long before the controller observes a new generation.
+    pub observe_delay: Duration,
+    /// When a failing image's rollout is marked `ProgressDeadlineExceeded`.
+    pub deadline: Duration,
+    /// Images matching this regular expression never become available.
+    pub fail_image: Option<String>,
+    /// Added to every API request.
+    pub latency: Duration,
+}
+
+impl Default for KubeSimOptions {
+    fn default() -> Self {
+        KubeSimOptions {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            rollout: Duration::from_millis(1500),
+            observe_delay: Duration::from_millis(150),
+            deadline: Duration::from_millis(2000),
+            fail_image: None,
+            latency: Duration::ZERO,
+        }
+    }
+}
+
+/// A running simulator; stops when dropped.
+pub struct KubeSim {
+    url: String,
+    shared: Arc<Shared>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl KubeSim {
+    /// Starts a simulator on a tokio runtime.
+    pub async fn start(options: KubeSimOptions) -> Result<KubeSim, String> {
+        let fail_image = match &options.fail_image {
+            Some(pattern) => Some(
+                regex::Regex::new(pattern).map_err(|e| format!("--fail-image `{pattern}`: {e}"))?,
+            ),
+            None => None,
+        };
+        let listener = tokio::net::TcpListener::bind(options.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", options.listen))?;
+        let address = listener.local_addr().map_err(|e| e.to_string())?;
+        let store = Store::new(ControllerOptions {
+            rollout: options.rollout,
+            observe_delay: options.observe_delay.min(options.rollout),
+            deadline: options.deadline,
+            fail_image,
+        });
+        let shared = Arc::new(Shared::new(store, options.latency, address.to_string()));
+        let app = axum::Router::new()
+            .fallback(server::handle)
+            .with_state(Arc::clone(&shared));
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        let ticking = Arc::clone(&shared);
+        let controller = tokio::spawn(async move {
+            let mut interval = tokio::time::interval(Duration::from_millis(20));
+            loop {
+                interval.tick().await;
+                ticking.store().tick();
+            }
+        });
+        Ok(KubeSim {
+            url: format!("http://{address}"),
+            shared,
+            tasks: vec![server, controller],
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// A kubeconfig pointing at this server (context `kube-sim`).
+    pub fn kubeconfig(&self) -> String {
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: kube-sim\n  cluster:\n    server: {}\ncontexts:\n- name: kube-sim\n  context:\n    cluster: kube-sim\n    user: kube-sim\n    namespace: default\ncurrent-context: kube-sim\nusers:\n- name: kube-sim\n  user:\n    token: kube-sim-token\npreferences: {{}}\n",
+            self.url
+        )
+    }
+
+    /// Writes [`KubeSim::kubeconfig`] to `path`.
+    pub fn write_kubeconfig(&self, path: &Path) -> std::io::Result<()> {
+        std::fs::write(path, self.kubeconfig())
+    }
+
+    /// Creates the objects of multi-document Kubernetes YAML (Namespaces first); Deployments
+    /// start with a complete rollout. Returns how many objects were created.
+    pub fn seed(&self, yaml: &str) -> Result<usize, String> {
+        let documents: Vec<Value> =
+            serde_saphyr::from_multiple(yaml).map_err(|e| format!("seed YAML: {e}"))?;
+        let mut objects: Vec<Value> = documents.into_iter().filter(|d| !d.is_null()).collect();
+        objects.sort_by_key(|o| o["kind"].as_str() != Some("Namespace"));
+        let count = objects.len();
+        for object in objects {
+            self.create_object(object, true)?;
+        }
+        Ok(count)
+    }
+
+    /// Creates one object as a client would (Deployments then roll out from zero).
+    pub fn create(&self, object: Value) -> Result<Value, String> {
+        self.create_object(object, false)
+    }
+
+    fn create_object(&self, object: Value, seeded: bool) -> Result<Value, String> {
+        let kind = object["kind"].as_str().unwrap_or_default().to_owned();
+        let resource = Resource::from_kind(&kind)
+            .ok_or_else(|| format!("kube-sim does not serve kind `{kind}`"))?;
+        let namespace = if resource == Resource::Namespace {
+            String::new()
+        } else {
+            object["metadata"]["namespace"]
+                .as_str()
+                .unwrap_or("default")
+                .to_owned()
+        };
+        self.shared
+            .store()
+            .create(resource, &namespace, object, seeded)
+            .map_err(|e| e.message)
+    }
+
+    /// One object, when it exists.
+    pub fn get(&self, resource: Resource, namespace: &str, name: &str) -> Option<Value> {
+        self.shared.store().get(resource, namespace, name).ok()
+    }
+
+    /// Adds a fault.
+    pub fn inject(&self, fault: Fault) {
+        self.shared.inject(fault);
+    }
+
+    /// Requests counted so far.
+    pub fn requests(&self) -> RequestCounts {
+        self.shared.requests()
+    }
+
+    /// Forgets the counts.
+    pub fn reset_requests(&self) {
+        self.shared.reset_requests();
+    }
+}
+
+impl Drop for KubeSim {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}

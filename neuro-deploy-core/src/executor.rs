@@ -179,6 +179,8 @@ pub enum Outcome {
     RollbackFailed,
     /// Something failed unexpectedly (after retries).
     Failed,
+    /// The image exists (retagged or built); deploying was not requested.
+    ImageReady,
 }
 
 /// Everything a run decided and did; `--output json` prints it.
@@ -216,12 +218,26 @@ impl Report {
     /// The process exit code.
     pub fn exit_code(&self) -> ExitCode {
         match self.outcome {
-            Outcome::Deployed | Outcome::WouldDeploy | Outcome::Ignored => ExitCode::Done,
+            Outcome::Deployed | Outcome::WouldDeploy | Outcome::Ignored | Outcome::ImageReady => {
+                ExitCode::Done
+            }
             Outcome::Refused => self.reason.map_or(ExitCode::Refused, ReasonCode::exit_code),
             Outcome::RolledBack => ExitCode::RolledBack,
             Outcome::RollbackFailed => ExitCode::RollbackFailed,
             Outcome::Failed => ExitCode::Failed,
         }
+    }
+
+    /// A report for a run that ended before any plan (invalid input, unconfirmed production
+    /// change, adapters that could not be built).
+    pub fn without_plan(
+        event: &Event,
+        dry_run: bool,
+        outcome: Outcome,
+        reason: Option<ReasonCode>,
+        message: impl Into<String>,
+    ) -> Report {
+        Report::new(event, dry_run).end(outcome, reason, message)
     }
 
     fn new(event: &Event, dry_run: bool) -> Report {
@@ -324,6 +340,16 @@ impl Executor {
     /// Runs one event to its end and reports. Never panics on adapter failures; every
     /// failure is in the report.
     pub async fn run(&self, event: &Event, ctx: &RunContext) -> Report {
+        self.run_scoped(event, ctx, false).await
+    }
+
+    /// Makes sure the event's image exists (retag or build, after the gates) and stops there:
+    /// no lock, no cluster write. What a CI step that only prepares the image calls.
+    pub async fn prepare_image(&self, event: &Event, ctx: &RunContext) -> Report {
+        self.run_scoped(event, ctx, true).await
+    }
+
+    async fn run_scoped(&self, event: &Event, ctx: &RunContext, image_only: bool) -> Report {
         let mut report = Report::new(event, ctx.dry_run);
         let target = match target(event, &self.config) {
             Ok(target) => target,
@@ -358,9 +384,14 @@ impl Executor {
                 detail: None,
             })
             .collect();
-        let ending = self.execute(&plan, ctx, &mut report).await;
+        let ending = self.execute(&plan, ctx, &mut report, image_only).await;
         let target_text = format!("{} in namespace `{}`", plan.image, plan.namespace);
         match ending {
+            Ending::Deployed if image_only => report.end(
+                Outcome::ImageReady,
+                None,
+                format!("image {} is ready; deploy not requested", plan.image),
+            ),
             Ending::Deployed if ctx.dry_run => report.end(
                 Outcome::WouldDeploy,
                 None,
@@ -439,7 +470,13 @@ impl Executor {
         Ok(facts)
     }
 
-    async fn execute(&self, plan: &Plan, ctx: &RunContext, report: &mut Report) -> Ending {
+    async fn execute(
+        &self,
+        plan: &Plan,
+        ctx: &RunContext,
+        report: &mut Report,
+        image_only: bool,
+    ) -> Ending {
         // Steps before the lock: gates and the image.
         let lock_at = plan
             .steps
@@ -451,6 +488,9 @@ impl Executor {
                 Ok(()) => {}
                 Err(ending) => return ending,
             }
+        }
+        if image_only {
+            return Ending::Deployed;
         }
         if ctx.dry_run {
             return self.dry_run_rest(plan, lock_at, report).await;
@@ -562,6 +602,15 @@ impl Executor {
         from: usize,
     ) -> Ending {
         let mut applied: Vec<ImageChange> = Vec::new();
+        // What the workloads recorded as their previous version before this run: a rollback
+        // restores it, so the trail reads as if the failed deploy never happened.
+        let trail = report.facts.target_workloads.known().and_then(|workloads| {
+            let mut recorded = workloads.iter().map(|w| w.audit.previous_version.clone());
+            let first = recorded.next()??;
+            recorded
+                .all(|r| r.as_deref() == Some(first.as_str()))
+                .then_some(first)
+        });
         for index in from..plan.steps.len() {
             let planned = &plan.steps[index];
             match &planned.step {
@@ -602,7 +651,7 @@ impl Executor {
                                     why.clone(),
                                 ))),
                             );
-                            return self.roll_back(plan, ctx, &applied, &why).await;
+                            return self.roll_back(plan, ctx, &applied, &why, trail).await;
                         }
                     }
                 }
@@ -643,7 +692,7 @@ impl Executor {
                                 started,
                                 StepEnd::Stop(Stop::Failed(error)),
                             );
-                            return self.roll_back(plan, ctx, &applied, &why).await;
+                            return self.roll_back(plan, ctx, &applied, &why, trail).await;
                         }
                     }
                 }
@@ -686,6 +735,7 @@ impl Executor {
         ctx: &RunContext,
         applied: &[ImageChange],
         why: &str,
+        trail: Option<String>,
     ) -> Ending {
         if applied.is_empty() {
             return Ending::RolledBack(format!(
@@ -710,7 +760,7 @@ impl Executor {
                 .previous_version
                 .clone()
                 .unwrap_or_else(|| "previous images".to_owned()),
-            previous_version: None,
+            previous_version: trail,
             deployed_at: ctx.started_at.clone(),
             deployed_by: ctx.holder(),
             change_cause: format!(

@@ -1,0 +1,215 @@
+//! Command-line arguments (clap derive). Parsing only; validation into typed values happens in
+//! clap's value parsers, so malformed input exits 2 before anything is contacted.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use neuro_deploy_core::{GitSha, Version};
+
+/// Exit statuses, shown in `--help`.
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  done (including no-op and ignored events)
+  1  unexpected failure after retries
+  2  invalid input or config; nothing changed
+  3  refused by a gate (queues, staging verification, image, downgrade); nothing changed
+  4  rollout failed and was rolled back
+  5  another deploy holds the namespace lock
+  6  rollout failed and the rollback failed too: an operator is needed";
+
+/// Release automation for neuro-ui: build once, promote by retagging, gate production on drained
+/// queues and verified staging, wait for rollouts and roll back.
+#[derive(Debug, Parser)]
+#[command(name = "neuro-deploy", version, after_help = EXIT_CODES)]
+pub struct Cli {
+    /// Configuration file (default ./neuro-deploy.toml when present, else built-in defaults).
+    #[arg(long, global = true, env = "NEURO_DEPLOY_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Result format on stdout.
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text, env = "NEURO_DEPLOY_OUTPUT")]
+    pub output: OutputFormat,
+    /// Gather facts and evaluate every gate, but write nothing.
+    #[arg(long, global = true)]
+    pub dry_run: bool,
+    /// Confirm production changes without asking.
+    #[arg(long, short = 'y', global = true)]
+    pub yes: bool,
+    /// More logs on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// How long queues must stay empty (`0s`: one all-zero sample suffices).
+    #[arg(long, global = true, value_parser = duration, env = "NEURO_DEPLOY_QUEUE_WINDOW")]
+    pub queue_window: Option<Duration>,
+    /// How long to wait for drained queues (`0s`: look once).
+    #[arg(long, global = true, value_parser = duration, env = "NEURO_DEPLOY_QUEUE_TIMEOUT")]
+    pub queue_timeout: Option<Duration>,
+    /// Time between queue samples.
+    #[arg(long, global = true, value_parser = duration, env = "NEURO_DEPLOY_QUEUE_POLL")]
+    pub queue_poll: Option<Duration>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// `--output`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Sentences and tables.
+    Text,
+    /// One JSON document.
+    Json,
+}
+
+fn duration(text: &str) -> Result<Duration, String> {
+    neuro_deploy_core::config::parse_duration(text)
+}
+
+fn version(text: &str) -> Result<Version, String> {
+    Version::parse(text).map_err(|e| e.to_string())
+}
+
+fn sha(text: &str) -> Result<GitSha, String> {
+    GitSha::parse(text).map_err(|e| e.to_string())
+}
+
+/// Commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// An event to act on.
+    #[command(flatten)]
+    Event(EventCommand),
+    /// Show what an event would do, offline: contacts nothing, needs no credentials.
+    Plan {
+        /// The event.
+        #[command(subcommand)]
+        event: EventCommand,
+    },
+    /// Per environment: version, image, replicas ready, rollout state, last deploy.
+    Status {
+        /// Only this environment.
+        #[arg(long)]
+        env: Option<String>,
+    },
+    /// Depth of every configured queue in every region; exit 0 when drained, 3 when not.
+    Queues,
+    /// The hotfix flow.
+    Hotfix {
+        /// Step.
+        #[command(subcommand)]
+        action: HotfixCommand,
+    },
+    /// Configuration.
+    Config {
+        /// Action.
+        #[command(subcommand)]
+        action: ConfigCommand,
+    },
+}
+
+/// Events (what CI calls, and what operators ask for).
+#[derive(Debug, Subcommand)]
+pub enum EventCommand {
+    /// A merge landed: deploy its short SHA to the merge environment (dev).
+    Merged(MergedArgs),
+    /// A GitHub release was published: retag (or build) and deploy to the release environment.
+    Released(ReleasedArgs),
+    /// Promote a release verified on its source environment (production by default).
+    Promote(PromoteArgs),
+    /// Deploy any version to a non-production environment or namespace.
+    Deploy(DeployArgs),
+    /// Go back to the version recorded before the last deploy.
+    Rollback(RollbackArgs),
+}
+
+/// `merged`.
+#[derive(Debug, Args)]
+pub struct MergedArgs {
+    /// Merge commit.
+    #[arg(long, value_parser = sha)]
+    pub sha: GitSha,
+    /// Branch merged into (default: the configured main branch).
+    #[arg(long)]
+    pub branch: Option<String>,
+}
+
+/// `released`.
+#[derive(Debug, Args)]
+pub struct ReleasedArgs {
+    /// Release tag (SemVer, e.g. v1.4.0).
+    #[arg(long)]
+    pub tag: String,
+    /// The tag's commit (looked up on GitHub when omitted and `git.repository` is set).
+    #[arg(long, value_parser = sha)]
+    pub sha: Option<GitSha>,
+    /// Branch the release targets (looked up on GitHub when omitted).
+    #[arg(long)]
+    pub target: Option<String>,
+    /// The release is a pre-release.
+    #[arg(long)]
+    pub prerelease: bool,
+    /// The release is a draft (ignored).
+    #[arg(long)]
+    pub draft: bool,
+}
+
+/// `promote`.
+#[derive(Debug, Args)]
+pub struct PromoteArgs {
+    /// Release to promote (the exact version verified on staging).
+    #[arg(value_parser = version)]
+    pub version: Version,
+    /// Target environment (default: the production environment).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Allow a version older than what runs there now.
+    #[arg(long)]
+    pub allow_downgrade: bool,
+}
+
+/// `deploy`.
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("target").required(true).args(["env", "namespace"]))]
+pub struct DeployArgs {
+    /// Version: a git SHA or a release tag.
+    #[arg(value_parser = version)]
+    pub version: Version,
+    /// Environment name.
+    #[arg(long)]
+    pub env: Option<String>,
+    /// Namespace.
+    #[arg(long)]
+    pub namespace: Option<String>,
+}
+
+/// `rollback`.
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// Environment name.
+    #[arg(long)]
+    pub env: String,
+}
+
+/// `hotfix`.
+#[derive(Debug, Subcommand)]
+pub enum HotfixCommand {
+    /// Create `hotfix/<next patch>` at the latest release's commit.
+    Start,
+    /// Create the release TAG targeting its hotfix branch (notes generated by GitHub).
+    Release {
+        /// The new patch tag, e.g. v1.4.1.
+        tag: String,
+    },
+}
+
+/// `config`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate the configuration and explain it.
+    Check,
+    /// Print the effective configuration, defaults included.
+    Show,
+}

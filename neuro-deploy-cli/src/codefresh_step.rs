@@ -1,0 +1,214 @@
+//! `neuro-deploy-codefresh`: the seed's `deploy-trigger` and `deploy` pipelines as one binary.
+//!
+//! `trigger` reads what the pipeline was triggered for (merge, release or the manual
+//! NAMESPACE + version form), decides with the core policy, exports `NAMESPACE` and
+//! `NEURO_UI_VERSION` for later steps (cf_export semantics), makes sure the image exists (retag,
+//! or build through the Codefresh `build` pipeline) and deploys unless `--no-deploy`. `deploy`
+//! deploys `NAMESPACE` + version with every gate; into production that is a promotion (the
+//! operator starting the pipeline by hand is the confirmation). Same report and exit codes as
+//! `neuro-deploy`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use neuro_deploy_codefresh::{PipelineRequest, cf_export, export_file};
+use neuro_deploy_core::{
+    Config, Event, Executor, ExitCode as DeployExit, Outcome, QueueGateOverrides, ReasonCode,
+    Report,
+};
+
+use crate::args::{EXIT_CODES, OutputFormat};
+use crate::output::{self, Printer, StderrProgress};
+use crate::run::{fail_early, run_context};
+use crate::wiring;
+
+/// Codefresh pipeline steps of neuro-deploy.
+#[derive(Debug, Parser)]
+#[command(name = "neuro-deploy-codefresh", version, after_help = EXIT_CODES)]
+pub struct CodefreshCli {
+    /// Configuration file.
+    #[arg(long, global = true, env = "NEURO_DEPLOY_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Result format on stdout.
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text, env = "NEURO_DEPLOY_OUTPUT")]
+    pub output: OutputFormat,
+    /// Gather facts and evaluate gates, write nothing (no export either).
+    #[arg(long, global = true)]
+    pub dry_run: bool,
+    /// More logs on stderr.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// The step.
+    #[command(subcommand)]
+    pub command: Step,
+}
+
+/// Steps.
+#[derive(Debug, Subcommand)]
+pub enum Step {
+    /// The deploy-trigger pipeline: decide, export NAMESPACE and NEURO_UI_VERSION, ensure the image, deploy.
+    Trigger {
+        /// Stop after the image exists and the variables are exported.
+        #[arg(long)]
+        no_deploy: bool,
+    },
+    /// The deploy pipeline: deploy NAMESPACE + NEURO_UI_VERSION with every gate.
+    Deploy,
+}
+
+fn event_for(request: &PipelineRequest, config: &Config) -> Event {
+    request.to_event(config)
+}
+
+/// Runs the step binary.
+pub async fn run(cli: CodefreshCli) -> ExitCode {
+    output::init_logging(cli.verbose, cli.quiet);
+    let printer = Printer { format: cli.output };
+    let (config, _) =
+        match wiring::load_config(cli.config.as_deref(), QueueGateOverrides::default()) {
+            Ok(loaded) => loaded,
+            Err(error) => {
+                return fail_early(
+                    printer,
+                    None,
+                    ReasonCode::InvalidInput,
+                    error.to_string(),
+                    DeployExit::InvalidInput,
+                );
+            }
+        };
+    let request = match PipelineRequest::from_env(|name| std::env::var(name).ok()) {
+        Ok(request) => request,
+        Err(error) => {
+            return fail_early(
+                printer,
+                None,
+                ReasonCode::InvalidInput,
+                error.to_string(),
+                DeployExit::InvalidInput,
+            );
+        }
+    };
+    let (deploy, image) = match cli.command {
+        Step::Trigger { no_deploy } => (!no_deploy, true),
+        Step::Deploy => {
+            if !matches!(request, PipelineRequest::Manual { .. }) {
+                return fail_early(
+                    printer,
+                    None,
+                    ReasonCode::InvalidInput,
+                    "the deploy step needs NAMESPACE and NEURO_UI_VERSION (or neuro-ui_VERSION); set them on the pipeline run".to_owned(),
+                    DeployExit::InvalidInput,
+                );
+            }
+            (true, false)
+        }
+    };
+    let mut event = event_for(&request, &config);
+    if let Event::Released { tag, .. } = &event {
+        // Codefresh does not say which branch a release targets; GitHub does.
+        if let Ok(Some(releases)) = wiring::releases(&config) {
+            match releases.release(tag).await {
+                Ok(Some(found)) => {
+                    if let Event::Released {
+                        target_branch,
+                        draft,
+                        ..
+                    } = &mut event
+                    {
+                        *target_branch = Some(found.target);
+                        *draft = found.draft;
+                    }
+                }
+                Ok(None) => {}
+                Err(error) => tracing::warn!(%error, "could not read the release from GitHub"),
+            }
+        }
+    }
+    let target = match neuro_deploy_core::policy::target(&event, &config) {
+        Ok(target) => target,
+        Err(reason) => {
+            let outcome = if reason.code.is_ignore() {
+                Outcome::Ignored
+            } else {
+                Outcome::Refused
+            };
+            let report = Report::without_plan(
+                &event,
+                cli.dry_run,
+                outcome,
+                Some(reason.code),
+                reason.message,
+            );
+            printer.report(&report);
+            return ExitCode::from(report.exit_code().code());
+        }
+    };
+    let version = target
+        .version
+        .as_ref()
+        .map(|v| v.image_tag(config.short_sha_length))
+        .unwrap_or_default();
+    if image && !cli.dry_run {
+        let file = export_file(std::env::var("CF_VOLUME_PATH").ok().as_deref());
+        let exported = cf_export(
+            &file,
+            &[
+                ("NAMESPACE", target.namespace.as_str()),
+                ("NEURO_UI_VERSION", version.as_str()),
+            ],
+        );
+        if let Err(error) = exported {
+            return fail_early(
+                printer,
+                Some(&event),
+                ReasonCode::InvalidInput,
+                format!("cannot export variables to {}: {error}", file.display()),
+                DeployExit::Failed,
+            );
+        }
+    }
+    // A production request never builds; with --no-deploy its gates wait for the deploy step.
+    if !deploy && matches!(event, Event::Promote { .. }) {
+        let report = Report::without_plan(
+            &event,
+            cli.dry_run,
+            Outcome::Ignored,
+            None,
+            format!(
+                "exported NAMESPACE={} NEURO_UI_VERSION={version}; the deploy step promotes it",
+                target.namespace
+            ),
+        );
+        printer.report(&report);
+        return ExitCode::SUCCESS;
+    }
+    let adapters = match wiring::adapters(&config).await {
+        Ok(adapters) => adapters,
+        Err(error) => {
+            let code = error.reason_code();
+            return fail_early(
+                printer,
+                Some(&event),
+                code.unwrap_or(ReasonCode::InvalidInput),
+                error.to_string(),
+                code.map_or(DeployExit::Failed, ReasonCode::exit_code),
+            );
+        }
+    };
+    let executor = Executor::new(adapters, config.clone())
+        .with_observer(Arc::new(StderrProgress { quiet: cli.quiet }));
+    let ctx = run_context(cli.dry_run);
+    let report = if deploy {
+        executor.run(&event, &ctx).await
+    } else {
+        executor.prepare_image(&event, &ctx).await
+    };
+    printer.report(&report);
+    ExitCode::from(report.exit_code().code())
+}

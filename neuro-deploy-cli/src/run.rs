@@ -1,0 +1,588 @@
+//! Carries out a parsed command: load config, build adapters, call the library, print.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use neuro_deploy_core::policy::{
+    common_tag, confirmation_refusal, needs_confirmation, runs_completely,
+};
+use neuro_deploy_core::{
+    AdapterError, Config, DeployTarget, Event, Executor, ExitCode as DeployExit, Outcome,
+    QueueGateOverrides, ReasonCode, Report, RunContext, decide, hotfix,
+};
+use serde_json::json;
+
+use crate::args::{Cli, Command, ConfigCommand, EventCommand, HotfixCommand};
+use crate::output::{self, Printer, StderrProgress};
+use crate::wiring;
+
+/// Who is running, for the lock holder and the audit trail: `user@host`.
+pub fn identity() -> String {
+    let user = ["USER", "LOGNAME", "USERNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| "unknown".to_owned());
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|h| h.trim().to_owned())
+        })
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unknown-host".to_owned());
+    format!("{user}@{host}")
+}
+
+/// A run context with a fresh run id and the current time.
+pub fn run_context(dry_run: bool) -> RunContext {
+    let now = SystemTime::now();
+    let nanos = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    RunContext {
+        identity: identity(),
+        run_id: format!("{:x}-{:x}", nanos % 0xffff_ffff_ffff, std::process::id()),
+        started_at: humantime::format_rfc3339_seconds(now).to_string(),
+        dry_run,
+    }
+}
+
+fn exit(code: DeployExit) -> ExitCode {
+    ExitCode::from(code.code())
+}
+
+/// Prints an error that happened before any plan and returns its exit code.
+pub fn fail_early(
+    printer: Printer,
+    event: Option<&Event>,
+    code: ReasonCode,
+    message: String,
+    exit_code: DeployExit,
+) -> ExitCode {
+    let json = json!({
+        "outcome": if exit_code == DeployExit::Failed { "failed" } else { "refused" },
+        "reason": if exit_code == DeployExit::Failed { None } else { Some(code) },
+        "message": message,
+        "event": event,
+        "steps": [],
+        "exit_code": exit_code.code(),
+    });
+    let word = if exit_code == DeployExit::Failed {
+        "failed".to_owned()
+    } else {
+        format!("refused ({code})")
+    };
+    printer.print(&json, &format!("{word}: {message}\n"));
+    exit(exit_code)
+}
+
+fn adapter_failure(printer: Printer, event: Option<&Event>, error: &AdapterError) -> ExitCode {
+    match error.reason_code() {
+        Some(code) => fail_early(printer, event, code, error.to_string(), code.exit_code()),
+        None => fail_early(
+            printer,
+            event,
+            ReasonCode::InvalidInput,
+            error.to_string(),
+            DeployExit::Failed,
+        ),
+    }
+}
+
+/// Runs the CLI.
+pub async fn run(cli: Cli) -> ExitCode {
+    output::init_logging(cli.verbose, cli.quiet);
+    let printer = Printer { format: cli.output };
+    let overrides = QueueGateOverrides {
+        window: cli.queue_window,
+        timeout: cli.queue_timeout,
+        poll: cli.queue_poll,
+    };
+    let (config, origin) = match wiring::load_config(cli.config.as_deref(), overrides) {
+        Ok(loaded) => loaded,
+        Err(error) => {
+            return fail_early(
+                printer,
+                None,
+                ReasonCode::InvalidInput,
+                error.to_string(),
+                DeployExit::InvalidInput,
+            );
+        }
+    };
+    match cli.command {
+        Command::Config {
+            action: ConfigCommand::Check,
+        } => {
+            let json = json!({ "outcome": "valid", "origin": origin, "environments": config.environments, "exit_code": 0 });
+            let names: Vec<String> = config
+                .environments
+                .iter()
+                .map(|e| format!("{} → {}", e.name, e.namespace))
+                .collect();
+            printer.print(
+                &json,
+                &format!("config OK ({origin}): environments {}\n", names.join(", ")),
+            );
+            ExitCode::SUCCESS
+        }
+        Command::Config {
+            action: ConfigCommand::Show,
+        } => {
+            let json = serde_json::to_value(&config).unwrap_or_default();
+            printer.print(
+                &json,
+                &format!("# effective configuration ({origin})\n{}", config.to_toml()),
+            );
+            ExitCode::SUCCESS
+        }
+        Command::Plan { event } => {
+            let event = match offline_event(event, &config) {
+                Ok(event) => event,
+                Err(message) => {
+                    return fail_early(
+                        printer,
+                        None,
+                        ReasonCode::InvalidInput,
+                        message,
+                        DeployExit::InvalidInput,
+                    );
+                }
+            };
+            let decision = decide(&event, &config, &neuro_deploy_core::Facts::unknown());
+            printer.print(
+                &output::plan_json(&event, &decision),
+                &output::plan_text(&event, &decision),
+            );
+            let code = match &decision {
+                neuro_deploy_core::Decision::Proceed(_) => DeployExit::Done,
+                neuro_deploy_core::Decision::Ignore(r) | neuro_deploy_core::Decision::Refuse(r) => {
+                    r.code.exit_code()
+                }
+            };
+            exit(code)
+        }
+        Command::Event(event) => {
+            run_event(printer, &config, event, cli.dry_run, cli.yes, cli.quiet).await
+        }
+        Command::Status { env } => status(printer, &config, env.as_deref()).await,
+        Command::Queues => queues(printer, &config, cli.quiet).await,
+        Command::Hotfix { action } => hotfix_command(printer, &config, action).await,
+    }
+}
+
+/// The event for commands whose arguments name it completely (no lookups).
+fn offline_event(command: EventCommand, config: &Config) -> Result<Event, String> {
+    Ok(match command {
+        EventCommand::Merged(a) => Event::Merged {
+            branch: a.branch.unwrap_or_else(|| config.main_branch.clone()),
+            sha: a.sha,
+        },
+        EventCommand::Released(a) => Event::Released {
+            tag: a.tag,
+            sha: a.sha,
+            target_branch: a.target,
+            prerelease: a.prerelease,
+            draft: a.draft,
+        },
+        EventCommand::Promote(a) => Event::Promote {
+            version: a.version,
+            to: a.to,
+            allow_downgrade: a.allow_downgrade,
+        },
+        EventCommand::Deploy(a) => Event::Deploy {
+            version: a.version,
+            target: match (a.env, a.namespace) {
+                (Some(env), _) => DeployTarget::Environment(env),
+                (None, Some(ns)) => DeployTarget::Namespace(ns),
+                (None, None) => return Err("deploy needs --env or --namespace".to_owned()),
+            },
+        },
+        EventCommand::Rollback(a) => Event::Rollback { env: a.env },
+    })
+}
+
+/// Fills a release event from GitHub when the caller left parts out.
+async fn complete_release(event: Event, config: &Config) -> Result<Event, AdapterError> {
+    let Event::Released {
+        tag,
+        sha,
+        target_branch,
+        prerelease,
+        draft,
+    } = event
+    else {
+        return Ok(event);
+    };
+    if target_branch.is_some() && sha.is_some() {
+        return Ok(Event::Released {
+            tag,
+            sha,
+            target_branch,
+            prerelease,
+            draft,
+        });
+    }
+    let Some(releases) = wiring::releases(config)? else {
+        return Ok(Event::Released {
+            tag,
+            sha,
+            target_branch,
+            prerelease,
+            draft,
+        });
+    };
+    let found = releases.release(&tag).await?.ok_or_else(|| AdapterError::Refused {
+        code: ReasonCode::InvalidInput,
+        message: format!("GitHub has no release for tag `{tag}`; publish it first, or pass --sha and --target"),
+    })?;
+    Ok(Event::Released {
+        tag,
+        sha,
+        target_branch: target_branch.or(Some(found.target)),
+        prerelease: prerelease || found.prerelease,
+        draft: draft || found.draft,
+    })
+}
+
+/// Runs an event through the executor with the real adapters, asking for confirmation when
+/// it changes production.
+pub async fn run_event(
+    printer: Printer,
+    config: &Config,
+    command: EventCommand,
+    dry_run: bool,
+    yes: bool,
+    quiet: bool,
+) -> ExitCode {
+    let event = match offline_event(command, config) {
+        Ok(event) => event,
+        Err(message) => {
+            return fail_early(
+                printer,
+                None,
+                ReasonCode::InvalidInput,
+                message,
+                DeployExit::InvalidInput,
+            );
+        }
+    };
+    let event = match complete_release(event.clone(), config).await {
+        Ok(event) => event,
+        Err(error) => return adapter_failure(printer, Some(&event), &error),
+    };
+    // Refusals that need no facts come first: nothing is contacted for them.
+    if let Err(reason) = neuro_deploy_core::policy::target(&event, config) {
+        let report = Report::without_plan(
+            &event,
+            dry_run,
+            if reason.code.is_ignore() {
+                Outcome::Ignored
+            } else {
+                Outcome::Refused
+            },
+            Some(reason.code),
+            reason.message,
+        );
+        printer.report(&report);
+        return exit(report.exit_code());
+    }
+    let confirm = needs_confirmation(&event, config) && !yes && !dry_run;
+    if confirm && !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+        let reason = confirmation_refusal(&event);
+        let report = Report::without_plan(
+            &event,
+            dry_run,
+            Outcome::Refused,
+            Some(reason.code),
+            reason.message,
+        );
+        printer.report(&report);
+        return exit(report.exit_code());
+    }
+    let adapters = match wiring::adapters(config).await {
+        Ok(adapters) => adapters,
+        Err(error) => return adapter_failure(printer, Some(&event), &error),
+    };
+    let executor =
+        Executor::new(adapters, config.clone()).with_observer(Arc::new(StderrProgress { quiet }));
+    if confirm {
+        let preview = executor.run(&event, &run_context(true)).await;
+        let _ = write!(
+            std::io::stderr().lock(),
+            "{}",
+            output::report_text(&preview)
+        );
+        if preview.outcome != Outcome::WouldDeploy {
+            printer.report(&preview);
+            return exit(preview.exit_code());
+        }
+        let _ = write!(
+            std::io::stderr().lock(),
+            "Proceed with this change to production? [y/N] "
+        );
+        let mut answer = String::new();
+        let _ = std::io::stdin().lock().read_line(&mut answer);
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            let reason = confirmation_refusal(&event);
+            let report = Report::without_plan(
+                &event,
+                false,
+                Outcome::Refused,
+                Some(reason.code),
+                "not confirmed; nothing changed",
+            );
+            printer.report(&report);
+            return exit(report.exit_code());
+        }
+    }
+    let report = executor.run(&event, &run_context(dry_run)).await;
+    printer.report(&report);
+    exit(report.exit_code())
+}
+
+async fn status(printer: Printer, config: &Config, only: Option<&str>) -> ExitCode {
+    let environments: Vec<_> = config
+        .environments
+        .iter()
+        .filter(|e| only.is_none_or(|name| e.name == name))
+        .collect();
+    if environments.is_empty() {
+        let known: Vec<&str> = config
+            .environments
+            .iter()
+            .map(|e| e.name.as_str())
+            .collect();
+        return fail_early(
+            printer,
+            None,
+            ReasonCode::InvalidInput,
+            format!(
+                "there is no environment `{}`; configured: {}",
+                only.unwrap_or_default(),
+                known.join(", ")
+            ),
+            DeployExit::InvalidInput,
+        );
+    }
+    let cluster = match wiring::cluster(config).await {
+        Ok(cluster) => cluster,
+        Err(error) => return adapter_failure(printer, None, &error),
+    };
+    let repository = match wiring::registry(config).await.repository_uri().await {
+        Ok(uri) => uri,
+        Err(error) => return adapter_failure(printer, None, &error),
+    };
+    let mut rows = Vec::new();
+    let mut text = format!(
+        "{:<12} {:<16} {:<12} {:<7} {:<10} {}\n",
+        "ENVIRONMENT", "NAMESPACE", "VERSION", "READY", "ROLLOUT", "LAST DEPLOY"
+    );
+    for env in environments {
+        let workloads = match cluster.workloads(&env.namespace).await {
+            Ok(workloads) => workloads,
+            Err(error) => return adapter_failure(printer, None, &error),
+        };
+        let version = common_tag(&workloads, &repository);
+        let (available, desired) = workloads.iter().fold((0, 0), |(a, d), w| {
+            (a + w.rollout.available, d + w.rollout.desired)
+        });
+        let complete =
+            !workloads.is_empty() && workloads.iter().all(|w| w.rollout.state().is_complete());
+        let rollout = if workloads.is_empty() {
+            "none"
+        } else if complete {
+            "complete"
+        } else {
+            "progressing"
+        };
+        let verified = version
+            .as_ref()
+            .is_some_and(|v| runs_completely(&workloads, &repository, v));
+        let last = workloads.iter().find_map(|w| {
+            w.audit
+                .deployed_at
+                .clone()
+                .map(|at| (at, w.audit.deployed_by.clone()))
+        });
+        rows.push(json!({
+            "environment": env.name,
+            "namespace": env.namespace,
+            "version": version,
+            "image": version.as_ref().map(|v| format!("{repository}:{v}")),
+            "ready": format!("{available}/{desired}"),
+            "rollout": rollout,
+            "verified": verified,
+            "workloads": workloads.len(),
+            "deployed_at": last.as_ref().map(|l| l.0.clone()),
+            "deployed_by": last.as_ref().and_then(|l| l.1.clone()),
+        }));
+        let last_text = last
+            .map(|(at, by)| format!("{at} by {}", by.unwrap_or_default()))
+            .unwrap_or_else(|| "-".to_owned());
+        text.push_str(&format!(
+            "{:<12} {:<16} {:<12} {:<7} {:<10} {last_text}\n",
+            env.name,
+            env.namespace,
+            version.as_deref().unwrap_or("mixed/none"),
+            format!("{available}/{desired}"),
+            rollout
+        ));
+    }
+    printer.print(&json!({ "environments": rows }), &text);
+    ExitCode::SUCCESS
+}
+
+async fn queues(printer: Printer, config: &Config, quiet: bool) -> ExitCode {
+    let adapters = neuro_deploy_core::Adapters {
+        registry: wiring::registry(config).await,
+        builder: None,
+        queues: wiring::queues(config).await,
+        cluster: Arc::new(NoCluster),
+        releases: None,
+    };
+    let executor =
+        Executor::new(adapters, config.clone()).with_observer(Arc::new(StderrProgress { quiet }));
+    let samples = executor
+        .sample_queues(&config.queues.names, &config.queues.regions)
+        .await;
+    let drained = samples.iter().all(|s| s.is_drained());
+    let mut text = format!(
+        "{:<44} {:<10} {:>8} {:>10} {:>8}\n",
+        "QUEUE", "REGION", "VISIBLE", "IN FLIGHT", "DELAYED"
+    );
+    for s in &samples {
+        match (&s.depth, &s.error) {
+            (Some(d), _) => text.push_str(&format!(
+                "{:<44} {:<10} {:>8} {:>10} {:>8}\n",
+                s.queue, s.region, d.visible, d.in_flight, d.delayed
+            )),
+            (None, e) => text.push_str(&format!(
+                "{:<44} {:<10} unreadable: {}\n",
+                s.queue,
+                s.region,
+                e.as_deref().unwrap_or("")
+            )),
+        }
+    }
+    text.push_str(if drained {
+        "drained in every region\n"
+    } else {
+        "NOT drained\n"
+    });
+    printer.print(
+        &json!({ "drained": drained, "queues": samples, "exit_code": if drained { 0 } else { 3 } }),
+        &text,
+    );
+    if drained {
+        ExitCode::SUCCESS
+    } else {
+        exit(DeployExit::Refused)
+    }
+}
+
+/// `queues` reads SQS only; this stands in for the cluster it never touches.
+struct NoCluster;
+
+#[async_trait::async_trait]
+impl neuro_deploy_core::ClusterDeployer for NoCluster {
+    async fn workloads(&self, _: &str) -> Result<Vec<neuro_deploy_core::Workload>, AdapterError> {
+        Ok(Vec::new())
+    }
+    async fn set_images(
+        &self,
+        _: &str,
+        _: &[neuro_deploy_core::ImageChange],
+        _: &neuro_deploy_core::DeployAudit,
+    ) -> Result<(), AdapterError> {
+        Err(AdapterError::failed(
+            "neuro-deploy",
+            "set images",
+            "not available in this command",
+        ))
+    }
+    async fn await_rollout(
+        &self,
+        _: &str,
+        _: &[String],
+        _: std::time::Duration,
+    ) -> Result<neuro_deploy_core::RolloutResult, AdapterError> {
+        Err(AdapterError::failed(
+            "neuro-deploy",
+            "await rollout",
+            "not available in this command",
+        ))
+    }
+    async fn lock(
+        &self,
+        _: &str,
+        _: &str,
+        _: std::time::Duration,
+    ) -> Result<neuro_deploy_core::LockAttempt, AdapterError> {
+        Err(AdapterError::failed(
+            "neuro-deploy",
+            "lock",
+            "not available in this command",
+        ))
+    }
+    async fn renew(
+        &self,
+        _: &neuro_deploy_core::LockHandle,
+    ) -> Result<neuro_deploy_core::LockHandle, AdapterError> {
+        Err(AdapterError::failed(
+            "neuro-deploy",
+            "renew",
+            "not available in this command",
+        ))
+    }
+    async fn unlock(&self, _: &neuro_deploy_core::LockHandle) -> Result<(), AdapterError> {
+        Ok(())
+    }
+}
+
+async fn hotfix_command(printer: Printer, config: &Config, action: HotfixCommand) -> ExitCode {
+    let source = match wiring::required_releases(config) {
+        Ok(source) => source,
+        Err(error) => return adapter_failure(printer, None, &error),
+    };
+    match action {
+        HotfixCommand::Start => match hotfix::start(source.as_ref(), config).await {
+            Ok(started) => {
+                let verb = if started.created {
+                    "created"
+                } else {
+                    "already exists at"
+                };
+                printer.print(
+                    &json!({ "outcome": "done", "hotfix": started, "exit_code": 0 }),
+                    &format!(
+                        "hotfix branch `{}` {verb} {} (release {}); merge the fix into it, then `neuro-deploy hotfix release {}`\n",
+                        started.branch,
+                        started.sha,
+                        started.base,
+                        started.branch.trim_start_matches(&config.hotfix_prefix)
+                    ),
+                );
+                ExitCode::SUCCESS
+            }
+            Err(error) => adapter_failure(printer, None, &error),
+        },
+        HotfixCommand::Release { tag } => {
+            match hotfix::release(source.as_ref(), config, &tag).await {
+                Ok(release) => {
+                    printer.print(
+                    &json!({ "outcome": "done", "release": release, "exit_code": 0 }),
+                    &format!(
+                        "release `{}` created targeting `{}`; its `released` event deploys it to staging\n",
+                        release.tag, release.target
+                    ),
+                );
+                    ExitCode::SUCCESS
+                }
+                Err(error) => adapter_failure(printer, None, &error),
+            }
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! End to end through the real `neuro-deploy` and `neuro-deploy-codefresh` binaries against
+//! moto, kube-sim and a wiremock GitHub (see world.rs). Run with `scripts/test`.
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod codefresh;
+mod lifecycle;
+mod world;

@@ -1,0 +1,320 @@
+//! A world for end-to-end runs of the real binaries: moto (ECR + SQS in two regions),
+//! kube-sim (dev, staging, leaf-neuro-ui) and a wiremock GitHub, all on 127.0.0.1.
+
+use std::path::PathBuf;
+use std::process::Output;
+use std::time::Duration;
+
+use neuro_deploy_testkit::kube_sim::{KubeSim, KubeSimOptions, Resource};
+use serde_json::Value;
+use wiremock::MockServer;
+
+pub const SHA: &str = "abc1234def5678abc1234def5678abc1234def56";
+pub const SHORT: &str = "abc1234";
+pub const HOTFIX_SHA: &str = "fedcba9876543210fedcba9876543210fedcba98";
+
+/// Builds by pushing a manifest for the revision to moto's ECR (real wire protocol, boto3 from
+/// the test venv), and logs each build so tests can count them.
+const BUILD_SCRIPT: &str = r#"
+import hashlib, json, os, sys
+import boto3
+image, revision = sys.argv[1], sys.argv[2]
+repository_uri, tag = image.rsplit(":", 1)
+repository = repository_uri.split("/", 1)[1]
+digest = "sha256:" + hashlib.sha256(revision.encode()).hexdigest()
+manifest = {
+    "schemaVersion": 2,
+    "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+    "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 100, "digest": digest},
+    "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 100, "digest": digest}],
+}
+ecr = boto3.client("ecr", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name="us-west-2")
+ecr.put_image(repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=tag)
+with open(os.environ["NEURO_DEPLOY_TEST_BUILD_LOG"], "a") as log:
+    log.write(f"{revision} {tag}\n")
+print(f"built {image}")
+"#;
+
+pub struct World {
+    pub sim: KubeSim,
+    pub github: MockServer,
+    pub dir: tempfile::TempDir,
+    pub repo: String,
+    pub uri: String,
+    pub queue: String,
+    pub moto: String,
+    pub config: PathBuf,
+    pub kubeconfig: PathBuf,
+    pub build_log: PathBuf,
+}
+
+fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!("{prefix}-{}-{nanos}", std::process::id())
+}
+
+pub fn deployment(namespace: &str, name: &str, uri: &str, tag: &str) -> String {
+    format!(
+        r#"
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {name}
+  namespace: {namespace}
+  labels:
+    app.kubernetes.io/part-of: neuro-ui
+spec:
+  replicas: 2
+  selector:
+    matchLabels:
+      app: {name}
+  template:
+    metadata:
+      labels:
+        app: {name}
+    spec:
+      containers:
+      - name: web
+        image: {uri}:{tag}
+      - name: worker
+        image: {uri}:{tag}
+      - name: envoy
+        image: envoyproxy/envoy:v1.30
+"#
+    )
+}
+
+impl World {
+    pub async fn start(options: KubeSimOptions, extra_config: &str) -> World {
+        let moto = neuro_deploy_testkit::env::moto_url();
+        let repo = unique("neuro-ui");
+        let queue = unique("sqs_studioml_gorunner_cpu_production_0");
+        let uri = format!("123456789012.dkr.ecr.us-west-2.amazonaws.com/{repo}");
+        let west = sdk("us-west-2", &moto).await;
+        let east = sdk("us-east-2", &moto).await;
+        aws_sdk_ecr::Client::new(&west)
+            .create_repository()
+            .repository_name(&repo)
+            .send()
+            .await
+            .unwrap();
+        for region in [&west, &east] {
+            aws_sdk_sqs::Client::new(region)
+                .create_queue()
+                .queue_name(&queue)
+                .send()
+                .await
+                .unwrap();
+        }
+        let sim = KubeSim::start(options).await.unwrap();
+        let mut seed = String::new();
+        for ns in ["dev", "staging", "leaf-neuro-ui"] {
+            seed.push_str(&format!(
+                "---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n"
+            ));
+            seed.push_str(&deployment(ns, "neuro-ui", &uri, "v1.3.0"));
+        }
+        sim.seed(&seed).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let kubeconfig = dir.path().join("kubeconfig");
+        sim.write_kubeconfig(&kubeconfig).unwrap();
+        let script = dir.path().join("build.py");
+        std::fs::write(&script, BUILD_SCRIPT).unwrap();
+        let python =
+            PathBuf::from(std::env::var("NEURO_DEPLOY_TEST_VENV").unwrap()).join("bin/python");
+        let config = dir.path().join("neuro-deploy.toml");
+        std::fs::write(
+            &config,
+            format!(
+                r#"
+[git]
+repository = "octo-org/neuro-ui"
+
+[registry]
+repository = "{repo}"
+region = "us-west-2"
+
+[queues]
+names = ["{queue}"]
+window = "0s"
+timeout = "0s"
+poll = "1s"
+
+[rollout]
+timeout = "20s"
+
+[lock]
+lease = "15s"
+renew_every = "5s"
+
+[builder]
+kind = "command"
+command = ["{python}", "{script}", "{{image}}", "{{revision}}"]
+timeout = "60s"
+{extra_config}
+"#,
+                python = python.display(),
+                script = script.display()
+            ),
+        )
+        .unwrap();
+        let github = MockServer::start().await;
+        World {
+            sim,
+            github,
+            build_log: dir.path().join("builds.log"),
+            dir,
+            repo,
+            uri,
+            queue,
+            moto,
+            config,
+            kubeconfig,
+        }
+    }
+
+    pub fn command(&self, binary: &str) -> std::process::Command {
+        let mut command = std::process::Command::new(binary);
+        command
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("USER", "ops")
+            .env("HOSTNAME", "test-host")
+            .env("NEURO_DEPLOY_CONFIG", &self.config)
+            .env("KUBECONFIG", &self.kubeconfig)
+            .env("AWS_ENDPOINT_URL", &self.moto)
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", "us-west-2")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("GITHUB_API_URL", self.github.uri())
+            .env("GITHUB_TOKEN", "ghp_test_token")
+            .env("NEURO_DEPLOY_TEST_BUILD_LOG", &self.build_log)
+            .current_dir(self.dir.path());
+        command
+    }
+
+    /// Runs `neuro-deploy ARGS --output json` and returns (exit code, JSON, stderr).
+    pub async fn run(&self, args: &[&str]) -> (i32, Value, String) {
+        let mut command = self.command(env!("CARGO_BIN_EXE_neuro-deploy"));
+        command.args(args).args(["--output", "json"]);
+        run_json(command).await
+    }
+
+    pub fn builds(&self) -> Vec<String> {
+        std::fs::read_to_string(&self.build_log)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    pub fn images(&self, namespace: &str) -> Vec<String> {
+        let deployment = self
+            .sim
+            .get(Resource::Deployment, namespace, "neuro-ui")
+            .unwrap();
+        deployment["spec"]["template"]["spec"]["containers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["image"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    pub fn annotation(&self, namespace: &str, key: &str) -> Option<String> {
+        let deployment = self
+            .sim
+            .get(Resource::Deployment, namespace, "neuro-ui")
+            .unwrap();
+        deployment["metadata"]["annotations"][key]
+            .as_str()
+            .map(str::to_owned)
+    }
+
+    pub fn writes_to(&self, namespace: &str) -> u64 {
+        let counts = self.sim.requests();
+        counts
+            .by_route
+            .iter()
+            .filter(|(route, _)| {
+                !route.starts_with("GET ") && route.contains(&format!("/namespaces/{namespace}/"))
+            })
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    pub async fn sqs(&self, region: &str) -> (aws_sdk_sqs::Client, String) {
+        let client = aws_sdk_sqs::Client::new(&sdk(region, &self.moto).await);
+        let url = client
+            .get_queue_url()
+            .queue_name(&self.queue)
+            .send()
+            .await
+            .unwrap()
+            .queue_url()
+            .unwrap()
+            .to_owned();
+        (client, url)
+    }
+
+    pub async fn push_image(&self, tag: &str) {
+        let ecr = aws_sdk_ecr::Client::new(&sdk("us-west-2", &self.moto).await);
+        let digest = format!(
+            "sha256:{:0>64}",
+            tag.bytes().map(|b| format!("{b:02x}")).collect::<String>()
+        );
+        let manifest = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "config": { "mediaType": "application/vnd.docker.container.image.v1+json", "size": 1, "digest": digest },
+            "layers": [{ "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 1, "digest": digest }]
+        });
+        ecr.put_image()
+            .repository_name(&self.repo)
+            .image_manifest(manifest.to_string())
+            .image_tag(tag)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+pub async fn run_json(mut command: std::process::Command) -> (i32, Value, String) {
+    let output: Output = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let json = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!("stdout is not one JSON document ({e}):\n{stdout}\nstderr:\n{stderr}")
+    });
+    (output.status.code().unwrap_or(-1), json, stderr)
+}
+
+pub async fn sdk(region: &str, moto: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(region.to_owned()))
+        .endpoint_url(moto)
+        .load()
+        .await
+}
+
+pub fn fast_sim() -> KubeSimOptions {
+    KubeSimOptions {
+        rollout: Duration::from_millis(400),
+        observe_delay: Duration::from_millis(50),
+        deadline: Duration::from_millis(1200),
+        fail_image: Some(":v9\\.9\\.9$".to_owned()),
+        ..KubeSimOptions::default()
+    }
+}

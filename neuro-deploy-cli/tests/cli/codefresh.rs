@@ -1,1 +1,171 @@
-//! Filled by the Codefresh tests.
+//! `neuro-deploy-codefresh` through the real binary, and the example pipelines.
+
+use serde_json::json;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::world::*;
+
+const CF_KEY: &str = "cf-test-key";
+
+fn exported(w: &World) -> String {
+    std::fs::read_to_string(w.path("volume/env_vars_to_export")).unwrap_or_default()
+}
+
+async fn trigger(
+    w: &World,
+    vars: &[(&str, &str)],
+    codefresh: Option<&MockServer>,
+) -> (i32, serde_json::Value, String) {
+    std::fs::create_dir_all(w.path("volume")).unwrap();
+    let mut command = w.command(env!("CARGO_BIN_EXE_neuro-deploy-codefresh"));
+    command
+        .env("CF_VOLUME_PATH", w.path("volume"))
+        .args(["trigger", "--output", "json"]);
+    if let Some(server) = codefresh {
+        command
+            .env("CF_URL", server.uri())
+            .env("CF_API_KEY", CF_KEY);
+    }
+    for (k, v) in vars {
+        command.env(k, v);
+    }
+    run_json(command).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trigger_for_a_merge_builds_through_codefresh_exports_and_deploys_dev() {
+    let builder = "[builder]\nkind = \"codefresh\"\ncodefresh_pipeline = \"neuro-ui/build\"\ntimeout = \"60s\"\n";
+    let w = World::start_with_builder(fast_sim(), Some(builder), "").await;
+    let codefresh = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/workflow/"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({ "workflows": { "docs": [] } })),
+        )
+        .mount(&codefresh)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/pipelines/run/neuro-ui%2Fbuild"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!("65f0cafe")))
+        .expect(1)
+        .mount(&codefresh)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/builds/65f0cafe"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({ "id": "65f0cafe", "status": "success" })),
+        )
+        .mount(&codefresh)
+        .await;
+
+    let vars = [
+        ("CF_BRANCH", "main"),
+        ("CF_REVISION", SHA),
+        ("CF_SHORT_REVISION", SHORT),
+    ];
+    let (code, json, stderr) = trigger(&w, &vars, Some(&codefresh)).await;
+    assert_eq!(code, 0, "{json:#}\n{stderr}");
+    assert_eq!(json["outcome"], "deployed");
+    assert_eq!(
+        exported(&w),
+        format!("NAMESPACE=dev\nNEURO_UI_VERSION={SHORT}\n")
+    );
+    assert!(w.images("dev").contains(&format!("{}:{SHORT}", w.uri)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trigger_for_a_release_retags_exports_and_deploys_staging() {
+    let w = World::start(fast_sim(), "").await;
+    w.push_image(SHORT).await;
+    Mock::given(method("GET")).and(path("/repos/octo-org/neuro-ui/releases/tags/v1.4.0"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "tag_name": "v1.4.0", "target_commitish": "main", "draft": false, "prerelease": false })))
+        .mount(&w.github).await;
+    let vars = [
+        ("CF_BRANCH", "v1.4.0"),
+        ("CF_REVISION", SHA),
+        ("CF_RELEASE_TAG", "v1.4.0"),
+        ("CF_PRERELEASE_FLAG", "false"),
+    ];
+    let (code, json, stderr) = trigger(&w, &vars, None).await;
+    assert_eq!(code, 0, "{json:#}\n{stderr}");
+    assert_eq!(exported(&w), "NAMESPACE=staging\nNEURO_UI_VERSION=v1.4.0\n");
+    assert!(w.images("staging").contains(&format!("{}:v1.4.0", w.uri)));
+    assert!(w.builds().is_empty(), "retagged, not rebuilt");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_confused_environment_exits_2_and_names_what_it_found() {
+    let w = World::start(fast_sim(), "").await;
+    w.sim.reset_requests();
+    let (code, json, _) = trigger(
+        &w,
+        &[
+            ("NAMESPACE", "dev"),
+            ("CF_RELEASE_TAG", "v1.4.0"),
+            ("NEURO_UI_VERSION", "v1.4.0"),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(code, 2, "{json:#}");
+    let message = json["message"].as_str().unwrap();
+    assert!(
+        message.contains("found: CF_RELEASE_TAG=v1.4.0, NAMESPACE=dev, NEURO_UI_VERSION=v1.4.0"),
+        "{message}"
+    );
+    assert!(message.contains("needed:"), "{message}");
+    assert_eq!(exported(&w), "");
+    assert_eq!(w.sim.requests().total, 0);
+}
+
+#[test]
+fn the_example_pipelines_parse_and_name_only_real_commands() {
+    use clap::Parser;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/codefresh");
+    let mut commands = 0;
+    for name in ["deploy-trigger.yml", "build.yml", "deploy.yml"] {
+        let text = std::fs::read_to_string(dir.join(name)).unwrap();
+        let pipeline: serde_json::Value =
+            serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(pipeline["kind"], "pipeline", "{name}");
+        let steps = pipeline["spec"]["steps"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{name} has steps"));
+        for step in steps.values() {
+            for line in step["commands"].as_array().into_iter().flatten() {
+                let argv: Vec<&str> = line.as_str().unwrap().split_whitespace().collect();
+                let parsed = match argv[0] {
+                    "neuro-deploy-codefresh" => {
+                        neuro_deploy_cli::codefresh_step::CodefreshCli::try_parse_from(&argv)
+                            .map(|_| ())
+                    }
+                    "neuro-deploy" => {
+                        neuro_deploy_cli::args::Cli::try_parse_from(&argv).map(|_| ())
+                    }
+                    other => panic!("{name} runs `{other}`, which is not one of ours"),
+                };
+                parsed.unwrap_or_else(|e| {
+                    panic!("{name}: `{}` does not parse: {e}", line.as_str().unwrap())
+                });
+                commands += 1;
+            }
+        }
+    }
+    assert_eq!(commands, 3, "trigger, queues, deploy");
+    let deploy: serde_json::Value =
+        serde_saphyr::from_str(&std::fs::read_to_string(dir.join("deploy.yml")).unwrap()).unwrap();
+    assert_eq!(deploy["spec"]["concurrency"], 1);
+    let trigger: serde_json::Value =
+        serde_saphyr::from_str(&std::fs::read_to_string(dir.join("deploy-trigger.yml")).unwrap())
+            .unwrap();
+    let events: Vec<&str> = trigger["spec"]["triggers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|t| t["events"].as_array().unwrap())
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    assert_eq!(events, ["push.heads", "release.published"]);
+}

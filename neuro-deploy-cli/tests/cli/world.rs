@@ -90,6 +90,15 @@ spec:
 
 impl World {
     pub async fn start(options: KubeSimOptions, extra_config: &str) -> World {
+        World::start_with_builder(options, None, extra_config).await
+    }
+
+    /// `builder`: a whole `[builder]` section, or `None` for the build script.
+    pub async fn start_with_builder(
+        options: KubeSimOptions,
+        builder: Option<&str>,
+        extra_config: &str,
+    ) -> World {
         let moto = neuro_deploy_testkit::env::moto_url();
         let repo = unique("neuro-ui");
         let queue = unique("sqs_studioml_gorunner_cpu_production_0");
@@ -127,6 +136,14 @@ impl World {
         let python =
             PathBuf::from(std::env::var("NEURO_DEPLOY_TEST_VENV").unwrap()).join("bin/python");
         let config = dir.path().join("neuro-deploy.toml");
+        let builder = match builder {
+            Some(section) => section.to_owned(),
+            None => format!(
+                "[builder]\nkind = \"command\"\ncommand = [\"{}\", \"{}\", \"{{image}}\", \"{{revision}}\"]\ntimeout = \"60s\"\n",
+                python.display(),
+                script.display()
+            ),
+        };
         std::fs::write(
             &config,
             format!(
@@ -151,14 +168,9 @@ timeout = "20s"
 lease = "15s"
 renew_every = "5s"
 
-[builder]
-kind = "command"
-command = ["{python}", "{script}", "{{image}}", "{{revision}}"]
-timeout = "60s"
+{builder}
 {extra_config}
-"#,
-                python = python.display(),
-                script = script.display()
+"#
             ),
         )
         .unwrap();

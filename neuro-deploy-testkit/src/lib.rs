@@ -8,4 +8,5 @@
 //! says exactly how far that goes.
 
 pub mod env;
+pub mod fixtures;
 pub mod kube_sim;

@@ -8,37 +8,24 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 
+use neuro_deploy_testkit::fixtures;
+
 const REPO: &str = "123456789012.dkr.ecr.us-west-2.amazonaws.com/neuro-ui";
 
-const SEED: &str = r#"
-apiVersion: v1
-kind: Namespace
-metadata:
-  name: dev
----
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: neuro-ui
-  namespace: dev
-  labels:
-    app.kubernetes.io/part-of: neuro-ui
-spec:
-  replicas: 2
-  selector:
-    matchLabels:
-      app: neuro-ui
-  template:
-    metadata:
-      labels:
-        app: neuro-ui
-    spec:
-      containers:
-      - name: neuro-ui
-        image: 123456789012.dkr.ecr.us-west-2.amazonaws.com/neuro-ui:v1
-      - name: envoy
-        image: envoyproxy/envoy:v1.30
-"#;
+fn manifests() -> String {
+    let image = format!("{REPO}:v1");
+    [
+        fixtures::namespace("dev"),
+        fixtures::deployment(
+            "dev",
+            "neuro-ui",
+            "neuro-ui",
+            2,
+            &[("neuro-ui", &image), ("envoy", fixtures::SIDECAR_IMAGE)],
+        ),
+    ]
+    .concat()
+}
 
 struct Sim {
     child: Child,
@@ -57,7 +44,7 @@ impl Drop for Sim {
 fn start_sim() -> Sim {
     let dir = tempfile::tempdir().unwrap();
     let seed = dir.path().join("seed.yaml");
-    std::fs::write(&seed, SEED).unwrap();
+    std::fs::write(&seed, manifests()).unwrap();
     let kubeconfig = dir.path().join("kubeconfig");
     let mut child = Command::new(env!("CARGO_BIN_EXE_kube-sim"))
         .args([

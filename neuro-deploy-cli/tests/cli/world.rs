@@ -56,37 +56,7 @@ fn unique(prefix: &str) -> String {
     format!("{prefix}-{}-{nanos}", std::process::id())
 }
 
-pub fn deployment(namespace: &str, name: &str, uri: &str, tag: &str) -> String {
-    format!(
-        r#"
----
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: {name}
-  namespace: {namespace}
-  labels:
-    app.kubernetes.io/part-of: neuro-ui
-spec:
-  replicas: 2
-  selector:
-    matchLabels:
-      app: {name}
-  template:
-    metadata:
-      labels:
-        app: {name}
-    spec:
-      containers:
-      - name: web
-        image: {uri}:{tag}
-      - name: worker
-        image: {uri}:{tag}
-      - name: envoy
-        image: envoyproxy/envoy:v1.30
-"#
-    )
-}
+pub use neuro_deploy_testkit::fixtures::app_deployment as deployment;
 
 impl World {
     pub async fn start(options: KubeSimOptions, extra_config: &str) -> World {
@@ -122,9 +92,7 @@ impl World {
         let sim = KubeSim::start(options).await.unwrap();
         let mut seed = String::new();
         for ns in ["dev", "staging", "leaf-neuro-ui"] {
-            seed.push_str(&format!(
-                "---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n"
-            ));
+            seed.push_str(&neuro_deploy_testkit::fixtures::namespace(ns));
             seed.push_str(&deployment(ns, "neuro-ui", &uri, "v1.3.0"));
         }
         sim.seed(&seed).unwrap();

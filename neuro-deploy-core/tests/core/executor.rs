@@ -904,3 +904,63 @@ async fn deploy_to_an_arbitrary_namespace_uses_the_lock_of_that_namespace() {
     assert_eq!(report.outcome, Outcome::Deployed, "{report:#?}");
     assert_eq!(report.environment, None);
 }
+
+#[tokio::test(start_paused = true)]
+async fn prepare_image_retags_and_stops_before_the_cluster() {
+    let mut d = Doubles::new();
+    d.workloads("staging", app("v1.3.0")).images(&[SHORT]);
+    d.registry
+        .expect_retag()
+        .times(1)
+        .returning(|_, to| Ok(image(to)));
+    d.cluster.expect_lock().times(0);
+    d.cluster.expect_set_images().times(0);
+    let executor = neuro_deploy_core::Executor::new(d.adapters(), config());
+    let report = executor
+        .prepare_image(&released("v1.4.0", "main"), &ctx(false))
+        .await;
+    assert_eq!(report.outcome, Outcome::ImageReady, "{report:#?}");
+    assert_eq!(report.exit_code(), ExitCode::Done);
+    assert_eq!(step(&report, "set_image").status, StepStatus::NotRun);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_rollback_restores_the_recorded_trail() {
+    // Staging records that v1.3.0 replaced v1.2.0; a failed v1.4.0 must leave that record intact.
+    let recorded = vec![with_previous(
+        workload("neuro-ui", "v1.3.0", complete()),
+        "v1.3.0",
+        "v1.2.0",
+    )];
+    let mut d = Doubles::new();
+    d.workloads("staging", recorded)
+        .images(&["v1.4.0"])
+        .lock_once("staging");
+    let audits = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&audits);
+    d.cluster
+        .expect_set_images()
+        .times(2)
+        .returning(move |_, _, audit| {
+            sink.lock().unwrap().push(audit.clone());
+            Ok(())
+        });
+    let first = Arc::new(AtomicUsize::new(0));
+    d.cluster.expect_await_rollout().returning(move |_, _, _| {
+        Ok(if first.fetch_add(1, Ordering::SeqCst) == 0 {
+            RolloutResult::Failed {
+                workload: "neuro-ui".into(),
+                reason: "crash loop".into(),
+            }
+        } else {
+            RolloutResult::Complete
+        })
+    });
+    let report = run_with(d, config(), &released("v1.4.0", "main"), false).await;
+    assert_eq!(report.outcome, Outcome::RolledBack);
+    let audits = audits.lock().unwrap();
+    assert_eq!(audits[0].version, "v1.4.0");
+    assert_eq!(audits[0].previous_version.as_deref(), Some("v1.3.0"));
+    assert_eq!(audits[1].version, "v1.3.0");
+    assert_eq!(audits[1].previous_version.as_deref(), Some("v1.2.0"));
+}

@@ -4,6 +4,7 @@ use std::time::{Duration, Instant};
 
 use neuro_deploy_core::{AdapterError, ClusterDeployer, RolloutResult};
 use neuro_deploy_kube::KubeCluster;
+use neuro_deploy_testkit::fixtures;
 use neuro_deploy_testkit::kube_sim::{Fault, FaultAction, KubeSim, KubeSimOptions, Resource};
 
 use crate::scenarios::{self, Harness};
@@ -11,59 +12,18 @@ use crate::scenarios::{self, Harness};
 const REPO: &str = "123456789012.dkr.ecr.us-west-2.amazonaws.com/neuro-ui";
 
 fn seed() -> String {
-    format!(
-        r#"
-apiVersion: v1
-kind: Namespace
-metadata:
-  name: dev
----
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: neuro-ui
-  namespace: dev
-  labels:
-    app.kubernetes.io/part-of: neuro-ui
-spec:
-  replicas: 2
-  selector:
-    matchLabels:
-      app: neuro-ui
-  template:
-    metadata:
-      labels:
-        app: neuro-ui
-    spec:
-      containers:
-      - name: web
-        image: {REPO}:v1
-      - name: worker
-        image: {REPO}:v1
-      - name: envoy
-        image: envoyproxy/envoy:v1.30
----
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: unrelated
-  namespace: dev
-  labels:
-    app.kubernetes.io/part-of: something-else
-spec:
-  selector:
-    matchLabels:
-      app: unrelated
-  template:
-    metadata:
-      labels:
-        app: unrelated
-    spec:
-      containers:
-      - name: main
-        image: {REPO}:v1
-"#
-    )
+    [
+        fixtures::namespace("dev"),
+        fixtures::app_deployment("dev", "neuro-ui", REPO, "v1"),
+        fixtures::deployment(
+            "dev",
+            "unrelated",
+            "something-else",
+            1,
+            &[("main", &format!("{REPO}:v1"))],
+        ),
+    ]
+    .concat()
 }
 
 struct SimHarness {
@@ -160,12 +120,12 @@ async fn a_failed_rollout_is_reported_and_rolled_back_exactly() {
 
 #[tokio::test]
 async fn a_stale_success_does_not_end_the_wait() {
-    // The controller takes 800 ms to observe the new generation; until then the status still
+    // The controller takes 3 s to observe the new generation; until then the status still
     // shows the previous rollout as complete (Progressing=NewReplicaSetAvailable).
     let s = start(KubeSimOptions {
-        rollout: Duration::from_millis(1600),
-        observe_delay: Duration::from_millis(800),
-        deadline: Duration::from_millis(1500),
+        rollout: Duration::from_secs(5),
+        observe_delay: Duration::from_secs(3),
+        deadline: Duration::from_secs(4),
         fail_image: Some(":broken$".to_owned()),
         ..KubeSimOptions::default()
     })

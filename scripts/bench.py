@@ -1,0 +1,346 @@
+"""Benchmark: a production promotion's gate + deploy phase, neuro-deploy against the seed's
+manual process scripted with the official tools (aws CLI + kubectl), side by side.
+
+Everything runs on 127.0.0.1: moto (SQS in two regions, ECR) behind a counting proxy, and
+kube-sim (which counts its own requests). Started by scripts/bench; writes BENCHMARKS.md.
+"""
+
+import hashlib
+import http.client
+import http.server
+import json
+import os
+import platform
+import shutil
+import socket
+import socketserver
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VENV = os.environ["NEURO_DEPLOY_BENCH_VENV"]
+BIN = os.path.join(ROOT, "target", "release")
+SIZES = [int(n) for n in os.environ.get("NEURO_DEPLOY_BENCH_SIZES", "1,10,50,200").split(",")]
+LATENCIES = [int(n) for n in os.environ.get("NEURO_DEPLOY_BENCH_LATENCIES", "0,20").split(",")]
+ROLLOUT_MS = 1000
+QUEUE = "sqs_studioml_gorunner_cpu_production_0"
+REPO = "neuro-ui"
+URI = f"123456789012.dkr.ecr.us-west-2.amazonaws.com/{REPO}"
+SELECTOR = "app.kubernetes.io/part-of=neuro-ui"
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class CountingProxy:
+    """Forwards HTTP to moto and counts requests (AWS API calls)."""
+
+    def __init__(self, upstream_port):
+        self.count = 0
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _forward(self):
+                proxy.count += 1
+                length = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(length) if length else None
+                conn = http.client.HTTPConnection("127.0.0.1", upstream_port, timeout=30)
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+                conn.request(self.command, self.path, body=body, headers=headers)
+                response = conn.getresponse()
+                data = response.read()
+                self.send_response(response.status)
+                for k, v in response.getheaders():
+                    if k.lower() not in ("transfer-encoding", "connection", "content-length"):
+                        self.send_header(k, v)
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                conn.close()
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _forward
+
+        class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+            daemon_threads = True
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def aws_env(endpoint, home):
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": home,
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_REGION": "us-west-2",
+        "AWS_DEFAULT_REGION": "us-west-2",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_ENDPOINT_URL": endpoint,
+    }
+    return env
+
+
+def seed(n):
+    docs = []
+    for ns, tag in (("staging", "v1.4.0"), ("leaf-neuro-ui", "v1.3.0")):
+        docs.append(f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n")
+        for i in range(n):
+            name = f"neuro-ui-{i:03d}"
+            docs.append(
+                f"""apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {name}
+  namespace: {ns}
+  labels:
+    app.kubernetes.io/part-of: neuro-ui
+spec:
+  replicas: 2
+  selector:
+    matchLabels:
+      app: {name}
+  template:
+    metadata:
+      labels:
+        app: {name}
+    spec:
+      containers:
+      - name: web
+        image: {URI}:{tag}
+      - name: worker
+        image: {URI}:{tag}
+      - name: envoy
+        image: envoyproxy/envoy:v1.30
+"""
+            )
+    return "---\n".join(docs)
+
+
+class KubeSim:
+    def __init__(self, work, n, latency):
+        seed_path = os.path.join(work, "seed.yaml")
+        with open(seed_path, "w") as f:
+            f.write(seed(n))
+        self.kubeconfig = os.path.join(work, "kubeconfig")
+        self.proc = subprocess.Popen(
+            [os.path.join(BIN, "kube-sim"), "--listen", "127.0.0.1:0", "--seed", seed_path,
+             "--kubeconfig-out", self.kubeconfig, "--rollout-ms", str(ROLLOUT_MS), "--latency-ms", str(latency)],
+            stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline().strip()
+        self.url = line.rsplit(" ", 1)[-1]
+
+    def requests(self):
+        host = self.url.replace("http://", "")
+        conn = http.client.HTTPConnection(host)
+        conn.request("GET", "/_sim/requests")
+        return json.loads(conn.getresponse().read())
+
+    def reset(self):
+        host = self.url.replace("http://", "")
+        conn = http.client.HTTPConnection(host)
+        conn.request("DELETE", "/_sim/requests")
+        conn.getresponse().read()
+
+    def images(self, n):
+        out = subprocess.run([os.path.join(VENV, "bin", "kubectl"), "--kubeconfig", self.kubeconfig, "get", "deployments", "-n", "leaf-neuro-ui",
+                              "-o", "jsonpath={.items[*].spec.template.spec.containers[0].image}"], capture_output=True, text=True)
+        return out.stdout.split()
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait()
+
+
+def run_with_rss(argv, env):
+    """Runs argv; returns (seconds, peak RSS KiB of that process, exit code, stdout, stderr)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out = proc.stdout.read()
+    err = proc.stderr.read()
+    _, status, rusage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    code = os.waitstatus_to_exitcode(status)
+    return elapsed, rusage.ru_maxrss, code, out.decode(), err.decode()
+
+
+def neuro_deploy(work, sim, proxy, n):
+    config = os.path.join(work, "neuro-deploy.toml")
+    with open(config, "w") as f:
+        f.write(f"""
+[registry]
+repository = "{REPO}"
+region = "us-west-2"
+[queues]
+names = ["{QUEUE}"]
+window = "0s"
+timeout = "0s"
+[rollout]
+timeout = "5m"
+""")
+    env = aws_env(f"http://127.0.0.1:{proxy.port}", work)
+    env.update({"KUBECONFIG": sim.kubeconfig, "NEURO_DEPLOY_CONFIG": config, "USER": "bench", "HOSTNAME": "bench"})
+    argv = [os.path.join(BIN, "neuro-deploy"), "promote", "v1.4.0", "--yes", "--quiet", "--output", "json"]
+    elapsed, rss, code, out, err = run_with_rss(argv, env)
+    if code != 0:
+        raise SystemExit(f"neuro-deploy failed ({code}): {out}\n{err}")
+    return elapsed, rss
+
+
+def kubectl_script(work, sim, proxy, n, one_call):
+    """The seed's manual steps with the official tools, one process per action."""
+    env = aws_env(f"http://127.0.0.1:{proxy.port}", work)
+    env["KUBECONFIG"] = sim.kubeconfig
+    # Explicit --endpoint-url: the aws CLI v1 does not read AWS_ENDPOINT_URL, and nothing may leave loopback.
+    aws = os.path.join(VENV, "bin", "aws")
+    endpoint = ["--endpoint-url", f"http://127.0.0.1:{proxy.port}"]
+    kubectl = [os.path.join(VENV, "bin", "kubectl"), "--cache-dir", os.path.join(work, "kcache")]
+    start = time.perf_counter()
+    for region in ("us-west-2", "us-east-2"):
+        url = subprocess.run([aws, "sqs", "get-queue-url", "--queue-name", QUEUE, "--region", region, "--output", "text"] + endpoint,
+                             env=env, capture_output=True, text=True, check=True).stdout.strip()
+        attrs = json.loads(subprocess.run(
+            [aws, "sqs", "get-queue-attributes", "--queue-url", url, "--region", region, "--attribute-names",
+             "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"] + endpoint,
+            env=env, capture_output=True, text=True, check=True).stdout)["Attributes"]
+        if any(int(v) for v in attrs.values()):
+            raise SystemExit(f"queue not empty in {region}: {attrs}")
+    names = [f"neuro-ui-{i:03d}" for i in range(n)]
+    images = [f"web={URI}:v1.4.0", f"worker={URI}:v1.4.0"]
+    if one_call:
+        subprocess.run(kubectl + ["set", "image", "deployments", "-l", SELECTOR, "-n", "leaf-neuro-ui"] + images,
+                       env=env, capture_output=True, check=True)
+    else:
+        for name in names:
+            subprocess.run(kubectl + ["set", "image", f"deployment/{name}", "-n", "leaf-neuro-ui"] + images,
+                           env=env, capture_output=True, check=True)
+    for name in names:
+        subprocess.run(kubectl + ["rollout", "status", f"deployment/{name}", "-n", "leaf-neuro-ui", "--timeout=300s"],
+                       env=env, capture_output=True, check=True)
+    return time.perf_counter() - start
+
+
+def prepare_aws(moto_port):
+    import boto3
+    endpoint = f"http://127.0.0.1:{moto_port}"
+    kw = dict(endpoint_url=endpoint, aws_access_key_id="test", aws_secret_access_key="test")
+    ecr = boto3.client("ecr", region_name="us-west-2", **kw)
+    ecr.create_repository(repositoryName=REPO)
+    digest = "sha256:" + hashlib.sha256(b"v1.4.0").hexdigest()
+    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1, "digest": digest},
+                "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 1, "digest": digest}]}
+    ecr.put_image(repositoryName=REPO, imageManifest=json.dumps(manifest), imageTag="v1.4.0")
+    for region in ("us-west-2", "us-east-2"):
+        boto3.client("sqs", region_name=region, **kw).create_queue(QueueName=QUEUE)
+
+
+def main():
+    moto_port = free_port()
+    moto = subprocess.Popen([os.path.join(VENV, "bin", "moto_server"), "-H", "127.0.0.1", "-p", str(moto_port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", moto_port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    prepare_aws(moto_port)
+    proxy = CountingProxy(moto_port)
+    rows = []
+    try:
+        for latency in LATENCIES:
+            for n in SIZES:
+                row = {"n": n, "latency_ms": latency}
+                for method in ("neuro-deploy", "kubectl-each", "kubectl-selector"):
+                    work = tempfile.mkdtemp(prefix="neuro-deploy-bench-")
+                    sim = KubeSim(work, n, latency)
+                    try:
+                        sim.reset()
+                        proxy.count = 0
+                        if method == "neuro-deploy":
+                            elapsed, rss = neuro_deploy(work, sim, proxy, n)
+                            row["nd_rss_mib"] = rss / 1024
+                        else:
+                            elapsed = kubectl_script(work, sim, proxy, n, one_call=(method == "kubectl-selector"))
+                        images = sim.images(n)
+                        assert len(images) == n and all(i.endswith(":v1.4.0") for i in images), f"{method}: {images[:3]}"
+                        counts = sim.requests()
+                        row[method] = {"seconds": elapsed, "kube_requests": counts["total"], "kube_writes": counts["writes"], "aws_requests": proxy.count}
+                    finally:
+                        sim.stop()
+                        shutil.rmtree(work, ignore_errors=True)
+                rows.append(row)
+                nd, ke, ks = row["neuro-deploy"], row["kubectl-each"], row["kubectl-selector"]
+                print(f"N={n:<4} latency={latency:>2}ms  neuro-deploy {nd['seconds']:6.2f}s ({nd['kube_requests']} kube, {nd['aws_requests']} aws, {row['nd_rss_mib']:.1f} MiB)"
+                      f"  kubectl-each {ke['seconds']:7.2f}s ({ke['kube_requests']} kube)  kubectl-selector {ks['seconds']:7.2f}s ({ks['kube_requests']} kube)"
+                      f"  speed-up {ke['seconds'] / nd['seconds']:.1f}x", flush=True)
+    finally:
+        moto.terminate()
+    write_report(rows)
+
+
+def write_report(rows):
+    cpu = "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    kubectl_version = subprocess.run([os.path.join(VENV, "bin", "kubectl"), "version", "--client"], capture_output=True, text=True).stdout.split("\n")[0]
+    aws_version = subprocess.run([os.path.join(VENV, "bin", "aws"), "--version"], capture_output=True, text=True).stdout.strip()
+    lines = [
+        "# Benchmarks",
+        "",
+        "A production promotion's gate + deploy phase: check the training queue in us-west-2 and us-east-2,",
+        "set the new image on every app Deployment of `leaf-neuro-ui`, and wait until every rollout is complete.",
+        "",
+        "- **neuro-deploy**: `neuro-deploy promote v1.4.0 --yes` (release build; queue gate with `window = \"0s\"`, `timeout = \"0s\"`:",
+        "  one look, as the seed's manual check; plus lock, re-check, audit annotations, one watch).",
+        "- **kubectl-each**: the seed's manual process scripted with the official tools: `aws sqs get-queue-url` and",
+        "  `aws sqs get-queue-attributes` per region, then `kubectl set image deployment/NAME` for each Deployment and",
+        "  `kubectl rollout status deployment/NAME` for each.",
+        "- **kubectl-selector**: the same with one `kubectl set image deployments -l app.kubernetes.io/part-of=neuro-ui`.",
+        "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, {cpu}; Linux {platform.release()}. "
+        f"Tools: {kubectl_version}; {aws_version}. kube-sim rollouts take {ROLLOUT_MS} ms; API latency added per request as listed.",
+        "Requests are counted by kube-sim (`/_sim/requests`) and by a counting proxy in front of moto. Peak RSS is the",
+        "neuro-deploy process's own (`wait4` rusage).",
+        "",
+        "Reproduce: `scripts/bench` (after `scripts/test` has set up the tools; about 5 minutes).",
+        "",
+        "| N | latency | neuro-deploy | kube req. | AWS req. | peak RSS | kubectl-each | kube req. | kubectl-selector | kube req. | speed-up vs each |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        nd, ke, ks = r["neuro-deploy"], r["kubectl-each"], r["kubectl-selector"]
+        lines.append(
+            f"| {r['n']} | {r['latency_ms']} ms | {nd['seconds']:.2f} s | {nd['kube_requests']} | {nd['aws_requests']} | {r['nd_rss_mib']:.1f} MiB "
+            f"| {ke['seconds']:.2f} s | {ke['kube_requests']} | {ks['seconds']:.2f} s | {ks['kube_requests']} | {ke['seconds'] / nd['seconds']:.1f}x |"
+        )
+    lines += [
+        "",
+        "Kubernetes requests per workload for neuro-deploy (N = 200, no latency): "
+        + next((f"{(r['neuro-deploy']['kube_requests']) / r['n']:.2f}" for r in rows if r['n'] == max(SIZES) and r['latency_ms'] == 0), "n/a")
+        + " (one PATCH each, plus a constant: list staging and production, the Lease, one list + watch for the rollout).",
+        "",
+    ]
+    with open(os.path.join(ROOT, "BENCHMARKS.md"), "w") as f:
+        f.write("\n".join(lines))
+    print("wrote BENCHMARKS.md")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -15,13 +15,12 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 use neuro_deploy_codefresh::{PipelineRequest, cf_export, export_file};
 use neuro_deploy_core::{
-    Config, Event, Executor, ExitCode as DeployExit, Outcome, QueueGateOverrides, ReasonCode,
-    Report,
+    Event, Executor, ExitCode as DeployExit, Outcome, QueueGateOverrides, ReasonCode, Report,
 };
 
 use crate::args::{EXIT_CODES, OutputFormat};
 use crate::output::{self, Printer, StderrProgress};
-use crate::run::{fail_early, run_context};
+use crate::run::{adapter_failure, complete_release, fail_early, invalid_input, run_context};
 use crate::wiring;
 
 /// Codefresh pipeline steps of neuro-deploy.
@@ -61,10 +60,6 @@ pub enum Step {
     Deploy,
 }
 
-fn event_for(request: &PipelineRequest, config: &Config) -> Event {
-    request.to_event(config)
-}
-
 /// Runs the step binary.
 pub async fn run(cli: CodefreshCli) -> ExitCode {
     output::init_logging(cli.verbose, cli.quiet);
@@ -73,78 +68,38 @@ pub async fn run(cli: CodefreshCli) -> ExitCode {
         match wiring::load_config(cli.config.as_deref(), QueueGateOverrides::default()) {
             Ok(loaded) => loaded,
             Err(error) => {
-                return fail_early(
-                    printer,
-                    None,
-                    ReasonCode::InvalidInput,
-                    error.to_string(),
-                    DeployExit::InvalidInput,
-                );
+                return invalid_input(printer, None, error.to_string());
             }
         };
     let request = match PipelineRequest::from_env(|name| std::env::var(name).ok()) {
         Ok(request) => request,
         Err(error) => {
-            return fail_early(
-                printer,
-                None,
-                ReasonCode::InvalidInput,
-                error.to_string(),
-                DeployExit::InvalidInput,
-            );
+            return invalid_input(printer, None, error.to_string());
         }
     };
     let (deploy, image) = match cli.command {
         Step::Trigger { no_deploy } => (!no_deploy, true),
         Step::Deploy => {
             if !matches!(request, PipelineRequest::Manual { .. }) {
-                return fail_early(
+                return invalid_input(
                     printer,
                     None,
-                    ReasonCode::InvalidInput,
                     "the deploy step needs NAMESPACE and NEURO_UI_VERSION (or neuro-ui_VERSION); set them on the pipeline run".to_owned(),
-                    DeployExit::InvalidInput,
                 );
             }
             (true, false)
         }
     };
-    let mut event = event_for(&request, &config);
-    if let Event::Released { tag, .. } = &event {
-        // Codefresh does not say which branch a release targets; GitHub does.
-        if let Ok(Some(releases)) = wiring::releases(&config) {
-            match releases.release(tag).await {
-                Ok(Some(found)) => {
-                    if let Event::Released {
-                        target_branch,
-                        draft,
-                        ..
-                    } = &mut event
-                    {
-                        *target_branch = Some(found.target);
-                        *draft = found.draft;
-                    }
-                }
-                Ok(None) => {}
-                Err(error) => tracing::warn!(%error, "could not read the release from GitHub"),
-            }
-        }
-    }
+    // Codefresh does not say which branch a release targets; GitHub does.
+    let event = request.to_event(&config);
+    let event = match complete_release(event.clone(), &config).await {
+        Ok(event) => event,
+        Err(error) => return adapter_failure(printer, Some(&event), &error),
+    };
     let target = match neuro_deploy_core::policy::target(&event, &config) {
         Ok(target) => target,
         Err(reason) => {
-            let outcome = if reason.code.is_ignore() {
-                Outcome::Ignored
-            } else {
-                Outcome::Refused
-            };
-            let report = Report::without_plan(
-                &event,
-                cli.dry_run,
-                outcome,
-                Some(reason.code),
-                reason.message,
-            );
+            let report = Report::from_reason(&event, cli.dry_run, reason);
             printer.report(&report);
             return ExitCode::from(report.exit_code().code());
         }
@@ -190,16 +145,7 @@ pub async fn run(cli: CodefreshCli) -> ExitCode {
     }
     let adapters = match wiring::adapters(&config).await {
         Ok(adapters) => adapters,
-        Err(error) => {
-            let code = error.reason_code();
-            return fail_early(
-                printer,
-                Some(&event),
-                code.unwrap_or(ReasonCode::InvalidInput),
-                error.to_string(),
-                code.map_or(DeployExit::Failed, ReasonCode::exit_code),
-            );
-        }
+        Err(error) => return adapter_failure(printer, Some(&event), &error),
     };
     let executor = Executor::new(adapters, config.clone())
         .with_observer(Arc::new(StderrProgress { quiet: cli.quiet }));

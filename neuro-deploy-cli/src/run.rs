@@ -78,7 +78,19 @@ pub fn fail_early(
     exit(exit_code)
 }
 
-fn adapter_failure(printer: Printer, event: Option<&Event>, error: &AdapterError) -> ExitCode {
+/// Prints invalid input (exit 2, nothing contacted).
+pub fn invalid_input(printer: Printer, event: Option<&Event>, message: String) -> ExitCode {
+    fail_early(
+        printer,
+        event,
+        ReasonCode::InvalidInput,
+        message,
+        DeployExit::InvalidInput,
+    )
+}
+
+/// Prints an adapter error: a refusal keeps its reason code and exit code, anything else is exit 1.
+pub fn adapter_failure(printer: Printer, event: Option<&Event>, error: &AdapterError) -> ExitCode {
     match error.reason_code() {
         Some(code) => fail_early(printer, event, code, error.to_string(), code.exit_code()),
         None => fail_early(
@@ -103,13 +115,7 @@ pub async fn run(cli: Cli) -> ExitCode {
     let (config, origin) = match wiring::load_config(cli.config.as_deref(), overrides) {
         Ok(loaded) => loaded,
         Err(error) => {
-            return fail_early(
-                printer,
-                None,
-                ReasonCode::InvalidInput,
-                error.to_string(),
-                DeployExit::InvalidInput,
-            );
+            return invalid_input(printer, None, error.to_string());
         }
     };
     match cli.command {
@@ -142,13 +148,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             let event = match offline_event(event, &config) {
                 Ok(event) => event,
                 Err(message) => {
-                    return fail_early(
-                        printer,
-                        None,
-                        ReasonCode::InvalidInput,
-                        message,
-                        DeployExit::InvalidInput,
-                    );
+                    return invalid_input(printer, None, message);
                 }
             };
             let decision = decide(&event, &config, &neuro_deploy_core::Facts::unknown());
@@ -204,8 +204,8 @@ fn offline_event(command: EventCommand, config: &Config) -> Result<Event, String
     })
 }
 
-/// Fills a release event from GitHub when the caller left parts out.
-async fn complete_release(event: Event, config: &Config) -> Result<Event, AdapterError> {
+/// Fills a release event from GitHub when the caller left parts out (target branch, flags).
+pub async fn complete_release(event: Event, config: &Config) -> Result<Event, AdapterError> {
     let Event::Released {
         tag,
         sha,
@@ -260,13 +260,7 @@ pub async fn run_event(
     let event = match offline_event(command, config) {
         Ok(event) => event,
         Err(message) => {
-            return fail_early(
-                printer,
-                None,
-                ReasonCode::InvalidInput,
-                message,
-                DeployExit::InvalidInput,
-            );
+            return invalid_input(printer, None, message);
         }
     };
     let event = match complete_release(event.clone(), config).await {
@@ -275,30 +269,14 @@ pub async fn run_event(
     };
     // Refusals that need no facts come first: nothing is contacted for them.
     if let Err(reason) = neuro_deploy_core::policy::target(&event, config) {
-        let report = Report::without_plan(
-            &event,
-            dry_run,
-            if reason.code.is_ignore() {
-                Outcome::Ignored
-            } else {
-                Outcome::Refused
-            },
-            Some(reason.code),
-            reason.message,
-        );
+        let report = Report::from_reason(&event, dry_run, reason);
         printer.report(&report);
         return exit(report.exit_code());
     }
     let confirm = needs_confirmation(&event, config) && !yes && !dry_run;
     if confirm && !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
         let reason = confirmation_refusal(&event);
-        let report = Report::without_plan(
-            &event,
-            dry_run,
-            Outcome::Refused,
-            Some(reason.code),
-            reason.message,
-        );
+        let report = Report::from_reason(&event, dry_run, reason);
         printer.report(&report);
         return exit(report.exit_code());
     }

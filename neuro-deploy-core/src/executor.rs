@@ -270,6 +270,11 @@ impl Report {
         self
     }
 
+    /// A report for an event refused or ignored before any fact was gathered.
+    pub fn from_reason(event: &Event, dry_run: bool, reason: Reason) -> Report {
+        Report::new(event, dry_run).refused(reason)
+    }
+
     fn refused(self, reason: Reason) -> Report {
         let outcome = if reason.code.is_ignore() {
             Outcome::Ignored
@@ -746,15 +751,7 @@ impl Executor {
         self.observer.progress(&Progress::Note(format!(
             "rollout failed ({why}); restoring the previous images"
         )));
-        let restore: Vec<ImageChange> = applied
-            .iter()
-            .map(|c| ImageChange {
-                workload: c.workload.clone(),
-                container: c.container.clone(),
-                image: c.previous_image.clone(),
-                previous_image: c.image.clone(),
-            })
-            .collect();
+        let restore: Vec<ImageChange> = applied.iter().map(ImageChange::reverted).collect();
         let audit = DeployAudit {
             version: plan
                 .previous_version

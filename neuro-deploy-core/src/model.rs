@@ -219,6 +219,18 @@ pub struct ImageChange {
     pub previous_image: String,
 }
 
+impl ImageChange {
+    /// The change that undoes this one (what a rollback applies).
+    pub fn reverted(&self) -> ImageChange {
+        ImageChange {
+            workload: self.workload.clone(),
+            container: self.container.clone(),
+            image: self.previous_image.clone(),
+            previous_image: self.image.clone(),
+        }
+    }
+}
+
 /// The audit annotations a deploy writes on every Deployment it changes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeployAudit {

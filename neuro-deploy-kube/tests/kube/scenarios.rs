@@ -127,15 +127,7 @@ pub async fn failed_rollout_then_exact_rollback(h: &Harness) {
         "{result:?}"
     );
     // Roll back exactly what was recorded before the change.
-    let restore: Vec<ImageChange> = changes
-        .iter()
-        .map(|c| ImageChange {
-            workload: c.workload.clone(),
-            container: c.container.clone(),
-            image: c.previous_image.clone(),
-            previous_image: c.image.clone(),
-        })
-        .collect();
+    let restore: Vec<ImageChange> = changes.iter().map(ImageChange::reverted).collect();
     h.cluster
         .set_images(&h.namespace, &restore, &audit("v1", None))
         .await

@@ -17,11 +17,22 @@ async fn trigger(
     vars: &[(&str, &str)],
     codefresh: Option<&MockServer>,
 ) -> (i32, serde_json::Value, String) {
+    step(w, &["trigger"], vars, codefresh).await
+}
+
+/// Runs `neuro-deploy-codefresh ARGS` with these pipeline variables.
+async fn step(
+    w: &World,
+    args: &[&str],
+    vars: &[(&str, &str)],
+    codefresh: Option<&MockServer>,
+) -> (i32, serde_json::Value, String) {
     std::fs::create_dir_all(w.path("volume")).unwrap();
     let mut command = w.command(env!("CARGO_BIN_EXE_neuro-deploy-codefresh"));
     command
         .env("CF_VOLUME_PATH", w.path("volume"))
-        .args(["trigger", "--output", "json"]);
+        .args(args)
+        .args(["--output", "json"]);
     if let Some(server) = codefresh {
         command
             .env("CF_URL", server.uri())
@@ -93,6 +104,35 @@ async fn trigger_for_a_release_retags_exports_and_deploys_staging() {
     assert_eq!(exported(&w), "NAMESPACE=staging\nNEURO_UI_VERSION=v1.4.0\n");
     assert!(w.images("staging").contains(&format!("{}:v1.4.0", w.uri)));
     assert!(w.builds().is_empty(), "retagged, not rebuilt");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trigger_without_deploy_builds_and_exports_only_then_deploy_step_deploys() {
+    let w = World::start(fast_sim(), "").await;
+    let vars = [("CF_BRANCH", "main"), ("CF_REVISION", SHA)];
+    let (code, json, stderr) = step(&w, &["trigger", "--no-deploy"], &vars, None).await;
+    assert_eq!(code, 0, "{json:#}\n{stderr}");
+    assert_eq!(json["outcome"], "image_ready");
+    assert_eq!(w.builds(), [format!("{SHA} {SHORT}")]);
+    assert_eq!(
+        exported(&w),
+        format!("NAMESPACE=dev\nNEURO_UI_VERSION={SHORT}\n")
+    );
+    assert!(
+        w.images("dev").contains(&format!("{}:v1.3.0", w.uri)),
+        "nothing deployed yet"
+    );
+    // The deploy pipeline reads what trigger exported (Codefresh sets them as variables).
+    let (code, json, stderr) = step(
+        &w,
+        &["deploy"],
+        &[("NAMESPACE", "dev"), ("NEURO_UI_VERSION", SHORT)],
+        None,
+    )
+    .await;
+    assert_eq!(code, 0, "{json:#}\n{stderr}");
+    assert!(w.images("dev").contains(&format!("{}:{SHORT}", w.uri)));
+    assert_eq!(w.builds().len(), 1, "the image existed: no second build");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

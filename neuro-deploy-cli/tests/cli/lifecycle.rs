@@ -171,6 +171,31 @@ async fn merge_release_promote_with_the_queue_gate_and_status() {
     // Promoting again is a no-op.
     let (code, json, _) = w.run(&["promote", "v1.4.0", "--yes"]).await;
     assert_eq!((code, reason(&json)), (0, "already_deployed"));
+
+    // Rollback goes back to the recorded previous version (its image must exist).
+    w.push_image("v1.3.0").await;
+    w.sim.reset_requests();
+    let (code, json, _) = w
+        .run(&["rollback", "--env", "production", "--dry-run"])
+        .await;
+    assert_eq!(
+        (code, json["outcome"].as_str()),
+        (0, Some("would_deploy")),
+        "{json:#}"
+    );
+    assert_eq!(w.sim.requests().writes, 0, "a dry run writes nothing");
+    let (code, json, stderr) = w.run(&["rollback", "--env", "production", "--yes"]).await;
+    assert_eq!(code, 0, "{json:#}\n{stderr}");
+    assert_eq!(json["version"], "v1.3.0");
+    assert!(
+        w.images("leaf-neuro-ui")
+            .contains(&format!("{}:v1.3.0", w.uri))
+    );
+    assert_eq!(
+        w.annotation("leaf-neuro-ui", "neuro-deploy.io/previous-version")
+            .as_deref(),
+        Some("v1.4.0")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

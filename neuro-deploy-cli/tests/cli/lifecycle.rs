@@ -507,3 +507,65 @@ async fn a_run_killed_after_the_first_patch_converges_when_run_again() {
     }
     let _ = KubeSimOptions::default();
 }
+
+/// Runs `neuro-deploy ARGS` on a pseudo-terminal (util-linux `script`), typing `answer`.
+async fn on_a_terminal(w: &World, args: &str, answer: &str) -> (i32, String) {
+    let line = format!("{} {args}", env!("CARGO_BIN_EXE_neuro-deploy"));
+    let mut command = w.command("script");
+    command
+        .args(["-qec", &line, "/dev/null"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let answer = answer.to_owned();
+    let output = tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut child = command.spawn().unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        // Answer once the plan has been shown and the question asked.
+        std::thread::sleep(Duration::from_secs(3));
+        let _ = stdin.write_all(answer.as_bytes());
+        drop(stdin);
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.code().unwrap_or(-1), text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_terminal_promotion_shows_the_plan_and_asks() {
+    let w = World::start(fast_sim(), "").await;
+    w.push_image("v1.4.0").await;
+    let (code, json, stderr) = w
+        .run(&[
+            "released", "--tag", "v1.4.0", "--sha", SHA, "--target", "main",
+        ])
+        .await;
+    assert_eq!(code, 0, "{json:#}\n{stderr}");
+
+    let (code, text) = on_a_terminal(&w, "promote v1.4.0", "n\n").await;
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains("would deploy") && text.contains("Proceed with this change to production?"),
+        "{text}"
+    );
+    assert!(text.contains("confirmation_required"), "{text}");
+    assert!(
+        w.images("leaf-neuro-ui")
+            .contains(&format!("{}:v1.3.0", w.uri)),
+        "declined: nothing changed"
+    );
+
+    let (code, text) = on_a_terminal(&w, "promote v1.4.0", "y\n").await;
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        w.images("leaf-neuro-ui")
+            .contains(&format!("{}:v1.4.0", w.uri))
+    );
+}

@@ -264,7 +264,7 @@ async fn a_hung_request_is_bounded_by_the_timeout() {
 #[tokio::test]
 async fn a_dropped_watch_is_resumed() {
     let s = start(KubeSimOptions {
-        rollout: Duration::from_millis(600),
+        rollout: Duration::from_secs(2),
         ..fast()
     })
     .await;

@@ -171,10 +171,17 @@ pub fn plan_text(event: &Event, decision: &Decision) -> String {
     }
 }
 
-/// Progress lines on stderr.
+/// Progress on stderr: on a terminal one live line per step (rewritten as queue samples and
+/// waits come in, then settled with the result); elsewhere plain lines.
 pub struct StderrProgress {
     /// Print nothing.
     pub quiet: bool,
+}
+
+impl StderrProgress {
+    fn live() -> bool {
+        std::io::IsTerminal::is_terminal(&std::io::stderr())
+    }
 }
 
 impl Observer for StderrProgress {
@@ -182,35 +189,43 @@ impl Observer for StderrProgress {
         if self.quiet {
             return;
         }
-        let line = match progress {
-            Progress::StepStarted { kind, .. } => format!("→ {kind}"),
+        let live = Self::live();
+        // `\r` + erase-line rewrites the live line on a terminal.
+        let (prefix, end) = if live { ("\r\x1b[2K", "") } else { ("", "\n") };
+        let text = match progress {
+            Progress::StepStarted { kind, .. } => format!("{prefix}… {kind}{end}"),
             Progress::StepFinished {
                 kind,
                 status,
                 detail,
             } => {
-                format!(
-                    "  {kind}: {}{}",
-                    status_word(*status),
-                    detail
-                        .as_ref()
-                        .map(|d| format!(" — {d}"))
-                        .unwrap_or_default()
-                )
+                let mark = match status {
+                    StepStatus::Ok => "✓",
+                    StepStatus::Skipped | StepStatus::NotRun => "-",
+                    StepStatus::Refused | StepStatus::Failed => "✗",
+                };
+                let detail = detail
+                    .as_ref()
+                    .map(|d| format!(" — {d}"))
+                    .unwrap_or_default();
+                format!("{prefix}{mark} {kind}: {}{detail}\n", status_word(*status))
             }
             Progress::QueueSample(sample) => match (&sample.depth, &sample.error) {
-                (Some(depth), _) => {
-                    format!("  queue {} in {}: {depth}", sample.queue, sample.region)
-                }
+                (Some(depth), _) => format!(
+                    "{prefix}  queue {} in {}: {depth}{end}",
+                    sample.queue, sample.region
+                ),
                 (None, Some(error)) => format!(
-                    "  queue {} in {}: unreadable ({error})",
+                    "{prefix}  queue {} in {}: unreadable ({error}){end}",
                     sample.queue, sample.region
                 ),
                 (None, None) => return,
             },
-            Progress::Note(note) => format!("  {note}"),
+            Progress::Note(note) => format!("{prefix}  {note}\n"),
         };
-        let _ = writeln!(std::io::stderr().lock(), "{line}");
+        let mut err = std::io::stderr().lock();
+        let _ = err.write_all(text.as_bytes());
+        let _ = err.flush();
     }
 }
 

@@ -23,24 +23,12 @@ Exit codes:
 #[derive(Debug, Parser)]
 #[command(name = "neuro-deploy", version, after_help = EXIT_CODES)]
 pub struct Cli {
-    /// Configuration file (default ./neuro-deploy.toml when present, else built-in defaults).
-    #[arg(long, global = true, env = "NEURO_DEPLOY_CONFIG")]
-    pub config: Option<PathBuf>,
-    /// Result format on stdout.
-    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text, env = "NEURO_DEPLOY_OUTPUT")]
-    pub output: OutputFormat,
-    /// Gather facts and evaluate every gate, but write nothing.
-    #[arg(long, global = true)]
-    pub dry_run: bool,
+    /// Options every binary shares.
+    #[command(flatten)]
+    pub common: CommonArgs,
     /// Confirm production changes without asking.
     #[arg(long, short = 'y', global = true)]
     pub yes: bool,
-    /// More logs on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
-    pub verbose: u8,
-    /// Only errors on stderr.
-    #[arg(short, long, global = true)]
-    pub quiet: bool,
     /// How long queues must stay empty (`0s`: one all-zero sample suffices).
     #[arg(long, global = true, value_parser = duration, env = "NEURO_DEPLOY_QUEUE_WINDOW")]
     pub queue_window: Option<Duration>,
@@ -53,6 +41,26 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// Options both `neuro-deploy` and `neuro-deploy-codefresh` take.
+#[derive(Debug, Args)]
+pub struct CommonArgs {
+    /// Configuration file (default ./neuro-deploy.toml when present, else built-in defaults).
+    #[arg(long, global = true, env = "NEURO_DEPLOY_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Result format on stdout.
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text, env = "NEURO_DEPLOY_OUTPUT")]
+    pub output: OutputFormat,
+    /// Gather facts and evaluate every gate, but write nothing.
+    #[arg(long, global = true)]
+    pub dry_run: bool,
+    /// More logs on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
 }
 
 /// `--output`.

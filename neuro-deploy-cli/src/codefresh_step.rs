@@ -8,7 +8,6 @@
 //! operator starting the pipeline by hand is the confirmation). Same report and exit codes as
 //! `neuro-deploy`.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -18,7 +17,7 @@ use neuro_deploy_core::{
     Event, Executor, ExitCode as DeployExit, Outcome, QueueGateOverrides, ReasonCode, Report,
 };
 
-use crate::args::{EXIT_CODES, OutputFormat};
+use crate::args::{CommonArgs, EXIT_CODES};
 use crate::output::{self, Printer, StderrProgress};
 use crate::run::{adapter_failure, complete_release, fail_early, invalid_input, run_context};
 use crate::wiring;
@@ -27,21 +26,9 @@ use crate::wiring;
 #[derive(Debug, Parser)]
 #[command(name = "neuro-deploy-codefresh", version, after_help = EXIT_CODES)]
 pub struct CodefreshCli {
-    /// Configuration file.
-    #[arg(long, global = true, env = "NEURO_DEPLOY_CONFIG")]
-    pub config: Option<PathBuf>,
-    /// Result format on stdout.
-    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text, env = "NEURO_DEPLOY_OUTPUT")]
-    pub output: OutputFormat,
-    /// Gather facts and evaluate gates, write nothing (no export either).
-    #[arg(long, global = true)]
-    pub dry_run: bool,
-    /// More logs on stderr.
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
-    pub verbose: u8,
-    /// Only errors on stderr.
-    #[arg(short, long, global = true)]
-    pub quiet: bool,
+    /// Options every binary shares (`--dry-run` also skips the export).
+    #[command(flatten)]
+    pub common: CommonArgs,
     /// The step.
     #[command(subcommand)]
     pub command: Step,
@@ -62,10 +49,12 @@ pub enum Step {
 
 /// Runs the step binary.
 pub async fn run(cli: CodefreshCli) -> ExitCode {
-    output::init_logging(cli.verbose, cli.quiet);
-    let printer = Printer { format: cli.output };
+    output::init_logging(cli.common.verbose, cli.common.quiet);
+    let printer = Printer {
+        format: cli.common.output,
+    };
     let (config, _) =
-        match wiring::load_config(cli.config.as_deref(), QueueGateOverrides::default()) {
+        match wiring::load_config(cli.common.config.as_deref(), QueueGateOverrides::default()) {
             Ok(loaded) => loaded,
             Err(error) => {
                 return invalid_input(printer, None, error.to_string());
@@ -99,7 +88,7 @@ pub async fn run(cli: CodefreshCli) -> ExitCode {
     let target = match neuro_deploy_core::policy::target(&event, &config) {
         Ok(target) => target,
         Err(reason) => {
-            let report = Report::from_reason(&event, cli.dry_run, reason);
+            let report = Report::from_reason(&event, cli.common.dry_run, reason);
             printer.report(&report);
             return ExitCode::from(report.exit_code().code());
         }
@@ -109,7 +98,7 @@ pub async fn run(cli: CodefreshCli) -> ExitCode {
         .as_ref()
         .map(|v| v.image_tag(config.short_sha_length))
         .unwrap_or_default();
-    if image && !cli.dry_run {
+    if image && !cli.common.dry_run {
         let file = export_file(std::env::var("CF_VOLUME_PATH").ok().as_deref());
         let exported = cf_export(
             &file,
@@ -132,7 +121,7 @@ pub async fn run(cli: CodefreshCli) -> ExitCode {
     if !deploy && matches!(event, Event::Promote { .. }) {
         let report = Report::without_plan(
             &event,
-            cli.dry_run,
+            cli.common.dry_run,
             Outcome::Ignored,
             None,
             format!(
@@ -147,9 +136,11 @@ pub async fn run(cli: CodefreshCli) -> ExitCode {
         Ok(adapters) => adapters,
         Err(error) => return adapter_failure(printer, Some(&event), &error),
     };
-    let executor = Executor::new(adapters, config.clone())
-        .with_observer(Arc::new(StderrProgress { quiet: cli.quiet }));
-    let ctx = run_context(cli.dry_run);
+    let executor =
+        Executor::new(adapters, config.clone()).with_observer(Arc::new(StderrProgress {
+            quiet: cli.common.quiet,
+        }));
+    let ctx = run_context(cli.common.dry_run);
     let report = if deploy {
         executor.run(&event, &ctx).await
     } else {

@@ -105,14 +105,16 @@ pub fn adapter_failure(printer: Printer, event: Option<&Event>, error: &AdapterE
 
 /// Runs the CLI.
 pub async fn run(cli: Cli) -> ExitCode {
-    output::init_logging(cli.verbose, cli.quiet);
-    let printer = Printer { format: cli.output };
+    output::init_logging(cli.common.verbose, cli.common.quiet);
+    let printer = Printer {
+        format: cli.common.output,
+    };
     let overrides = QueueGateOverrides {
         window: cli.queue_window,
         timeout: cli.queue_timeout,
         poll: cli.queue_poll,
     };
-    let (config, origin) = match wiring::load_config(cli.config.as_deref(), overrides) {
+    let (config, origin) = match wiring::load_config(cli.common.config.as_deref(), overrides) {
         Ok(loaded) => loaded,
         Err(error) => {
             return invalid_input(printer, None, error.to_string());
@@ -165,10 +167,18 @@ pub async fn run(cli: Cli) -> ExitCode {
             exit(code)
         }
         Command::Event(event) => {
-            run_event(printer, &config, event, cli.dry_run, cli.yes, cli.quiet).await
+            run_event(
+                printer,
+                &config,
+                event,
+                cli.common.dry_run,
+                cli.yes,
+                cli.common.quiet,
+            )
+            .await
         }
         Command::Status { env } => status(printer, &config, env.as_deref()).await,
-        Command::Queues => queues(printer, &config, cli.quiet).await,
+        Command::Queues => queues(printer, &config, cli.common.quiet).await,
         Command::Hotfix { action } => hotfix_command(printer, &config, action).await,
     }
 }
@@ -206,45 +216,35 @@ fn offline_event(command: EventCommand, config: &Config) -> Result<Event, String
 
 /// Fills a release event from GitHub when the caller left parts out (target branch, flags).
 pub async fn complete_release(event: Event, config: &Config) -> Result<Event, AdapterError> {
-    let Event::Released {
-        tag,
-        sha,
-        target_branch,
-        prerelease,
-        draft,
-    } = event
-    else {
-        return Ok(event);
+    let tag = match &event {
+        Event::Released {
+            tag,
+            sha,
+            target_branch,
+            ..
+        } if target_branch.is_none() || sha.is_none() => tag.clone(),
+        _ => return Ok(event),
     };
-    if target_branch.is_some() && sha.is_some() {
-        return Ok(Event::Released {
-            tag,
-            sha,
-            target_branch,
-            prerelease,
-            draft,
-        });
-    }
     let Some(releases) = wiring::releases(config)? else {
-        return Ok(Event::Released {
-            tag,
-            sha,
-            target_branch,
-            prerelease,
-            draft,
-        });
+        return Ok(event);
     };
     let found = releases.release(&tag).await?.ok_or_else(|| AdapterError::Refused {
         code: ReasonCode::InvalidInput,
         message: format!("GitHub has no release for tag `{tag}`; publish it first, or pass --sha and --target"),
     })?;
-    Ok(Event::Released {
-        tag,
-        sha,
-        target_branch: target_branch.or(Some(found.target)),
-        prerelease: prerelease || found.prerelease,
-        draft: draft || found.draft,
-    })
+    let mut event = event;
+    if let Event::Released {
+        target_branch,
+        prerelease,
+        draft,
+        ..
+    } = &mut event
+    {
+        target_branch.get_or_insert(found.target);
+        *prerelease |= found.prerelease;
+        *draft |= found.draft;
+    }
+    Ok(event)
 }
 
 /// Runs an event through the executor with the real adapters, asking for confirmation when

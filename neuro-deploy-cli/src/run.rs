@@ -414,18 +414,14 @@ async fn status(printer: Printer, config: &Config, only: Option<&str>) -> ExitCo
 }
 
 async fn queues(printer: Printer, config: &Config, quiet: bool) -> ExitCode {
-    let adapters = neuro_deploy_core::Adapters {
-        registry: wiring::registry(config).await,
-        builder: None,
-        queues: wiring::queues(config).await,
-        cluster: Arc::new(NoCluster),
-        releases: None,
-    };
-    let executor =
-        Executor::new(adapters, config.clone()).with_observer(Arc::new(StderrProgress { quiet }));
-    let samples = executor
-        .sample_queues(&config.queues.names, &config.queues.regions)
-        .await;
+    let inspector = wiring::queues(config).await;
+    let samples = neuro_deploy_core::sample_queues(
+        inspector.as_ref(),
+        &StderrProgress { quiet },
+        &config.queues.names,
+        &config.queues.regions,
+    )
+    .await;
     let drained = samples.iter().all(|s| s.is_drained());
     let mut text = format!(
         "{:<44} {:<10} {:>8} {:>10} {:>8}\n",
@@ -458,65 +454,6 @@ async fn queues(printer: Printer, config: &Config, quiet: bool) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         exit(DeployExit::Refused)
-    }
-}
-
-/// `queues` reads SQS only; this stands in for the cluster it never touches.
-struct NoCluster;
-
-#[async_trait::async_trait]
-impl neuro_deploy_core::ClusterDeployer for NoCluster {
-    async fn workloads(&self, _: &str) -> Result<Vec<neuro_deploy_core::Workload>, AdapterError> {
-        Ok(Vec::new())
-    }
-    async fn set_images(
-        &self,
-        _: &str,
-        _: &[neuro_deploy_core::ImageChange],
-        _: &neuro_deploy_core::DeployAudit,
-    ) -> Result<(), AdapterError> {
-        Err(AdapterError::failed(
-            "neuro-deploy",
-            "set images",
-            "not available in this command",
-        ))
-    }
-    async fn await_rollout(
-        &self,
-        _: &str,
-        _: &[String],
-        _: std::time::Duration,
-    ) -> Result<neuro_deploy_core::RolloutResult, AdapterError> {
-        Err(AdapterError::failed(
-            "neuro-deploy",
-            "await rollout",
-            "not available in this command",
-        ))
-    }
-    async fn lock(
-        &self,
-        _: &str,
-        _: &str,
-        _: std::time::Duration,
-    ) -> Result<neuro_deploy_core::LockAttempt, AdapterError> {
-        Err(AdapterError::failed(
-            "neuro-deploy",
-            "lock",
-            "not available in this command",
-        ))
-    }
-    async fn renew(
-        &self,
-        _: &neuro_deploy_core::LockHandle,
-    ) -> Result<neuro_deploy_core::LockHandle, AdapterError> {
-        Err(AdapterError::failed(
-            "neuro-deploy",
-            "renew",
-            "not available in this command",
-        ))
-    }
-    async fn unlock(&self, _: &neuro_deploy_core::LockHandle) -> Result<(), AdapterError> {
-        Ok(())
     }
 }
 

@@ -910,23 +910,15 @@ impl Executor {
         }
     }
 
-    /// Reads every queue in every region concurrently.
+    /// Reads every queue in every region concurrently (see [`sample_queues`]).
     pub async fn sample_queues(&self, queues: &[String], regions: &[String]) -> Vec<QueueSample> {
-        let reads = queues.iter().flat_map(|queue| {
-            regions.iter().map(move |region| async move {
-                let result = self.adapters.queues.depth(queue, region).await;
-                let sample = QueueSample {
-                    queue: queue.clone(),
-                    region: region.clone(),
-                    depth: result.as_ref().ok().copied(),
-                    error: result.err().map(|e| e.to_string()),
-                };
-                self.observer
-                    .progress(&Progress::QueueSample(sample.clone()));
-                sample
-            })
-        });
-        join_all(reads).await
+        sample_queues(
+            self.adapters.queues.as_ref(),
+            self.observer.as_ref(),
+            queues,
+            regions,
+        )
+        .await
     }
 
     /// The queue gate: all counts zero on consecutive samples spanning the window, in every
@@ -1065,6 +1057,30 @@ impl Executor {
             step.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         }
     }
+}
+
+/// Reads every queue in every region concurrently, reporting each sample to `observer`.
+/// An unreadable queue is a sample with an error, which counts as not drained.
+pub async fn sample_queues(
+    inspector: &dyn QueueInspector,
+    observer: &dyn Observer,
+    queues: &[String],
+    regions: &[String],
+) -> Vec<QueueSample> {
+    let reads = queues.iter().flat_map(|queue| {
+        regions.iter().map(move |region| async move {
+            let result = inspector.depth(queue, region).await;
+            let sample = QueueSample {
+                queue: queue.clone(),
+                region: region.clone(),
+                depth: result.as_ref().ok().copied(),
+                error: result.err().map(|e| e.to_string()),
+            };
+            observer.progress(&Progress::QueueSample(sample.clone()));
+            sample
+        })
+    });
+    join_all(reads).await
 }
 
 fn lock_value(shared: &Mutex<LockHandle>) -> LockHandle {

@@ -56,7 +56,7 @@ pub use config::{Config, ConfigError, EnvironmentConfig, QueueGateOverrides, Tri
 pub use error::{AdapterError, ExitCode, Reason, ReasonCode};
 pub use executor::{
     Adapters, Executor, Observer, Outcome, Progress, QueueSample, Report, RunContext, Silent,
-    StepReport, StepStatus,
+    StepReport, StepStatus, sample_queues,
 };
 pub use model::{
     DeployAudit, DeployTarget, Event, ImageChange, ImageRef, LockAttempt, LockHandle, QueueDepth,

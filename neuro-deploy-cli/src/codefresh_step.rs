@@ -13,9 +13,7 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use neuro_deploy_codefresh::{PipelineRequest, cf_export, export_file};
-use neuro_deploy_core::{
-    Event, Executor, ExitCode as DeployExit, Outcome, QueueGateOverrides, ReasonCode, Report,
-};
+use neuro_deploy_core::{Event, Executor, Outcome, QueueGateOverrides, Report};
 
 use crate::args::{CommonArgs, EXIT_CODES};
 use crate::output::{self, Printer, StderrProgress};
@@ -111,9 +109,8 @@ pub async fn run(cli: CodefreshCli) -> ExitCode {
             return fail_early(
                 printer,
                 Some(&event),
-                ReasonCode::InvalidInput,
+                None,
                 format!("cannot export variables to {}: {error}", file.display()),
-                DeployExit::Failed,
             );
         }
     }

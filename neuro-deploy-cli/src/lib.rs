@@ -14,3 +14,22 @@ pub mod command_builder;
 pub mod output;
 pub mod run;
 pub mod wiring;
+
+/// Runs a binary's async entry point on a multi-threaded tokio runtime; a runtime that cannot
+/// start is exit 1 with the reason on stderr, naming `binary`.
+pub fn block_on(
+    binary: &str,
+    run: impl std::future::Future<Output = std::process::ExitCode>,
+) -> std::process::ExitCode {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(run),
+        Err(error) => {
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "{binary}: cannot start: {error}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}

@@ -53,54 +53,36 @@ fn exit(code: DeployExit) -> ExitCode {
     ExitCode::from(code.code())
 }
 
-/// Prints an error that happened before any plan and returns its exit code.
+/// Prints an error that happened before any plan and returns its exit code: a refusal
+/// (`Some(code)`) exits with that code's status, anything else is an unexpected failure (1).
 pub fn fail_early(
     printer: Printer,
     event: Option<&Event>,
-    code: ReasonCode,
+    reason: Option<ReasonCode>,
     message: String,
-    exit_code: DeployExit,
 ) -> ExitCode {
+    let exit_code = reason.map_or(DeployExit::Failed, ReasonCode::exit_code);
     let json = json!({
-        "outcome": if exit_code == DeployExit::Failed { "failed" } else { "refused" },
-        "reason": if exit_code == DeployExit::Failed { None } else { Some(code) },
+        "outcome": if reason.is_some() { "refused" } else { "failed" },
+        "reason": reason,
         "message": message,
         "event": event,
         "steps": [],
         "exit_code": exit_code.code(),
     });
-    let word = if exit_code == DeployExit::Failed {
-        "failed".to_owned()
-    } else {
-        format!("refused ({code})")
-    };
+    let word = reason.map_or_else(|| "failed".to_owned(), |code| format!("refused ({code})"));
     printer.print(&json, &format!("{word}: {message}\n"));
     exit(exit_code)
 }
 
 /// Prints invalid input (exit 2, nothing contacted).
 pub fn invalid_input(printer: Printer, event: Option<&Event>, message: String) -> ExitCode {
-    fail_early(
-        printer,
-        event,
-        ReasonCode::InvalidInput,
-        message,
-        DeployExit::InvalidInput,
-    )
+    fail_early(printer, event, Some(ReasonCode::InvalidInput), message)
 }
 
 /// Prints an adapter error: a refusal keeps its reason code and exit code, anything else is exit 1.
 pub fn adapter_failure(printer: Printer, event: Option<&Event>, error: &AdapterError) -> ExitCode {
-    match error.reason_code() {
-        Some(code) => fail_early(printer, event, code, error.to_string(), code.exit_code()),
-        None => fail_early(
-            printer,
-            event,
-            ReasonCode::InvalidInput,
-            error.to_string(),
-            DeployExit::Failed,
-        ),
-    }
+    fail_early(printer, event, error.reason_code(), error.to_string())
 }
 
 /// Runs the CLI.
@@ -333,16 +315,14 @@ async fn status(printer: Printer, config: &Config, only: Option<&str>) -> ExitCo
             .iter()
             .map(|e| e.name.as_str())
             .collect();
-        return fail_early(
+        return invalid_input(
             printer,
             None,
-            ReasonCode::InvalidInput,
             format!(
                 "there is no environment `{}`; configured: {}",
                 only.unwrap_or_default(),
                 known.join(", ")
             ),
-            DeployExit::InvalidInput,
         );
     }
     let cluster = match wiring::cluster(config).await {

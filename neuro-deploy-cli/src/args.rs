@@ -7,21 +7,15 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use neuro_deploy_core::{GitSha, Version};
 
-/// Exit statuses, shown in `--help`.
-pub const EXIT_CODES: &str = "\
-Exit codes:
-  0  done (including no-op and ignored events)
-  1  unexpected failure after retries
-  2  invalid input or config; nothing changed
-  3  refused by a gate (queues, staging verification, image, downgrade); nothing changed
-  4  rollout failed and was rolled back
-  5  another deploy holds the namespace lock
-  6  rollout failed and the rollback failed too: an operator is needed";
+/// Exit statuses, shown in `--help`: generated from the core's one list.
+pub fn exit_codes() -> String {
+    neuro_deploy_core::ExitCode::table()
+}
 
 /// Release automation for neuro-ui: build once, promote by retagging, gate production on drained
 /// queues and verified staging, wait for rollouts and roll back.
 #[derive(Debug, Parser)]
-#[command(name = "neuro-deploy", version, after_help = EXIT_CODES)]
+#[command(name = "neuro-deploy", version, after_help = exit_codes())]
 pub struct Cli {
     /// Options every binary shares.
     #[command(flatten)]
@@ -116,6 +110,36 @@ pub enum Command {
         #[command(subcommand)]
         action: ConfigCommand,
     },
+    /// The deploy lock of an environment (a Lease): who holds it, and breaking a stuck one.
+    Lock {
+        /// Action.
+        #[command(subcommand)]
+        action: LockCommand,
+    },
+}
+
+/// `lock`.
+#[derive(Debug, Subcommand)]
+pub enum LockCommand {
+    /// Who holds the lock, since when, and when it was last renewed.
+    Status {
+        /// Environment name.
+        #[arg(long)]
+        env: String,
+    },
+    /// Clear a lock nobody renews any more (watched unchanged for its whole duration first);
+    /// with `--force`, any lock. Recorded on the Lease, in the log and in the report.
+    Break {
+        /// Environment name.
+        #[arg(long)]
+        env: String,
+        /// Why (recorded).
+        #[arg(long)]
+        reason: String,
+        /// Break it even if its holder still renews it (asks on a terminal; needs `--yes` elsewhere).
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// Events (what CI calls, and what operators ask for).
@@ -199,6 +223,13 @@ pub struct RollbackArgs {
     /// Environment name.
     #[arg(long)]
     pub env: String,
+    /// Emergency: roll back while jobs are queued. The queues are read once and recorded (in
+    /// the report and on the Deployments) with `--reason`; nothing else ever skips the gate.
+    #[arg(long, requires = "reason")]
+    pub skip_queue_gate: bool,
+    /// Why the queue gate is skipped (recorded).
+    #[arg(long, requires = "skip_queue_gate")]
+    pub reason: Option<String>,
 }
 
 /// `hotfix`.

@@ -15,14 +15,15 @@ use clap::{Parser, Subcommand};
 use neuro_deploy_codefresh::{PipelineRequest, cf_export, export_file};
 use neuro_deploy_core::{Event, Executor, Outcome, QueueGateOverrides, Report};
 
-use crate::args::{CommonArgs, EXIT_CODES};
+use crate::args::{CommonArgs, exit_codes};
 use crate::output::{self, Printer, StderrProgress};
 use crate::run::{adapter_failure, complete_release, fail_early, invalid_input, run_context};
+use crate::signals::Signals;
 use crate::wiring;
 
 /// Codefresh pipeline steps of neuro-deploy.
 #[derive(Debug, Parser)]
-#[command(name = "neuro-deploy-codefresh", version, after_help = EXIT_CODES)]
+#[command(name = "neuro-deploy-codefresh", version, after_help = exit_codes())]
 pub struct CodefreshCli {
     /// Options every binary shares (`--dry-run` also skips the export).
     #[command(flatten)]
@@ -129,19 +130,22 @@ pub async fn run(cli: CodefreshCli) -> ExitCode {
         printer.report(&report);
         return ExitCode::SUCCESS;
     }
+    // A cancelled Codefresh build sends SIGTERM: the run cleans up (see `signals`).
+    let signals = Signals::install(printer, &event);
     let adapters = match wiring::adapters(&config).await {
         Ok(adapters) => adapters,
         Err(error) => return adapter_failure(printer, Some(&event), &error),
     };
-    let executor =
-        Executor::new(adapters, config.clone()).with_observer(Arc::new(StderrProgress {
+    let executor = Executor::new(adapters, config.clone())
+        .with_observer(Arc::new(StderrProgress {
             quiet: cli.common.quiet,
-        }));
+        }))
+        .with_interrupt(signals.interrupt());
     let ctx = run_context(cli.common.dry_run);
     let report = if deploy {
-        executor.run(&event, &ctx).await
+        signals.during(executor.run(&event, &ctx)).await
     } else {
-        executor.prepare_image(&event, &ctx).await
+        signals.during(executor.prepare_image(&event, &ctx)).await
     };
     printer.report(&report);
     ExitCode::from(report.exit_code().code())

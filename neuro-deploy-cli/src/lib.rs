@@ -13,6 +13,7 @@ pub mod codefresh_step;
 pub mod command_builder;
 pub mod output;
 pub mod run;
+pub mod signals;
 pub mod wiring;
 
 /// Runs a binary's async entry point on a multi-threaded tokio runtime; a runtime that cannot

@@ -53,6 +53,7 @@ fn outcome_word(outcome: Outcome) -> &'static str {
         Outcome::RollbackFailed => "ROLLBACK FAILED",
         Outcome::Failed => "failed",
         Outcome::ImageReady => "image ready",
+        Outcome::Interrupted => "INTERRUPTED",
     }
 }
 
@@ -91,6 +92,15 @@ pub fn report_text(report: &Report) -> String {
     }
     if let Some(previous) = &report.previous_version {
         out.push_str(&format!("  previous  {previous}\n"));
+    }
+    for (label, changes) in [("applied", &report.applied), ("restored", &report.restored)] {
+        if !changes.is_empty() {
+            let listed: Vec<String> = changes
+                .iter()
+                .map(|c| format!("{}/{}={}", c.workload, c.container, c.image))
+                .collect();
+            out.push_str(&format!("  {label:<9} {}\n", listed.join(", ")));
+        }
     }
     if !report.steps.is_empty() {
         out.push_str("  steps\n");
@@ -227,6 +237,13 @@ impl Observer for StderrProgress {
         let _ = err.write_all(text.as_bytes());
         let _ = err.flush();
     }
+}
+
+/// One line for people on stderr (never stdout, which carries the result).
+pub fn note(text: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "neuro-deploy: {text}");
+    let _ = err.flush();
 }
 
 /// Installs the tracing subscriber on stderr: warn by default, `-v` info, `-vv` debug,

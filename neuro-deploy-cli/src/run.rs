@@ -14,8 +14,9 @@ use neuro_deploy_core::{
 };
 use serde_json::json;
 
-use crate::args::{Cli, Command, ConfigCommand, EventCommand, HotfixCommand};
+use crate::args::{Cli, Command, ConfigCommand, EventCommand, HotfixCommand, LockCommand};
 use crate::output::{self, Printer, StderrProgress};
+use crate::signals::Signals;
 use crate::wiring;
 
 /// Who is running, for the lock holder and the audit trail: `user@host`.
@@ -162,6 +163,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Status { env } => status(printer, &config, env.as_deref()).await,
         Command::Queues => queues(printer, &config, cli.common.quiet).await,
         Command::Hotfix { action } => hotfix_command(printer, &config, action).await,
+        Command::Lock { action } => lock_command(printer, &config, action, cli.yes).await,
     }
 }
 
@@ -192,7 +194,10 @@ fn offline_event(command: EventCommand, config: &Config) -> Result<Event, String
                 (None, None) => return Err("deploy needs --env or --namespace".to_owned()),
             },
         },
-        EventCommand::Rollback(a) => Event::Rollback { env: a.env },
+        EventCommand::Rollback(a) => Event::Rollback {
+            env: a.env,
+            skip_queue_gate: a.skip_queue_gate.then(|| a.reason.unwrap_or_default()),
+        },
     })
 }
 
@@ -262,14 +267,18 @@ pub async fn run_event(
         printer.report(&report);
         return exit(report.exit_code());
     }
+    let signals = Signals::install(printer, &event);
     let adapters = match wiring::adapters(config).await {
         Ok(adapters) => adapters,
         Err(error) => return adapter_failure(printer, Some(&event), &error),
     };
-    let executor =
-        Executor::new(adapters, config.clone()).with_observer(Arc::new(StderrProgress { quiet }));
+    let executor = Executor::new(adapters, config.clone())
+        .with_observer(Arc::new(StderrProgress { quiet }))
+        .with_interrupt(signals.interrupt());
     if confirm {
-        let preview = executor.run(&event, &run_context(true)).await;
+        let preview = signals
+            .during(executor.run(&event, &run_context(true)))
+            .await;
         let _ = write!(
             std::io::stderr().lock(),
             "{}",
@@ -279,13 +288,7 @@ pub async fn run_event(
             printer.report(&preview);
             return exit(preview.exit_code());
         }
-        let _ = write!(
-            std::io::stderr().lock(),
-            "Proceed with this change to production? [y/N] "
-        );
-        let mut answer = String::new();
-        let _ = std::io::stdin().lock().read_line(&mut answer);
-        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+        if !confirm_on_terminal("Proceed with this change to production? [y/N] ") {
             let reason = confirmation_refusal(&event);
             let report = Report::without_plan(
                 &event,
@@ -298,7 +301,9 @@ pub async fn run_event(
             return exit(report.exit_code());
         }
     }
-    let report = executor.run(&event, &run_context(dry_run)).await;
+    let report = signals
+        .during(executor.run(&event, &run_context(dry_run)))
+        .await;
     printer.report(&report);
     exit(report.exit_code())
 }
@@ -480,4 +485,175 @@ async fn hotfix_command(printer: Printer, config: &Config, action: HotfixCommand
             }
         }
     }
+}
+
+/// The namespace of a configured environment, or the invalid-input exit naming the known ones.
+fn environment_namespace(config: &Config, name: &str) -> Result<String, String> {
+    config
+        .environment(name)
+        .map(|e| e.namespace.clone())
+        .ok_or_else(|| {
+            let known: Vec<&str> = config
+                .environments
+                .iter()
+                .map(|e| e.name.as_str())
+                .collect();
+            format!(
+                "there is no environment `{name}`; configured: {}",
+                known.join(", ")
+            )
+        })
+}
+
+/// `lock status` and `lock break`.
+async fn lock_command(
+    printer: Printer,
+    config: &Config,
+    action: LockCommand,
+    yes: bool,
+) -> ExitCode {
+    let env = match &action {
+        LockCommand::Status { env } | LockCommand::Break { env, .. } => env.clone(),
+    };
+    let namespace = match environment_namespace(config, &env) {
+        Ok(namespace) => namespace,
+        Err(message) => return invalid_input(printer, None, message),
+    };
+    if let LockCommand::Break { reason, force, .. } = &action {
+        if reason.trim().is_empty() {
+            return invalid_input(
+                printer,
+                None,
+                "`lock break` needs a reason: pass `--reason TEXT` (it is recorded on the Lease)"
+                    .to_owned(),
+            );
+        }
+        if *force
+            && !yes
+            && !confirm_on_terminal(&format!(
+                "Break the lock of `{env}` (namespace `{namespace}`) even if its holder is alive? Two deploys may then run at once. [y/N] "
+            ))
+        {
+            return fail_early(
+                printer,
+                None,
+                Some(ReasonCode::ConfirmationRequired),
+                "`lock break --force` needs confirmation: pass `--yes`, or run it on a terminal and answer y".to_owned(),
+            );
+        }
+    }
+    let cluster = match wiring::kube_cluster(config).await {
+        Ok(cluster) => cluster,
+        Err(error) => return adapter_failure(printer, None, &error),
+    };
+    match action {
+        LockCommand::Status { .. } => match cluster.lock_status(&namespace).await {
+            Ok(info) => {
+                let text = lock_status_text(&env, &namespace, info.as_ref());
+                printer.print(
+                    &json!({ "environment": env, "namespace": namespace, "held": info.as_ref().is_some_and(|i| i.holder.is_some()), "lease": info, "exit_code": 0 }),
+                    &text,
+                );
+                ExitCode::SUCCESS
+            }
+            Err(error) => adapter_failure(printer, None, &error),
+        },
+        LockCommand::Break { reason, force, .. } => {
+            let who = identity();
+            let record = format!(
+                "{who} at {}{}: {reason}",
+                humantime::format_rfc3339_seconds(SystemTime::now()),
+                if force { " (forced)" } else { "" }
+            );
+            if !force {
+                output::note(&format!(
+                    "watching the lock of `{env}` for its whole duration before breaking it (it is kept if its holder renews it)"
+                ));
+            }
+            match cluster.break_lock(&namespace, &record, force).await {
+                Ok(result) => {
+                    use neuro_deploy_kube::BreakResult;
+                    let (outcome, text, code) = match &result {
+                        BreakResult::NotHeld => (
+                            "not_held",
+                            format!("the lock of `{env}` is not held; nothing to break\n"),
+                            DeployExit::Done,
+                        ),
+                        BreakResult::Broken { holder } => {
+                            tracing::warn!(%namespace, %holder, by = %who, %reason, forced = force, "lock broken");
+                            (
+                                "broken",
+                                format!(
+                                    "broke the lock of `{env}` held by {holder}; recorded on the Lease: {record}\n"
+                                ),
+                                DeployExit::Done,
+                            )
+                        }
+                        BreakResult::Alive { holder } => (
+                            "refused",
+                            format!(
+                                "refused (lock_held): {holder} renewed the lock while it was watched, so it is alive and was left alone; wait for it, or pass `--force` if it is truly stuck\n"
+                            ),
+                            DeployExit::LockHeld,
+                        ),
+                    };
+                    printer.print(
+                        &json!({
+                            "outcome": outcome,
+                            "reason": matches!(result, BreakResult::Alive { .. }).then_some(ReasonCode::LockHeld),
+                            "environment": env,
+                            "namespace": namespace,
+                            "result": result,
+                            "recorded": record,
+                            "exit_code": code.code(),
+                        }),
+                        &text,
+                    );
+                    exit(code)
+                }
+                Err(error) => adapter_failure(printer, None, &error),
+            }
+        }
+    }
+}
+
+/// `lock status` for people.
+fn lock_status_text(
+    env: &str,
+    namespace: &str,
+    info: Option<&neuro_deploy_kube::LeaseInfo>,
+) -> String {
+    let Some(info) = info else {
+        return format!("lock of `{env}` (namespace `{namespace}`): free (no Lease yet)\n");
+    };
+    let mut text = match &info.holder {
+        Some(holder) => format!(
+            "lock of `{env}` (namespace `{namespace}`): held by {holder}\n  since     {}\n  renewed   {}{}\n  lease     {}s, {} transition(s)\n",
+            info.acquired_at.as_deref().unwrap_or("-"),
+            info.renewed_at.as_deref().unwrap_or("-"),
+            if info.looks_expired {
+                " (looks old: it is taken over once it stays unrenewed for its whole duration)"
+            } else {
+                ""
+            },
+            info.lease_seconds.unwrap_or(0),
+            info.transitions
+        ),
+        None => format!("lock of `{env}` (namespace `{namespace}`): free\n"),
+    };
+    if let Some(broken) = &info.broken_by {
+        text.push_str(&format!("  last broken by {broken}\n"));
+    }
+    text
+}
+
+/// Asks `question` on a terminal; false when stdin or stderr is not one, or the answer is not yes.
+fn confirm_on_terminal(question: &str) -> bool {
+    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+        return false;
+    }
+    let _ = write!(std::io::stderr().lock(), "{question}");
+    let mut answer = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut answer);
+    matches!(answer.trim(), "y" | "Y" | "yes")
 }

@@ -75,12 +75,15 @@ pub async fn queues(config: &Config) -> Arc<dyn QueueInspector> {
     Arc::new(SqsQueues::connect(&config.queues.regions, &aws_settings()).await)
 }
 
+/// The Kubernetes adapter itself (KUBECONFIG or in-cluster), for what only it offers (the lock
+/// commands).
+pub async fn kube_cluster(config: &Config) -> Result<KubeCluster, AdapterError> {
+    KubeCluster::from_env(&config.selector, KubeSettings::default()).await
+}
+
 /// The cluster (KUBECONFIG or in-cluster).
 pub async fn cluster(config: &Config) -> Result<Arc<dyn ClusterDeployer>, AdapterError> {
-    let settings = KubeSettings::default();
-    Ok(Arc::new(
-        KubeCluster::from_env(&config.selector, settings).await?,
-    ))
+    Ok(Arc::new(kube_cluster(config).await?))
 }
 
 /// Releases on GitHub, when `git.repository` is configured.

@@ -44,6 +44,8 @@ pub struct CodefreshBuilder {
     api_key: String,
     pipeline: String,
     settings: BuildSettings,
+    /// The build this builder started (not one it joined), until it ends: what `cancel` stops.
+    started: std::sync::Mutex<Option<String>>,
 }
 
 impl fmt::Debug for CodefreshBuilder {
@@ -63,6 +65,10 @@ struct Build {
     id: String,
     #[serde(default)]
     status: String,
+    /// The build's progress id: terminating a build deletes its progress (what
+    /// `codefresh terminate` does).
+    #[serde(default)]
+    progress: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -133,6 +139,7 @@ impl CodefreshBuilder {
             api_key: api_key.to_owned(),
             pipeline: pipeline.to_owned(),
             settings,
+            started: std::sync::Mutex::new(None),
         })
     }
 
@@ -263,20 +270,30 @@ impl CodefreshBuilder {
         Ok(id)
     }
 
+    fn set_started(&self, id: Option<String>) {
+        if let Ok(mut slot) = self.started.lock() {
+            *slot = id;
+        }
+    }
+
+    async fn read_build(&self, id: &str) -> Result<Build, AdapterError> {
+        let url = format!("{}/api/builds/{id}", self.base);
+        let text = self
+            .send(self.http.get(url), &format!("reading build {id}"))
+            .await?;
+        serde_json::from_str(&text).map_err(|e| {
+            AdapterError::failed(
+                SERVICE,
+                format!("reading build {id}"),
+                format!("unexpected response: {e}"),
+            )
+        })
+    }
+
     async fn follow(&self, id: &str) -> Result<(), AdapterError> {
         let deadline = tokio::time::Instant::now() + self.settings.timeout;
         loop {
-            let url = format!("{}/api/builds/{id}", self.base);
-            let text = self
-                .send(self.http.get(url), &format!("reading build {id}"))
-                .await?;
-            let build: Build = serde_json::from_str(&text).map_err(|e| {
-                AdapterError::failed(
-                    SERVICE,
-                    format!("reading build {id}"),
-                    format!("unexpected response: {e}"),
-                )
-            })?;
+            let build = self.read_build(id).await?;
             match phase(&build.status) {
                 Phase::Succeeded => return Ok(()),
                 Phase::Failed => {
@@ -312,9 +329,37 @@ impl ImageBuilder for CodefreshBuilder {
                 tracing::info!(build = %id, "following the build already running for this revision");
                 id
             }
-            None => self.start(revision, image).await?,
+            None => {
+                let id = self.start(revision, image).await?;
+                self.set_started(Some(id.clone()));
+                id
+            }
         };
-        self.follow(&id).await?;
+        let followed = self.follow(&id).await;
+        self.set_started(None);
+        followed?;
         Ok(image.clone())
+    }
+
+    /// Terminates the build this builder started, when a cancelled run dropped its `build`
+    /// (`DELETE /api/progress/{progress}`, as `codefresh terminate` does). A build it only
+    /// joined belongs to someone else and is left running.
+    async fn cancel(&self) -> Result<(), AdapterError> {
+        let Some(id) = self.started.lock().ok().and_then(|mut slot| slot.take()) else {
+            return Ok(());
+        };
+        let build = self.read_build(&id).await?;
+        let Some(progress) = build.progress.filter(|p| !p.is_empty()) else {
+            return Err(AdapterError::failed(
+                SERVICE,
+                format!("terminating build {id}"),
+                "Codefresh did not say which progress runs it; terminate it in the Codefresh UI",
+            ));
+        };
+        let url = format!("{}/api/progress/{progress}", self.base);
+        self.send(self.http.delete(url), &format!("terminating build {id}"))
+            .await?;
+        tracing::warn!(build = %id, "terminated the build this run started");
+        Ok(())
     }
 }

@@ -38,6 +38,8 @@ pub enum ReasonCode {
     NoPreviousVersion,
     /// A Deployment is paused, so a rollout would never finish.
     WorkloadPaused,
+    /// The images are already set, but their rollout is failing; this run changed nothing.
+    RolloutFailing,
     // ---- ignores ----
     /// The branch is not one that deploys.
     NotReleaseBranch,
@@ -49,7 +51,7 @@ pub enum ReasonCode {
 
 impl ReasonCode {
     /// Every code, for documentation and tests.
-    pub const ALL: [ReasonCode; 16] = [
+    pub const ALL: [ReasonCode; 17] = [
         ReasonCode::QueueNotDrained,
         ReasonCode::NotVerifiedOnStaging,
         ReasonCode::ImageMissing,
@@ -63,6 +65,7 @@ impl ReasonCode {
         ReasonCode::NoWorkloads,
         ReasonCode::NoPreviousVersion,
         ReasonCode::WorkloadPaused,
+        ReasonCode::RolloutFailing,
         ReasonCode::NotReleaseBranch,
         ReasonCode::DraftRelease,
         ReasonCode::AlreadyDeployed,
@@ -84,6 +87,7 @@ impl ReasonCode {
             ReasonCode::NoWorkloads => "no_workloads",
             ReasonCode::NoPreviousVersion => "no_previous_version",
             ReasonCode::WorkloadPaused => "workload_paused",
+            ReasonCode::RolloutFailing => "rollout_failing",
             ReasonCode::NotReleaseBranch => "not_release_branch",
             ReasonCode::DraftRelease => "draft_release",
             ReasonCode::AlreadyDeployed => "already_deployed",
@@ -116,7 +120,8 @@ impl ReasonCode {
             | ReasonCode::ImmutableTag
             | ReasonCode::NoWorkloads
             | ReasonCode::NoPreviousVersion
-            | ReasonCode::WorkloadPaused => ExitCode::Refused,
+            | ReasonCode::WorkloadPaused
+            | ReasonCode::RolloutFailing => ExitCode::Refused,
         }
     }
 }
@@ -143,14 +148,58 @@ pub enum ExitCode {
     RolledBack = 4,
     /// 5: another deploy holds the lock.
     LockHeld = 5,
-    /// 6: the rollout failed and the rollback failed too; an operator is needed.
+    /// 6: the rollout failed and the rollback failed too (or the lock was lost after a write);
+    /// an operator is needed.
     RollbackFailed = 6,
+    /// 7: interrupted by a signal; what the run changed was restored and the lock released.
+    Interrupted = 7,
 }
 
 impl ExitCode {
+    /// Every exit code, in order.
+    pub const ALL: [ExitCode; 8] = [
+        ExitCode::Done,
+        ExitCode::Failed,
+        ExitCode::InvalidInput,
+        ExitCode::Refused,
+        ExitCode::RolledBack,
+        ExitCode::LockHeld,
+        ExitCode::RollbackFailed,
+        ExitCode::Interrupted,
+    ];
+
+    /// One line for people: what the code means.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            ExitCode::Done => "done (including no-op and ignored events)",
+            ExitCode::Failed => "unexpected failure after retries",
+            ExitCode::InvalidInput => "invalid input or config; nothing changed",
+            ExitCode::Refused => {
+                "refused by a gate (queues, staging verification, image, downgrade, failing rollout); nothing changed"
+            }
+            ExitCode::RolledBack => "rollout failed and was rolled back",
+            ExitCode::LockHeld => "another deploy holds the namespace lock",
+            ExitCode::RollbackFailed => {
+                "rollout failed and the rollback failed too, or the lock was lost after a write: an operator is needed"
+            }
+            ExitCode::Interrupted => {
+                "interrupted (SIGINT/SIGTERM); what this run changed was restored and the lock released"
+            }
+        }
+    }
+
     /// The numeric code.
     pub fn code(self) -> u8 {
         self as u8
+    }
+
+    /// The exit-code table for `--help` and docs, one line per code.
+    pub fn table() -> String {
+        let mut text = String::from("Exit codes:\n");
+        for code in ExitCode::ALL {
+            text.push_str(&format!("  {}  {}\n", code.code(), code.meaning()));
+        }
+        text
     }
 }
 
@@ -230,6 +279,19 @@ pub enum AdapterError {
         /// What was attempted.
         operation: String,
     },
+    /// The request got no answer (the connection broke, or the server failed mid-request): a
+    /// write may or may not have taken effect, so it counts as applied.
+    #[error(
+        "{service}: {operation} got no answer ({message}); it may or may not have taken effect"
+    )]
+    Unanswered {
+        /// Which service.
+        service: &'static str,
+        /// What was attempted.
+        operation: String,
+        /// What broke.
+        message: String,
+    },
     /// Any other failure, after the adapter's retries.
     #[error("{service}: {operation} failed: {message}")]
     Failed {
@@ -254,6 +316,15 @@ impl AdapterError {
             operation: operation.into(),
             message: message.into(),
         }
+    }
+
+    /// Whether a write that failed this way may still have been applied (a timeout, or no
+    /// answer): the executor then counts it as applied and restores it.
+    pub fn outcome_unknown(&self) -> bool {
+        matches!(
+            self,
+            AdapterError::Timeout { .. } | AdapterError::Unanswered { .. }
+        )
     }
 
     /// The reason code this error carries, when it is a refusal.
@@ -290,5 +361,10 @@ mod tests {
         assert_eq!(ReasonCode::AlreadyDeployed.exit_code().code(), 0);
         assert!(ReasonCode::DraftRelease.is_ignore());
         assert!(!ReasonCode::Downgrade.is_ignore());
+        assert_eq!(ReasonCode::RolloutFailing.exit_code().code(), 3);
+        for (i, code) in ExitCode::ALL.iter().enumerate() {
+            assert_eq!(usize::from(code.code()), i);
+        }
+        assert_eq!(ExitCode::Interrupted.code(), 7);
     }
 }

@@ -41,7 +41,8 @@
 //!
 //! ## Exit codes
 //! [`ExitCode`]: 0 done (also no-op / ignored), 1 unexpected failure, 2 invalid input or
-//! config, 3 refused by a gate, 4 rolled back, 5 lock held, 6 rollback failed.
+//! config, 3 refused by a gate, 4 rolled back, 5 lock held, 6 rollback failed (or the lock
+//! lost after a write), 7 interrupted by a signal (what the run changed was restored).
 
 pub mod config;
 pub mod error;
@@ -55,8 +56,9 @@ pub mod version;
 pub use config::{Config, ConfigError, EnvironmentConfig, QueueGateOverrides, Trigger};
 pub use error::{AdapterError, ExitCode, Reason, ReasonCode};
 pub use executor::{
-    Adapters, Executor, Observer, Outcome, Progress, QueueSample, Report, RunContext, Silent,
-    StepReport, StepStatus, sample_queues,
+    Adapters, CLEANUP_BOUND, Executor, Interrupt, Interrupter, Observer, Outcome, Progress,
+    QueueSample, Report, RunContext, Silent, StepReport, StepStatus, interrupt_channel,
+    sample_queues,
 };
 pub use model::{
     DeployAudit, DeployTarget, Event, ImageChange, ImageRef, LockAttempt, LockHandle, QueueDepth,

@@ -53,6 +53,17 @@ impl ImageRef {
     }
 }
 
+impl ImageRef {
+    /// `repository:tag@digest` when the digest is known (what a promotion sets, so the exact
+    /// image verified upstream runs), else `repository:tag`.
+    pub fn pinned(&self) -> String {
+        match &self.digest {
+            Some(digest) => format!("{}:{}@{digest}", self.repository, self.tag),
+            None => self.to_string(),
+        }
+    }
+}
+
 impl fmt::Display for ImageRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}", self.repository, self.tag)
@@ -166,6 +177,10 @@ pub mod annotations {
     pub const DEPLOYED_BY: &str = "neuro-deploy.io/deployed-by";
     /// kubectl's rollout history column.
     pub const CHANGE_CAUSE: &str = "kubernetes.io/change-cause";
+    /// Why an operator skipped the queue gate, and the depths skipped (emergency rollback).
+    pub const QUEUE_GATE_SKIPPED: &str = "neuro-deploy.io/queue-gate-skipped";
+    /// On the Lease: who broke the lock, when and why (`neuro-deploy lock break`).
+    pub const LOCK_BROKEN_BY: &str = "neuro-deploy.io/lock-broken-by";
 }
 
 /// A Deployment the app consists of, as the cluster reports it.
@@ -194,6 +209,23 @@ impl Workload {
         self.containers
             .iter()
             .filter(move |c| ImageRef::parse_container_image(&c.image).repository == repository)
+    }
+
+    /// Whether any container runs the app's repository (a cache selected by the same label
+    /// does not: it is never patched and never judged).
+    pub fn runs_app(&self, repository: &str) -> bool {
+        self.app_containers(repository).next().is_some()
+    }
+
+    /// The digest every app container is pinned to (`…@sha256:…`), when they all agree.
+    pub fn app_digest(&self, repository: &str) -> Option<String> {
+        let mut digests = self
+            .app_containers(repository)
+            .map(|c| ImageRef::parse_container_image(&c.image).digest);
+        let first = digests.next()??;
+        digests
+            .all(|d| d.as_deref() == Some(first.as_str()))
+            .then_some(first)
     }
 
     /// The tag every app container runs, or `None` when they differ or there are none.
@@ -244,6 +276,10 @@ pub struct DeployAudit {
     pub deployed_by: String,
     /// A sentence for `kubectl rollout history`.
     pub change_cause: String,
+    /// Set when an operator skipped the queue gate (emergency rollback): the reason and the
+    /// queue depths skipped. `None` clears an earlier record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_gate_skipped: Option<String>,
 }
 
 impl DeployAudit {
@@ -266,6 +302,9 @@ impl DeployAudit {
             annotations::CHANGE_CAUSE.to_owned(),
             self.change_cause.clone(),
         );
+        if let Some(skipped) = &self.queue_gate_skipped {
+            map.insert(annotations::QUEUE_GATE_SKIPPED.to_owned(), skipped.clone());
+        }
         map
     }
 }
@@ -405,6 +444,10 @@ pub enum Event {
     Rollback {
         /// Environment name.
         env: String,
+        /// An emergency: the operator's reason for rolling back while jobs are queued. The
+        /// queues are read once and recorded, never waited for. Nothing else skips the gate.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        skip_queue_gate: Option<String>,
     },
 }
 

@@ -132,6 +132,16 @@ pub enum Step {
         /// Regions.
         regions: Vec<String>,
     },
+    /// An operator skipped the queue gate (emergency rollback): the queues are read once and
+    /// recorded, never waited for.
+    QueueGateSkipped {
+        /// Queue names.
+        queues: Vec<String>,
+        /// Regions.
+        regions: Vec<String>,
+        /// The operator's reason.
+        reason: String,
+    },
     /// Take the namespace's lock.
     AcquireLock {
         /// Namespace.
@@ -178,6 +188,7 @@ impl Step {
             Step::GateSourceVerified { .. } => "gate_source_verified",
             Step::GateNotDowngrade { .. } => "gate_not_downgrade",
             Step::GateQueuesDrained { .. } => "gate_queues_drained",
+            Step::QueueGateSkipped { .. } => "queue_gate_skipped",
             Step::AcquireLock { .. } => "acquire_lock",
             Step::RecheckQueues { .. } => "recheck_queues",
             Step::SetImage { .. } => "set_image",
@@ -230,6 +241,32 @@ pub struct Plan {
     pub steps: Vec<PlannedStep>,
 }
 
+impl Plan {
+    /// Whether the plan writes to the cluster (a plan that only awaits a rollout already set
+    /// takes no lock and waits for no queue).
+    pub fn writes_to_cluster(&self) -> bool {
+        self.steps
+            .iter()
+            .any(|s| matches!(s.step, Step::SetImage { .. }))
+    }
+
+    /// The image changes the plan's `set_image` step makes, when known.
+    pub fn changes(&self) -> Option<&[ImageChange]> {
+        self.steps.iter().find_map(|s| match &s.step {
+            Step::SetImage { changes, .. } => changes.as_deref(),
+            _ => None,
+        })
+    }
+
+    /// The Deployments the plan's rollout wait watches, when known.
+    pub fn awaited(&self) -> Option<&[String]> {
+        self.steps.iter().find_map(|s| match &s.step {
+            Step::AwaitRollout { workloads, .. } => workloads.as_deref(),
+            _ => None,
+        })
+    }
+}
+
 /// The policy's answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "decision", rename_all = "snake_case")]
@@ -257,6 +294,8 @@ pub struct Target {
     pub source: Option<(String, String)>,
     /// Whether the queue gate applies.
     pub queue_gate: bool,
+    /// An operator's reason for skipping the queue gate (emergency rollback only).
+    pub skip_queue_gate: Option<String>,
 }
 
 impl Target {
@@ -268,6 +307,7 @@ impl Target {
             commit,
             source: None,
             queue_gate: env.queue_gate,
+            skip_queue_gate: None,
         }
     }
 }
@@ -440,13 +480,27 @@ pub fn target(event: &Event, config: &Config) -> Result<Target, Reason> {
                 commit,
                 source: None,
                 queue_gate: env.is_some_and(|e| e.queue_gate),
+                skip_queue_gate: None,
             })
         }
-        Event::Rollback { env } => {
+        Event::Rollback {
+            env,
+            skip_queue_gate,
+        } => {
             let env = config
                 .environment(env)
                 .ok_or_else(|| unknown_env(config, env))?;
-            Ok(Target::in_env(env, None, None))
+            if let Some(reason) = skip_queue_gate
+                && reason.trim().is_empty()
+            {
+                return Err(refuse(
+                    ReasonCode::InvalidInput,
+                    "skipping the queue gate needs a reason: pass `--reason TEXT` (it is recorded on the Deployments and in the report)",
+                ));
+            }
+            let mut target = Target::in_env(env, None, None);
+            target.skip_queue_gate = skip_queue_gate.clone();
+            Ok(target)
         }
     }
 }
@@ -466,10 +520,10 @@ fn unknown_env(config: &Config, name: &str) -> Reason {
     )
 }
 
-/// The version every workload's audit trail records as the previous one, for a rollback.
-pub fn previous_version(workloads: &[Workload]) -> Result<Version, Reason> {
-    let recorded: Vec<Option<&str>> = workloads
-        .iter()
+/// The version every app workload's audit trail records as the previous one, for a rollback.
+/// Deployments that run no container of `repository` (a cache) are not asked.
+pub fn previous_version(workloads: &[Workload], repository: &str) -> Result<Version, Reason> {
+    let recorded: Vec<Option<&str>> = app_workloads(workloads, repository)
         .map(|w| w.audit.previous_version.as_deref())
         .collect();
     let Some(Some(first)) = recorded.first().copied() else {
@@ -492,22 +546,87 @@ pub fn previous_version(workloads: &[Workload]) -> Result<Version, Reason> {
     })
 }
 
-/// The tag every app container of every workload runs, when they all agree.
+/// The Deployments that run a container of the app's repository; the others (a cache selected
+/// by the same label) are never patched and never judged.
+pub fn app_workloads<'a>(
+    workloads: &'a [Workload],
+    repository: &'a str,
+) -> impl Iterator<Item = &'a Workload> + 'a {
+    workloads.iter().filter(move |w| w.runs_app(repository))
+}
+
+/// The tag every app container of every app workload runs, when they all agree.
 pub fn common_tag(workloads: &[Workload], repository: &str) -> Option<String> {
-    let mut tags = workloads.iter().map(|w| w.app_tag(repository));
+    let mut tags = app_workloads(workloads, repository).map(|w| w.app_tag(repository));
     let first = tags.next()??;
     tags.all(|t| t.as_deref() == Some(first.as_str()))
         .then_some(first)
 }
 
-/// Whether every workload runs `tag` in every app container with a complete rollout.
+/// Whether every app workload runs `tag` in every app container with a complete rollout (and
+/// there is at least one).
 pub fn runs_completely(workloads: &[Workload], repository: &str, tag: &str) -> bool {
-    !workloads.is_empty()
-        && workloads.iter().all(|w| {
-            w.app_containers(repository).next().is_some()
-                && w.app_tag(repository).as_deref() == Some(tag)
-                && w.rollout.state().is_complete()
+    let mut apps = app_workloads(workloads, repository).peekable();
+    apps.peek().is_some()
+        && apps.all(|w| {
+            w.app_tag(repository).as_deref() == Some(tag) && w.rollout.state().is_complete()
         })
+}
+
+/// What the app workloads of a namespace run, for the downgrade gate.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunningReleases {
+    /// The highest release any app container runs.
+    pub highest: Option<ReleaseTag>,
+    /// App workloads that run something that is not a release (`workload: tag`).
+    pub not_releases: Vec<String>,
+}
+
+impl RunningReleases {
+    /// Reads every app container's tag.
+    pub fn of(workloads: &[Workload], repository: &str) -> RunningReleases {
+        let mut running = RunningReleases::default();
+        for workload in app_workloads(workloads, repository) {
+            for container in workload.app_containers(repository) {
+                let tag = ImageRef::parse_container_image(&container.image).tag;
+                match ReleaseTag::parse(&tag) {
+                    Ok(release) => {
+                        if running
+                            .highest
+                            .as_ref()
+                            .is_none_or(|h| release.semver() > h.semver())
+                        {
+                            running.highest = Some(release);
+                        }
+                    }
+                    Err(_) => {
+                        let entry = format!("{}: {tag}", workload.name);
+                        if !running.not_releases.contains(&entry) {
+                            running.not_releases.push(entry);
+                        }
+                    }
+                }
+            }
+        }
+        running
+    }
+}
+
+/// Facts with only the app's Deployments left in the workload lists.
+fn only_app_workloads(facts: &Facts, repository: &str) -> Facts {
+    let keep = |fact: &Fact<Vec<Workload>>| match fact {
+        Fact::Known(workloads) => Fact::Known(
+            app_workloads(workloads, repository)
+                .cloned()
+                .collect::<Vec<_>>(),
+        ),
+        Fact::Unknown => Fact::Unknown,
+    };
+    Facts {
+        target_workloads: keep(&facts.target_workloads),
+        source_workloads: keep(&facts.source_workloads),
+        ..facts.clone()
+    }
 }
 
 /// Decides what to do. Pure: no I/O, no clock.
@@ -526,11 +645,14 @@ fn decide_inner(event: &Event, config: &Config, facts: &Facts) -> Result<Plan, R
         .cloned()
         .or_else(|| config.registry_uri.clone())
         .unwrap_or_else(|| format!("<{} repository URI>", config.registry_repository));
+    // Only Deployments that run the app count: a cache selected by the same label is never
+    // patched, awaited or judged.
+    let facts = &only_app_workloads(facts, &repository);
 
     let version = match (&target.version, event) {
         (Some(v), _) => v.clone(),
-        (None, Event::Rollback { env }) => match facts.target_workloads.known() {
-            Some(workloads) => previous_version(workloads)?,
+        (None, Event::Rollback { env, .. }) => match facts.target_workloads.known() {
+            Some(workloads) => previous_version(workloads, &repository)?,
             None => {
                 return Ok(offline_rollback_plan(config, &target, &repository, env));
             }
@@ -543,7 +665,7 @@ fn decide_inner(event: &Event, config: &Config, facts: &Facts) -> Result<Plan, R
         }
     };
     let tag = version.image_tag(config.short_sha_length);
-    let image = ImageRef::new(repository.clone(), tag.clone());
+    let mut image = ImageRef::new(repository.clone(), tag.clone());
     let mut steps = Vec::new();
 
     // A release targeting a commit SHA must be on a release branch.
@@ -565,10 +687,6 @@ fn decide_inner(event: &Event, config: &Config, facts: &Facts) -> Result<Plan, R
     }
 
     // Idempotence: already there with a complete rollout → nothing to do.
-    let current = facts
-        .target_workloads
-        .known()
-        .and_then(|ws| common_tag(ws, &repository));
     if let Some(workloads) = facts.target_workloads.known()
         && runs_completely(workloads, &repository, &tag)
     {
@@ -587,7 +705,8 @@ fn decide_inner(event: &Event, config: &Config, facts: &Facts) -> Result<Plan, R
             ensure = Some(ensure_image_step(event, config, facts, &target, &version, &image)?);
         }
         Event::Promote { allow_downgrade, .. } => {
-            steps.extend(promotion_gates(facts, &target, &version, &image, current.as_deref(), *allow_downgrade)?);
+            image.digest = verified_digest(facts, &target, &image)?;
+            steps.extend(promotion_gates(facts, &target, &version, &image, *allow_downgrade)?);
         }
         Event::Rollback { .. } => match facts.target_image.known() {
             Some(None) => {
@@ -616,11 +735,37 @@ fn decide_inner(event: &Event, config: &Config, facts: &Facts) -> Result<Plan, R
         )?),
         None => None,
     };
+    let awaited: Option<Vec<String>> = facts
+        .target_workloads
+        .known()
+        .map(|ws| ws.iter().map(|w| w.name.clone()).collect());
     let previous = facts
         .target_workloads
         .known()
         .and_then(|ws| version_being_replaced(ws, &repository, &tag));
-    steps.extend(deploy_steps(config, &target, &image, ensure, changes));
+    match (changes, awaited) {
+        // Every app container already has the image, but the rollout is not complete: that is
+        // not "already deployed". Nothing is written, so no lock and no queue gate: await it.
+        (Some(changes), Some(awaited)) if changes.is_empty() => {
+            steps.extend(ensure);
+            steps.push(PlannedStep {
+                reason: format!(
+                    "every app container already has {tag} but the rollout is not complete: wait up to {} for it (nothing is written; a failing rollout is refused as `rollout_failing`)",
+                    crate::config::format_duration(config.rollout_timeout)
+                ),
+                step: Step::AwaitRollout {
+                    namespace: target.namespace.clone(),
+                    workloads: Some(awaited),
+                    timeout_secs: config.rollout_timeout.as_secs(),
+                },
+            });
+        }
+        (changes, awaited) => {
+            steps.extend(deploy_steps(
+                config, &target, &image, ensure, changes, awaited,
+            ));
+        }
+    }
     Ok(Plan {
         environment: target.environment.clone(),
         namespace: target.namespace.clone(),
@@ -631,6 +776,44 @@ fn decide_inner(event: &Event, config: &Config, facts: &Facts) -> Result<Plan, R
     })
 }
 
+/// The digest a promotion deploys: the one the source environment's app containers are pinned
+/// to, else the registry's for the tag. A tag that no longer names the digest the source runs
+/// has moved, and is refused.
+fn verified_digest(
+    facts: &Facts,
+    target: &Target,
+    image: &ImageRef,
+) -> Result<Option<String>, Reason> {
+    let source = facts.source_workloads.known().and_then(|workloads| {
+        let mut digests = workloads.iter().map(|w| w.app_digest(&image.repository));
+        let first = digests.next()??;
+        digests
+            .all(|d| d.as_deref() == Some(first.as_str()))
+            .then_some(first)
+    });
+    let registry = facts
+        .target_image
+        .known()
+        .and_then(|found| found.as_ref())
+        .and_then(|found| found.digest.clone());
+    match (source, registry) {
+        (Some(runs), Some(tagged)) if runs != tagged => Err(refuse(
+            ReasonCode::ImmutableTag,
+            format!(
+                "tag {} moved: `{}` runs {runs}, but the registry's {} now names {tagged}; a promotion deploys only the image verified there — release a new version and verify it",
+                image.tag,
+                target
+                    .source
+                    .as_ref()
+                    .map_or("the source", |(env, _)| env.as_str()),
+                image.tag
+            ),
+        )),
+        (Some(digest), _) | (None, Some(digest)) => Ok(Some(digest)),
+        (None, None) => Ok(None),
+    }
+}
+
 /// The version a deploy of `tag` replaces, for the audit trail. A workload already moved to
 /// `tag` by an interrupted run still knows its predecessor from that run's annotations.
 pub fn version_being_replaced(
@@ -638,14 +821,12 @@ pub fn version_being_replaced(
     repository: &str,
     tag: &str,
 ) -> Option<String> {
-    let mut candidates = workloads.iter().filter_map(|w| {
+    let mut candidates = app_workloads(workloads, repository).map(|w| {
         let running = w.app_tag(repository);
         if running.as_deref() == Some(tag) && w.audit.version.as_deref() == Some(tag) {
-            Some(w.audit.previous_version.clone())
-        } else if w.app_containers(repository).next().is_some() {
-            Some(running)
+            w.audit.previous_version.clone()
         } else {
-            None
+            running
         }
     });
     let first = candidates.next()??;
@@ -673,6 +854,23 @@ fn ensure_image_step(
         Version::GitSha(_) => None,
     };
     let (action, reason) = match (facts.target_image.known(), facts.commit_image.known()) {
+        // A release tag is never moved: one that names another image than its commit's is refused.
+        (Some(Some(tagged)), Some(Some(commit)))
+            if tagged.digest.is_some()
+                && commit.digest.is_some()
+                && tagged.digest != commit.digest =>
+        {
+            return Err(refuse(
+                ReasonCode::ImmutableTag,
+                format!(
+                    "tag {} already names image {}, but the release's commit image {} is {}; a release tag is never moved or deployed as is — release a new version",
+                    image.tag,
+                    tagged.digest.as_deref().unwrap_or_default(),
+                    commit.tag,
+                    commit.digest.as_deref().unwrap_or_default()
+                ),
+            ));
+        }
         (Some(Some(_)), _) => (
             ImageAction::Present,
             format!("image {image} already exists; nothing to build"),
@@ -746,7 +944,6 @@ fn promotion_gates(
     target: &Target,
     version: &Version,
     image: &ImageRef,
-    current: Option<&str>,
     allow_downgrade: bool,
 ) -> Result<Vec<PlannedStep>, Reason> {
     let env_name = target.environment.clone().unwrap_or_default();
@@ -759,10 +956,10 @@ fn promotion_gates(
             ));
         }
         known => steps.push(PlannedStep {
-            reason: if known.is_some() {
-                format!("image {image} exists (production never builds)")
-            } else {
-                format!("image {image} must already exist in the registry — checked at run time (production never builds)")
+            reason: match (known, &image.digest) {
+                (Some(_), Some(digest)) => format!("image {image} exists; the digest verified upstream, {digest}, is what gets deployed (production never builds)"),
+                (Some(_), None) => format!("image {image} exists (production never builds)"),
+                (None, _) => format!("image {image} must already exist in the registry — checked at run time (production never builds); the digest the source runs is deployed"),
             },
             step: Step::GateImageExists { image: image.clone() },
         }),
@@ -798,38 +995,76 @@ fn promotion_gates(
             }),
         }
     }
-    let release = version.as_release();
-    let current_release = current.and_then(|c| ReleaseTag::parse(c).ok());
-    if let (Some(new), Some(old)) = (release, &current_release)
-        && new.semver() < old.semver()
-        && !allow_downgrade
-    {
+    steps.push(downgrade_gate(
+        facts,
+        &env_name,
+        version,
+        &image.repository,
+        allow_downgrade,
+    )?);
+    Ok(steps)
+}
+
+/// The downgrade gate: the version must not be older than the highest release any app
+/// workload runs; a workload running something that is not a release cannot be compared.
+fn downgrade_gate(
+    facts: &Facts,
+    env_name: &str,
+    version: &Version,
+    repository: &str,
+    allow_downgrade: bool,
+) -> Result<PlannedStep, Reason> {
+    let running = facts
+        .target_workloads
+        .known()
+        .map(|workloads| RunningReleases::of(workloads, repository));
+    let current = running
+        .as_ref()
+        .and_then(|r| r.highest.as_ref())
+        .map(ToString::to_string);
+    let step = |reason: String| PlannedStep {
+        reason,
+        step: Step::GateNotDowngrade {
+            current: current.clone(),
+            target: version.to_string(),
+        },
+    };
+    if allow_downgrade {
+        return Ok(step(match &current {
+            Some(old) => {
+                format!("downgrades allowed for this run (the highest release there now is {old})")
+            }
+            None => "downgrades allowed for this run".to_owned(),
+        }));
+    }
+    let Some(running) = running else {
+        return Ok(step(format!(
+            "{version} must not be older than the highest release running there — checked at run time"
+        )));
+    };
+    if !running.not_releases.is_empty() {
         return Err(refuse(
+            ReasonCode::Downgrade,
+            format!(
+                "`{env_name}` runs something that is not a release ({}), so whether {version} is older cannot be judged; pass `--allow-downgrade` if replacing it is intended",
+                running.not_releases.join(", ")
+            ),
+        ));
+    }
+    match (version.as_release(), &running.highest) {
+        (Some(new), Some(old)) if new.semver() < old.semver() => Err(refuse(
             ReasonCode::Downgrade,
             format!(
                 "`{env_name}` runs {old}, which is newer than {new}; pass `--allow-downgrade` if going back is intended (or use `rollback`)"
             ),
-        ));
+        )),
+        (_, Some(old)) => Ok(step(format!(
+            "{version} is not older than {old}, the highest release running there"
+        ))),
+        (_, None) => Ok(step(
+            "no release runs there now, so there is nothing to compare with".to_owned(),
+        )),
     }
-    steps.push(PlannedStep {
-        reason: match (&current_release, facts.target_workloads.known()) {
-            (Some(old), _) if allow_downgrade => {
-                format!("downgrades allowed for this run (now {old})")
-            }
-            (Some(old), _) => format!("{version} is not older than {old}, which runs now"),
-            (None, Some(_)) => {
-                "no single release runs there now, so there is nothing to compare with".to_owned()
-            }
-            (None, None) => format!(
-                "{version} must not be older than the running release — checked at run time"
-            ),
-        },
-        step: Step::GateNotDowngrade {
-            current: current.map(str::to_owned),
-            target: version.to_string(),
-        },
-    });
-    Ok(steps)
 }
 
 /// The image changes that move every app container to `image`; sidecars are left alone.
@@ -839,10 +1074,7 @@ fn image_changes(
     image: &ImageRef,
     namespace: &str,
 ) -> Result<Vec<ImageChange>, Reason> {
-    if workloads
-        .iter()
-        .all(|w| w.app_containers(repository).next().is_none())
-    {
+    if workloads.is_empty() {
         return Err(refuse(
             ReasonCode::NoWorkloads,
             format!(
@@ -859,7 +1091,7 @@ fn image_changes(
             ),
         ));
     }
-    let wanted = image.to_string();
+    let wanted = image.pinned();
     Ok(workloads
         .iter()
         .flat_map(|w| {
@@ -882,15 +1114,31 @@ fn deploy_steps(
     image: &ImageRef,
     ensure: Option<PlannedStep>,
     changes: Option<Vec<ImageChange>>,
+    awaited: Option<Vec<String>>,
 ) -> Vec<PlannedStep> {
     let ns = &target.namespace;
     let queues = &config.queues;
     let gate = target.queue_gate && !queues.names.is_empty();
+    let skipped = target.skip_queue_gate.as_ref().filter(|_| gate);
     let mut steps = Vec::new();
-    if gate {
+    if let Some(reason) = skipped {
         steps.push(PlannedStep {
             reason: format!(
-                "a job in flight during a deploy is lost: wait until {} {} drained (visible + in flight + delayed = 0) in {} for {} over ≥ {} samples, up to {} — checked at run time",
+                "EMERGENCY: the queue gate is skipped ({reason}); {} in {} {} read once and recorded, not waited for — a job in flight may be lost",
+                queues.names.join(", "),
+                queues.regions.join(" and "),
+                if queues.names.len() == 1 { "is" } else { "are" },
+            ),
+            step: Step::QueueGateSkipped {
+                queues: queues.names.clone(),
+                regions: queues.regions.clone(),
+                reason: reason.clone(),
+            },
+        });
+    } else if gate {
+        steps.push(PlannedStep {
+            reason: format!(
+                "a job in flight during a deploy is lost: wait until {} {} drained (visible + in flight + delayed = 0) in {} for {} over ≥ {} samples, up to {} for a busy queue — checked at run time",
                 queues.names.join(", "),
                 if queues.names.len() == 1 { "is" } else { "are" },
                 queues.regions.join(" and "),
@@ -912,7 +1160,7 @@ fn deploy_steps(
             namespace: ns.clone(),
         },
     });
-    if gate {
+    if gate && skipped.is_none() {
         steps.push(PlannedStep {
             reason: "look at the queues once more, just before the first write".to_owned(),
             step: Step::RecheckQueues {
@@ -921,25 +1169,22 @@ fn deploy_steps(
             },
         });
     }
-    let (set_reason, workloads) = match &changes {
+    let set_reason = match &changes {
         Some(changes) => {
-            let mut names: Vec<String> = changes.iter().map(|c| c.workload.clone()).collect();
+            let mut names: Vec<&str> = changes.iter().map(|c| c.workload.as_str()).collect();
             names.dedup();
-            (
-                format!(
-                    "set {image} on {} container(s) of {} Deployment(s); sidecars untouched",
-                    changes.len(),
-                    names.len()
-                ),
-                Some(names),
+            format!(
+                "set {} on {} container(s) of {} Deployment(s); sidecars untouched",
+                image.pinned(),
+                changes.len(),
+                names.len()
             )
         }
-        None => (
-            format!(
-                "set {image} on the containers of {} in every Deployment matching `{}`; sidecars untouched",
-                image.repository, config.selector
-            ),
-            None,
+        None => format!(
+            "set {} on the containers of {} in every Deployment matching `{}`; sidecars untouched",
+            image.pinned(),
+            image.repository,
+            config.selector
         ),
     };
     steps.push(PlannedStep {
@@ -952,12 +1197,12 @@ fn deploy_steps(
     });
     steps.push(PlannedStep {
         reason: format!(
-            "wait up to {} for every rollout to complete; on failure restore the previous images",
+            "wait up to {} for the rollout of every app Deployment to complete; on failure restore the previous images",
             crate::config::format_duration(config.rollout_timeout)
         ),
         step: Step::AwaitRollout {
             namespace: ns.clone(),
-            workloads,
+            workloads: awaited,
             timeout_secs: config.rollout_timeout.as_secs(),
         },
     });
@@ -980,7 +1225,7 @@ fn offline_rollback_plan(config: &Config, target: &Target, repository: &str, env
             image: image.clone(),
         },
     }];
-    steps.extend(deploy_steps(config, target, &image, None, None));
+    steps.extend(deploy_steps(config, target, &image, None, None, None));
     Plan {
         environment: target.environment.clone(),
         namespace: target.namespace.clone(),

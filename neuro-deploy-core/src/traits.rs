@@ -20,7 +20,14 @@ use crate::version::GitSha;
 #[async_trait]
 pub trait ImageBuilder: Send + Sync {
     /// Builds `revision` and pushes it as `image`; returns the pushed image (with digest when known).
+    /// Dropping the returned future abandons the build (a local process is killed with it).
     async fn build(&self, revision: &GitSha, image: &ImageRef) -> Result<ImageRef, AdapterError>;
+
+    /// Stops a build this builder started and that may still run elsewhere (a remote CI build),
+    /// after its `build` future was dropped by a cancelled run. Nothing to do by default.
+    async fn cancel(&self) -> Result<(), AdapterError> {
+        Ok(())
+    }
 }
 
 /// The image registry. Implemented by `EcrRegistry` (neuro-deploy-aws).

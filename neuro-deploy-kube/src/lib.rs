@@ -20,10 +20,8 @@ use async_trait::async_trait;
 use futures::future::join_all;
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
-use k8s_openapi::jiff::Timestamp;
-use kube::api::{Api, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
+use k8s_openapi::api::coordination::v1::Lease;
+use kube::api::{Api, ListParams, Patch, PatchParams, WatchEvent, WatchParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 use neuro_deploy_core::model::{AuditRecord, ContainerImage, annotations};
@@ -33,7 +31,11 @@ use neuro_deploy_core::{
 };
 use serde_json::json;
 
-const SERVICE: &str = "kubernetes";
+mod lease;
+
+pub use lease::{BreakResult, LeaseInfo, LeaseObserver, LeaseState, Observed};
+
+pub(crate) const SERVICE: &str = "kubernetes";
 /// The field manager neuro-deploy writes as.
 pub const FIELD_MANAGER: &str = "neuro-deploy";
 
@@ -56,8 +58,9 @@ pub struct KubeSettings {
     pub watch_timeout: Duration,
     /// Name of the Lease used as the lock.
     pub lease_name: String,
-    /// Extra time before a foreign lease counts as expired (clock skew).
-    pub expiry_grace: Duration,
+    /// How often a Lease whose holder looks gone is read while it is watched for its whole
+    /// duration before a takeover (see [`LeaseObserver`]).
+    pub lease_poll: Duration,
 }
 
 impl Default for KubeSettings {
@@ -71,7 +74,7 @@ impl Default for KubeSettings {
             conflict_retries: 3,
             watch_timeout: Duration::from_secs(25),
             lease_name: "neuro-deploy".to_owned(),
-            expiry_grace: Duration::from_secs(5),
+            lease_poll: Duration::from_secs(1),
         }
     }
 }
@@ -81,7 +84,7 @@ impl Default for KubeSettings {
 pub struct KubeCluster {
     client: Client,
     selector: String,
-    settings: KubeSettings,
+    pub(crate) settings: KubeSettings,
 }
 
 impl std::fmt::Debug for KubeCluster {
@@ -151,12 +154,16 @@ impl KubeCluster {
         Api::namespaced(self.client.clone(), namespace)
     }
 
-    fn leases(&self, namespace: &str) -> Api<Lease> {
+    pub(crate) fn leases(&self, namespace: &str) -> Api<Lease> {
         Api::namespaced(self.client.clone(), namespace)
     }
 
     /// Runs one request with the timeout and the retry policy.
-    async fn call<T, F, Fut>(&self, operation: &str, request: F) -> Result<T, AdapterError>
+    pub(crate) async fn call<T, F, Fut>(
+        &self,
+        operation: &str,
+        request: F,
+    ) -> Result<T, AdapterError>
     where
         F: Fn() -> Fut,
         Fut: Future<Output = Result<T, kube::Error>>,
@@ -233,57 +240,6 @@ impl KubeCluster {
                 }
                 other => return other.map(|_| ()),
             }
-        }
-    }
-
-    fn holder_of(lease: &Lease) -> Option<String> {
-        lease
-            .spec
-            .as_ref()
-            .and_then(|s| s.holder_identity.clone())
-            .filter(|h| !h.is_empty())
-    }
-
-    fn expiry(&self, lease: &Lease) -> Option<Timestamp> {
-        let spec = lease.spec.as_ref()?;
-        let renewed = spec.renew_time.as_ref().or(spec.acquire_time.as_ref())?.0;
-        let duration = i64::from(spec.lease_duration_seconds.unwrap_or(0));
-        renewed
-            .checked_add(k8s_openapi::jiff::SignedDuration::from_secs(duration))
-            .ok()
-    }
-
-    fn is_expired(&self, lease: &Lease) -> bool {
-        let grace = k8s_openapi::jiff::SignedDuration::try_from(self.settings.expiry_grace)
-            .unwrap_or_default();
-        match self.expiry(lease).and_then(|e| e.checked_add(grace).ok()) {
-            Some(deadline) => Timestamp::now() > deadline,
-            None => true,
-        }
-    }
-
-    fn held_spec(
-        holder: &str,
-        lease: Duration,
-        transitions: i32,
-        acquired: Option<MicroTime>,
-    ) -> LeaseSpec {
-        let now = MicroTime(Timestamp::now());
-        LeaseSpec {
-            holder_identity: Some(holder.to_owned()),
-            lease_duration_seconds: Some(i32::try_from(lease.as_secs()).unwrap_or(i32::MAX)),
-            acquire_time: Some(acquired.unwrap_or_else(|| now.clone())),
-            renew_time: Some(now),
-            lease_transitions: Some(transitions),
-            ..LeaseSpec::default()
-        }
-    }
-
-    fn handle(namespace: &str, holder: &str, lease: &Lease) -> LockHandle {
-        LockHandle {
-            namespace: namespace.to_owned(),
-            holder: holder.to_owned(),
-            resource_version: lease.metadata.resource_version.clone().unwrap_or_default(),
         }
     }
 
@@ -375,11 +331,23 @@ fn map_error(operation: &str, error: kube::Error) -> AdapterError {
                 ),
             }
         }
+        // A server error may come after the write was applied (an etcd timeout …).
+        kube::Error::Api(status) if status.code >= 500 => AdapterError::Unanswered {
+            service: SERVICE,
+            operation: operation.to_owned(),
+            message: format!("{} ({})", status.message, status.code),
+        },
         kube::Error::Api(status) => AdapterError::failed(
             SERVICE,
             operation.to_owned(),
             format!("{} ({})", status.message, status.code),
         ),
+        // The connection broke: the request may have been applied before it did.
+        kube::Error::HyperError(_) | kube::Error::Service(_) => AdapterError::Unanswered {
+            service: SERVICE,
+            operation: operation.to_owned(),
+            message: format!("{error}; check that the API server is reachable"),
+        },
         _ => AdapterError::failed(
             SERVICE,
             operation.to_owned(),
@@ -414,21 +382,31 @@ impl ClusterDeployer for KubeCluster {
         let patches = by_workload
             .iter()
             .map(|(name, changes)| self.patch_workload(namespace, name, changes, audit));
-        let results = join_all(patches).await;
-        let failures: Vec<String> = results
+        let mut errors: Vec<AdapterError> = join_all(patches)
+            .await
             .into_iter()
             .filter_map(Result::err)
-            .map(|e| e.to_string())
             .collect();
-        if failures.is_empty() {
-            Ok(())
-        } else {
-            Err(AdapterError::failed(
-                SERVICE,
-                format!("setting images in `{namespace}`"),
-                failures.join("; "),
-            ))
+        // One Deployment (what the executor sends): its error as it is. Several: one error
+        // that says whether any of the writes may have landed.
+        if errors.len() <= 1 {
+            return errors.pop().map_or(Ok(()), Err);
         }
+        let operation = format!("setting images in `{namespace}`");
+        let message = errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ");
+        Err(if errors.iter().any(AdapterError::outcome_unknown) {
+            AdapterError::Unanswered {
+                service: SERVICE,
+                operation,
+                message,
+            }
+        } else {
+            AdapterError::failed(SERVICE, operation, message)
+        })
     }
 
     async fn await_rollout(
@@ -554,114 +532,14 @@ impl ClusterDeployer for KubeCluster {
         holder: &str,
         lease: Duration,
     ) -> Result<LockAttempt, AdapterError> {
-        let api = self.leases(namespace);
-        let name = self.settings.lease_name.clone();
-        let operation = format!("taking lease `{name}` in `{namespace}`");
-        let post = PostParams::default();
-        let current = match self.call(&operation, || api.get_opt(&name)).await? {
-            Some(current) => current,
-            None => {
-                let fresh = Lease {
-                    metadata: ObjectMeta {
-                        name: Some(name.clone()),
-                        namespace: Some(namespace.to_owned()),
-                        ..ObjectMeta::default()
-                    },
-                    spec: Some(Self::held_spec(holder, lease, 0, None)),
-                };
-                return match self.call(&operation, || api.create(&post, &fresh)).await {
-                    Ok(created) => Ok(LockAttempt::Acquired(Self::handle(
-                        namespace, holder, &created,
-                    ))),
-                    // Someone created it first: they hold it.
-                    Err(AdapterError::Conflict { .. }) => {
-                        let theirs = self.call(&operation, || api.get(&name)).await?;
-                        Ok(LockAttempt::Held {
-                            holder: Self::holder_of(&theirs)
-                                .unwrap_or_else(|| "another run".to_owned()),
-                            expires: self.expiry(&theirs).map(|t| t.to_string()),
-                        })
-                    }
-                    Err(error) => Err(error),
-                };
-            }
-        };
-        if let Some(other) = Self::holder_of(&current).filter(|h| h != holder) {
-            if !self.is_expired(&current) {
-                return Ok(LockAttempt::Held {
-                    holder: other,
-                    expires: self.expiry(&current).map(|t| t.to_string()),
-                });
-            }
-            tracing::info!(previous = %other, "taking over an expired lease");
-        }
-        let transitions = current
-            .spec
-            .as_ref()
-            .and_then(|s| s.lease_transitions)
-            .unwrap_or(0);
-        let mut taken = current.clone();
-        taken.spec = Some(Self::held_spec(holder, lease, transitions + 1, None));
-        // The resourceVersion we read makes this a compare-and-swap: a 409 means someone else won.
-        match self
-            .call(&operation, || api.replace(&name, &post, &taken))
-            .await
-        {
-            Ok(replaced) => Ok(LockAttempt::Acquired(Self::handle(
-                namespace, holder, &replaced,
-            ))),
-            Err(AdapterError::Conflict { .. }) => {
-                let theirs = self.call(&operation, || api.get(&name)).await?;
-                Ok(LockAttempt::Held {
-                    holder: Self::holder_of(&theirs).unwrap_or_else(|| "another run".to_owned()),
-                    expires: self.expiry(&theirs).map(|t| t.to_string()),
-                })
-            }
-            Err(error) => Err(error),
-        }
+        self.take_lease(namespace, holder, lease).await
     }
 
     async fn renew(&self, lock: &LockHandle) -> Result<LockHandle, AdapterError> {
-        let api = self.leases(&lock.namespace);
-        let name = self.settings.lease_name.clone();
-        let operation = format!("renewing lease `{name}` in `{}`", lock.namespace);
-        let post = PostParams::default();
-        let current = self.call(&operation, || api.get(&name)).await?;
-        if Self::holder_of(&current).as_deref() != Some(lock.holder.as_str()) {
-            return Err(AdapterError::Conflict {
-                service: SERVICE,
-                operation: format!("{operation}: now held by someone else"),
-            });
-        }
-        let mut renewed = current.clone();
-        if let Some(spec) = renewed.spec.as_mut() {
-            spec.renew_time = Some(MicroTime(Timestamp::now()));
-        }
-        let replaced = self
-            .call(&operation, || api.replace(&name, &post, &renewed))
-            .await?;
-        Ok(Self::handle(&lock.namespace, &lock.holder, &replaced))
+        self.renew_lease(lock).await
     }
 
     async fn unlock(&self, lock: &LockHandle) -> Result<(), AdapterError> {
-        let api = self.leases(&lock.namespace);
-        let name = self.settings.lease_name.clone();
-        let operation = format!("releasing lease `{name}` in `{}`", lock.namespace);
-        let post = PostParams::default();
-        let Some(current) = self.call(&operation, || api.get_opt(&name)).await? else {
-            return Ok(());
-        };
-        if Self::holder_of(&current).as_deref() != Some(lock.holder.as_str()) {
-            // Not ours any more: leave it alone.
-            return Ok(());
-        }
-        let mut released = current.clone();
-        if let Some(spec) = released.spec.as_mut() {
-            spec.holder_identity = None;
-            spec.renew_time = None;
-        }
-        self.call(&operation, || api.replace(&name, &post, &released))
-            .await?;
-        Ok(())
+        self.release_lease(lock).await
     }
 }

@@ -61,7 +61,10 @@ fn cluster(uri: &str, deploys: usize) -> MockClusterDeployer {
     cluster
         .expect_set_images()
         .withf(|ns, changes, _| {
-            ns == "leaf-neuro-ui" && changes.len() == 1 && changes[0].image.ends_with(":v1.4.0")
+            // A promotion deploys the digest verified upstream: `…:v1.4.0@sha256:…`.
+            ns == "leaf-neuro-ui"
+                && changes.len() == 1
+                && changes[0].image.contains(":v1.4.0@sha256:")
         })
         .times(deploys)
         .returning(|_, _, _| Ok(()));
@@ -171,8 +174,12 @@ async fn promotion_waits_for_a_job_in_flight_in_one_region() {
         .unwrap();
     let deployed = promote(&config, registry, cluster(&uri, 1)).await;
     assert_eq!(deployed.outcome, Outcome::Deployed, "{deployed:#?}");
-    assert_eq!(
-        deployed.image.as_deref(),
-        Some(format!("{uri}:v1.4.0").as_str())
+    // The image verified upstream, pinned by its digest in the registry.
+    assert!(
+        deployed
+            .image
+            .as_deref()
+            .is_some_and(|i| i.starts_with(&format!("{uri}:v1.4.0@sha256:"))),
+        "{deployed:#?}"
     );
 }

@@ -64,10 +64,7 @@ async fn trigger_for_a_merge_builds_through_codefresh_exports_and_deploys_dev() 
         .await;
     Mock::given(method("GET"))
         .and(path("/api/builds/65f0cafe"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({ "id": "65f0cafe", "status": "success" })),
-        )
+        .respond_with(w.finished_build("65f0cafe", SHORT, SHA))
         .mount(&codefresh)
         .await;
 

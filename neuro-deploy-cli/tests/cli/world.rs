@@ -207,6 +207,15 @@ renew_every = "5s"
             .collect()
     }
 
+    /// Whether every app container of `neuro-ui` in `namespace` runs `tag` pinned to a digest
+    /// (`REPOSITORY:TAG@sha256:…`), as a promotion sets it.
+    pub fn pinned(&self, namespace: &str, tag: &str) -> bool {
+        let prefix = format!("{}:{tag}@sha256:", self.uri);
+        let images = self.images(namespace);
+        let apps: Vec<&String> = images.iter().filter(|i| i.starts_with(&self.uri)).collect();
+        !apps.is_empty() && apps.iter().all(|i| i.starts_with(&prefix))
+    }
+
     pub fn annotation(&self, namespace: &str, key: &str) -> Option<String> {
         let deployment = self
             .sim
@@ -266,6 +275,59 @@ renew_every = "5s"
 
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
+    }
+
+    /// A Codefresh build-status answer (`GET /api/builds/ID`) whose build pushed `tag` for
+    /// `revision` to the registry when it succeeded, as a real build pipeline does.
+    pub fn finished_build(&self, id: &str, tag: &str, revision: &str) -> PushingBuild {
+        PushingBuild {
+            id: id.to_owned(),
+            python: PathBuf::from(std::env::var("NEURO_DEPLOY_TEST_VENV").unwrap())
+                .join("bin/python"),
+            script: self.dir.path().join("build.py"),
+            image: format!("{}:{tag}", self.uri),
+            revision: revision.to_owned(),
+            moto: self.moto.clone(),
+            log: self.build_log.clone(),
+            pushed: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+}
+
+/// See [`World::finished_build`].
+pub struct PushingBuild {
+    id: String,
+    python: PathBuf,
+    script: PathBuf,
+    image: String,
+    revision: String,
+    moto: String,
+    log: PathBuf,
+    pushed: std::sync::atomic::AtomicBool,
+}
+
+impl wiremock::Respond for PushingBuild {
+    fn respond(&self, _: &wiremock::Request) -> wiremock::ResponseTemplate {
+        if !self.pushed.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            let status = std::process::Command::new(&self.python)
+                .arg(&self.script)
+                .args([&self.image, &self.revision])
+                .env("AWS_ENDPOINT_URL", &self.moto)
+                .env("AWS_ACCESS_KEY_ID", "test")
+                .env("AWS_SECRET_ACCESS_KEY", "test")
+                .env("AWS_EC2_METADATA_DISABLED", "true")
+                .env("NEURO_DEPLOY_TEST_BUILD_LOG", &self.log)
+                .stdout(std::process::Stdio::null())
+                .status()
+                .expect("the build script runs");
+            assert!(
+                status.success(),
+                "the simulated build pushed {}",
+                self.image
+            );
+        }
+        wiremock::ResponseTemplate::new(200)
+            .set_body_json(serde_json::json!({ "id": self.id, "status": "success" }))
     }
 }
 

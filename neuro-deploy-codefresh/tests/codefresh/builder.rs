@@ -170,3 +170,69 @@ fn a_missing_key_is_refused_up_front() {
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn a_cancelled_run_terminates_the_build_it_started() {
+    let server = MockServer::start().await;
+    no_running_builds(&server).await;
+    start_returns(&server, "build-7").await;
+    Mock::given(method("GET"))
+        .and(path("/api/builds/build-7"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({ "id": "build-7", "status": "running", "progress": "progress-7" }),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path("/api/progress/progress-7"))
+        .and(header("authorization", KEY))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let builder = builder(&server, 60_000);
+    // The run is cancelled while the build runs: its future is dropped, then `cancel` is called.
+    let sha = sha();
+    let image = image();
+    let build = builder.build(&sha, &image);
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), build)
+            .await
+            .is_err(),
+        "the build was still running"
+    );
+    builder.cancel().await.unwrap();
+    // Nothing left to stop a second time.
+    builder.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_build_only_joined_is_not_terminated() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/workflow/"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "workflows": { "docs": [{ "id": "theirs-1", "status": "running", "revision": SHA, "pipelineName": "neuro-ui/build" }],
+                           "total": 1, "limit": 20, "page": 1 }
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/builds/theirs-1"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({ "id": "theirs-1", "status": "running", "progress": "p-1" })),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let builder = builder(&server, 60_000);
+    let sha = sha();
+    let image = image();
+    let _ = tokio::time::timeout(Duration::from_millis(300), builder.build(&sha, &image)).await;
+    builder.cancel().await.unwrap();
+}

@@ -39,6 +39,8 @@ fn handle(ns: &str) -> LockHandle {
 
 /// The doubles, configured per test, then turned into adapters.
 struct Doubles {
+    /// Tags the registry double has; a build double can push into it.
+    tags: Arc<Mutex<Vec<String>>>,
     registry: MockRegistry,
     builder: MockImageBuilder,
     queues: MockQueueInspector,
@@ -53,6 +55,7 @@ impl Doubles {
             .expect_repository_uri()
             .returning(|| Ok(REPO.to_owned()));
         Doubles {
+            tags: Arc::new(Mutex::new(Vec::new())),
             registry,
             builder: MockImageBuilder::new(),
             queues: MockQueueInspector::new(),
@@ -70,9 +73,18 @@ impl Doubles {
     }
 
     fn images(&mut self, present: &'static [&'static str]) -> &mut Self {
-        self.registry
-            .expect_find()
-            .returning(move |tag| Ok(present.contains(&tag).then(|| image(tag))));
+        let tags = Arc::clone(&self.tags);
+        tags.lock()
+            .unwrap()
+            .extend(present.iter().map(|t| (*t).to_owned()));
+        self.registry.expect_find().returning(move |tag| {
+            Ok(tags
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|t| t == tag)
+                .then(|| image(tag)))
+        });
         self
     }
 
@@ -148,16 +160,21 @@ async fn merge_builds_sets_images_and_awaits_rollout() {
     d.workloads("dev", app("0000000"))
         .images(&[])
         .lock_once("dev");
+    let tags = Arc::clone(&d.tags);
     d.builder
         .expect_build()
         .withf(|rev, img| rev.as_str() == SHA && img.tag == SHORT)
         .times(1)
-        .returning(|_, img| Ok(img.clone()));
+        .returning(move |_, img| {
+            tags.lock().unwrap().push(img.tag.clone());
+            Ok(img.clone())
+        });
+    // One patch per Deployment (two containers each), so a partial failure is recorded exactly.
     d.cluster
         .expect_set_images()
         .withf(|ns, changes, audit| {
             ns == "dev"
-                && changes.len() == 4
+                && changes.len() == 2
                 && changes
                     .iter()
                     .all(|c| c.image == format!("{REPO}:{SHORT}") && c.container != "envoy")
@@ -166,7 +183,7 @@ async fn merge_builds_sets_images_and_awaits_rollout() {
                 && audit.deployed_by == "ops@laptop/run-1"
                 && audit.deployed_at == "2026-11-26T12:00:00Z"
         })
-        .times(1)
+        .times(2)
         .returning(|_, _, _| Ok(()));
     d.cluster
         .expect_await_rollout()
@@ -195,7 +212,7 @@ async fn release_retags_without_building() {
     d.builder.expect_build().times(0);
     d.cluster
         .expect_set_images()
-        .times(1)
+        .times(2)
         .returning(|_, _, _| Ok(()));
     d.cluster
         .expect_await_rollout()
@@ -228,7 +245,7 @@ async fn release_resolves_its_commit_through_the_release_source() {
         .returning(|_, to| Ok(image(to)));
     d.cluster
         .expect_set_images()
-        .times(1)
+        .times(2)
         .returning(|_, _, _| Ok(()));
     d.cluster
         .expect_await_rollout()
@@ -275,12 +292,12 @@ async fn promotion_checks_queues_before_and_after_the_lock_then_deploys() {
         .expect_set_images()
         .withf(|ns, changes, audit| {
             ns == "leaf-neuro-ui"
-                && changes.len() == 4
+                && changes.len() == 2
                 && audit.version == "v1.4.0"
                 && audit.previous_version.as_deref() == Some("v1.3.0")
                 && audit.change_cause.contains("production")
         })
-        .times(1)
+        .times(2)
         .returning(|_, _, _| Ok(()));
     d.cluster
         .expect_await_rollout()
@@ -405,7 +422,7 @@ async fn flapping_counts_restart_the_window() {
     });
     d.cluster
         .expect_set_images()
-        .times(1)
+        .times(2)
         .returning(|_, _, _| Ok(()));
     d.cluster
         .expect_await_rollout()
@@ -500,16 +517,17 @@ async fn a_lost_lock_stops_the_run_before_further_writes() {
         .expect_lock()
         .times(1)
         .returning(|_, _, _| Ok(LockAttempt::Acquired(handle("dev"))));
-    d.cluster.expect_renew().times(2).returning(|_| {
+    d.cluster.expect_renew().times(1).returning(|_| {
         Err(AdapterError::Conflict {
             service: "kubernetes",
             operation: "renewing the lease".into(),
         })
     });
     d.cluster.expect_unlock().times(1).returning(|_| Ok(()));
+    // The forward patches only: without the lock nothing more is written.
     d.cluster
         .expect_set_images()
-        .times(1)
+        .times(2)
         .returning(|_, _, _| Ok(()));
     d.cluster.expect_await_rollout().times(0);
     let mut c = config();
@@ -523,9 +541,12 @@ async fn a_lost_lock_stops_the_run_before_further_writes() {
     let report = neuro_deploy_core::Executor::new(adapters, c)
         .run(&merged("main"), &ctx(false))
         .await;
-    assert_eq!(report.outcome, Outcome::Failed, "{report:#?}");
-    assert_eq!(report.exit_code(), ExitCode::Failed);
+    // Lost mid-rollout after writing: an operator is needed, and the report says what was applied.
+    assert_eq!(report.outcome, Outcome::RollbackFailed, "{report:#?}");
+    assert_eq!(report.exit_code(), ExitCode::RollbackFailed);
     assert!(report.message.contains("was lost"), "{}", report.message);
+    assert_eq!(report.applied.len(), 4);
+    assert!(report.restored.is_empty());
 }
 
 /// Delegates to a double, except that the rollout never ends: only the lost lock can end the wait.
@@ -603,14 +624,24 @@ async fn a_failed_rollout_is_rolled_back_to_the_recorded_images() {
     assert_eq!(report.outcome, Outcome::RolledBack, "{report:#?}");
     assert_eq!(report.exit_code(), ExitCode::RolledBack);
     let calls = calls.lock().unwrap();
-    assert_eq!(calls.len(), 2);
-    assert!(calls[0].iter().all(|c| c.image.ends_with(":v1.4.0")));
+    // One patch per Deployment forward, then one per Deployment back.
+    assert_eq!(calls.len(), 4);
     assert!(
-        calls[1].iter().all(|c| c.image == format!("{REPO}:v1.3.0")),
-        "{:?}",
-        calls[1]
+        calls[..2]
+            .iter()
+            .flatten()
+            .all(|c| c.image.ends_with(":v1.4.0"))
     );
-    assert_eq!(calls[1].len(), calls[0].len());
+    assert!(
+        calls[2..]
+            .iter()
+            .flatten()
+            .all(|c| c.image == format!("{REPO}:v1.3.0")),
+        "{:?}",
+        &calls[2..]
+    );
+    assert_eq!(report.applied.len(), 4);
+    assert_eq!(report.restored.len(), 4);
     assert!(
         report.message.contains("neuro-ui") && report.message.contains("v1.3.0"),
         "{}",
@@ -637,7 +668,7 @@ async fn a_rollout_timeout_is_rolled_back_too() {
     });
     let report = run_with(d, config(), &released("v1.4.0", "main"), false).await;
     assert_eq!(report.outcome, Outcome::RolledBack);
-    assert_eq!(calls.lock().unwrap().len(), 2);
+    assert_eq!(calls.lock().unwrap().len(), 4);
 }
 
 #[tokio::test(start_paused = true)]
@@ -650,9 +681,9 @@ async fn a_failed_rollback_is_a_distinct_outcome() {
     let counter = Arc::clone(&writes);
     d.cluster
         .expect_set_images()
-        .times(2)
+        .times(4)
         .returning(move |_, _, _| {
-            if counter.fetch_add(1, Ordering::SeqCst) == 0 {
+            if counter.fetch_add(1, Ordering::SeqCst) < 2 {
                 Ok(())
             } else {
                 Err(AdapterError::failed(
@@ -685,14 +716,18 @@ async fn a_failed_patch_restores_what_may_have_been_written() {
         .lock_once("dev");
     let writes = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&writes);
+    // `neuro-ui-api`'s patch gets no answer (it may have landed); `neuro-ui`'s lands.
     d.cluster
         .expect_set_images()
-        .times(2)
+        .times(4)
         .returning(move |_, changes, _| {
-            let mut w = sink.lock().unwrap();
-            w.push(changes.to_vec());
-            if w.len() == 1 {
-                Err(AdapterError::failed("kubernetes", "patch", "500"))
+            sink.lock().unwrap().push(changes.to_vec());
+            if changes[0].workload == "neuro-ui-api" && changes[0].image.ends_with(SHORT) {
+                Err(AdapterError::Unanswered {
+                    service: "kubernetes",
+                    operation: "patch".into(),
+                    message: "connection reset".into(),
+                })
             } else {
                 Ok(())
             }
@@ -703,10 +738,57 @@ async fn a_failed_patch_restores_what_may_have_been_written() {
         .returning(|_, _, _| Ok(RolloutResult::Complete));
     let report = run_with(d, config(), &merged("main"), false).await;
     assert_eq!(report.outcome, Outcome::RolledBack, "{report:#?}");
+    assert_eq!(report.exit_code(), ExitCode::RolledBack);
+    let writes = writes.lock().unwrap();
+    let restored: Vec<&ImageChange> = writes[2..].iter().flatten().collect();
+    assert!(restored.iter().all(|c| c.image.ends_with(":0000000")));
+    assert_eq!(
+        restored.len(),
+        4,
+        "both Deployments are restored: {restored:?}"
+    );
+    assert_eq!(report.applied.len(), 4);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_rejected_patch_is_not_restored_and_the_rest_is_rolled_back_with_exit_4() {
+    let mut d = Doubles::new();
+    d.workloads("dev", app("0000000"))
+        .images(&[SHORT])
+        .lock_once("dev");
+    let writes = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&writes);
+    // The API server refuses `neuro-ui-api`'s patch (e.g. 422): it was not applied.
+    d.cluster
+        .expect_set_images()
+        .times(3)
+        .returning(move |_, changes, _| {
+            sink.lock().unwrap().push(changes.to_vec());
+            if changes[0].workload == "neuro-ui-api" {
+                Err(AdapterError::failed(
+                    "kubernetes",
+                    "patch",
+                    "Deployment.apps is invalid (422)",
+                ))
+            } else {
+                Ok(())
+            }
+        });
+    d.cluster
+        .expect_await_rollout()
+        .withf(|_, names, _| names == ["neuro-ui".to_owned()])
+        .times(1)
+        .returning(|_, _, _| Ok(RolloutResult::Complete));
+    let report = run_with(d, config(), &merged("main"), false).await;
+    assert_eq!(report.outcome, Outcome::RolledBack, "{report:#?}");
+    assert_eq!(report.exit_code(), ExitCode::RolledBack);
+    assert!(report.applied.iter().all(|c| c.workload == "neuro-ui"));
+    assert_eq!(report.restored.len(), 2);
+    assert!(report.restored.iter().all(|c| c.workload == "neuro-ui"));
     assert!(
-        writes.lock().unwrap()[1]
-            .iter()
-            .all(|c| c.image.ends_with(":0000000"))
+        report.message.contains("neuro-ui-api"),
+        "{}",
+        report.message
     );
 }
 
@@ -847,9 +929,10 @@ async fn re_running_after_a_crash_changes_only_what_is_left() {
         })
         .times(1)
         .returning(|_, _, _| Ok(()));
+    // Every app Deployment is awaited, not only the one changed by this run.
     d.cluster
         .expect_await_rollout()
-        .withf(|_, names, _| names == ["neuro-ui-api".to_owned()] || names.len() == 1)
+        .withf(|_, names, _| names == ["neuro-ui".to_owned(), "neuro-ui-api".to_owned()])
         .returning(|_, _, _| Ok(RolloutResult::Complete));
     let report = run_with(d, config(), &released("v1.4.0", "main"), false).await;
     assert_eq!(report.outcome, Outcome::Deployed, "{report:#?}");
@@ -889,7 +972,7 @@ async fn deploy_to_an_arbitrary_namespace_uses_the_lock_of_that_namespace() {
     d.cluster
         .expect_set_images()
         .withf(|ns, _, _| ns == "feature-x")
-        .times(1)
+        .times(2)
         .returning(|_, _, _| Ok(()));
     d.cluster
         .expect_await_rollout()

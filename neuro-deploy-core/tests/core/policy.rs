@@ -125,8 +125,10 @@ fn merge_running_but_incomplete_waits_without_changes() {
     let mut facts = known(vec![workload("neuro-ui", SHORT, progressing())]);
     facts.target_image = Fact::Known(Some(image(SHORT)));
     let p = plan(decide(&merged("main"), &config(), &facts));
-    assert!(set_image_changes(&p).is_empty());
-    assert!(kinds(&p).contains(&"await_rollout"));
+    // Nothing to write: no lock, no set_image; the rollout already set is awaited.
+    assert_eq!(kinds(&p), ["ensure_image", "await_rollout"]);
+    assert!(!p.writes_to_cluster());
+    assert_eq!(p.awaited(), Some(&["neuro-ui".to_owned()][..]));
 }
 
 // ---- release ----
@@ -513,6 +515,7 @@ fn rollback_sets_the_recorded_previous_version() {
     let p = plan(decide(
         &Event::Rollback {
             env: "staging".into(),
+            skip_queue_gate: None,
         },
         &config(),
         &facts,
@@ -533,6 +536,7 @@ fn production_rollback_waits_for_drained_queues() {
     let p = plan(decide(
         &Event::Rollback {
             env: "production".into(),
+            skip_queue_gate: None,
         },
         &config(),
         &facts,
@@ -547,6 +551,7 @@ fn rollback_without_a_recorded_version_is_refused() {
         decide(
             &Event::Rollback {
                 env: "staging".into(),
+                skip_queue_gate: None,
             },
             &config(),
             &known(app("v1.4.0")),
@@ -567,6 +572,7 @@ fn rollback_to_a_missing_image_is_refused() {
         decide(
             &Event::Rollback {
                 env: "staging".into(),
+                skip_queue_gate: None,
             },
             &config(),
             &facts,
@@ -579,7 +585,10 @@ fn rollback_to_a_missing_image_is_refused() {
 fn rollback_of_an_unknown_environment_is_invalid() {
     refused(
         decide(
-            &Event::Rollback { env: "qa".into() },
+            &Event::Rollback {
+                env: "qa".into(),
+                skip_queue_gate: None,
+            },
             &config(),
             &Facts::unknown(),
         ),
@@ -661,7 +670,8 @@ fn production_changes_need_confirmation() {
     assert!(needs_confirmation(&promote("v1.4.0"), &c));
     assert!(needs_confirmation(
         &Event::Rollback {
-            env: "production".into()
+            env: "production".into(),
+            skip_queue_gate: None,
         },
         &c
     ));

@@ -29,7 +29,7 @@ pub fn settings() -> KubeSettings {
         conflict_retries: 3,
         watch_timeout: Duration::from_secs(5),
         lease_name: "neuro-deploy".to_owned(),
-        expiry_grace: Duration::from_millis(200),
+        lease_poll: Duration::from_millis(100),
     }
 }
 
@@ -40,6 +40,7 @@ pub fn audit(version: &str, previous: Option<&str>) -> DeployAudit {
         deployed_at: "2026-11-26T12:00:00Z".to_owned(),
         deployed_by: "ops@test/run-1".to_owned(),
         change_cause: format!("neuro-deploy: neuro-ui {version} to test by ops@test"),
+        queue_gate_skipped: None,
     }
 }
 

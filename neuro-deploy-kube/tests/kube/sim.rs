@@ -322,3 +322,100 @@ async fn a_paused_deployment_is_reported_as_paused() {
     let paused = workloads.iter().find(|w| w.name == "paused-ui").unwrap();
     assert!(paused.paused);
 }
+
+fn drop_answer(method: &str, path: &str, times: u32) -> Fault {
+    Fault {
+        method: Some(method.to_owned()),
+        path: path.to_owned(),
+        query: None,
+        skip: 0,
+        times,
+        action: FaultAction::ApplyThenDrop,
+    }
+}
+
+#[tokio::test]
+async fn a_lock_write_whose_answer_was_lost_is_ours_on_retry() {
+    let s = start(fast()).await;
+    let cluster = &s.harness.cluster;
+    let lease = Duration::from_secs(15);
+    // Create applied, answer lost; the retry gets 409 AlreadyExists naming us: acquired.
+    s.sim.inject(drop_answer("POST", "/leases", 1));
+    let mine = match cluster.lock("dev", "me@host/1", lease).await.unwrap() {
+        neuro_deploy_core::LockAttempt::Acquired(handle) => handle,
+        held => panic!("our own lease, not held by someone else: {held:?}"),
+    };
+    // Renewal applied, answer lost; the retry gets 409 (stale resourceVersion): still ours.
+    s.sim.inject(drop_answer("PUT", "/leases/neuro-deploy", 1));
+    let renewed = cluster.renew(&mine).await.unwrap();
+    let stored = s.sim.get(Resource::Lease, "dev", "neuro-deploy").unwrap();
+    assert_eq!(
+        stored["metadata"]["resourceVersion"].as_str(),
+        Some(renewed.resource_version.as_str())
+    );
+    // Release applied, answer lost: released all the same.
+    s.sim.inject(drop_answer("PUT", "/leases/neuro-deploy", 1));
+    cluster.unlock(&renewed).await.unwrap();
+    let stored = s.sim.get(Resource::Lease, "dev", "neuro-deploy").unwrap();
+    assert!(stored["spec"]["holderIdentity"].is_null(), "{stored}");
+}
+
+#[tokio::test]
+async fn a_patch_whose_answer_is_lost_reports_an_unknown_outcome() {
+    let s = start(fast()).await;
+    let h = &s.harness;
+    let change = neuro_deploy_core::ImageChange {
+        workload: "neuro-ui".into(),
+        container: "web".into(),
+        image: format!("{REPO}:v2"),
+        previous_image: format!("{REPO}:v1"),
+    };
+    // Every attempt (1 + 3 retries) is applied and its answer dropped.
+    s.sim
+        .inject(drop_answer("PATCH", "/deployments/neuro-ui", 4));
+    let error = h
+        .cluster
+        .set_images("dev", &[change], &scenarios::audit("v2", Some("v1")))
+        .await
+        .unwrap_err();
+    assert!(error.outcome_unknown(), "{error:?}");
+    let stored = s.sim.get(Resource::Deployment, "dev", "neuro-ui").unwrap();
+    assert_eq!(
+        stored["spec"]["template"]["spec"]["containers"][0]["image"],
+        format!("{REPO}:v2"),
+        "the write landed although no answer came"
+    );
+}
+
+#[tokio::test]
+async fn a_live_holder_whose_clock_runs_behind_keeps_its_lease() {
+    let s = start(fast()).await;
+    // Its renewTime is long past by our clock, but it keeps renewing (resourceVersion moves).
+    s.sim
+        .create(serde_json::json!({
+            "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+            "metadata": { "name": "neuro-deploy", "namespace": "dev" },
+            "spec": { "holderIdentity": "skewed@host/1", "leaseDurationSeconds": 2,
+                      "acquireTime": "2020-01-01T00:00:00.000000Z", "renewTime": "2020-01-01T00:00:00.000000Z" }
+        }))
+        .unwrap();
+    let sim = &s.sim;
+    let renewer = async {
+        for i in 0..30 {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let mut lease = sim.get(Resource::Lease, "dev", "neuro-deploy").unwrap();
+            lease["spec"]["renewTime"] =
+                serde_json::json!(format!("2020-01-01T00:00:{i:02}.000000Z"));
+            let _ = sim.replace(lease);
+        }
+    };
+    let attempt = s
+        .harness
+        .cluster
+        .lock("dev", "me@host/2", Duration::from_secs(15));
+    let (attempt, ()) = tokio::join!(attempt, renewer);
+    match attempt.unwrap() {
+        neuro_deploy_core::LockAttempt::Held { holder, .. } => assert_eq!(holder, "skewed@host/1"),
+        acquired => panic!("a renewed lease is never taken over: {acquired:?}"),
+    }
+}

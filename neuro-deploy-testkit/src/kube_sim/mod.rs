@@ -160,6 +160,26 @@ impl KubeSim {
             .map_err(|e| e.message)
     }
 
+    /// Replaces one object as a client's update would (`kubectl replace`, a controller's write):
+    /// its `resourceVersion`, when set, must be current.
+    pub fn replace(&self, object: Value) -> Result<Value, String> {
+        let kind = object["kind"].as_str().unwrap_or_default().to_owned();
+        let resource = Resource::from_kind(&kind)
+            .ok_or_else(|| format!("kube-sim does not serve kind `{kind}`"))?;
+        let namespace = object["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or("default")
+            .to_owned();
+        let name = object["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        self.shared
+            .store()
+            .replace(resource, &namespace, &name, object)
+            .map_err(|e| e.message)
+    }
+
     /// One object, when it exists.
     pub fn get(&self, resource: Resource, namespace: &str, name: &str) -> Option<Value> {
         self.shared.store().get(resource, namespace, name).ok()

@@ -39,6 +39,9 @@ pub enum FaultAction {
         /// Events sent before the connection is closed.
         after_events: usize,
     },
+    /// Carry the request out (the write is applied), then break the connection instead of
+    /// answering: the client cannot know whether its write landed.
+    ApplyThenDrop,
 }
 
 /// A fault for requests whose path contains `path` (and whose method is `method`, when given).
@@ -239,6 +242,7 @@ pub(crate) async fn handle(
     }
     shared.count(&method, &path);
     let mut drop_watch_after = None;
+    let mut drop_answer = false;
     match shared.fault_for(&method, &path, uri.query().unwrap_or("")) {
         Some(FaultAction::Status { code }) => {
             let mut response = error_response(&status_error(code));
@@ -252,8 +256,61 @@ pub(crate) async fn handle(
         Some(FaultAction::Hang) => futures::future::pending::<()>().await,
         Some(FaultAction::Delay { ms }) => tokio::time::sleep(Duration::from_millis(ms)).await,
         Some(FaultAction::DropWatch { after_events }) => drop_watch_after = Some(after_events),
+        Some(FaultAction::ApplyThenDrop) => drop_answer = true,
         None => {}
     }
+    let incoming = Incoming {
+        method: &method,
+        path: &path,
+        query: &query,
+        headers: &headers,
+        body: &body,
+    };
+    let response = serve(&shared, &incoming, drop_watch_after).await;
+    if drop_answer {
+        return broken_answer();
+    }
+    response
+}
+
+/// Headers, then a body that fails: the server closes the connection mid-answer, as a crashed
+/// proxy or a dropped connection would.
+fn broken_answer() -> Response {
+    let failing = futures::stream::once(async {
+        Err::<Bytes, std::io::Error>(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "kube-sim injected fault: answer dropped after the write was applied",
+        ))
+    });
+    let mut response = Response::new(Body::from_stream(failing));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// One API request, as routed.
+struct Incoming<'a> {
+    method: &'a Method,
+    path: &'a str,
+    query: &'a HashMap<String, String>,
+    headers: &'a HeaderMap,
+    body: &'a Bytes,
+}
+
+async fn serve(
+    shared: &Arc<Shared>,
+    incoming: &Incoming<'_>,
+    drop_watch_after: Option<usize>,
+) -> Response {
+    let Incoming {
+        method,
+        path,
+        query,
+        headers,
+        body,
+    } = *incoming;
     if !shared.latency.is_zero() {
         tokio::time::sleep(shared.latency).await;
     }
@@ -272,26 +329,26 @@ pub(crate) async fn handle(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    match (&method, &route.name) {
-        (&Method::GET, None) if is_true(query.get("watch")) => watch(&shared, &route, &query, drop_watch_after),
-        (&Method::GET, None) => respond(list(&shared, &route, &query).map(|(code, list)| {
-            if wants_table(&headers) { (code, table(route.resource, &list)) } else { (code, list) }
+    match (method, &route.name) {
+        (&Method::GET, None) if is_true(query.get("watch")) => watch(shared, &route, query, drop_watch_after),
+        (&Method::GET, None) => respond(list(shared, &route, query).map(|(code, list)| {
+            if wants_table(headers) { (code, table(route.resource, &list)) } else { (code, list) }
         })),
-        (&Method::POST, None) => respond(parse_body(&body).and_then(|object| {
+        (&Method::POST, None) => respond(parse_body(body).and_then(|object| {
             shared.store().create(route.resource, &route.namespace, object, false)
         }).map(|o| (201, o))),
         (&Method::GET, Some(name)) => respond(shared.store().get(route.resource, &route.namespace, name).map(|o| {
-            if wants_table(&headers) {
+            if wants_table(headers) {
                 let list = json!({ "metadata": { "resourceVersion": o["metadata"]["resourceVersion"].clone() }, "items": [o] });
                 (200, table(route.resource, &list))
             } else {
                 (200, o)
             }
         })),
-        (&Method::PUT, Some(name)) => respond(parse_body(&body).and_then(|object| {
+        (&Method::PUT, Some(name)) => respond(parse_body(body).and_then(|object| {
             shared.store().replace(route.resource, &route.namespace, name, object)
         }).map(|o| (200, o))),
-        (&Method::PATCH, Some(name)) => respond(patch_object(&shared, &route, name, content_type, &body)),
+        (&Method::PATCH, Some(name)) => respond(patch_object(shared, &route, name, content_type, body)),
         (&Method::DELETE, Some(name)) => respond(shared.store().delete(route.resource, &route.namespace, name).map(|o| (200, o))),
         _ => error_response(&ApiError {
             code: 405,

@@ -1047,3 +1047,5 @@ async fn a_rollback_restores_the_recorded_trail() {
     assert_eq!(audits[1].version, "v1.3.0");
     assert_eq!(audits[1].previous_version.as_deref(), Some("v1.2.0"));
 }
+
+mod safety;

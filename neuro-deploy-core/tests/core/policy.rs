@@ -365,6 +365,74 @@ fn promote_an_older_version_is_a_downgrade_unless_allowed() {
 }
 
 #[test]
+fn promote_below_the_highest_of_mixed_versions_is_a_downgrade() {
+    // After a crash or a manual change, production runs v1.5.0 in one Deployment.
+    let mut facts = promotion_facts("v1.4.0", "v1.3.0");
+    facts.target_workloads = Fact::Known(vec![
+        workload("neuro-ui", "v1.5.0", complete()),
+        workload("neuro-ui-api", "v1.3.0", complete()),
+    ]);
+    let msg = refused(
+        decide(&promote("v1.4.0"), &config(), &facts),
+        ReasonCode::Downgrade,
+    );
+    assert!(msg.contains("v1.5.0"), "{msg}");
+    // Not below the highest: passes, and the gate names what it compared with.
+    let p = plan(decide(&promote("v1.5.1"), &config(), &{
+        let mut f = facts.clone();
+        f.target_image = Fact::Known(Some(image("v1.5.1")));
+        f.source_workloads = Fact::Known(app("v1.5.1"));
+        f
+    }));
+    assert!(p.steps.iter().any(|s| matches!(
+        &s.step,
+        Step::GateNotDowngrade { current: Some(c), .. } if c == "v1.5.0"
+    )));
+}
+
+#[test]
+fn a_non_release_running_there_cannot_be_compared_and_refuses_unless_allowed() {
+    let mut facts = promotion_facts("v1.4.0", "v1.3.0");
+    facts.target_workloads = Fact::Known(vec![
+        workload("neuro-ui", SHORT, complete()),
+        workload("neuro-ui-api", "v1.3.0", complete()),
+    ]);
+    let msg = refused(
+        decide(&promote("v1.4.0"), &config(), &facts),
+        ReasonCode::Downgrade,
+    );
+    assert!(
+        msg.contains("not a release") && msg.contains(SHORT) && msg.contains("--allow-downgrade"),
+        "{msg}"
+    );
+    let allowed = Event::Promote {
+        version: version("v1.4.0"),
+        to: None,
+        allow_downgrade: true,
+    };
+    assert_eq!(plan(decide(&allowed, &config(), &facts)).version, "v1.4.0");
+}
+
+#[test]
+fn images_set_but_rollout_failing_plans_only_the_wait() {
+    let mut facts = promotion_facts("v1.4.0", "v1.4.0");
+    let mut failing = app("v1.4.0");
+    failing[0].rollout.deadline_exceeded = true;
+    facts.target_workloads = Fact::Known(failing);
+    let p = plan(decide(&promote("v1.4.0"), &config(), &facts));
+    assert_eq!(
+        kinds(&p),
+        [
+            "gate_image_exists",
+            "gate_source_verified",
+            "gate_not_downgrade",
+            "await_rollout"
+        ],
+        "no queue gate, no lock, no write"
+    );
+}
+
+#[test]
 fn promote_what_production_already_runs_is_a_no_op() {
     ignored(
         decide(

@@ -5,4 +5,5 @@
 
 mod codefresh;
 mod lifecycle;
+mod safety;
 mod world;

@@ -253,10 +253,19 @@ renew_every = "5s"
     }
 
     pub async fn push_image(&self, tag: &str) {
+        self.push_image_of(tag, tag).await;
+    }
+
+    /// Pushes an image built from `content` under `tag` (the same content, the same digest);
+    /// on an existing tag of this mutable repository that moves the tag.
+    pub async fn push_image_of(&self, tag: &str, content: &str) {
         let ecr = aws_sdk_ecr::Client::new(&sdk("us-west-2", &self.moto).await);
         let digest = format!(
             "sha256:{:0>64}",
-            tag.bytes().map(|b| format!("{b:02x}")).collect::<String>()
+            content
+                .bytes()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
         );
         let manifest = serde_json::json!({
             "schemaVersion": 2,
@@ -271,6 +280,95 @@ renew_every = "5s"
             .send()
             .await
             .unwrap();
+    }
+
+    /// The registry's digest for `tag`, as ECR (moto) reports it.
+    pub async fn digest(&self, tag: &str) -> String {
+        let ecr = aws_sdk_ecr::Client::new(&sdk("us-west-2", &self.moto).await);
+        let found = ecr
+            .describe_images()
+            .repository_name(&self.repo)
+            .image_ids(
+                aws_sdk_ecr::types::ImageIdentifier::builder()
+                    .image_tag(tag)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        found.image_details()[0].image_digest().unwrap().to_owned()
+    }
+
+    /// Runs the official kubectl against kube-sim; panics with its output when it fails.
+    pub async fn kubectl(&self, args: &[&str]) -> String {
+        let mut command = std::process::Command::new(neuro_deploy_testkit::env::kubectl());
+        command.env("KUBECONFIG", &self.kubeconfig).args(args);
+        let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+            .await
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "kubectl {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// Releases `tag` of commit SHA to staging (retagging the commit's image) and checks it runs.
+    pub async fn staged(&self, tag: &str) {
+        self.push_image(SHORT).await;
+        let (code, json, stderr) = self
+            .run(&["released", "--tag", tag, "--sha", SHA, "--target", "main"])
+            .await;
+        assert_eq!(code, 0, "{json:#}\n{stderr}");
+    }
+
+    /// Puts one job in flight in `region` (received, not deleted); returns what deletes it.
+    pub async fn job_in_flight(&self, region: &str) -> (aws_sdk_sqs::Client, String, String) {
+        let (sqs, url) = self.sqs(region).await;
+        sqs.send_message()
+            .queue_url(&url)
+            .message_body("train")
+            .send()
+            .await
+            .unwrap();
+        let received = sqs
+            .receive_message()
+            .queue_url(&url)
+            .visibility_timeout(600)
+            .send()
+            .await
+            .unwrap();
+        let receipt = received.messages()[0].receipt_handle().unwrap().to_owned();
+        (sqs, url, receipt)
+    }
+
+    /// The Lease of `namespace`, when there is one.
+    pub fn lease(&self, namespace: &str) -> Option<Value> {
+        self.sim.get(Resource::Lease, namespace, "neuro-deploy")
+    }
+
+    /// Spawns `neuro-deploy ARGS --output json` and returns the running child.
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        let mut command = self.command(env!("CARGO_BIN_EXE_neuro-deploy"));
+        command
+            .args(args)
+            .args(["--output", "json"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        command.spawn().unwrap()
+    }
+
+    /// Waits (bounded) until `condition` holds, polling kube-sim's state.
+    pub async fn until(&self, what: &str, condition: impl Fn(&World) -> bool) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while !condition(self) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out waiting until {what}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -331,10 +429,24 @@ impl wiremock::Respond for PushingBuild {
     }
 }
 
-pub async fn run_json(mut command: std::process::Command) -> (i32, Value, String) {
-    let output: Output = tokio::task::spawn_blocking(move || command.output().unwrap())
+/// Waits for a spawned run and returns (exit code, JSON, stderr).
+pub async fn finish(child: std::process::Child) -> (i32, Value, String) {
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
         .await
         .unwrap();
+    parse_output(&output)
+}
+
+/// Sends `signal` (`TERM`, `INT`) to a spawned run.
+pub fn signal(child: &std::process::Child, signal: &str) {
+    let status = std::process::Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -{signal}");
+}
+
+fn parse_output(output: &Output) -> (i32, Value, String) {
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     let json = serde_json::from_str(&stdout).unwrap_or_else(|e| {
@@ -343,12 +455,27 @@ pub async fn run_json(mut command: std::process::Command) -> (i32, Value, String
     (output.status.code().unwrap_or(-1), json, stderr)
 }
 
+pub async fn run_json(mut command: std::process::Command) -> (i32, Value, String) {
+    let output: Output = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    parse_output(&output)
+}
+
 pub async fn sdk(region: &str, moto: &str) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new(region.to_owned()))
         .endpoint_url(moto)
         .load()
         .await
+}
+
+/// Rollouts that take long enough to act during them (signals, a stolen lock).
+pub fn slow_sim() -> KubeSimOptions {
+    KubeSimOptions {
+        rollout: Duration::from_secs(40),
+        ..fast_sim()
+    }
 }
 
 pub fn fast_sim() -> KubeSimOptions {

@@ -205,7 +205,9 @@ fn error_response(error: &ApiError) -> Response {
 
 fn status_error(code: u16) -> ApiError {
     let reason = match code {
+        404 => "NotFound",
         409 => "Conflict",
+        422 => "Invalid",
         429 => "TooManyRequests",
         500 => "InternalError",
         503 => "ServiceUnavailable",

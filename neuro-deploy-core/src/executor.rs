@@ -362,29 +362,29 @@ impl Interrupter {
 /// What a run watches for interrupts; [`Interrupt::never`] when nothing can interrupt it.
 #[derive(Debug, Clone)]
 pub struct Interrupt {
-    signals: tokio::sync::watch::Receiver<u32>,
+    signals: Option<tokio::sync::watch::Receiver<u32>>,
 }
 
 impl Interrupt {
     /// An interrupt that never fires.
     pub fn never() -> Interrupt {
-        let (sender, signals) = tokio::sync::watch::channel(0);
-        // Keeping the sender alive keeps `changed()` pending rather than failing.
-        std::mem::forget(sender);
-        Interrupt { signals }
+        Interrupt { signals: None }
     }
 
     /// Signals received so far.
     pub fn count(&self) -> u32 {
-        *self.signals.borrow()
+        self.signals.as_ref().map_or(0, |signals| *signals.borrow())
     }
 
-    /// Resolves once at least `at_least` signals have arrived.
+    /// Resolves once at least `at_least` signals have arrived (never, when nothing can send them).
     pub async fn reached(&self, at_least: u32) {
-        let mut signals = self.signals.clone();
-        if signals.wait_for(|count| *count >= at_least).await.is_err() {
-            std::future::pending::<()>().await;
+        if let Some(signals) = &self.signals {
+            let mut signals = signals.clone();
+            if signals.wait_for(|count| *count >= at_least).await.is_ok() {
+                return;
+            }
         }
+        std::future::pending::<()>().await;
     }
 }
 
@@ -396,29 +396,31 @@ pub fn interrupt_channel() -> (Interrupter, Interrupt) {
         Interrupter {
             signals: signals_tx,
         },
-        Interrupt { signals },
+        Interrupt {
+            signals: Some(signals),
+        },
     )
 }
 
-/// Watches both ways a locked run can be stopped from outside: a signal and a lost lock.
+/// Watches both ways a run can be stopped from outside: a signal and, once it holds the
+/// lock, losing it.
 struct Watch {
     interrupt: Interrupt,
-    lost: tokio::sync::watch::Receiver<Option<String>>,
+    lost: Option<tokio::sync::watch::Receiver<Option<String>>>,
 }
 
 impl Watch {
+    /// Before the lock: only signals.
     fn unlocked(interrupt: &Interrupt) -> Watch {
-        let (sender, lost) = tokio::sync::watch::channel(None);
-        std::mem::forget(sender);
         Watch {
             interrupt: interrupt.clone(),
-            lost,
+            lost: None,
         }
     }
 
     /// What has stopped the run, if anything.
     fn check(&self) -> Option<Halt> {
-        if let Some(why) = self.lost.borrow().clone() {
+        if let Some(why) = self.lost.as_ref().and_then(|lost| lost.borrow().clone()) {
             return Some(Halt::LockLost(why));
         }
         (self.interrupt.count() > 0).then_some(Halt::Interrupted)
@@ -426,13 +428,18 @@ impl Watch {
 
     /// Resolves when something stops the run.
     async fn halted(&self) -> Halt {
-        let mut lost = self.lost.clone();
+        let lock_lost = async {
+            if let Some(lost) = &self.lost {
+                let mut lost = lost.clone();
+                if let Ok(why) = lost.wait_for(Option::is_some).await {
+                    return why.clone().unwrap_or_default();
+                }
+            }
+            std::future::pending().await
+        };
         tokio::select! {
             () = self.interrupt.reached(1) => Halt::Interrupted,
-            result = lost.wait_for(Option::is_some) => match result {
-                Ok(why) => Halt::LockLost(why.clone().unwrap_or_default()),
-                Err(_) => std::future::pending().await,
-            },
+            why = lock_lost => Halt::LockLost(why),
         }
     }
 
@@ -803,7 +810,7 @@ impl Executor {
         let (lost_tx, lost) = tokio::sync::watch::channel(None);
         let watch = Watch {
             interrupt: self.interrupt.clone(),
-            lost,
+            lost: Some(lost),
         };
         let ending = tokio::select! {
             ending = self.locked_steps(event, plan, ctx, report, lock_at + 1, &watch) => ending,

@@ -728,15 +728,7 @@ impl Executor {
                 Ending::Converged
             }
             failure => {
-                let why = self.rollout_problem(failure);
-                let reason = Reason::new(
-                    ReasonCode::RolloutFailing,
-                    format!(
-                        "namespace `{}` already has {} but its rollout is failing ({why}); this run changed nothing — deploy or promote another version, or roll back (`neuro-deploy rollback --env …`)",
-                        plan.namespace,
-                        plan.image.pinned()
-                    ),
-                );
+                let reason = rollout_failing(plan, &self.rollout_problem(failure));
                 self.stop(report, index, started, Stop::Refused(reason))
             }
         }
@@ -1036,14 +1028,7 @@ impl Executor {
                                 ))),
                             );
                             if applied.is_empty() {
-                                return Ending::Refused(Reason::new(
-                                    ReasonCode::RolloutFailing,
-                                    format!(
-                                        "namespace `{}` already had {} but its rollout is failing ({why}); this run changed nothing — deploy or promote another version, or roll back",
-                                        plan.namespace,
-                                        plan.image.pinned()
-                                    ),
-                                ));
+                                return Ending::Refused(rollout_failing(plan, &why));
                             }
                             return self
                                 .roll_back(plan, ctx, report, &applied, &why, watch)
@@ -1755,6 +1740,18 @@ impl Executor {
             step.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         }
     }
+}
+
+/// The refusal for images already set whose rollout fails: this run changed nothing.
+fn rollout_failing(plan: &Plan, why: &str) -> Reason {
+    Reason::new(
+        ReasonCode::RolloutFailing,
+        format!(
+            "namespace `{}` already has {} but its rollout is failing ({why}); this run changed nothing — deploy or promote another version, or roll back (`neuro-deploy rollback --env …`)",
+            plan.namespace,
+            plan.image.pinned()
+        ),
+    )
 }
 
 fn halt_text(halt: &Halt) -> &str {

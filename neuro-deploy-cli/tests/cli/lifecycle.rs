@@ -58,12 +58,7 @@ async fn merge_release_promote_with_the_queue_gate_and_status() {
         1,
         "build once: the release did not rebuild"
     );
-    let ensure = json["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["kind"] == "ensure_image")
-        .unwrap();
+    let ensure = step(&json, "ensure_image");
     assert!(
         ensure["detail"].as_str().unwrap().contains("retagged"),
         "{ensure}"
@@ -71,21 +66,7 @@ async fn merge_release_promote_with_the_queue_gate_and_status() {
     assert!(w.images("staging").contains(&format!("{}:v1.4.0", w.uri)));
 
     // 3. Promote while a job is in flight in us-east-2: refused, production untouched.
-    let (sqs, url) = w.sqs("us-east-2").await;
-    sqs.send_message()
-        .queue_url(&url)
-        .message_body("train")
-        .send()
-        .await
-        .unwrap();
-    let received = sqs
-        .receive_message()
-        .queue_url(&url)
-        .visibility_timeout(600)
-        .send()
-        .await
-        .unwrap();
-    let receipt = received.messages()[0].receipt_handle().unwrap().to_owned();
+    let (sqs, url, receipt) = w.job_in_flight("us-east-2").await;
     w.sim.reset_requests();
     let (code, json, _) = w.run(&["promote", "v1.4.0", "--yes"]).await;
     assert_eq!((code, reason(&json)), (3, "queue_not_drained"), "{json:#}");

@@ -20,28 +20,6 @@ fn patches(w: &World, name: &str) -> u64 {
         .count("PATCH", &format!("/deployments/{name}"))
 }
 
-fn app_images(w: &World, namespace: &str, name: &str) -> Vec<String> {
-    let d = w.sim.get(Resource::Deployment, namespace, name).unwrap();
-    d["spec"]["template"]["spec"]["containers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["image"].as_str().unwrap().to_owned())
-        .filter(|i| i.starts_with(&w.uri))
-        .collect()
-}
-
-fn fault(method: &str, path: &str, times: u32, action: FaultAction) -> Fault {
-    Fault {
-        method: Some(method.to_owned()),
-        path: path.to_owned(),
-        query: None,
-        skip: 0,
-        times,
-        action,
-    }
-}
-
 // ---- 1. decide again under the lock ----
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -73,16 +51,7 @@ async fn a_promotion_that_waited_refuses_what_became_a_downgrade_meanwhile() {
     .await;
     // … while someone else puts v1.5.0 on production.
     let newer = format!("{}:v1.5.0", w.uri);
-    w.kubectl(&[
-        "-n",
-        "leaf-neuro-ui",
-        "set",
-        "image",
-        "deployment/neuro-ui",
-        &format!("web={newer}"),
-        &format!("worker={newer}"),
-    ])
-    .await;
+    w.set_app_image("leaf-neuro-ui", &newer).await;
     sqs.delete_message()
         .queue_url(&url)
         .receipt_handle(receipt)
@@ -107,15 +76,11 @@ async fn a_promotion_that_waited_refuses_what_became_a_downgrade_meanwhile() {
         1,
         "only the other operator's patch"
     );
+    assert!(w.all_on("leaf-neuro-ui", "neuro-ui", "v1.5.0"));
     assert!(
-        app_images(&w, "leaf-neuro-ui", "neuro-ui")
-            .iter()
-            .all(|i| i.ends_with(":v1.5.0"))
-    );
-    let lease = w.lease("leaf-neuro-ui").unwrap();
-    assert!(
-        lease["spec"]["holderIdentity"].is_null(),
-        "released: {lease}"
+        w.lock_released("leaf-neuro-ui"),
+        "{:?}",
+        w.lease("leaf-neuro-ui")
     );
 }
 
@@ -127,16 +92,7 @@ async fn images_set_by_hand_with_a_failing_rollout_are_rollout_failing_not_alrea
     w.push_image("v9.9.9").await;
     // Someone ran `kubectl set image` with a broken image.
     let broken = format!("{}:v9.9.9", w.uri);
-    w.kubectl(&[
-        "-n",
-        "staging",
-        "set",
-        "image",
-        "deployment/neuro-ui",
-        &format!("web={broken}"),
-        &format!("worker={broken}"),
-    ])
-    .await;
+    w.set_app_image("staging", &broken).await;
     w.sim.reset_requests();
     let (code, json, stderr) = w.run(&["deploy", "v9.9.9", "--env", "staging"]).await;
     assert_eq!(
@@ -168,16 +124,7 @@ async fn a_run_that_writes_nothing_waits_for_the_rollout_but_not_for_the_queues(
     w.staged("v1.4.0").await;
     // Production already has the verified image set (an earlier run was killed mid-rollout) …
     let image = format!("{}:v1.4.0@{}", w.uri, w.digest("v1.4.0").await);
-    w.kubectl(&[
-        "-n",
-        "leaf-neuro-ui",
-        "set",
-        "image",
-        "deployment/neuro-ui",
-        &format!("web={image}"),
-        &format!("worker={image}"),
-    ])
-    .await;
+    w.set_app_image("leaf-neuro-ui", &image).await;
     // … and a job is in flight: a run that will write nothing does not wait for the queues.
     let _job = w.job_in_flight("us-east-2").await;
     w.sim.reset_requests();
@@ -266,7 +213,7 @@ async fn a_rejected_patch_rolls_back_the_others_with_exit_4() {
     w.sim
         .seed(&deployment("dev", "neuro-ui-worker", &w.uri, "v1.3.0"))
         .unwrap();
-    w.sim.inject(fault(
+    w.sim.inject(Fault::on(
         "PATCH",
         "/deployments/neuro-ui-worker",
         1,
@@ -285,7 +232,7 @@ async fn a_rejected_patch_rolls_back_the_others_with_exit_4() {
     assert_eq!(json["restored"].as_array().unwrap().len(), applied.len());
     for name in ["neuro-ui", "neuro-ui-worker"] {
         assert!(
-            app_images(&w, "dev", name)
+            w.app_images("dev", name)
                 .iter()
                 .all(|i| i.ends_with(":v1.3.0")),
             "{name} back on / still on v1.3.0"
@@ -306,7 +253,7 @@ async fn a_patch_whose_answer_was_lost_counts_as_applied_and_is_restored() {
         .seed(&deployment("dev", "neuro-ui-worker", &w.uri, "v1.3.0"))
         .unwrap();
     // Every attempt (one and three retries) lands, and every answer is lost.
-    w.sim.inject(fault(
+    w.sim.inject(Fault::on(
         "PATCH",
         "/deployments/neuro-ui-worker",
         4,
@@ -322,9 +269,7 @@ async fn a_patch_whose_answer_was_lost_counts_as_applied_and_is_restored() {
         .collect();
     assert!(applied.contains(&"neuro-ui-worker"), "{applied:?}");
     assert!(
-        app_images(&w, "dev", "neuro-ui-worker")
-            .iter()
-            .all(|i| i.ends_with(":v1.3.0")),
+        w.all_on("dev", "neuro-ui-worker", "v1.3.0"),
         "the write that landed unseen was restored"
     );
 }
@@ -350,16 +295,8 @@ async fn sigterm_during_the_rollout_restores_releases_the_lock_and_exits_7() {
     assert_eq!(json["applied"].as_array().unwrap().len(), 2);
     assert_eq!(json["restored"].as_array().unwrap().len(), 2);
     assert!(stderr.contains("SIGTERM"), "{stderr}");
-    assert!(
-        app_images(&w, "dev", "neuro-ui")
-            .iter()
-            .all(|i| i.ends_with(":v1.3.0"))
-    );
-    let lease = w.lease("dev").unwrap();
-    assert!(
-        lease["spec"]["holderIdentity"].is_null(),
-        "released: {lease}"
-    );
+    assert!(w.all_on("dev", "neuro-ui", "v1.3.0"));
+    assert!(w.lock_released("dev"), "{:?}", w.lease("dev"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -475,8 +412,8 @@ async fn a_lease_create_whose_answer_was_lost_is_ours_not_lock_held() {
     let w = World::start(fast_sim(), "").await;
     w.push_image(SHORT).await;
     w.sim
-        .inject(fault("POST", "/leases", 1, FaultAction::ApplyThenDrop));
-    w.sim.inject(fault(
+        .inject(Fault::on("POST", "/leases", 1, FaultAction::ApplyThenDrop));
+    w.sim.inject(Fault::on(
         "PUT",
         "/leases/neuro-deploy",
         1,
@@ -561,12 +498,7 @@ async fn a_build_that_pushed_its_commit_under_another_tag_is_retagged_and_one_th
         .args(["--output", "json"]);
     let (code, json, stderr) = run_json(command).await;
     assert_eq!(code, 0, "{json:#}\n{stderr}");
-    let ensure = json["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["kind"] == "ensure_image")
-        .unwrap();
+    let ensure = step(&json, "ensure_image");
     assert!(
         ensure["detail"].as_str().unwrap().contains("build once"),
         "{ensure}"
@@ -626,11 +558,7 @@ async fn a_release_tag_on_another_image_than_its_commit_is_refused_and_never_mov
         .await;
     assert_eq!((code, reason(&json)), (3, "immutable_tag"), "{json:#}");
     assert_eq!(w.digest("v1.4.0").await, before, "never moved");
-    assert!(
-        app_images(&w, "staging", "neuro-ui")
-            .iter()
-            .all(|i| i.ends_with(":v1.3.0"))
-    );
+    assert!(w.all_on("staging", "neuro-ui", "v1.3.0"));
 }
 
 // ---- 10. production gets the digest staging verified ----
@@ -644,7 +572,7 @@ async fn production_runs_the_digest_staging_verified_and_a_moved_tag_is_refused(
     assert_eq!(code, 0, "{json:#}\n{stderr}");
     let pinned = format!("{}:v1.4.0@{digest}", w.uri);
     assert!(
-        app_images(&w, "leaf-neuro-ui", "neuro-ui")
+        w.app_images("leaf-neuro-ui", "neuro-ui")
             .iter()
             .all(|i| *i == pinned),
         "{:?}",
@@ -665,16 +593,7 @@ async fn production_runs_the_digest_staging_verified_and_a_moved_tag_is_refused(
     w.push_image("v1.5.0").await;
     let verified = w.digest("v1.5.0").await;
     let staged = format!("{}:v1.5.0@{verified}", w.uri);
-    w.kubectl(&[
-        "-n",
-        "staging",
-        "set",
-        "image",
-        "deployment/neuro-ui",
-        &format!("web={staged}"),
-        &format!("worker={staged}"),
-    ])
-    .await;
+    w.set_app_image("staging", &staged).await;
     w.kubectl(&[
         "-n",
         "staging",
@@ -823,11 +742,7 @@ async fn an_emergency_rollback_skips_the_queue_gate_on_the_record_and_nothing_el
         ])
         .await;
     assert_eq!(code, 0, "{json:#}\n{stderr}");
-    assert!(
-        app_images(&w, "leaf-neuro-ui", "neuro-ui")
-            .iter()
-            .all(|i| i.ends_with(":v1.3.0"))
-    );
+    assert!(w.all_on("leaf-neuro-ui", "neuro-ui", "v1.3.0"));
     let skipped = w
         .annotation("leaf-neuro-ui", "neuro-deploy.io/queue-gate-skipped")
         .unwrap();

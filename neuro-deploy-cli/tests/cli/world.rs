@@ -314,6 +314,20 @@ renew_every = "5s"
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
 
+    /// `kubectl set image` of both app containers of `neuro-ui` in `namespace`, as an operator would.
+    pub async fn set_app_image(&self, namespace: &str, image: &str) {
+        self.kubectl(&[
+            "-n",
+            namespace,
+            "set",
+            "image",
+            "deployment/neuro-ui",
+            &format!("web={image}"),
+            &format!("worker={image}"),
+        ])
+        .await;
+    }
+
     /// Releases `tag` of commit SHA to staging (retagging the commit's image) and checks it runs.
     pub async fn staged(&self, tag: &str) {
         self.push_image(SHORT).await;
@@ -341,6 +355,30 @@ renew_every = "5s"
             .unwrap();
         let receipt = received.messages()[0].receipt_handle().unwrap().to_owned();
         (sqs, url, receipt)
+    }
+
+    /// The app images (sidecars left out) of Deployment `name` in `namespace`.
+    pub fn app_images(&self, namespace: &str, name: &str) -> Vec<String> {
+        let d = self.sim.get(Resource::Deployment, namespace, name).unwrap();
+        d["spec"]["template"]["spec"]["containers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["image"].as_str().unwrap().to_owned())
+            .filter(|i| i.starts_with(&self.uri))
+            .collect()
+    }
+
+    /// Whether every app container of Deployment `name` in `namespace` runs `tag` (unpinned).
+    pub fn all_on(&self, namespace: &str, name: &str, tag: &str) -> bool {
+        let images = self.app_images(namespace, name);
+        !images.is_empty() && images.iter().all(|i| i.ends_with(&format!(":{tag}")))
+    }
+
+    /// Whether the lock of `namespace` exists and nobody holds it.
+    pub fn lock_released(&self, namespace: &str) -> bool {
+        self.lease(namespace)
+            .is_some_and(|l| l["spec"]["holderIdentity"].is_null())
     }
 
     /// The Lease of `namespace`, when there is one.
@@ -427,6 +465,14 @@ impl wiremock::Respond for PushingBuild {
         wiremock::ResponseTemplate::new(200)
             .set_body_json(serde_json::json!({ "id": self.id, "status": "success" }))
     }
+}
+
+/// The step of `kind` in a JSON report.
+pub fn step<'a>(report: &'a Value, kind: &str) -> &'a Value {
+    report["steps"]
+        .as_array()
+        .and_then(|steps| steps.iter().find(|s| s["kind"] == kind))
+        .unwrap_or_else(|| panic!("no step {kind} in {report:#}"))
 }
 
 /// Waits for a spawned run and returns (exit code, JSON, stderr).

@@ -533,7 +533,7 @@ async fn a_lost_lock_stops_the_run_before_further_writes() {
     let mut c = config();
     c.rollout_timeout = Duration::from_secs(3600);
     let adapters = d.adapters();
-    let slow = SlowRollout(adapters.cluster.clone());
+    let slow = SlowRollout::new(adapters.cluster.clone());
     let adapters = Adapters {
         cluster: Arc::new(slow),
         ..adapters
@@ -549,13 +549,26 @@ async fn a_lost_lock_stops_the_run_before_further_writes() {
     assert!(report.restored.is_empty());
 }
 
-/// Delegates to a double, except that the rollout never ends: only the lost lock can end the wait.
-struct SlowRollout(Arc<dyn neuro_deploy_core::ClusterDeployer>);
+/// Delegates to a double, except that the rollout never ends: only the lost lock (or a signal)
+/// can end the wait. With `hang_restores_to`, a patch back to that tag never answers either.
+struct SlowRollout {
+    inner: Arc<dyn neuro_deploy_core::ClusterDeployer>,
+    hang_restores_to: Option<&'static str>,
+}
+
+impl SlowRollout {
+    fn new(inner: Arc<dyn neuro_deploy_core::ClusterDeployer>) -> SlowRollout {
+        SlowRollout {
+            inner,
+            hang_restores_to: None,
+        }
+    }
+}
 
 #[async_trait::async_trait]
 impl neuro_deploy_core::ClusterDeployer for SlowRollout {
     async fn workloads(&self, ns: &str) -> Result<Vec<Workload>, AdapterError> {
-        self.0.workloads(ns).await
+        self.inner.workloads(ns).await
     }
     async fn set_images(
         &self,
@@ -563,7 +576,12 @@ impl neuro_deploy_core::ClusterDeployer for SlowRollout {
         c: &[ImageChange],
         a: &neuro_deploy_core::DeployAudit,
     ) -> Result<(), AdapterError> {
-        self.0.set_images(ns, c, a).await
+        if let Some(tag) = self.hang_restores_to
+            && c.iter().any(|c| c.image.ends_with(&format!(":{tag}")))
+        {
+            std::future::pending::<()>().await;
+        }
+        self.inner.set_images(ns, c, a).await
     }
     async fn await_rollout(
         &self,
@@ -574,13 +592,13 @@ impl neuro_deploy_core::ClusterDeployer for SlowRollout {
         std::future::pending().await
     }
     async fn lock(&self, ns: &str, h: &str, l: Duration) -> Result<LockAttempt, AdapterError> {
-        self.0.lock(ns, h, l).await
+        self.inner.lock(ns, h, l).await
     }
     async fn renew(&self, h: &LockHandle) -> Result<LockHandle, AdapterError> {
-        self.0.renew(h).await
+        self.inner.renew(h).await
     }
     async fn unlock(&self, h: &LockHandle) -> Result<(), AdapterError> {
-        self.0.unlock(h).await
+        self.inner.unlock(h).await
     }
 }
 

@@ -324,14 +324,7 @@ async fn a_paused_deployment_is_reported_as_paused() {
 }
 
 fn drop_answer(method: &str, path: &str, times: u32) -> Fault {
-    Fault {
-        method: Some(method.to_owned()),
-        path: path.to_owned(),
-        query: None,
-        skip: 0,
-        times,
-        action: FaultAction::ApplyThenDrop,
-    }
+    Fault::on(method, path, times, FaultAction::ApplyThenDrop)
 }
 
 #[tokio::test]

@@ -65,6 +65,20 @@ pub struct Fault {
     pub action: FaultAction,
 }
 
+impl Fault {
+    /// A fault on `method` requests whose path contains `path`, hitting the next `times` of them.
+    pub fn on(method: &str, path: &str, times: u32, action: FaultAction) -> Fault {
+        Fault {
+            method: Some(method.to_owned()),
+            path: path.to_owned(),
+            query: None,
+            skip: 0,
+            times,
+            action,
+        }
+    }
+}
+
 fn one() -> u32 {
     1
 }

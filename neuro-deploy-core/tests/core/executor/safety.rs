@@ -218,7 +218,7 @@ async fn a_signal_during_the_rollout_restores_without_waiting_and_exits_7() {
     endless_rollout(&mut d);
     let adapters = d.adapters();
     let adapters = Adapters {
-        cluster: Arc::new(SlowRollout(adapters.cluster.clone())),
+        cluster: Arc::new(SlowRollout::new(adapters.cluster.clone())),
         ..adapters
     };
     let (interrupter, interrupt) = interrupt_channel();
@@ -287,7 +287,10 @@ async fn a_second_signal_skips_the_restore_but_still_releases_the_lock() {
     endless_rollout(&mut d);
     let adapters = d.adapters();
     let adapters = Adapters {
-        cluster: Arc::new(HangingRestore(adapters.cluster.clone())),
+        cluster: Arc::new(SlowRollout {
+            inner: adapters.cluster.clone(),
+            hang_restores_to: Some("v1.3.0"),
+        }),
         ..adapters
     };
     let (interrupter, interrupt) = interrupt_channel();
@@ -310,44 +313,6 @@ async fn a_second_signal_skips_the_restore_but_still_releases_the_lock() {
     );
     assert!(started.elapsed() < Duration::from_secs(10));
     // `lock_once` checks the unlock happened exactly once.
-}
-
-/// Forward patches pass through; a restore (an image going back to v1.3.0) never answers.
-struct HangingRestore(Arc<dyn neuro_deploy_core::ClusterDeployer>);
-
-#[async_trait::async_trait]
-impl neuro_deploy_core::ClusterDeployer for HangingRestore {
-    async fn workloads(&self, ns: &str) -> Result<Vec<Workload>, AdapterError> {
-        self.0.workloads(ns).await
-    }
-    async fn set_images(
-        &self,
-        ns: &str,
-        c: &[ImageChange],
-        a: &neuro_deploy_core::DeployAudit,
-    ) -> Result<(), AdapterError> {
-        if c.iter().any(|c| c.image.ends_with(":v1.3.0")) {
-            std::future::pending::<()>().await;
-        }
-        self.0.set_images(ns, c, a).await
-    }
-    async fn await_rollout(
-        &self,
-        _: &str,
-        _: &[String],
-        _: Duration,
-    ) -> Result<RolloutResult, AdapterError> {
-        std::future::pending().await
-    }
-    async fn lock(&self, ns: &str, h: &str, l: Duration) -> Result<LockAttempt, AdapterError> {
-        self.0.lock(ns, h, l).await
-    }
-    async fn renew(&self, h: &LockHandle) -> Result<LockHandle, AdapterError> {
-        self.0.renew(h).await
-    }
-    async fn unlock(&self, h: &LockHandle) -> Result<(), AdapterError> {
-        self.0.unlock(h).await
-    }
 }
 
 #[tokio::test(start_paused = true)]
@@ -420,7 +385,7 @@ async fn failing_renewals_stop_the_run_once_the_hold_is_too_old_to_trust() {
         .returning(|_, _, _| Ok(()));
     let adapters = d.adapters();
     let adapters = Adapters {
-        cluster: Arc::new(SlowRollout(adapters.cluster.clone())),
+        cluster: Arc::new(SlowRollout::new(adapters.cluster.clone())),
         ..adapters
     };
     let started = tokio::time::Instant::now();

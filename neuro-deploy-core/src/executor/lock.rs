@@ -1,0 +1,200 @@
+//! The lock around the writes: taken (the adapter judges other holders), renewed while the
+//! steps run, our own hold judged by elapsed time, released on every path.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::config::format_duration;
+use crate::error::{AdapterError, Reason, ReasonCode};
+use crate::model::{Event, LockAttempt, LockHandle};
+use crate::policy::{Plan, Step};
+
+use super::interrupt::*;
+use super::report::*;
+use super::*;
+
+pub(super) fn lock_value(shared: &Mutex<LockHandle>) -> LockHandle {
+    match shared.lock() {
+        Ok(guard) => guard.clone(),
+        Err(poisoned) => poisoned.into_inner().clone(),
+    }
+}
+
+impl Executor {
+    /// Takes the lock, runs the locked steps while renewing it, and releases it on every path.
+    pub(super) async fn locked(
+        &self,
+        event: &Event,
+        plan: &mut Plan,
+        ctx: &RunContext,
+        report: &mut Report,
+        lock_at: usize,
+    ) -> Ending {
+        let started = self.step_started(&plan.steps[lock_at]);
+        let holder = ctx.holder();
+        let unlocked = Watch::unlocked(&self.interrupt);
+        let attempt = match unlocked
+            .race(
+                self.adapters
+                    .cluster
+                    .lock(&plan.namespace, &holder, self.config.lease_duration),
+            )
+            .await
+        {
+            Ok(attempt) => attempt,
+            Err(_) => {
+                self.record(
+                    report,
+                    lock_at,
+                    started,
+                    StepStatus::NotRun,
+                    Some("interrupted".to_owned()),
+                );
+                return Ending::Interrupted(
+                    "interrupted while taking the lock; nothing was changed".to_owned(),
+                );
+            }
+        };
+        // Taking a lock over can first watch a dead holder's Lease for its whole duration: our
+        // hold starts when the acquiring write answered (the margin covers its latency).
+        let taken_at = Instant::now();
+        let handle = match attempt {
+            Ok(LockAttempt::Acquired(handle)) => {
+                self.step_finished(
+                    report,
+                    lock_at,
+                    started,
+                    StepEnd::Ok(Some(format!("held by {holder}"))),
+                );
+                handle
+            }
+            Ok(LockAttempt::Held {
+                holder: other,
+                expires,
+            }) => {
+                let until = expires.map(|e| format!(" until {e}")).unwrap_or_default();
+                let reason = Reason::new(
+                    ReasonCode::LockHeld,
+                    format!(
+                        "another deploy holds the lock on namespace `{}`: {other}{until}; wait for it to finish and run again (a dead holder's lock is taken over once it has stayed unrenewed for {}; see `neuro-deploy lock status`)",
+                        plan.namespace,
+                        format_duration(self.config.lease_duration)
+                    ),
+                );
+                return self.stop(report, lock_at, started, Stop::Refused(reason));
+            }
+            Err(error) => return self.stop(report, lock_at, started, Stop::Failed(error)),
+        };
+        let shared = Arc::new(Mutex::new(handle));
+        let (lost_tx, lost) = tokio::sync::watch::channel(None);
+        let watch = Watch {
+            interrupt: self.interrupt.clone(),
+            lost: Some(lost),
+        };
+        let ending = tokio::select! {
+            ending = self.locked_steps(event, plan, ctx, report, lock_at + 1, &watch) => ending,
+            never = self.keep_lock(Arc::clone(&shared), taken_at, lost_tx) => match never {},
+        };
+        // Release on every path; bounded once a signal asked the run to stop.
+        let release_at = plan
+            .steps
+            .iter()
+            .position(|s| matches!(s.step, Step::ReleaseLock { .. }));
+        let handle = lock_value(&shared);
+        let started = Instant::now();
+        let unlock = self.adapters.cluster.unlock(&handle);
+        let released = if self.interrupt.count() > 0 {
+            tokio::time::timeout(UNLOCK_BOUND, unlock)
+                .await
+                .unwrap_or_else(|_| {
+                    Err(AdapterError::Timeout {
+                        service: "kubernetes",
+                        operation: "releasing the lock".to_owned(),
+                        seconds: UNLOCK_BOUND.as_secs_f64(),
+                    })
+                })
+        } else {
+            unlock.await
+        };
+        if let Some(index) = release_at {
+            let end = match released {
+                Ok(()) => StepEnd::Ok(None),
+                Err(error) => {
+                    self.observer.progress(&Progress::Note(format!(
+                        "could not release the lock ({error}); it expires by itself after {}",
+                        format_duration(self.config.lease_duration)
+                    )));
+                    StepEnd::Stop(Stop::Failed(error))
+                }
+            };
+            self.step_finished(report, index, started, end);
+        }
+        ending
+    }
+
+    /// Renews the lock every `lock.renew_every`. Our hold is judged by elapsed time on this
+    /// process's monotonic clock: when no renewal has succeeded within the lease minus a
+    /// margin, others may soon take the lock over, so the run is told to stop before its next
+    /// write. Never returns.
+    pub(super) async fn keep_lock(
+        &self,
+        shared: Arc<Mutex<LockHandle>>,
+        taken_at: Instant,
+        lost: tokio::sync::watch::Sender<Option<String>>,
+    ) -> std::convert::Infallible {
+        let lease = self.config.lease_duration;
+        let every = self.config.lease_renew_every;
+        let hold = lease - lease / 4;
+        let mut last_ok = taken_at;
+        let mut next_attempt = taken_at + every;
+        let why = loop {
+            let deadline = last_ok + hold;
+            if next_attempt >= deadline {
+                tokio::time::sleep_until(deadline).await;
+                break format!(
+                    "no renewal succeeded for {}",
+                    format_duration(deadline.duration_since(last_ok))
+                );
+            }
+            tokio::time::sleep_until(next_attempt).await;
+            let handle = lock_value(&shared);
+            let attempt_at = Instant::now();
+            match tokio::time::timeout_at(deadline, self.adapters.cluster.renew(&handle)).await {
+                Ok(Ok(renewed)) => {
+                    if let Ok(mut slot) = shared.lock() {
+                        *slot = renewed;
+                    }
+                    last_ok = attempt_at;
+                    next_attempt = attempt_at + every;
+                }
+                Ok(Err(error @ AdapterError::Conflict { .. })) => {
+                    break format!("another holder took it ({error})");
+                }
+                Ok(Err(error)) => {
+                    self.observer.progress(&Progress::Note(format!(
+                        "lock renewal failed: {error}; retrying"
+                    )));
+                    next_attempt = Instant::now() + (every / 4).max(Duration::from_millis(500));
+                }
+                Err(_) => {
+                    break format!(
+                        "no renewal succeeded for {}",
+                        format_duration(deadline.duration_since(last_ok))
+                    );
+                }
+            }
+        };
+        let handle = lock_value(&shared);
+        self.observer.progress(&Progress::Note(format!(
+            "the lock on namespace `{}` was lost: {why}; no further write",
+            handle.namespace
+        )));
+        let _ = lost.send(Some(format!(
+            "the lock on namespace `{}` was lost ({why})",
+            handle.namespace
+        )));
+        std::future::pending().await
+    }
+}

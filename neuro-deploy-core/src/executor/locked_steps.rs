@@ -1,0 +1,344 @@
+//! The steps under the lock: the queue re-check, the decision again on fresh facts, one patch
+//! per Deployment with exact bookkeeping, the rollout wait; and what a stop means before and
+//! after the first write.
+
+use futures::future::join_all;
+use tokio::time::Instant;
+
+use crate::error::{AdapterError, Reason, ReasonCode};
+use crate::model::{DeployAudit, Event, ImageChange, ImageRef, RolloutResult};
+use crate::policy::{Decision, Fact, Plan, Step, decide, target};
+
+use super::interrupt::*;
+use super::report::*;
+use super::*;
+
+impl Executor {
+    /// The steps under the lock: the queue re-check, the decision again on fresh facts, the
+    /// writes, the rollout wait (and a rollback when it fails).
+    pub(super) async fn locked_steps(
+        &self,
+        event: &Event,
+        plan: &mut Plan,
+        ctx: &RunContext,
+        report: &mut Report,
+        from: usize,
+        watch: &Watch,
+    ) -> Ending {
+        let mut applied: Vec<ImageChange> = Vec::new();
+        for index in from..plan.steps.len() {
+            let planned = plan.steps[index].clone();
+            match &planned.step {
+                Step::ReleaseLock { .. } => break,
+                Step::SetImage { .. } => {
+                    let started = self.step_started(&planned);
+                    if let Err(ending) = self.decide_again(event, plan, report, index, watch).await
+                    {
+                        return ending;
+                    }
+                    let changes = plan.changes().unwrap_or_default().to_vec();
+                    if changes.is_empty() {
+                        self.step_finished(
+                            report,
+                            index,
+                            started,
+                            StepEnd::Skipped(
+                                "every app container already has the image".to_owned(),
+                            ),
+                        );
+                        continue;
+                    }
+                    if let Some(halt) = watch.check() {
+                        self.record(
+                            report,
+                            index,
+                            started,
+                            StepStatus::NotRun,
+                            Some("stopped before writing".to_owned()),
+                        );
+                        return self.halted_before_writes(halt);
+                    }
+                    let audit = self.audit(plan, ctx, report);
+                    let (written, failures) =
+                        self.set_each(&plan.namespace, &changes, &audit).await;
+                    applied = written;
+                    report.applied = applied.clone();
+                    if !failures.is_empty() {
+                        let why = failures.join("; ");
+                        self.record(
+                            report,
+                            index,
+                            started,
+                            StepStatus::Failed,
+                            Some(why.clone()),
+                        );
+                        if applied.is_empty() {
+                            return Ending::Failed(AdapterError::failed(
+                                "kubernetes",
+                                format!("setting images in `{}`", plan.namespace),
+                                format!("{why}; nothing was changed"),
+                            ));
+                        }
+                        return self
+                            .roll_back(plan, ctx, report, &applied, &why, watch)
+                            .await;
+                    }
+                    self.step_finished(
+                        report,
+                        index,
+                        started,
+                        StepEnd::Ok(Some(format!("{} container(s) changed", changes.len()))),
+                    );
+                }
+                Step::AwaitRollout { .. } => {
+                    let started = self.step_started(&planned);
+                    let names = plan.awaited().unwrap_or_default().to_vec();
+                    let result = match watch
+                        .race(self.await_rollout(&plan.namespace, &names))
+                        .await
+                    {
+                        Ok(result) => result,
+                        Err(halt) => {
+                            self.record(
+                                report,
+                                index,
+                                started,
+                                StepStatus::NotRun,
+                                Some(halt_text(&halt).to_owned()),
+                            );
+                            return self
+                                .halted_after_writes(plan, ctx, report, &applied, halt)
+                                .await;
+                        }
+                    };
+                    match result {
+                        Ok(RolloutResult::Complete) => {
+                            self.step_finished(
+                                report,
+                                index,
+                                started,
+                                StepEnd::Ok(Some("rollout complete".to_owned())),
+                            );
+                        }
+                        failure => {
+                            let why = self.rollout_problem(failure);
+                            self.step_finished(
+                                report,
+                                index,
+                                started,
+                                StepEnd::Stop(Stop::Failed(AdapterError::failed(
+                                    "kubernetes",
+                                    "rollout",
+                                    why.clone(),
+                                ))),
+                            );
+                            if applied.is_empty() {
+                                return Ending::Refused(rollout_failing(plan, &why));
+                            }
+                            return self
+                                .roll_back(plan, ctx, report, &applied, &why, watch)
+                                .await;
+                        }
+                    }
+                }
+                _ => {
+                    let outcome = watch
+                        .race(self.run_step(index, plan, ctx.dry_run, report))
+                        .await;
+                    match outcome {
+                        Ok(Ok(())) => {}
+                        Ok(Err(ending)) => return ending,
+                        Err(halt) => return self.halted_before_writes(halt),
+                    }
+                }
+            }
+        }
+        Ending::Deployed
+    }
+
+    /// Reads the target's (and the promotion source's) workloads again under the lock and runs
+    /// the policy again: facts read before a long queue wait go stale. A changed verdict
+    /// refuses; the previous images and the audit trail come from this read.
+    pub(super) async fn decide_again(
+        &self,
+        event: &Event,
+        plan: &mut Plan,
+        report: &mut Report,
+        index: usize,
+        watch: &Watch,
+    ) -> Result<(), Ending> {
+        let started = Instant::now();
+        let mut facts = report.facts.clone();
+        // The image step ran: the image exists now, whatever was known before.
+        if let Fact::Known(None) = facts.target_image {
+            facts.target_image = Fact::Known(Some(ImageRef::new(
+                plan.image.repository.clone(),
+                plan.image.tag.clone(),
+            )));
+        }
+        let Some(target) = target(event, &self.config).ok() else {
+            return Ok(());
+        };
+        match watch.race(self.read_workloads(&target, &mut facts)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => return Err(self.stop(report, index, started, Stop::Failed(error))),
+            Err(halt) => {
+                self.record(
+                    report,
+                    index,
+                    started,
+                    StepStatus::NotRun,
+                    Some(halt_text(&halt).to_owned()),
+                );
+                return Err(self.halted_before_writes(halt));
+            }
+        }
+        report.facts = facts.clone();
+        let fresh = match decide(event, &self.config, &facts) {
+            Decision::Proceed(fresh) => fresh,
+            Decision::Ignore(reason) | Decision::Refuse(reason) => {
+                let reason = Reason::new(
+                    reason.code,
+                    format!(
+                        "decided again under the lock, on what runs now: {}; nothing was written",
+                        reason.message
+                    ),
+                );
+                return Err(self.stop(report, index, started, Stop::Refused(reason)));
+            }
+        };
+        if fresh.version != plan.version || fresh.image != plan.image {
+            let reason = Reason::new(
+                ReasonCode::NoPreviousVersion,
+                format!(
+                    "decided again under the lock, the version to deploy is now {} (was {}): the environment changed meanwhile; nothing was written — check `neuro-deploy status` and run again",
+                    fresh.image.pinned(),
+                    plan.image.pinned()
+                ),
+            );
+            return Err(self.stop(report, index, started, Stop::Refused(reason)));
+        }
+        report.previous_version = fresh.previous_version.clone();
+        plan.previous_version = fresh.previous_version;
+        for (mine, theirs) in plan.steps.iter_mut().zip(fresh.steps) {
+            if matches!(
+                (&mine.step, &theirs.step),
+                (Step::SetImage { .. }, Step::SetImage { .. })
+                    | (Step::AwaitRollout { .. }, Step::AwaitRollout { .. })
+            ) {
+                *mine = theirs;
+            }
+        }
+        Ok(())
+    }
+
+    /// Patches each Deployment on its own (concurrently), so a failure leaves an exact record:
+    /// what was written, plus any patch whose answer was lost (it may have been applied).
+    pub(super) async fn set_each(
+        &self,
+        namespace: &str,
+        changes: &[ImageChange],
+        audit: &DeployAudit,
+    ) -> (Vec<ImageChange>, Vec<String>) {
+        let mut by_workload: Vec<Vec<ImageChange>> = Vec::new();
+        for change in changes {
+            match by_workload
+                .iter_mut()
+                .find(|group| group[0].workload == change.workload)
+            {
+                Some(group) => group.push(change.clone()),
+                None => by_workload.push(vec![change.clone()]),
+            }
+        }
+        let writes = by_workload.into_iter().map(|group| async move {
+            let result = self
+                .adapters
+                .cluster
+                .set_images(namespace, &group, audit)
+                .await;
+            (group, result)
+        });
+        let mut applied = Vec::new();
+        let mut failures = Vec::new();
+        for (group, result) in join_all(writes).await {
+            match result {
+                Ok(()) => applied.extend(group),
+                Err(error) => {
+                    failures.push(format!("Deployment `{}`: {error}", group[0].workload));
+                    if error.outcome_unknown() {
+                        applied.extend(group);
+                    }
+                }
+            }
+        }
+        (applied, failures)
+    }
+
+    /// Something stopped the run before it wrote anything.
+    pub(super) fn halted_before_writes(&self, halt: Halt) -> Ending {
+        match halt {
+            Halt::Interrupted => {
+                Ending::Interrupted("interrupted before any change; nothing was changed".to_owned())
+            }
+            Halt::LockLost(why) => Ending::Failed(AdapterError::failed(
+                "kubernetes",
+                "keeping the lock",
+                format!(
+                    "{why}; the run stopped before any write — check with `neuro-deploy status` and run again"
+                ),
+            )),
+        }
+    }
+
+    /// Something stopped the run after it wrote: a signal restores what it changed (without
+    /// waiting for that rollout); a lost lock forbids any further write, so an operator is needed.
+    pub(super) async fn halted_after_writes(
+        &self,
+        plan: &Plan,
+        ctx: &RunContext,
+        report: &mut Report,
+        applied: &[ImageChange],
+        halt: Halt,
+    ) -> Ending {
+        match halt {
+            Halt::LockLost(why) => Ending::RollbackFailed(format!(
+                "{why} during the rollout of {}; applied ({}) and not restored, since writing without the lock is unsafe — an operator is needed: check `neuro-deploy status` and roll back or deploy again",
+                plan.image.pinned(),
+                describe_changes(applied)
+            )),
+            Halt::Interrupted if applied.is_empty() => Ending::Interrupted(
+                "interrupted while waiting for the rollout; this run had changed nothing"
+                    .to_owned(),
+            ),
+            Halt::Interrupted => self.restore_on_interrupt(plan, ctx, report, applied).await,
+        }
+    }
+
+    pub(super) fn audit(&self, plan: &Plan, ctx: &RunContext, report: &Report) -> DeployAudit {
+        let queue_gate_skipped = plan.steps.iter().find_map(|s| match &s.step {
+            Step::QueueGateSkipped { reason, .. } => {
+                let seen: Vec<String> = report.queues.iter().map(QueueSample::describe).collect();
+                Some(format!(
+                    "{reason} (by {}; queues then: {})",
+                    ctx.identity,
+                    seen.join("; ")
+                ))
+            }
+            _ => None,
+        });
+        DeployAudit {
+            version: plan.version.clone(),
+            previous_version: plan.previous_version.clone(),
+            deployed_at: ctx.started_at.clone(),
+            deployed_by: ctx.holder(),
+            change_cause: format!(
+                "neuro-deploy: {} {} to {} by {}",
+                self.config.app,
+                plan.version,
+                plan.environment.as_deref().unwrap_or(&plan.namespace),
+                ctx.identity
+            ),
+            queue_gate_skipped,
+        }
+    }
+}

@@ -1,0 +1,529 @@
+//! The executor: gathers facts through the traits, asks the policy, and carries the plan out.
+//!
+//! It takes time from tokio (`tokio::time`), so tests run with paused time. Every write
+//! happens after the gates passed and under the namespace lock; the lock is released on
+//! every path; a failed rollout is rolled back to the images recorded before the change.
+//!
+//! The parts, one concept a file: [`report`] (what a run reports), `interrupt` (signals and a
+//! lost lock), `queue_gate`, `image` (retag or build, then check), `lock` (take, renew, release),
+//! `locked_steps` (re-decide, write, await) and `rollback`.
+
+use std::sync::Arc;
+
+use tokio::time::Instant;
+
+use crate::config::Config;
+use crate::error::{AdapterError, Reason, ReasonCode};
+use crate::model::{Event, ImageChange, RolloutResult};
+use crate::policy::{
+    Decision, Fact, Facts, Plan, PlannedStep, Step, Target, decide, previous_version, target,
+};
+use crate::version::Version;
+
+mod image;
+mod interrupt;
+mod lock;
+mod locked_steps;
+mod queue_gate;
+pub mod report;
+mod rollback;
+
+pub use interrupt::{CLEANUP_BOUND, Interrupt, Interrupter, interrupt_channel};
+pub use queue_gate::sample_queues;
+pub use report::{
+    Adapters, Observer, Outcome, Progress, QueueSample, Report, RunContext, Silent, StepReport,
+    StepStatus,
+};
+
+use interrupt::{Halt, Watch};
+use queue_gate::queue_verdict;
+
+/// How a step ended, inside the executor.
+enum StepEnd {
+    Ok(Option<String>),
+    Skipped(String),
+    Stop(Stop),
+}
+
+/// Why a step stops the run.
+enum Stop {
+    Refused(Reason),
+    Failed(AdapterError),
+    Interrupted,
+}
+
+/// What a whole plan came to.
+enum Ending {
+    Deployed,
+    /// A plan that wrote nothing saw the rollout already set complete.
+    Converged,
+    Refused(Reason),
+    Failed(AdapterError),
+    RolledBack(String),
+    RollbackFailed(String),
+    Interrupted(String),
+}
+
+/// Runs events through the policy and the adapters.
+pub struct Executor {
+    adapters: Adapters,
+    config: Config,
+    observer: Arc<dyn Observer>,
+    interrupt: Interrupt,
+}
+
+impl Executor {
+    /// An executor over these adapters and settings.
+    pub fn new(adapters: Adapters, config: Config) -> Executor {
+        Executor {
+            adapters,
+            config,
+            observer: Arc::new(Silent),
+            interrupt: Interrupt::never(),
+        }
+    }
+
+    /// Sends progress to `observer`.
+    pub fn with_observer(mut self, observer: Arc<dyn Observer>) -> Executor {
+        self.observer = observer;
+        self
+    }
+
+    /// Lets signals stop runs: the first stops the waits, restores what the run changed if its
+    /// rollout is not complete (without waiting for it), cancels a build it started, releases
+    /// the lock and reports `interrupted`, all within [`CLEANUP_BOUND`]; a second skips the
+    /// restore and only releases the lock. A rollout already complete is kept.
+    pub fn with_interrupt(mut self, interrupt: Interrupt) -> Executor {
+        self.interrupt = interrupt;
+        self
+    }
+
+    /// The settings in use.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Runs one event to its end and reports. Never panics on adapter failures; every
+    /// failure is in the report.
+    pub async fn run(&self, event: &Event, ctx: &RunContext) -> Report {
+        self.run_scoped(event, ctx, false).await
+    }
+
+    /// Makes sure the event's image exists (retag or build, after the gates) and stops there:
+    /// no lock, no cluster write. What a CI step that only prepares the image calls.
+    pub async fn prepare_image(&self, event: &Event, ctx: &RunContext) -> Report {
+        self.run_scoped(event, ctx, true).await
+    }
+
+    async fn run_scoped(&self, event: &Event, ctx: &RunContext, image_only: bool) -> Report {
+        let mut report = Report::new(event, ctx.dry_run);
+        let target = match target(event, &self.config) {
+            Ok(target) => target,
+            Err(reason) => return report.refused(reason),
+        };
+        report.environment = target.environment.clone();
+        report.namespace = Some(target.namespace.clone());
+        report.version = target
+            .version
+            .as_ref()
+            .map(|v| v.image_tag(self.config.short_sha_length));
+        let unlocked = Watch::unlocked(&self.interrupt);
+        let facts = match unlocked.race(self.gather_facts(event, &target)).await {
+            Ok(Ok(facts)) => facts,
+            Ok(Err(error)) => return report.failed(&error),
+            Err(_) => {
+                return report.end(
+                    Outcome::Interrupted,
+                    None,
+                    "interrupted while reading the facts; nothing was changed",
+                );
+            }
+        };
+        report.facts = facts.clone();
+        let mut plan = match decide(event, &self.config, &facts) {
+            Decision::Proceed(plan) => plan,
+            Decision::Ignore(reason) | Decision::Refuse(reason) => return report.refused(reason),
+        };
+        report.version = Some(plan.version.clone());
+        report.image = Some(plan.image.pinned());
+        report.previous_version = plan.previous_version.clone();
+        report.steps = plan
+            .steps
+            .iter()
+            .map(|s| StepReport {
+                kind: s.step.kind().to_owned(),
+                reason: s.reason.clone(),
+                status: StepStatus::NotRun,
+                duration_ms: 0,
+                detail: None,
+            })
+            .collect();
+        let ending = self
+            .execute(event, &mut plan, ctx, &mut report, image_only)
+            .await;
+        let target_text = format!("{} in namespace `{}`", plan.image.pinned(), plan.namespace);
+        match ending {
+            Ending::Deployed if image_only => report.end(
+                Outcome::ImageReady,
+                None,
+                format!("image {} is ready; deploy not requested", plan.image),
+            ),
+            Ending::Deployed | Ending::Converged if ctx.dry_run => report.end(
+                Outcome::WouldDeploy,
+                None,
+                format!(
+                    "dry run: every gate passed; would deploy {target_text}; nothing was written"
+                ),
+            ),
+            Ending::Deployed => {
+                report.end(Outcome::Deployed, None, format!("deployed {target_text}"))
+            }
+            Ending::Converged => report.end(
+                Outcome::Deployed,
+                None,
+                format!(
+                    "{target_text} was already set; its rollout completed while this run waited (nothing was written)"
+                ),
+            ),
+            Ending::Refused(reason) => report.refused(reason),
+            Ending::Failed(error) => report.failed(&error),
+            Ending::RolledBack(message) => report.end(Outcome::RolledBack, None, message),
+            Ending::RollbackFailed(message) => report.end(Outcome::RollbackFailed, None, message),
+            Ending::Interrupted(message) => report.end(Outcome::Interrupted, None, message),
+        }
+    }
+
+    /// The app's Deployments in the target namespace and, for a promotion, in the source's.
+    async fn read_workloads(&self, target: &Target, facts: &mut Facts) -> Result<(), AdapterError> {
+        let cluster = &self.adapters.cluster;
+        facts.target_workloads = Fact::Known(cluster.workloads(&target.namespace).await?);
+        if let Some((_, source_ns)) = &target.source {
+            facts.source_workloads = Fact::Known(cluster.workloads(source_ns).await?);
+        }
+        Ok(())
+    }
+
+    /// Reads what the policy needs; writes nothing.
+    async fn gather_facts(&self, event: &Event, target: &Target) -> Result<Facts, AdapterError> {
+        let registry = &self.adapters.registry;
+        let repository = registry.repository_uri().await?;
+        let mut facts = Facts {
+            repository_uri: Fact::Known(repository.clone()),
+            ..Facts::unknown()
+        };
+        self.read_workloads(target, &mut facts).await?;
+        let version = match &target.version {
+            Some(version) => Some(version.clone()),
+            None => facts
+                .target_workloads
+                .known()
+                .and_then(|workloads| previous_version(workloads, &repository).ok()),
+        };
+        let Some(version) = version else {
+            return Ok(facts);
+        };
+        let tag = version.image_tag(self.config.short_sha_length);
+        let target_image = registry.find(&tag).await?;
+        let may_build = matches!(
+            event,
+            Event::Merged { .. } | Event::Released { .. } | Event::Deploy { .. }
+        );
+        // A release whose tag exists is compared with its commit's image when the commit is
+        // known without asking anyone (a tag is never moved onto another image).
+        let compare_commit = target_image.is_some() && target.commit.is_some();
+        if may_build && (target_image.is_none() || compare_commit) {
+            let revision = match (&target.commit, &version) {
+                (Some(commit), _) => Some(commit.clone()),
+                (None, Version::Release(tag)) => match &self.adapters.releases {
+                    Some(releases) => releases.resolve(tag.as_str()).await?,
+                    None => None,
+                },
+                (None, Version::GitSha(sha)) => Some(sha.clone()),
+            };
+            if let (Version::Release(_), Some(revision)) = (&version, &revision) {
+                let short = revision.short(self.config.short_sha_length);
+                facts.commit_image = Fact::Known(registry.find(short).await?);
+            }
+            facts.revision = Fact::Known(revision);
+        }
+        facts.target_image = Fact::Known(target_image);
+        if let Event::Released {
+            target_branch: Some(branch),
+            ..
+        } = event
+            && !self.config.is_release_branch(branch)
+            && let (Some(releases), Ok(sha)) = (
+                &self.adapters.releases,
+                crate::version::GitSha::parse(branch),
+            )
+        {
+            let contained = releases
+                .branch_contains(&self.config.main_branch, &sha)
+                .await?;
+            facts.target_on_release_branch = Fact::Known(contained);
+        }
+        Ok(facts)
+    }
+
+    async fn execute(
+        &self,
+        event: &Event,
+        plan: &mut Plan,
+        ctx: &RunContext,
+        report: &mut Report,
+        image_only: bool,
+    ) -> Ending {
+        // Steps before the deploy: gates and the image. The deploy starts with the lock, or,
+        // in a plan that writes nothing, with the wait for the rollout already set.
+        let deploy_at = plan
+            .steps
+            .iter()
+            .position(|s| matches!(s.step, Step::AcquireLock { .. } | Step::AwaitRollout { .. }))
+            .unwrap_or(plan.steps.len());
+        for index in 0..deploy_at {
+            if let Err(ending) = self.run_step(index, plan, ctx.dry_run, report).await {
+                return ending;
+            }
+        }
+        if image_only {
+            return Ending::Deployed;
+        }
+        if ctx.dry_run {
+            return self.dry_run_rest(plan, deploy_at, report).await;
+        }
+        match plan.steps.get(deploy_at).map(|s| &s.step) {
+            Some(Step::AcquireLock { .. }) => {
+                self.locked(event, plan, ctx, report, deploy_at).await
+            }
+            Some(Step::AwaitRollout { .. }) => self.await_as_set(plan, report, deploy_at).await,
+            _ => Ending::Deployed,
+        }
+    }
+
+    /// A plan that writes nothing: the images are set, the rollout is awaited; a failing one
+    /// is refused as `rollout_failing`, since this run changed nothing.
+    async fn await_as_set(&self, plan: &Plan, report: &mut Report, index: usize) -> Ending {
+        let started = self.step_started(&plan.steps[index]);
+        let names = plan.awaited().unwrap_or_default().to_vec();
+        let watch = Watch::unlocked(&self.interrupt);
+        let result = match watch
+            .race(self.await_rollout(&plan.namespace, &names))
+            .await
+        {
+            Ok(result) => result,
+            Err(_) => {
+                self.record(
+                    report,
+                    index,
+                    started,
+                    StepStatus::NotRun,
+                    Some("interrupted".to_owned()),
+                );
+                return Ending::Interrupted(
+                    "interrupted while waiting for the rollout; this run had changed nothing"
+                        .to_owned(),
+                );
+            }
+        };
+        match result {
+            Ok(RolloutResult::Complete) => {
+                self.step_finished(
+                    report,
+                    index,
+                    started,
+                    StepEnd::Ok(Some("rollout complete".to_owned())),
+                );
+                Ending::Converged
+            }
+            failure => {
+                let reason = rollout_failing(plan, &self.rollout_problem(failure));
+                self.stop(report, index, started, Stop::Refused(reason))
+            }
+        }
+    }
+
+    /// A dry run reports the lock and the writes as skipped, but still looks at the queues.
+    async fn dry_run_rest(&self, plan: &Plan, from: usize, report: &mut Report) -> Ending {
+        for index in from..plan.steps.len() {
+            let planned = &plan.steps[index];
+            if planned.step.writes() {
+                let started = self.step_started(planned);
+                self.step_finished(
+                    report,
+                    index,
+                    started,
+                    StepEnd::Skipped("dry run: not performed".to_owned()),
+                );
+            } else if let Err(ending) = self.run_step(index, plan, true, report).await {
+                return ending;
+            }
+        }
+        Ending::Deployed
+    }
+
+    /// Runs one read-only or image step; a signal stops it.
+    async fn run_step(
+        &self,
+        index: usize,
+        plan: &Plan,
+        dry_run: bool,
+        report: &mut Report,
+    ) -> Result<(), Ending> {
+        let planned = &plan.steps[index];
+        let started = self.step_started(planned);
+        let watch = Watch::unlocked(&self.interrupt);
+        let end = match &planned.step {
+            Step::EnsureImage { image, action } => {
+                self.ensure_image(image, action, dry_run, &watch).await
+            }
+            // Decided from gathered facts by the policy: reaching here means it passed.
+            Step::GateImageExists { .. }
+            | Step::GateSourceVerified { .. }
+            | Step::GateNotDowngrade { .. } => StepEnd::Ok(None),
+            Step::GateQueuesDrained { queues, regions } => {
+                match watch.race(self.wait_for_drained(queues, regions)).await {
+                    Ok((end, samples)) => {
+                        report.queues = samples;
+                        end
+                    }
+                    Err(_) => StepEnd::Stop(Stop::Interrupted),
+                }
+            }
+            Step::QueueGateSkipped {
+                queues,
+                regions,
+                reason,
+            } => match watch.race(self.sample_queues(queues, regions)).await {
+                Ok(samples) => {
+                    let seen: Vec<String> = samples.iter().map(QueueSample::describe).collect();
+                    report.queues = samples;
+                    StepEnd::Ok(Some(format!(
+                        "skipped by the operator ({reason}); seen and not waited for: {}",
+                        seen.join("; ")
+                    )))
+                }
+                Err(_) => StepEnd::Stop(Stop::Interrupted),
+            },
+            Step::RecheckQueues { queues, regions } => {
+                match watch.race(self.sample_queues(queues, regions)).await {
+                    Ok(samples) => {
+                        let end = queue_verdict(&samples, "on the last look after taking the lock");
+                        report.queues = samples;
+                        end
+                    }
+                    Err(_) => StepEnd::Stop(Stop::Interrupted),
+                }
+            }
+            Step::AcquireLock { .. }
+            | Step::SetImage { .. }
+            | Step::AwaitRollout { .. }
+            | Step::ReleaseLock { .. } => StepEnd::Skipped("handled by the executor".to_owned()),
+        };
+        match end {
+            StepEnd::Stop(stop) => Err(self.stop(report, index, started, stop)),
+            other => {
+                self.step_finished(report, index, started, other);
+                Ok(())
+            }
+        }
+    }
+
+    fn step_started(&self, planned: &PlannedStep) -> Instant {
+        self.observer.progress(&Progress::StepStarted {
+            kind: planned.step.kind().to_owned(),
+            reason: planned.reason.clone(),
+        });
+        Instant::now()
+    }
+
+    /// Records how a step ended; a stop also says how the run ends.
+    fn step_finished(&self, report: &mut Report, index: usize, started: Instant, end: StepEnd) {
+        let (status, detail) = match end {
+            StepEnd::Ok(detail) => (StepStatus::Ok, detail),
+            StepEnd::Skipped(detail) => (StepStatus::Skipped, Some(detail)),
+            StepEnd::Stop(stop) => {
+                self.stop(report, index, started, stop);
+                return;
+            }
+        };
+        self.record(report, index, started, status, detail);
+    }
+
+    /// Records a step that stops the run and says how the run ends. An adapter's refusal
+    /// (an immutable tag …) is a refusal, not a failure.
+    fn stop(&self, report: &mut Report, index: usize, started: Instant, stop: Stop) -> Ending {
+        let reason = match stop {
+            Stop::Refused(reason) => reason,
+            Stop::Failed(AdapterError::Refused { code, message }) => Reason::new(code, message),
+            Stop::Failed(error) => {
+                self.record(
+                    report,
+                    index,
+                    started,
+                    StepStatus::Failed,
+                    Some(error.to_string()),
+                );
+                return Ending::Failed(error);
+            }
+            Stop::Interrupted => {
+                self.record(
+                    report,
+                    index,
+                    started,
+                    StepStatus::NotRun,
+                    Some("interrupted".to_owned()),
+                );
+                return self.halted_before_writes(Halt::Interrupted);
+            }
+        };
+        self.record(
+            report,
+            index,
+            started,
+            StepStatus::Refused,
+            Some(reason.to_string()),
+        );
+        Ending::Refused(reason)
+    }
+
+    fn record(
+        &self,
+        report: &mut Report,
+        index: usize,
+        started: Instant,
+        status: StepStatus,
+        detail: Option<String>,
+    ) {
+        if let Some(step) = report.steps.get_mut(index) {
+            self.observer.progress(&Progress::StepFinished {
+                kind: step.kind.clone(),
+                status,
+                detail: detail.clone(),
+            });
+            step.status = status;
+            step.detail = detail;
+            step.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        }
+    }
+}
+
+/// The refusal for images already set whose rollout fails: this run changed nothing.
+fn rollout_failing(plan: &Plan, why: &str) -> Reason {
+    Reason::new(
+        ReasonCode::RolloutFailing,
+        format!(
+            "namespace `{}` already has {} but its rollout is failing ({why}); this run changed nothing — deploy or promote another version, or roll back (`neuro-deploy rollback --env …`)",
+            plan.namespace,
+            plan.image.pinned()
+        ),
+    )
+}
+
+/// `workload/container=image, …` for messages.
+fn describe_changes(changes: &[ImageChange]) -> String {
+    changes
+        .iter()
+        .map(|c| format!("{}/{}={}", c.workload, c.container, c.image))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

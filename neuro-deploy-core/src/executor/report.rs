@@ -1,0 +1,294 @@
+//! What a run reports and whom it tells: the adapters it acts through, who runs it, the
+//! [`Report`] (outcome, steps, facts, what was applied and restored) and [`Progress`] for an
+//! [`Observer`].
+//!
+//! What it is not: no logic beyond the report's own bookkeeping (the exit code of an outcome).
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{AdapterError, ExitCode, Reason, ReasonCode};
+use crate::model::{Event, ImageChange, QueueDepth};
+use crate::policy::Facts;
+use crate::traits::{ClusterDeployer, ImageBuilder, QueueInspector, Registry, ReleaseSource};
+
+/// The adapters a run acts through.
+#[derive(Clone)]
+pub struct Adapters {
+    /// Image registry.
+    pub registry: Arc<dyn Registry>,
+    /// Image builder; `None` when builds are not possible here (a build is then a failure).
+    pub builder: Option<Arc<dyn ImageBuilder>>,
+    /// Queue depths.
+    pub queues: Arc<dyn QueueInspector>,
+    /// The cluster.
+    pub cluster: Arc<dyn ClusterDeployer>,
+    /// Releases; `None` when no GitHub repository is configured.
+    pub releases: Option<Arc<dyn ReleaseSource>>,
+}
+
+/// Who runs, when, and how.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunContext {
+    /// `user@host`.
+    pub identity: String,
+    /// A unique id for this run (lock holder and audit).
+    pub run_id: String,
+    /// When the run started, RFC 3339 UTC (written to `neuro-deploy.io/deployed-at`).
+    pub started_at: String,
+    /// Gather facts and evaluate gates, write nothing.
+    pub dry_run: bool,
+}
+
+impl RunContext {
+    /// The lock holder and `deployed-by` value: `user@host/run-id`.
+    pub fn holder(&self) -> String {
+        format!("{}/{}", self.identity, self.run_id)
+    }
+}
+
+/// Progress, for binaries to show. Library code never prints.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "progress", rename_all = "snake_case")]
+pub enum Progress {
+    /// A step begins.
+    StepStarted {
+        /// Step kind.
+        kind: String,
+        /// Why.
+        reason: String,
+    },
+    /// A step ended.
+    StepFinished {
+        /// Step kind.
+        kind: String,
+        /// How.
+        status: StepStatus,
+        /// Details.
+        detail: Option<String>,
+    },
+    /// One look at one queue.
+    QueueSample(QueueSample),
+    /// Anything else worth a line.
+    Note(String),
+}
+
+/// Receives [`Progress`].
+pub trait Observer: Send + Sync {
+    /// Called as things happen.
+    fn progress(&self, progress: &Progress);
+}
+
+/// An observer that drops everything.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Silent;
+
+impl Observer for Silent {
+    fn progress(&self, _: &Progress) {}
+}
+
+/// One queue in one region, at one moment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueSample {
+    /// Queue name.
+    pub queue: String,
+    /// Region.
+    pub region: String,
+    /// Counts, when read.
+    pub depth: Option<QueueDepth>,
+    /// Why it could not be read (counts as not drained).
+    pub error: Option<String>,
+}
+
+impl QueueSample {
+    /// Read and all zero.
+    pub fn is_drained(&self) -> bool {
+        self.depth.is_some_and(|d| d.is_empty())
+    }
+
+    pub(super) fn describe(&self) -> String {
+        match (&self.depth, &self.error) {
+            (Some(depth), _) => format!("{} in {}: {depth}", self.queue, self.region),
+            (None, Some(error)) => format!(
+                "{} in {}: could not be read ({error})",
+                self.queue, self.region
+            ),
+            (None, None) => format!("{} in {}: not read", self.queue, self.region),
+        }
+    }
+}
+
+/// How a step went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    /// Done or passed.
+    Ok,
+    /// Not needed (nothing to change) or not performed (dry run).
+    Skipped,
+    /// Refused by a gate.
+    Refused,
+    /// Failed.
+    Failed,
+    /// Never reached.
+    NotRun,
+}
+
+/// One step's record in a report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepReport {
+    /// Step kind (`set_image` …).
+    pub kind: String,
+    /// Why the step was planned.
+    pub reason: String,
+    /// How it went.
+    pub status: StepStatus,
+    /// Time spent.
+    pub duration_ms: u64,
+    /// What happened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The version runs with a complete rollout.
+    Deployed,
+    /// A dry run found every gate open; nothing was written.
+    WouldDeploy,
+    /// Nothing to do (already deployed, or the event does not deploy).
+    Ignored,
+    /// A gate or rule refused; nothing changed.
+    Refused,
+    /// The rollout failed and the previous images were restored.
+    RolledBack,
+    /// The rollout failed and restoring the previous images failed too.
+    RollbackFailed,
+    /// Something failed unexpectedly (after retries).
+    Failed,
+    /// The image exists (retagged or built); deploying was not requested.
+    ImageReady,
+    /// A signal stopped the run; what it changed was restored and the lock released.
+    Interrupted,
+}
+
+/// Everything a run decided and did; `--output json` prints it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    /// How it ended.
+    pub outcome: Outcome,
+    /// The reason code, when refused or ignored.
+    pub reason: Option<ReasonCode>,
+    /// One sentence for people.
+    pub message: String,
+    /// The event.
+    pub event: Event,
+    /// Whether this was a dry run.
+    pub dry_run: bool,
+    /// Environment.
+    pub environment: Option<String>,
+    /// Namespace.
+    pub namespace: Option<String>,
+    /// Version deployed (image tag).
+    pub version: Option<String>,
+    /// Image deployed.
+    pub image: Option<String>,
+    /// The version replaced.
+    pub previous_version: Option<String>,
+    /// The facts gathered.
+    pub facts: Facts,
+    /// Steps in plan order.
+    pub steps: Vec<StepReport>,
+    /// Queue samples of the last gate evaluation.
+    pub queues: Vec<QueueSample>,
+    /// Image changes this run wrote, or may have written (a patch whose answer was lost).
+    #[serde(default)]
+    pub applied: Vec<ImageChange>,
+    /// Changes this run wrote back to undo `applied` (rollback, interruption).
+    #[serde(default)]
+    pub restored: Vec<ImageChange>,
+}
+
+impl Report {
+    /// The process exit code.
+    pub fn exit_code(&self) -> ExitCode {
+        match self.outcome {
+            Outcome::Deployed | Outcome::WouldDeploy | Outcome::Ignored | Outcome::ImageReady => {
+                ExitCode::Done
+            }
+            Outcome::Refused => self.reason.map_or(ExitCode::Refused, ReasonCode::exit_code),
+            Outcome::RolledBack => ExitCode::RolledBack,
+            Outcome::RollbackFailed => ExitCode::RollbackFailed,
+            Outcome::Failed => ExitCode::Failed,
+            Outcome::Interrupted => ExitCode::Interrupted,
+        }
+    }
+
+    /// A report for a run that ended before any plan (invalid input, unconfirmed production
+    /// change, adapters that could not be built).
+    pub fn without_plan(
+        event: &Event,
+        dry_run: bool,
+        outcome: Outcome,
+        reason: Option<ReasonCode>,
+        message: impl Into<String>,
+    ) -> Report {
+        Report::new(event, dry_run).end(outcome, reason, message)
+    }
+
+    pub(super) fn new(event: &Event, dry_run: bool) -> Report {
+        Report {
+            outcome: Outcome::Failed,
+            reason: None,
+            message: String::new(),
+            event: event.clone(),
+            dry_run,
+            environment: None,
+            namespace: None,
+            version: None,
+            image: None,
+            previous_version: None,
+            facts: Facts::unknown(),
+            steps: Vec::new(),
+            queues: Vec::new(),
+            applied: Vec::new(),
+            restored: Vec::new(),
+        }
+    }
+
+    pub(super) fn end(
+        mut self,
+        outcome: Outcome,
+        reason: Option<ReasonCode>,
+        message: impl Into<String>,
+    ) -> Report {
+        self.outcome = outcome;
+        self.reason = reason;
+        self.message = message.into();
+        self
+    }
+
+    /// A report for an event refused or ignored before any fact was gathered.
+    pub fn from_reason(event: &Event, dry_run: bool, reason: Reason) -> Report {
+        Report::new(event, dry_run).refused(reason)
+    }
+
+    pub(super) fn refused(self, reason: Reason) -> Report {
+        let outcome = if reason.code.is_ignore() {
+            Outcome::Ignored
+        } else {
+            Outcome::Refused
+        };
+        self.end(outcome, Some(reason.code), reason.message)
+    }
+
+    pub(super) fn failed(self, error: &AdapterError) -> Report {
+        match error.reason_code() {
+            Some(code) => self.refused(Reason::new(code, error.to_string())),
+            None => self.end(Outcome::Failed, None, error.to_string()),
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! Writing the recorded images back: after a failed rollout or patch (then awaited), and after a
+//! signal (not awaited, bounded, abandoned on a second signal).
+
+use std::time::Duration;
+
+use crate::config::format_duration;
+use crate::error::AdapterError;
+use crate::model::{DeployAudit, ImageChange, RolloutResult};
+use crate::policy::Plan;
+
+use super::interrupt::*;
+use super::report::*;
+use super::*;
+
+impl Executor {
+    /// Writes the recorded images back after a signal, bounded by [`CLEANUP_BOUND`]; a second
+    /// signal abandons it. Their rollout is not awaited (the report says so).
+    pub(super) async fn restore_on_interrupt(
+        &self,
+        plan: &Plan,
+        ctx: &RunContext,
+        report: &mut Report,
+        applied: &[ImageChange],
+    ) -> Ending {
+        self.observer.progress(&Progress::Note(
+            "interrupted: restoring the previous images (a second signal skips this)".to_owned(),
+        ));
+        let restore: Vec<ImageChange> = applied.iter().map(ImageChange::reverted).collect();
+        let audit = self.restore_audit(plan, ctx, report, "interrupted");
+        let restoring = tokio::time::timeout(
+            CLEANUP_BOUND,
+            self.set_each(&plan.namespace, &restore, &audit),
+        );
+        let outcome = tokio::select! {
+            biased;
+            () = self.interrupt.reached(2) => Err("a second signal abandoned the restore".to_owned()),
+            done = restoring => done.map_err(|_| format!("the restore took longer than {}", format_duration(CLEANUP_BOUND))),
+        };
+        match outcome {
+            Ok((restored, failures)) if failures.is_empty() => {
+                report.restored = restored;
+                Ending::Interrupted(format!(
+                    "interrupted during the rollout of {}; the previous images were written back ({}) without waiting for their rollout — check with `neuro-deploy status`",
+                    plan.image.pinned(),
+                    describe_changes(&report.restored)
+                ))
+            }
+            Ok((restored, failures)) => {
+                report.restored = restored;
+                Ending::RollbackFailed(format!(
+                    "interrupted during the rollout of {}, and restoring the previous images failed ({}); an operator is needed: inspect with `kubectl rollout status -n {}`",
+                    plan.image.pinned(),
+                    failures.join("; "),
+                    plan.namespace
+                ))
+            }
+            Err(why) => Ending::RollbackFailed(format!(
+                "interrupted during the rollout of {}; {why}, so {} may still be set — an operator is needed: roll back with `neuro-deploy rollback`",
+                plan.image.pinned(),
+                describe_changes(applied)
+            )),
+        }
+    }
+
+    pub(super) fn rollout_problem(&self, result: Result<RolloutResult, AdapterError>) -> String {
+        match result {
+            Ok(RolloutResult::Failed { workload, reason }) => {
+                format!("Deployment `{workload}` failed: {reason}")
+            }
+            Ok(RolloutResult::TimedOut { pending }) => format!(
+                "not complete after {}: {}",
+                format_duration(self.config.rollout_timeout),
+                pending.join(", ")
+            ),
+            Ok(RolloutResult::Complete) => String::new(),
+            Err(error) => error.to_string(),
+        }
+    }
+
+    pub(super) async fn await_rollout(
+        &self,
+        namespace: &str,
+        names: &[String],
+    ) -> Result<RolloutResult, AdapterError> {
+        let timeout = self.config.rollout_timeout;
+        // The adapter bounds its own wait; this guard covers an adapter that does not.
+        let guard = timeout + Duration::from_secs(30);
+        match tokio::time::timeout(
+            guard,
+            self.adapters
+                .cluster
+                .await_rollout(namespace, names, timeout),
+        )
+        .await
+        {
+            Ok(result) => result,
+            Err(_) => Ok(RolloutResult::TimedOut {
+                pending: names.to_vec(),
+            }),
+        }
+    }
+
+    /// The audit for writing the previous images back: the trail reads as if the failed deploy
+    /// never happened.
+    pub(super) fn restore_audit(
+        &self,
+        plan: &Plan,
+        ctx: &RunContext,
+        report: &Report,
+        why: &str,
+    ) -> DeployAudit {
+        let trail = report.facts.target_workloads.known().and_then(|workloads| {
+            let repository = &plan.image.repository;
+            let mut recorded = crate::policy::app_workloads(workloads, repository)
+                .map(|w| w.audit.previous_version.clone());
+            let first = recorded.next()??;
+            recorded
+                .all(|r| r.as_deref() == Some(first.as_str()))
+                .then_some(first)
+        });
+        DeployAudit {
+            version: plan
+                .previous_version
+                .clone()
+                .unwrap_or_else(|| "previous images".to_owned()),
+            previous_version: trail,
+            deployed_at: ctx.started_at.clone(),
+            deployed_by: ctx.holder(),
+            change_cause: format!(
+                "neuro-deploy: deploy of {} {why}; previous images restored",
+                plan.version
+            ),
+            queue_gate_skipped: None,
+        }
+    }
+
+    pub(super) async fn roll_back(
+        &self,
+        plan: &Plan,
+        ctx: &RunContext,
+        report: &mut Report,
+        applied: &[ImageChange],
+        why: &str,
+        watch: &Watch,
+    ) -> Ending {
+        self.observer.progress(&Progress::Note(format!(
+            "deploy failed ({why}); restoring the previous images"
+        )));
+        if let Some(halt) = watch.check() {
+            return self
+                .halted_after_writes(plan, ctx, report, applied, halt)
+                .await;
+        }
+        let restore: Vec<ImageChange> = applied.iter().map(ImageChange::reverted).collect();
+        let audit = self.restore_audit(plan, ctx, report, &format!("failed ({why})"));
+        let (restored, failures) = self.set_each(&plan.namespace, &restore, &audit).await;
+        report.restored = restored.clone();
+        let previous = describe_changes(&restore);
+        let problem = if failures.is_empty() {
+            let mut names: Vec<String> = restored.iter().map(|c| c.workload.clone()).collect();
+            names.dedup();
+            match watch
+                .race(self.await_rollout(&plan.namespace, &names))
+                .await
+            {
+                Ok(Ok(RolloutResult::Complete)) => None,
+                Ok(other) => Some(self.rollout_problem(other)),
+                Err(Halt::Interrupted) => {
+                    return Ending::Interrupted(format!(
+                        "deploy of {} failed ({why}); the previous images were written back ({previous}), and a signal stopped the wait for their rollout",
+                        plan.image.pinned()
+                    ));
+                }
+                Err(Halt::LockLost(lost)) => Some(format!("{lost} while the restore rolled out")),
+            }
+        } else {
+            Some(failures.join("; "))
+        };
+        match problem {
+            None => Ending::RolledBack(format!(
+                "deploy of {} failed ({why}); rolled back to the previous images ({previous})",
+                plan.image.pinned()
+            )),
+            Some(rollback_problem) => Ending::RollbackFailed(format!(
+                "deploy of {} failed ({why}) and restoring the previous images ({previous}) failed too ({rollback_problem}); an operator is needed: inspect with `kubectl rollout status -n {}`",
+                plan.image.pinned(),
+                plan.namespace
+            )),
+        }
+    }
+}

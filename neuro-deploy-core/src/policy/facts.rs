@@ -1,0 +1,73 @@
+//! What the executor found out before deciding ([`Facts`]), each fact possibly [`Fact::Unknown`]
+//! (offline `plan`), and the rule that only the app's Deployments count.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{ImageRef, Workload};
+use crate::version::GitSha;
+
+use super::workloads::*;
+
+/// A fact the executor gathered, or `Unknown` when planning offline.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fact<T> {
+    /// Not looked up (offline plan).
+    #[default]
+    Unknown,
+    /// Looked up.
+    Known(T),
+}
+
+impl<T> Fact<T> {
+    /// The value when known.
+    pub fn known(&self) -> Option<&T> {
+        match self {
+            Fact::Known(value) => Some(value),
+            Fact::Unknown => None,
+        }
+    }
+}
+
+/// What the executor found out before deciding.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Facts {
+    /// The registry's repository URI.
+    pub repository_uri: Fact<String>,
+    /// The image tagged with the version to deploy.
+    pub target_image: Fact<Option<ImageRef>>,
+    /// The image tagged with the commit's short SHA (a release's retag source).
+    pub commit_image: Fact<Option<ImageRef>>,
+    /// The commit a release tag points at (to build it, or find its image).
+    pub revision: Fact<Option<GitSha>>,
+    /// For a release that targets a commit SHA: whether a release branch contains it.
+    pub target_on_release_branch: Fact<bool>,
+    /// The app's Deployments in the target namespace.
+    pub target_workloads: Fact<Vec<Workload>>,
+    /// The app's Deployments in the promotion source's namespace.
+    pub source_workloads: Fact<Vec<Workload>>,
+}
+
+impl Facts {
+    /// Nothing known: what `plan` decides on.
+    pub fn unknown() -> Facts {
+        Facts::default()
+    }
+}
+
+/// Facts with only the app's Deployments left in the workload lists.
+pub(crate) fn only_app_workloads(facts: &Facts, repository: &str) -> Facts {
+    let keep = |fact: &Fact<Vec<Workload>>| match fact {
+        Fact::Known(workloads) => Fact::Known(
+            app_workloads(workloads, repository)
+                .cloned()
+                .collect::<Vec<_>>(),
+        ),
+        Fact::Unknown => Fact::Unknown,
+    };
+    Facts {
+        target_workloads: keep(&facts.target_workloads),
+        source_workloads: keep(&facts.source_workloads),
+        ..facts.clone()
+    }
+}

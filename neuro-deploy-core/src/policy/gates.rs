@@ -1,0 +1,282 @@
+//! The gates before anything is written: the image (present, retagged, built; never a moved
+//! tag), a promotion's source verification, digest and downgrade rule.
+
+use crate::config::Config;
+use crate::error::{Reason, ReasonCode};
+use crate::model::{Event, ImageRef};
+use crate::version::Version;
+
+use super::facts::*;
+use super::plan::*;
+use super::target::*;
+use super::workloads::*;
+
+/// The digest a promotion deploys: the one the source environment's app containers are pinned
+/// to, else the registry's for the tag. A tag that no longer names the digest the source runs
+/// has moved, and is refused.
+pub(crate) fn verified_digest(
+    facts: &Facts,
+    target: &Target,
+    image: &ImageRef,
+) -> Result<Option<String>, Reason> {
+    let source = facts.source_workloads.known().and_then(|workloads| {
+        let mut digests = workloads.iter().map(|w| w.app_digest(&image.repository));
+        let first = digests.next()??;
+        digests
+            .all(|d| d.as_deref() == Some(first.as_str()))
+            .then_some(first)
+    });
+    let registry = facts
+        .target_image
+        .known()
+        .and_then(|found| found.as_ref())
+        .and_then(|found| found.digest.clone());
+    match (source, registry) {
+        (Some(runs), Some(tagged)) if runs != tagged => Err(refuse(
+            ReasonCode::ImmutableTag,
+            format!(
+                "tag {} moved: `{}` runs {runs}, but the registry's {} now names {tagged}; a promotion deploys only the image verified there — release a new version and verify it",
+                image.tag,
+                target
+                    .source
+                    .as_ref()
+                    .map_or("the source", |(env, _)| env.as_str()),
+                image.tag
+            ),
+        )),
+        (Some(digest), _) | (None, Some(digest)) => Ok(Some(digest)),
+        (None, None) => Ok(None),
+    }
+}
+
+pub(crate) fn ensure_image_step(
+    event: &Event,
+    config: &Config,
+    facts: &Facts,
+    target: &Target,
+    version: &Version,
+    image: &ImageRef,
+) -> Result<PlannedStep, Reason> {
+    let revision = target
+        .commit
+        .clone()
+        .or_else(|| facts.revision.known().cloned().flatten());
+    let commit_tag = match version {
+        Version::Release(_) => revision
+            .as_ref()
+            .map(|r| r.short(config.short_sha_length).to_owned()),
+        Version::GitSha(_) => None,
+    };
+    let (action, reason) = match (facts.target_image.known(), facts.commit_image.known()) {
+        // A release tag is never moved: one that names another image than its commit's is refused.
+        (Some(Some(tagged)), Some(Some(commit)))
+            if tagged.digest.is_some()
+                && commit.digest.is_some()
+                && tagged.digest != commit.digest =>
+        {
+            return Err(refuse(
+                ReasonCode::ImmutableTag,
+                format!(
+                    "tag {} already names image {}, but the release's commit image {} is {}; a release tag is never moved or deployed as is — release a new version",
+                    image.tag,
+                    tagged.digest.as_deref().unwrap_or_default(),
+                    commit.tag,
+                    commit.digest.as_deref().unwrap_or_default()
+                ),
+            ));
+        }
+        (Some(Some(_)), _) => (
+            ImageAction::Present,
+            format!("image {image} already exists; nothing to build"),
+        ),
+        (Some(None), Some(Some(existing))) => {
+            let from = existing.tag.clone();
+            let reason = format!(
+                "build once: the commit's image {existing} exists, so it is retagged {} instead of rebuilt",
+                image.tag
+            );
+            (ImageAction::Retag { from }, reason)
+        }
+        (Some(None), _) => match revision {
+            Some(revision) => {
+                let reason = format!(
+                    "no image for {} yet: build commit {revision} and push it as {image}",
+                    image.tag
+                );
+                (ImageAction::Build { revision }, reason)
+            }
+            None => {
+                let what = match event {
+                    Event::Released { .. } => {
+                        "pass `--sha` with the release's commit or configure `git.repository`"
+                    }
+                    _ => {
+                        "deploy the commit SHA instead, or configure `git.repository` so the tag can be resolved"
+                    }
+                };
+                return Err(refuse(
+                    ReasonCode::ImageMissing,
+                    format!(
+                        "no image {image} exists and the commit of {version} is unknown, so it cannot be built; {what}"
+                    ),
+                ));
+            }
+        },
+        (None, _) => {
+            let reason = match (&commit_tag, &revision) {
+                (Some(from), _) => format!(
+                    "use {image} if it exists in the registry, else retag the commit's image {from} → {} if that exists (no rebuild), else build the commit",
+                    image.tag
+                ),
+                (None, Some(rev)) => {
+                    format!("use {image} if it exists in the registry, else build commit {rev}")
+                }
+                (None, None) => format!(
+                    "use {image} if it exists in the registry, else retag the tag's commit image, else build the tag's commit"
+                ),
+            };
+            (
+                ImageAction::Resolve {
+                    from: commit_tag,
+                    revision,
+                },
+                reason,
+            )
+        }
+    };
+    Ok(PlannedStep {
+        step: Step::EnsureImage {
+            image: image.clone(),
+            action,
+        },
+        reason,
+    })
+}
+
+pub(crate) fn promotion_gates(
+    facts: &Facts,
+    target: &Target,
+    version: &Version,
+    image: &ImageRef,
+    allow_downgrade: bool,
+) -> Result<Vec<PlannedStep>, Reason> {
+    let env_name = target.environment.clone().unwrap_or_default();
+    let mut steps = Vec::new();
+    match facts.target_image.known() {
+        Some(None) => {
+            return Err(refuse(
+                ReasonCode::ImageMissing,
+                format!("no image {image} exists; production never builds — release {version} first so it is built and deployed to staging"),
+            ));
+        }
+        known => steps.push(PlannedStep {
+            reason: match (known, &image.digest) {
+                (Some(_), Some(digest)) => format!("image {image} exists; the digest verified upstream, {digest}, is what gets deployed (production never builds)"),
+                (Some(_), None) => format!("image {image} exists (production never builds)"),
+                (None, _) => format!("image {image} must already exist in the registry — checked at run time (production never builds); the digest the source runs is deployed"),
+            },
+            step: Step::GateImageExists { image: image.clone() },
+        }),
+    }
+    if let Some((source_env, source_ns)) = &target.source {
+        let repository = &image.repository;
+        match facts.source_workloads.known() {
+            Some(workloads) if !runs_completely(workloads, repository, &image.tag) => {
+                let runs = common_tag(workloads, repository).unwrap_or_else(|| "no single version".to_owned());
+                let rollout = if workloads.iter().all(|w| w.rollout.state().is_complete()) {
+                    "complete"
+                } else {
+                    "incomplete"
+                };
+                return Err(refuse(
+                    ReasonCode::NotVerifiedOnStaging,
+                    format!(
+                        "`{source_env}` (namespace `{source_ns}`) runs {runs} (rollout {rollout}), not {version} with a complete rollout; deploy and verify {version} on `{source_env}` first"
+                    ),
+                ));
+            }
+            known => steps.push(PlannedStep {
+                reason: if known.is_some() {
+                    format!("`{source_env}` runs {version} with a complete rollout")
+                } else {
+                    format!("`{source_env}` must run {version} with a complete rollout — checked at run time")
+                },
+                step: Step::GateSourceVerified {
+                    environment: source_env.clone(),
+                    namespace: source_ns.clone(),
+                    version: version.to_string(),
+                },
+            }),
+        }
+    }
+    steps.push(downgrade_gate(
+        facts,
+        &env_name,
+        version,
+        &image.repository,
+        allow_downgrade,
+    )?);
+    Ok(steps)
+}
+
+/// The downgrade gate: the version must not be older than the highest release any app
+/// workload runs; a workload running something that is not a release cannot be compared.
+pub(crate) fn downgrade_gate(
+    facts: &Facts,
+    env_name: &str,
+    version: &Version,
+    repository: &str,
+    allow_downgrade: bool,
+) -> Result<PlannedStep, Reason> {
+    let running = facts
+        .target_workloads
+        .known()
+        .map(|workloads| RunningReleases::of(workloads, repository));
+    let current = running
+        .as_ref()
+        .and_then(|r| r.highest.as_ref())
+        .map(ToString::to_string);
+    let step = |reason: String| PlannedStep {
+        reason,
+        step: Step::GateNotDowngrade {
+            current: current.clone(),
+            target: version.to_string(),
+        },
+    };
+    if allow_downgrade {
+        return Ok(step(match &current {
+            Some(old) => {
+                format!("downgrades allowed for this run (the highest release there now is {old})")
+            }
+            None => "downgrades allowed for this run".to_owned(),
+        }));
+    }
+    let Some(running) = running else {
+        return Ok(step(format!(
+            "{version} must not be older than the highest release running there — checked at run time"
+        )));
+    };
+    if !running.not_releases.is_empty() {
+        return Err(refuse(
+            ReasonCode::Downgrade,
+            format!(
+                "`{env_name}` runs something that is not a release ({}), so whether {version} is older cannot be judged; pass `--allow-downgrade` if replacing it is intended",
+                running.not_releases.join(", ")
+            ),
+        ));
+    }
+    match (version.as_release(), &running.highest) {
+        (Some(new), Some(old)) if new.semver() < old.semver() => Err(refuse(
+            ReasonCode::Downgrade,
+            format!(
+                "`{env_name}` runs {old}, which is newer than {new}; pass `--allow-downgrade` if going back is intended (or use `rollback`)"
+            ),
+        )),
+        (_, Some(old)) => Ok(step(format!(
+            "{version} is not older than {old}, the highest release running there"
+        ))),
+        (_, None) => Ok(step(
+            "no release runs there now, so there is nothing to compare with".to_owned(),
+        )),
+    }
+}

@@ -1,0 +1,187 @@
+//! The release policy: `decide(event, config, facts) -> Decision`, a pure function.
+//!
+//! | event | decision |
+//! |---|---|
+//! | merge to the main branch | version = short SHA; build unless the image exists; deploy to the merge environment |
+//! | merge to another branch | ignore (`not_release_branch`) |
+//! | release of a SemVer tag targeting a release branch | version = tag; retag the commit's image (no rebuild) or build; deploy to the release environment |
+//! | draft release / other target / bad tag | ignore (`draft_release`, `not_release_branch`) / refuse (`not_a_release`) |
+//! | promote V | V a release (`not_a_release`), image exists (`image_missing`), source runs V complete (`not_verified_on_staging`), not older than now (`downgrade`), queues drained (`queue_not_drained`); lock, deploy, await, roll back on failure |
+//! | deploy V to env/namespace | non-production only (`production_requires_promotion`); build if needed |
+//! | rollback env | set the recorded previous version; production waits for drained queues |
+//!
+//! Facts the policy needs are gathered by the executor and passed in. A fact may be
+//! [`Fact::Unknown`] (offline `plan`): the plan then shows both branches and the gates as
+//! checked at run time.
+
+mod facts;
+mod gates;
+mod plan;
+mod steps;
+mod target;
+mod workloads;
+
+pub use facts::{Fact, Facts};
+pub use plan::{Decision, ImageAction, Plan, PlannedStep, Step};
+pub use target::{Target, confirmation_refusal, needs_confirmation, target};
+pub use workloads::{
+    RunningReleases, app_workloads, common_tag, previous_version, runs_completely,
+    version_being_replaced,
+};
+
+use facts::only_app_workloads;
+use gates::{ensure_image_step, promotion_gates, verified_digest};
+use steps::{deploy_steps, offline_rollback_plan};
+use target::{ignore, looks_like_full_sha, refuse};
+use workloads::image_changes;
+
+use crate::config::Config;
+use crate::error::{Reason, ReasonCode};
+use crate::model::{Event, ImageRef};
+
+/// Decides what to do. Pure: no I/O, no clock.
+pub fn decide(event: &Event, config: &Config, facts: &Facts) -> Decision {
+    match decide_inner(event, config, facts) {
+        Ok(plan) => Decision::Proceed(plan),
+        Err(reason) => Decision::from(reason),
+    }
+}
+
+fn decide_inner(event: &Event, config: &Config, facts: &Facts) -> Result<Plan, Reason> {
+    let target = target(event, config)?;
+    let repository = facts
+        .repository_uri
+        .known()
+        .cloned()
+        .or_else(|| config.registry_uri.clone())
+        .unwrap_or_else(|| format!("<{} repository URI>", config.registry_repository));
+    // Only Deployments that run the app count: a cache selected by the same label is never
+    // patched, awaited or judged.
+    let facts = &only_app_workloads(facts, &repository);
+
+    let version = match (&target.version, event) {
+        (Some(v), _) => v.clone(),
+        (None, Event::Rollback { env, .. }) => match facts.target_workloads.known() {
+            Some(workloads) => previous_version(workloads, &repository)?,
+            None => {
+                return Ok(offline_rollback_plan(config, &target, &repository, env));
+            }
+        },
+        (None, _) => {
+            return Err(refuse(
+                ReasonCode::InvalidInput,
+                "the event names no version",
+            ));
+        }
+    };
+    let tag = version.image_tag(config.short_sha_length);
+    let mut image = ImageRef::new(repository.clone(), tag.clone());
+    let mut steps = Vec::new();
+
+    // A release targeting a commit SHA must be on a release branch.
+    if let Event::Released {
+        target_branch: Some(branch),
+        tag: release_tag,
+        ..
+    } = event
+        && looks_like_full_sha(branch)
+        && !config.is_release_branch(branch)
+        && let Fact::Known(false) = facts.target_on_release_branch
+    {
+        return Err(ignore(
+            ReasonCode::NotReleaseBranch,
+            format!(
+                "release `{release_tag}` targets commit {branch}, which is on no release branch; it is not deployed"
+            ),
+        ));
+    }
+
+    // Idempotence: already there with a complete rollout → nothing to do.
+    if let Some(workloads) = facts.target_workloads.known()
+        && runs_completely(workloads, &repository, &tag)
+    {
+        return Err(ignore(
+            ReasonCode::AlreadyDeployed,
+            format!(
+                "namespace `{}` already runs {tag} with a complete rollout",
+                target.namespace
+            ),
+        ));
+    }
+
+    let mut ensure = None;
+    match event {
+        Event::Merged { .. } | Event::Released { .. } | Event::Deploy { .. } => {
+            ensure = Some(ensure_image_step(event, config, facts, &target, &version, &image)?);
+        }
+        Event::Promote { allow_downgrade, .. } => {
+            image.digest = verified_digest(facts, &target, &image)?;
+            steps.extend(promotion_gates(facts, &target, &version, &image, *allow_downgrade)?);
+        }
+        Event::Rollback { .. } => match facts.target_image.known() {
+            Some(None) => {
+                return Err(refuse(
+                    ReasonCode::ImageMissing,
+                    format!("the previous version's image {image} is not in the registry; deploy another version explicitly"),
+                ));
+            }
+            known => steps.push(PlannedStep {
+                reason: if known.is_some() {
+                    format!("roll back to the recorded previous version {tag}; its image exists")
+                } else {
+                    format!("roll back to the recorded previous version {tag}; its image must exist — checked at run time")
+                },
+                step: Step::GateImageExists { image: image.clone() },
+            }),
+        },
+    }
+
+    let changes = match facts.target_workloads.known() {
+        Some(workloads) => Some(image_changes(
+            workloads,
+            &repository,
+            &image,
+            &target.namespace,
+        )?),
+        None => None,
+    };
+    let awaited: Option<Vec<String>> = facts
+        .target_workloads
+        .known()
+        .map(|ws| ws.iter().map(|w| w.name.clone()).collect());
+    let previous = facts
+        .target_workloads
+        .known()
+        .and_then(|ws| version_being_replaced(ws, &repository, &tag));
+    match (changes, awaited) {
+        // Every app container already has the image, but the rollout is not complete: that is
+        // not "already deployed". Nothing is written, so no lock and no queue gate: await it.
+        (Some(changes), Some(awaited)) if changes.is_empty() => {
+            steps.extend(ensure);
+            steps.push(PlannedStep {
+                reason: format!(
+                    "every app container already has {tag} but the rollout is not complete: wait up to {} for it (nothing is written; a failing rollout is refused as `rollout_failing`)",
+                    crate::config::format_duration(config.rollout_timeout)
+                ),
+                step: Step::AwaitRollout {
+                    namespace: target.namespace.clone(),
+                    workloads: Some(awaited),
+                    timeout_secs: config.rollout_timeout.as_secs(),
+                },
+            });
+        }
+        (changes, awaited) => {
+            steps.extend(deploy_steps(
+                config, &target, &image, ensure, changes, awaited,
+            ));
+        }
+    }
+    Ok(Plan {
+        environment: target.environment.clone(),
+        namespace: target.namespace.clone(),
+        version: tag,
+        image,
+        previous_version: previous,
+        steps,
+    })
+}

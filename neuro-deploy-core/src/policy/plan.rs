@@ -1,0 +1,230 @@
+//! What a decision is made of: the [`Step`]s of a [`Plan`] with their reasons, or an ignore or a
+//! refusal ([`Decision`]).
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Reason;
+use crate::model::{ImageChange, ImageRef};
+use crate::version::GitSha;
+
+/// How the image to deploy comes to exist.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum ImageAction {
+    /// It already exists.
+    Present,
+    /// Add the version's tag to the commit's existing image (build once, promote by retagging).
+    Retag {
+        /// The existing tag (the short SHA).
+        from: String,
+    },
+    /// Build the commit.
+    Build {
+        /// The commit.
+        revision: GitSha,
+    },
+    /// Offline: use it if present, else retag `from` if that exists, else build.
+    Resolve {
+        /// Retag source, for releases whose commit is known.
+        from: Option<String>,
+        /// What to build, when known.
+        revision: Option<GitSha>,
+    },
+}
+
+/// One step of a plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Step {
+    /// Make sure the image exists (retag or build when needed).
+    EnsureImage {
+        /// The image to deploy.
+        image: ImageRef,
+        /// How.
+        action: ImageAction,
+    },
+    /// The image must already exist (never built for a promotion).
+    GateImageExists {
+        /// The image.
+        image: ImageRef,
+    },
+    /// The promotion source runs the version with a complete rollout.
+    GateSourceVerified {
+        /// Source environment.
+        environment: String,
+        /// Its namespace.
+        namespace: String,
+        /// The version.
+        version: String,
+    },
+    /// The version is not older than what runs now.
+    GateNotDowngrade {
+        /// What runs now, when one release runs everywhere.
+        current: Option<String>,
+        /// What is deployed.
+        target: String,
+    },
+    /// Every configured queue is drained in every region, over the stability window.
+    GateQueuesDrained {
+        /// Queue names.
+        queues: Vec<String>,
+        /// Regions.
+        regions: Vec<String>,
+    },
+    /// An operator skipped the queue gate (emergency rollback): the queues are read once and
+    /// recorded, never waited for.
+    QueueGateSkipped {
+        /// Queue names.
+        queues: Vec<String>,
+        /// Regions.
+        regions: Vec<String>,
+        /// The operator's reason.
+        reason: String,
+    },
+    /// Take the namespace's lock.
+    AcquireLock {
+        /// Namespace.
+        namespace: String,
+    },
+    /// One more look at the queues, after the lock and just before the first write.
+    RecheckQueues {
+        /// Queue names.
+        queues: Vec<String>,
+        /// Regions.
+        regions: Vec<String>,
+    },
+    /// Set the image on the app's containers.
+    SetImage {
+        /// Namespace.
+        namespace: String,
+        /// Image to set.
+        image: ImageRef,
+        /// The exact changes, when the workloads are known.
+        changes: Option<Vec<ImageChange>>,
+    },
+    /// Wait for the rollout; roll back to the previous images when it fails.
+    AwaitRollout {
+        /// Namespace.
+        namespace: String,
+        /// Deployments to watch, when known.
+        workloads: Option<Vec<String>>,
+        /// Bound, seconds.
+        timeout_secs: u64,
+    },
+    /// Release the lock (on every path).
+    ReleaseLock {
+        /// Namespace.
+        namespace: String,
+    },
+}
+
+impl Step {
+    /// The step's kind as it appears in reports (`ensure_image`, `gate_queues_drained` …).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Step::EnsureImage { .. } => "ensure_image",
+            Step::GateImageExists { .. } => "gate_image_exists",
+            Step::GateSourceVerified { .. } => "gate_source_verified",
+            Step::GateNotDowngrade { .. } => "gate_not_downgrade",
+            Step::GateQueuesDrained { .. } => "gate_queues_drained",
+            Step::QueueGateSkipped { .. } => "queue_gate_skipped",
+            Step::AcquireLock { .. } => "acquire_lock",
+            Step::RecheckQueues { .. } => "recheck_queues",
+            Step::SetImage { .. } => "set_image",
+            Step::AwaitRollout { .. } => "await_rollout",
+            Step::ReleaseLock { .. } => "release_lock",
+        }
+    }
+
+    /// Whether the step writes anything (skipped by a dry run).
+    pub fn writes(&self) -> bool {
+        matches!(
+            self,
+            Step::EnsureImage {
+                action: ImageAction::Retag { .. }
+                    | ImageAction::Build { .. }
+                    | ImageAction::Resolve { .. },
+                ..
+            } | Step::AcquireLock { .. }
+                | Step::SetImage { .. }
+                | Step::AwaitRollout { .. }
+                | Step::ReleaseLock { .. }
+        )
+    }
+}
+
+/// A step and why it is there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedStep {
+    /// The step.
+    #[serde(flatten)]
+    pub step: Step,
+    /// A sentence for people.
+    pub reason: String,
+}
+
+/// What a run will do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    /// Environment name, when the namespace belongs to one.
+    pub environment: Option<String>,
+    /// Namespace.
+    pub namespace: String,
+    /// The version deployed.
+    pub version: String,
+    /// The image deployed.
+    pub image: ImageRef,
+    /// The version it replaces, when one version runs there now.
+    pub previous_version: Option<String>,
+    /// The steps, in order.
+    pub steps: Vec<PlannedStep>,
+}
+
+impl Plan {
+    /// Whether the plan writes to the cluster (a plan that only awaits a rollout already set
+    /// takes no lock and waits for no queue).
+    pub fn writes_to_cluster(&self) -> bool {
+        self.steps
+            .iter()
+            .any(|s| matches!(s.step, Step::SetImage { .. }))
+    }
+
+    /// The image changes the plan's `set_image` step makes, when known.
+    pub fn changes(&self) -> Option<&[ImageChange]> {
+        self.steps.iter().find_map(|s| match &s.step {
+            Step::SetImage { changes, .. } => changes.as_deref(),
+            _ => None,
+        })
+    }
+
+    /// The Deployments the plan's rollout wait watches, when known.
+    pub fn awaited(&self) -> Option<&[String]> {
+        self.steps.iter().find_map(|s| match &s.step {
+            Step::AwaitRollout { workloads, .. } => workloads.as_deref(),
+            _ => None,
+        })
+    }
+}
+
+/// The policy's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "decision", rename_all = "snake_case")]
+pub enum Decision {
+    /// Act.
+    Proceed(Plan),
+    /// Nothing to do, and that is fine.
+    Ignore(Reason),
+    /// Refused; nothing may change.
+    Refuse(Reason),
+}
+
+impl From<Reason> for Decision {
+    /// An ignore when the code says there is simply nothing to do, else a refusal.
+    fn from(reason: Reason) -> Decision {
+        if reason.code.is_ignore() {
+            Decision::Ignore(reason)
+        } else {
+            Decision::Refuse(reason)
+        }
+    }
+}

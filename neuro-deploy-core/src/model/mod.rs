@@ -1,0 +1,101 @@
+//! Plain data the policy, the executor and the adapters share.
+//!
+//! One concept a file: [`image`], [`workload`], [`event`] and what the systems answer ([`outside`]).
+
+pub mod event;
+pub mod image;
+pub mod outside;
+pub mod workload;
+
+pub use event::{DeployTarget, Event, validate_namespace};
+pub use image::{ContainerImage, ImageRef};
+pub use outside::{LockAttempt, LockHandle, QueueDepth, ReleaseInfo, RolloutResult};
+pub use workload::{
+    AuditRecord, DeployAudit, ImageChange, RolloutCounts, RolloutState, Workload, annotations,
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn container_image_parsing() {
+        let img =
+            ImageRef::parse_container_image("123.dkr.ecr.us-west-2.amazonaws.com/neuro-ui:v1.4.0");
+        assert_eq!(
+            img.repository,
+            "123.dkr.ecr.us-west-2.amazonaws.com/neuro-ui"
+        );
+        assert_eq!(img.tag, "v1.4.0");
+        let port = ImageRef::parse_container_image("localhost:5000/neuro-ui");
+        assert_eq!(port.repository, "localhost:5000/neuro-ui");
+        assert_eq!(port.tag, "latest");
+        let digest = ImageRef::parse_container_image("r/neuro-ui:abc1234@sha256:ff");
+        assert_eq!(digest.tag, "abc1234");
+        assert_eq!(digest.digest.as_deref(), Some("sha256:ff"));
+    }
+
+    #[test]
+    fn rollout_rule_waits_for_observed_generation() {
+        let stale = RolloutCounts {
+            generation: 3,
+            observed_generation: 2,
+            desired: 2,
+            replicas: 2,
+            updated: 2,
+            available: 2,
+            deadline_exceeded: false,
+        };
+        assert!(matches!(stale.state(), RolloutState::Progressing(_)));
+        let done = RolloutCounts {
+            observed_generation: 3,
+            ..stale
+        };
+        assert_eq!(done.state(), RolloutState::Complete);
+        let old_pods = RolloutCounts {
+            replicas: 3,
+            ..done
+        };
+        assert!(matches!(old_pods.state(), RolloutState::Progressing(_)));
+        let unavailable = RolloutCounts {
+            available: 1,
+            ..done
+        };
+        assert!(matches!(unavailable.state(), RolloutState::Progressing(_)));
+        let failed = RolloutCounts {
+            deadline_exceeded: true,
+            ..done
+        };
+        assert!(matches!(failed.state(), RolloutState::Failed(_)));
+    }
+
+    #[test]
+    fn namespaces() {
+        assert!(validate_namespace("leaf-neuro-ui").is_ok());
+        for bad in ["", "Dev", "-dev", "dev-", "dev_1", &"a".repeat(64)] {
+            assert!(validate_namespace(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn app_tag_ignores_sidecars() {
+        let w = Workload {
+            name: "neuro-ui".into(),
+            containers: vec![
+                ContainerImage {
+                    container: "web".into(),
+                    image: "r/neuro-ui:v1".into(),
+                },
+                ContainerImage {
+                    container: "proxy".into(),
+                    image: "envoy:1.2".into(),
+                },
+            ],
+            rollout: RolloutCounts::default(),
+            paused: false,
+            audit: AuditRecord::default(),
+        };
+        assert_eq!(w.app_tag("r/neuro-ui").as_deref(), Some("v1"));
+        assert_eq!(w.app_containers("r/neuro-ui").count(), 1);
+    }
+}

@@ -1,0 +1,238 @@
+//! A Deployment as neuro-deploy sees it ([`Workload`]): its containers, where its rollout
+//! stands by kubectl's rule, and the audit trail neuro-deploy writes on it.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::image::*;
+
+/// Where a workload's rollout stands, by kubectl's `rollout status` rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", content = "detail", rename_all = "snake_case")]
+pub enum RolloutState {
+    /// Every replica runs the current template and is available.
+    Complete,
+    /// Still moving; the text says what is awaited.
+    Progressing(String),
+    /// Kubernetes gave up (`ProgressDeadlineExceeded`) or the deployment cannot progress.
+    Failed(String),
+}
+
+impl RolloutState {
+    /// Whether the rollout is complete.
+    pub fn is_complete(&self) -> bool {
+        matches!(self, RolloutState::Complete)
+    }
+}
+
+/// The numbers kubectl judges a Deployment rollout by.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RolloutCounts {
+    /// `metadata.generation`.
+    pub generation: i64,
+    /// `status.observedGeneration`.
+    pub observed_generation: i64,
+    /// `spec.replicas` (Kubernetes defaults it to 1).
+    pub desired: i32,
+    /// `status.replicas`: pods of every ReplicaSet.
+    pub replicas: i32,
+    /// `status.updatedReplicas`: pods of the current template.
+    pub updated: i32,
+    /// `status.availableReplicas`.
+    pub available: i32,
+    /// The `Progressing` condition has reason `ProgressDeadlineExceeded`.
+    pub deadline_exceeded: bool,
+}
+
+impl RolloutCounts {
+    /// kubectl's rule (`rollout status`): nothing is judged before the controller has
+    /// observed the current generation, so a previous rollout's success is never mistaken for this one's.
+    pub fn state(&self) -> RolloutState {
+        if self.observed_generation < self.generation {
+            return RolloutState::Progressing(format!(
+                "waiting for the controller to observe generation {} (seen {})",
+                self.generation, self.observed_generation
+            ));
+        }
+        if self.deadline_exceeded {
+            return RolloutState::Failed("progress deadline exceeded".to_owned());
+        }
+        if self.updated < self.desired {
+            return RolloutState::Progressing(format!(
+                "{} of {} updated replicas",
+                self.updated, self.desired
+            ));
+        }
+        if self.replicas > self.updated {
+            return RolloutState::Progressing(format!(
+                "{} old replicas pending termination",
+                self.replicas - self.updated
+            ));
+        }
+        if self.available < self.updated {
+            return RolloutState::Progressing(format!(
+                "{} of {} updated replicas available",
+                self.available, self.updated
+            ));
+        }
+        RolloutState::Complete
+    }
+}
+
+/// What neuro-deploy wrote on a workload last time (its audit annotations).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    /// `neuro-deploy.io/version`.
+    pub version: Option<String>,
+    /// `neuro-deploy.io/previous-version`.
+    pub previous_version: Option<String>,
+    /// `neuro-deploy.io/deployed-at` (RFC 3339).
+    pub deployed_at: Option<String>,
+    /// `neuro-deploy.io/deployed-by`.
+    pub deployed_by: Option<String>,
+}
+
+/// Annotation keys of the audit trail.
+pub mod annotations {
+    /// The version a deploy set.
+    pub const VERSION: &str = "neuro-deploy.io/version";
+    /// The version before that deploy; what `rollback` returns to.
+    pub const PREVIOUS_VERSION: &str = "neuro-deploy.io/previous-version";
+    /// When (RFC 3339, UTC).
+    pub const DEPLOYED_AT: &str = "neuro-deploy.io/deployed-at";
+    /// Who (`user@host/run-id`).
+    pub const DEPLOYED_BY: &str = "neuro-deploy.io/deployed-by";
+    /// kubectl's rollout history column.
+    pub const CHANGE_CAUSE: &str = "kubernetes.io/change-cause";
+    /// Why an operator skipped the queue gate, and the depths skipped (emergency rollback).
+    pub const QUEUE_GATE_SKIPPED: &str = "neuro-deploy.io/queue-gate-skipped";
+    /// On the Lease: who broke the lock, when and why (`neuro-deploy lock break`).
+    pub const LOCK_BROKEN_BY: &str = "neuro-deploy.io/lock-broken-by";
+}
+
+/// A Deployment the app consists of, as the cluster reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Workload {
+    /// Deployment name.
+    pub name: String,
+    /// Every container of the pod template (sidecars included; the core picks the app's).
+    pub containers: Vec<ContainerImage>,
+    /// Rollout numbers.
+    pub rollout: RolloutCounts,
+    /// `spec.paused`: a paused Deployment never rolls out.
+    #[serde(default)]
+    pub paused: bool,
+    /// The audit annotations found on it.
+    #[serde(default)]
+    pub audit: AuditRecord,
+}
+
+impl Workload {
+    /// The containers that run the app's repository; sidecars are left out.
+    pub fn app_containers<'a>(
+        &'a self,
+        repository: &'a str,
+    ) -> impl Iterator<Item = &'a ContainerImage> + 'a {
+        self.containers
+            .iter()
+            .filter(move |c| ImageRef::parse_container_image(&c.image).repository == repository)
+    }
+
+    /// Whether any container runs the app's repository (a cache selected by the same label
+    /// does not: it is never patched and never judged).
+    pub fn runs_app(&self, repository: &str) -> bool {
+        self.app_containers(repository).next().is_some()
+    }
+
+    /// The digest every app container is pinned to (`…@sha256:…`), when they all agree.
+    pub fn app_digest(&self, repository: &str) -> Option<String> {
+        let mut digests = self
+            .app_containers(repository)
+            .map(|c| ImageRef::parse_container_image(&c.image).digest);
+        let first = digests.next()??;
+        digests
+            .all(|d| d.as_deref() == Some(first.as_str()))
+            .then_some(first)
+    }
+
+    /// The tag every app container runs, or `None` when they differ or there are none.
+    pub fn app_tag(&self, repository: &str) -> Option<String> {
+        let mut tags = self
+            .app_containers(repository)
+            .map(|c| ImageRef::parse_container_image(&c.image).tag);
+        let first = tags.next()?;
+        tags.all(|t| t == first).then_some(first)
+    }
+}
+
+/// One container image change: what `kubectl set image` does for one container.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageChange {
+    /// Deployment name.
+    pub workload: String,
+    /// Container name.
+    pub container: String,
+    /// The image to set.
+    pub image: String,
+    /// The image it had before (what a rollback restores).
+    pub previous_image: String,
+}
+
+impl ImageChange {
+    /// The change that undoes this one (what a rollback applies).
+    pub fn reverted(&self) -> ImageChange {
+        ImageChange {
+            workload: self.workload.clone(),
+            container: self.container.clone(),
+            image: self.previous_image.clone(),
+            previous_image: self.image.clone(),
+        }
+    }
+}
+
+/// The audit annotations a deploy writes on every Deployment it changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeployAudit {
+    /// The version being deployed.
+    pub version: String,
+    /// The version it replaces (what `rollback` goes back to), when known.
+    pub previous_version: Option<String>,
+    /// When (RFC 3339, UTC).
+    pub deployed_at: String,
+    /// Who: `user@host/run-id`.
+    pub deployed_by: String,
+    /// A sentence for `kubectl rollout history`.
+    pub change_cause: String,
+    /// Set when an operator skipped the queue gate (emergency rollback): the reason and the
+    /// queue depths skipped. `None` clears an earlier record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_gate_skipped: Option<String>,
+}
+
+impl DeployAudit {
+    /// The annotations, keyed as in [`annotations`].
+    pub fn to_annotations(&self) -> BTreeMap<String, String> {
+        let mut map = BTreeMap::new();
+        map.insert(annotations::VERSION.to_owned(), self.version.clone());
+        if let Some(previous) = &self.previous_version {
+            map.insert(annotations::PREVIOUS_VERSION.to_owned(), previous.clone());
+        }
+        map.insert(
+            annotations::DEPLOYED_AT.to_owned(),
+            self.deployed_at.clone(),
+        );
+        map.insert(
+            annotations::DEPLOYED_BY.to_owned(),
+            self.deployed_by.clone(),
+        );
+        map.insert(
+            annotations::CHANGE_CAUSE.to_owned(),
+            self.change_cause.clone(),
+        );
+        if let Some(skipped) = &self.queue_gate_skipped {
+            map.insert(annotations::QUEUE_GATE_SKIPPED.to_owned(), skipped.clone());
+        }
+        map
+    }
+}

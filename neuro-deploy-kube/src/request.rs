@@ -1,0 +1,106 @@
+//! One request to the API server: bounded by a timeout, retried (429/5xx/transport) with a
+//! capped backoff, and its error mapped into the core's vocabulary (a broken connection or a
+//! server error after a write is "no answer": the write may have landed).
+
+use std::future::Future;
+
+use neuro_deploy_core::AdapterError;
+
+use crate::{KubeCluster, SERVICE};
+
+impl KubeCluster {
+    /// Runs one request with the timeout and the retry policy.
+    pub(crate) async fn call<T, F, Fut>(
+        &self,
+        operation: &str,
+        request: F,
+    ) -> Result<T, AdapterError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, kube::Error>>,
+    {
+        let mut attempt = 0u32;
+        loop {
+            let result = tokio::time::timeout(self.settings.request_timeout, request()).await;
+            let error = match result {
+                Ok(Ok(value)) => return Ok(value),
+                Ok(Err(error)) => error,
+                Err(_) => {
+                    return Err(AdapterError::Timeout {
+                        service: SERVICE,
+                        operation: operation.to_owned(),
+                        seconds: self.settings.request_timeout.as_secs_f64(),
+                    });
+                }
+            };
+            if is_retryable(&error) && attempt < self.settings.max_retries {
+                let delay = self
+                    .settings
+                    .min_backoff
+                    .saturating_mul(2u32.saturating_pow(attempt))
+                    .min(self.settings.max_backoff);
+                attempt += 1;
+                tracing::debug!(%error, attempt, "retrying Kubernetes request");
+                tokio::time::sleep(delay).await;
+                continue;
+            }
+            return Err(map_error(operation, error));
+        }
+    }
+}
+
+pub(crate) fn is_retryable(error: &kube::Error) -> bool {
+    match error {
+        kube::Error::Api(status) => matches!(status.code, 429 | 500 | 503 | 504),
+        kube::Error::HyperError(_) | kube::Error::Service(_) => true,
+        _ => false,
+    }
+}
+
+pub(crate) fn map_error(operation: &str, error: kube::Error) -> AdapterError {
+    match &error {
+        // 409 AlreadyExists on create is the same lost race as 409 Conflict on update.
+        kube::Error::Api(status) if status.is_conflict() || status.is_already_exists() => {
+            AdapterError::Conflict {
+                service: SERVICE,
+                operation: operation.to_owned(),
+            }
+        }
+        kube::Error::Api(status) if status.is_not_found() => AdapterError::NotFound {
+            service: SERVICE,
+            what: format!("{operation}: {}", status.message),
+        },
+        kube::Error::Api(status) if status.is_forbidden() || status.code == 401 => {
+            AdapterError::Unauthorized {
+                service: SERVICE,
+                operation: operation.to_owned(),
+                message: format!(
+                    "{}; grant the Role in examples/k8s/rbac.yaml to the identity neuro-deploy runs as",
+                    status.message
+                ),
+            }
+        }
+        // A server error may come after the write was applied (an etcd timeout …).
+        kube::Error::Api(status) if status.code >= 500 => AdapterError::Unanswered {
+            service: SERVICE,
+            operation: operation.to_owned(),
+            message: format!("{} ({})", status.message, status.code),
+        },
+        kube::Error::Api(status) => AdapterError::failed(
+            SERVICE,
+            operation.to_owned(),
+            format!("{} ({})", status.message, status.code),
+        ),
+        // The connection broke: the request may have been applied before it did.
+        kube::Error::HyperError(_) | kube::Error::Service(_) => AdapterError::Unanswered {
+            service: SERVICE,
+            operation: operation.to_owned(),
+            message: format!("{error}; check that the API server is reachable"),
+        },
+        _ => AdapterError::failed(
+            SERVICE,
+            operation.to_owned(),
+            format!("{error}; check that the API server is reachable"),
+        ),
+    }
+}

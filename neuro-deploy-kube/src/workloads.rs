@@ -1,0 +1,171 @@
+//! The app's Deployments: read as the core's `Workload`s, and patched one strategic-merge patch per
+//! Deployment (the shape `kubectl set image` sends) with the audit annotations.
+
+use std::collections::BTreeMap;
+
+use futures::future::join_all;
+use k8s_openapi::api::apps::v1::Deployment;
+use kube::api::{ListParams, Patch, PatchParams};
+use neuro_deploy_core::model::{AuditRecord, ContainerImage, annotations};
+use neuro_deploy_core::{AdapterError, DeployAudit, ImageChange, RolloutCounts, Workload};
+use serde_json::json;
+
+use crate::{FIELD_MANAGER, KubeCluster, SERVICE};
+
+impl KubeCluster {
+    /// Reads a Deployment set as `Workload`s.
+    pub(crate) fn workload(&self, deployment: &Deployment) -> Workload {
+        let spec = &deployment.spec;
+        let status = deployment.status.as_ref();
+        let containers = spec
+            .template
+            .spec
+            .as_ref()
+            .map(|pod| {
+                pod.containers
+                    .iter()
+                    .map(|c| ContainerImage {
+                        container: c.name.clone(),
+                        image: c.image.clone().unwrap_or_default(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let deadline_exceeded =
+            status
+                .and_then(|s| s.conditions.as_ref())
+                .is_some_and(|conditions| {
+                    conditions.iter().any(|c| {
+                        c.type_.as_deref() == Some("Progressing")
+                            && c.reason.as_deref() == Some("ProgressDeadlineExceeded")
+                    })
+                });
+        let annotation = |key: &str| {
+            deployment
+                .metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(key).cloned())
+        };
+        Workload {
+            name: deployment.metadata.name.clone().unwrap_or_default(),
+            containers,
+            rollout: RolloutCounts {
+                generation: deployment.metadata.generation.unwrap_or(0),
+                observed_generation: status.and_then(|s| s.observed_generation).unwrap_or(0),
+                desired: spec.replicas.unwrap_or(1),
+                replicas: status.and_then(|s| s.replicas).unwrap_or(0),
+                updated: status.and_then(|s| s.updated_replicas).unwrap_or(0),
+                available: status.and_then(|s| s.available_replicas).unwrap_or(0),
+                deadline_exceeded,
+            },
+            paused: spec.paused.unwrap_or(false),
+            audit: AuditRecord {
+                version: annotation(annotations::VERSION),
+                previous_version: annotation(annotations::PREVIOUS_VERSION),
+                deployed_at: annotation(annotations::DEPLOYED_AT),
+                deployed_by: annotation(annotations::DEPLOYED_BY),
+            },
+        }
+    }
+
+    /// Patches one Deployment's app containers and annotations; a 409 re-reads and retries.
+    pub(crate) async fn patch_workload(
+        &self,
+        namespace: &str,
+        name: &str,
+        changes: &[&ImageChange],
+        audit: &DeployAudit,
+    ) -> Result<(), AdapterError> {
+        let api = self.deployments(namespace);
+        let mut annotations: BTreeMap<String, String> = audit.to_annotations();
+        // `None` leaves a recorded previous version as it is (a rollback restores the old trail).
+        if audit.previous_version.is_none() {
+            annotations.remove(annotations::PREVIOUS_VERSION);
+        }
+        let containers: Vec<_> = changes
+            .iter()
+            .map(|c| json!({ "name": c.container, "image": c.image }))
+            .collect();
+        let patch = json!({
+            "metadata": { "annotations": annotations },
+            "spec": { "template": { "spec": { "containers": containers } } }
+        });
+        let params = PatchParams {
+            field_manager: Some(FIELD_MANAGER.to_owned()),
+            ..PatchParams::default()
+        };
+        let operation = format!("patching deployment `{name}` in `{namespace}`");
+        let strategic = Patch::Strategic(&patch);
+        let mut conflicts = 0;
+        loop {
+            let result = self
+                .call(&operation, || api.patch(name, &params, &strategic))
+                .await;
+            match result {
+                Err(AdapterError::Conflict { .. })
+                    if conflicts < self.settings.conflict_retries =>
+                {
+                    conflicts += 1;
+                    // Re-read so the next attempt is judged against the current object.
+                    self.call(&operation, || api.get(name)).await?;
+                }
+                other => return other.map(|_| ()),
+            }
+        }
+    }
+
+    pub(crate) async fn list_workloads(
+        &self,
+        namespace: &str,
+    ) -> Result<Vec<Workload>, AdapterError> {
+        let api = self.deployments(namespace);
+        let params = ListParams::default().labels(&self.selector);
+        let operation = format!("listing deployments `{}` in `{namespace}`", self.selector);
+        let list = self.call(&operation, || api.list(&params)).await?;
+        Ok(list.items.iter().map(|d| self.workload(d)).collect())
+    }
+
+    pub(crate) async fn patch_images(
+        &self,
+        namespace: &str,
+        changes: &[ImageChange],
+        audit: &DeployAudit,
+    ) -> Result<(), AdapterError> {
+        let mut by_workload: BTreeMap<&str, Vec<&ImageChange>> = BTreeMap::new();
+        for change in changes {
+            by_workload
+                .entry(change.workload.as_str())
+                .or_default()
+                .push(change);
+        }
+        let patches = by_workload
+            .iter()
+            .map(|(name, changes)| self.patch_workload(namespace, name, changes, audit));
+        let mut errors: Vec<AdapterError> = join_all(patches)
+            .await
+            .into_iter()
+            .filter_map(Result::err)
+            .collect();
+        // One Deployment (what the executor sends): its error as it is. Several: one error
+        // that says whether any of the writes may have landed.
+        if errors.len() <= 1 {
+            return errors.pop().map_or(Ok(()), Err);
+        }
+        let operation = format!("setting images in `{namespace}`");
+        let message = errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ");
+        Err(if errors.iter().any(AdapterError::outcome_unknown) {
+            AdapterError::Unanswered {
+                service: SERVICE,
+                operation,
+                message,
+            }
+        } else {
+            AdapterError::failed(SERVICE, operation, message)
+        })
+    }
+}

@@ -7,10 +7,14 @@
 //! (`GET /_sim/requests`) and injects faults (`POST /_sim/faults`, or [`KubeSim::inject`]).
 //! The official `kubectl` drives it (see the testkit's fidelity test).
 
+mod controller;
+mod faults;
 mod patch;
 mod select;
 mod server;
 mod store;
+mod tables;
+mod watch;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -19,13 +23,14 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+pub use faults::{Fault, FaultAction, RequestCounts};
 pub use patch::PatchKind;
 pub use select::{FieldSelector, LabelSelector};
-pub use server::{Fault, FaultAction, RequestCounts};
 pub use store::Resource;
 
+use controller::ControllerOptions;
 use server::Shared;
-use store::{ControllerOptions, Store};
+use store::Store;
 
 /// How a simulator behaves.
 #[derive(Debug, Clone)]

@@ -1,8 +1,7 @@
-//! The HTTP side: discovery, CRUD, patch and watch on Kubernetes paths, request counting and
-//! fault injection.
+//! The HTTP side: routing by Kubernetes path to CRUD and patch (watches: `watch`; `kubectl get`
+//! tables and discovery: `tables`), with the faults of `faults` applied first.
 
-use std::collections::{BTreeMap, HashMap};
-use std::convert::Infallible;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -10,116 +9,22 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::Response;
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
 
+use super::faults::*;
 use super::patch::{self, PatchKind};
 use super::select::{FieldSelector, LabelSelector};
 use super::store::{ApiError, Resource, Store};
-
-/// What an injected fault does.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum FaultAction {
-    /// Answer with this HTTP status and a matching Kubernetes Status.
-    Status {
-        /// 409, 429, 500, 503 …
-        code: u16,
-    },
-    /// Never answer.
-    Hang,
-    /// Answer after this delay.
-    Delay {
-        /// Milliseconds.
-        ms: u64,
-    },
-    /// For a watch: end the stream after this many events.
-    DropWatch {
-        /// Events sent before the connection is closed.
-        after_events: usize,
-    },
-    /// Carry the request out (the write is applied), then break the connection instead of
-    /// answering: the client cannot know whether its write landed.
-    ApplyThenDrop,
-}
-
-/// A fault for requests whose path contains `path` (and whose method is `method`, when given).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Fault {
-    /// HTTP method to match (`GET`, `PATCH` …); any when absent.
-    #[serde(default)]
-    pub method: Option<String>,
-    /// Substring of the request path.
-    pub path: String,
-    /// Substring of the query string (`watch=true` tells a watch from a list).
-    #[serde(default)]
-    pub query: Option<String>,
-    /// Matching requests let through before the fault fires (so `skip: 2` hits the 3rd).
-    #[serde(default)]
-    pub skip: u32,
-    /// How many matching requests it hits.
-    #[serde(default = "one")]
-    pub times: u32,
-    /// What happens.
-    pub action: FaultAction,
-}
-
-impl Fault {
-    /// A fault on `method` requests whose path contains `path`, hitting the next `times` of them.
-    pub fn on(method: &str, path: &str, times: u32, action: FaultAction) -> Fault {
-        Fault {
-            method: Some(method.to_owned()),
-            path: path.to_owned(),
-            query: None,
-            skip: 0,
-            times,
-            action,
-        }
-    }
-}
-
-fn one() -> u32 {
-    1
-}
-
-struct ArmedFault {
-    fault: Fault,
-    seen: u32,
-    fired: u32,
-}
-
-/// Requests counted by method and path (query left out).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RequestCounts {
-    /// Every API request.
-    pub total: u64,
-    /// POST, PUT, PATCH and DELETE requests.
-    pub writes: u64,
-    /// `"METHOD /path"` → count.
-    pub by_route: BTreeMap<String, u64>,
-}
-
-impl RequestCounts {
-    /// Requests whose route starts with `METHOD` and contains `path_part`.
-    pub fn count(&self, method: &str, path_part: &str) -> u64 {
-        self.by_route
-            .iter()
-            .filter(|(route, _)| {
-                route.starts_with(&format!("{method} ")) && route.contains(path_part)
-            })
-            .map(|(_, n)| n)
-            .sum()
-    }
-}
+use super::tables::*;
+use super::watch::*;
 
 /// State shared by the handlers, the controller and the owner.
 pub struct Shared {
     pub(crate) store: Mutex<Store>,
-    counts: Mutex<RequestCounts>,
-    faults: Mutex<Vec<ArmedFault>>,
-    latency: Duration,
-    address: String,
+    pub(crate) counts: Mutex<RequestCounts>,
+    pub(crate) faults: Mutex<Vec<ArmedFault>>,
+    pub(crate) latency: Duration,
+    pub(crate) address: String,
 }
 
 impl Shared {
@@ -202,7 +107,7 @@ impl Shared {
     }
 }
 
-fn json_response(code: u16, body: &Value) -> Response {
+pub(crate) fn json_response(code: u16, body: &Value) -> Response {
     let mut response = Response::new(Body::from(body.to_string()));
     *response.status_mut() =
         StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -213,11 +118,11 @@ fn json_response(code: u16, body: &Value) -> Response {
     response
 }
 
-fn error_response(error: &ApiError) -> Response {
+pub(crate) fn error_response(error: &ApiError) -> Response {
     json_response(error.code, &error.status())
 }
 
-fn status_error(code: u16) -> ApiError {
+pub(crate) fn status_error(code: u16) -> ApiError {
     let reason = match code {
         404 => "NotFound",
         409 => "Conflict",
@@ -235,7 +140,7 @@ fn status_error(code: u16) -> ApiError {
     }
 }
 
-fn bad_request(message: String) -> ApiError {
+pub(crate) fn bad_request(message: String) -> ApiError {
     ApiError {
         code: 400,
         reason: "BadRequest",
@@ -291,7 +196,7 @@ pub(crate) async fn handle(
 
 /// Headers, then a body that fails: the server closes the connection mid-answer, as a crashed
 /// proxy or a dropped connection would.
-fn broken_answer() -> Response {
+pub(crate) fn broken_answer() -> Response {
     let failing = futures::stream::once(async {
         Err::<Bytes, std::io::Error>(std::io::Error::new(
             std::io::ErrorKind::ConnectionReset,
@@ -307,7 +212,7 @@ fn broken_answer() -> Response {
 }
 
 /// One API request, as routed.
-struct Incoming<'a> {
+pub(crate) struct Incoming<'a> {
     method: &'a Method,
     path: &'a str,
     query: &'a HashMap<String, String>,
@@ -315,7 +220,7 @@ struct Incoming<'a> {
     body: &'a Bytes,
 }
 
-async fn serve(
+pub(crate) async fn serve(
     shared: &Arc<Shared>,
     incoming: &Incoming<'_>,
     drop_watch_after: Option<usize>,
@@ -374,23 +279,23 @@ async fn serve(
     }
 }
 
-fn is_true(value: Option<&String>) -> bool {
+pub(crate) fn is_true(value: Option<&String>) -> bool {
     value.is_some_and(|v| v == "true" || v == "1")
 }
 
-fn respond(result: Result<(u16, Value), ApiError>) -> Response {
+pub(crate) fn respond(result: Result<(u16, Value), ApiError>) -> Response {
     match result {
         Ok((code, object)) => json_response(code, &object),
         Err(error) => error_response(&error),
     }
 }
 
-fn parse_body(body: &Bytes) -> Result<Value, ApiError> {
+pub(crate) fn parse_body(body: &Bytes) -> Result<Value, ApiError> {
     serde_json::from_slice(body)
         .map_err(|e| bad_request(format!("the request body is not JSON: {e}")))
 }
 
-fn patch_object(
+pub(crate) fn patch_object(
     shared: &Shared,
     route: &Route,
     name: &str,
@@ -425,13 +330,13 @@ fn patch_object(
         .map(|o| (200, o))
 }
 
-struct Route {
-    resource: Resource,
-    namespace: String,
-    name: Option<String>,
+pub(crate) struct Route {
+    pub(crate) resource: Resource,
+    pub(crate) namespace: String,
+    pub(crate) name: Option<String>,
 }
 
-fn route(segments: &[&str]) -> Option<Route> {
+pub(crate) fn route(segments: &[&str]) -> Option<Route> {
     let resource_of = |group_version: &[&str], plural: &str| -> Option<Resource> {
         match (group_version, plural) {
             (["api", "v1"], "namespaces") => Some(Resource::Namespace),
@@ -475,7 +380,9 @@ fn route(segments: &[&str]) -> Option<Route> {
     }
 }
 
-fn selectors(query: &HashMap<String, String>) -> Result<(LabelSelector, FieldSelector), ApiError> {
+pub(crate) fn selectors(
+    query: &HashMap<String, String>,
+) -> Result<(LabelSelector, FieldSelector), ApiError> {
     let labels = LabelSelector::parse(query.get("labelSelector").map_or("", String::as_str))
         .map_err(bad_request)?;
     let fields = FieldSelector::parse(query.get("fieldSelector").map_or("", String::as_str))
@@ -483,7 +390,7 @@ fn selectors(query: &HashMap<String, String>) -> Result<(LabelSelector, FieldSel
     Ok((labels, fields))
 }
 
-fn list(
+pub(crate) fn list(
     shared: &Shared,
     route: &Route,
     query: &HashMap<String, String>,
@@ -507,128 +414,7 @@ fn list(
     ))
 }
 
-fn event_line(kind: &str, object: &Value) -> Bytes {
-    let mut line = json!({ "type": kind, "object": object }).to_string();
-    line.push('\n');
-    Bytes::from(line)
-}
-
-fn watch(
-    shared: &Arc<Shared>,
-    route: &Route,
-    query: &HashMap<String, String>,
-    drop_after: Option<usize>,
-) -> Response {
-    let (labels, fields) = match selectors(query) {
-        Ok(s) => s,
-        Err(error) => return error_response(&error),
-    };
-    let (resource, namespace) = (route.resource, route.namespace.clone());
-    let matches = move |object: &Value| {
-        (namespace.is_empty()
-            || object["metadata"]["namespace"].as_str() == Some(namespace.as_str()))
-            && labels.matches(object)
-            && fields.matches(object)
-    };
-    let since: u64 = query
-        .get("resourceVersion")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let initial_events = is_true(query.get("sendInitialEvents"));
-    let timeout = query
-        .get("timeoutSeconds")
-        .and_then(|v| v.parse::<u64>().ok())
-        .map_or(Duration::from_secs(1800), Duration::from_secs);
-    let (mut receiver, mut first) = {
-        let store = shared.store();
-        let receiver = store.subscribe();
-        let mut first: Vec<Bytes> = Vec::new();
-        if since == 0 || initial_events {
-            for object in store
-                .list(resource, &route.namespace)
-                .iter()
-                .filter(|o| matches(o))
-            {
-                first.push(event_line("ADDED", object));
-            }
-            if initial_events {
-                let (api_version, kind, _, _) = resource.info();
-                let bookmark = json!({
-                    "kind": kind, "apiVersion": api_version,
-                    "metadata": { "resourceVersion": store.resource_version().to_string(), "annotations": { "k8s.io/initial-events-end": "true" } }
-                });
-                first.push(event_line("BOOKMARK", &bookmark));
-            }
-        } else {
-            match store.changes_since(since) {
-                Some(changes) => first.extend(
-                    changes
-                        .iter()
-                        .filter(|c| c.resource == resource && matches(&c.object))
-                        .map(|c| event_line(c.kind, &c.object)),
-                ),
-                None => {
-                    let gone = ApiError {
-                        code: 410,
-                        reason: "Expired",
-                        message: format!("too old resource version: {since}"),
-                    };
-                    first.push(event_line("ERROR", &gone.status()));
-                }
-            }
-        }
-        (receiver, first)
-    };
-    let (sender, lines) = mpsc::channel::<Bytes>(256);
-    let deadline = tokio::time::Instant::now() + timeout;
-    tokio::spawn(async move {
-        let mut sent = 0usize;
-        let limit = drop_after.unwrap_or(usize::MAX);
-        for line in first.drain(..) {
-            if sent >= limit || sender.send(line).await.is_err() {
-                return;
-            }
-            sent += 1;
-        }
-        loop {
-            if sent >= limit {
-                return;
-            }
-            let next = tokio::time::timeout_at(deadline, receiver.recv()).await;
-            let change = match next {
-                Err(_) => return,
-                Ok(Ok(change)) => change,
-                Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => continue,
-                Ok(Err(_)) => return,
-            };
-            if change.resource != resource || !matches(&change.object) {
-                continue;
-            }
-            if sender
-                .send(event_line(change.kind, &change.object))
-                .await
-                .is_err()
-            {
-                return;
-            }
-            sent += 1;
-        }
-    });
-    let stream = futures::stream::unfold(lines, |mut lines| async move {
-        lines
-            .recv()
-            .await
-            .map(|line| (Ok::<Bytes, Infallible>(line), lines))
-    });
-    let mut response = Response::new(Body::from_stream(stream));
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("application/json"),
-    );
-    response
-}
-
-fn sim_endpoint(shared: &Shared, method: &Method, path: &str, body: &Bytes) -> Response {
+pub(crate) fn sim_endpoint(shared: &Shared, method: &Method, path: &str, body: &Bytes) -> Response {
     match (method, path) {
         (&Method::GET, "requests") => json_response(200, &json!(shared.requests())),
         (&Method::DELETE, "requests") => {
@@ -648,191 +434,4 @@ fn sim_endpoint(shared: &Shared, method: &Method, path: &str, body: &Bytes) -> R
             message: format!("no /_sim/{path}"),
         }),
     }
-}
-
-/// kubectl asks for server-side printing with `Accept: application/json;as=Table;…`.
-fn wants_table(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|accept| accept.contains("as=Table"))
-}
-
-fn age(object: &Value) -> String {
-    let Some(created) = object["metadata"]["creationTimestamp"]
-        .as_str()
-        .and_then(super::store::parse_rfc3339)
-    else {
-        return "<unknown>".to_owned();
-    };
-    let now = super::store::parse_rfc3339(&super::store::now_rfc3339()).unwrap_or(created);
-    let secs = now.saturating_sub(created);
-    match secs {
-        s if s < 120 => format!("{s}s"),
-        s if s < 7200 => format!("{}m", s / 60),
-        s if s < 172_800 => format!("{}h", s / 3600),
-        s => format!("{}d", s / 86_400),
-    }
-}
-
-/// Computes one Table row's cells from an object.
-type RowCells = Box<dyn Fn(&Value) -> Vec<Value>>;
-
-/// A `meta.k8s.io/v1` Table with kubectl's usual columns.
-fn table(resource: Resource, list: &Value) -> Value {
-    let column = |name: &str, kind: &str, priority: u8| json!({ "name": name, "type": kind, "format": if name == "Name" { "name" } else { "" }, "description": "", "priority": priority });
-    let items = list["items"].as_array().cloned().unwrap_or_default();
-    let (columns, cells): (Vec<Value>, RowCells) = match resource {
-        Resource::Deployment | Resource::ReplicaSet => (
-            vec![
-                column("Name", "string", 0),
-                column("Ready", "string", 0),
-                column("Up-to-date", "integer", 0),
-                column("Available", "integer", 0),
-                column("Age", "string", 0),
-                column("Containers", "string", 1),
-                column("Images", "string", 1),
-                column("Selector", "string", 1),
-            ],
-            Box::new(|o: &Value| {
-                let status = &o["status"];
-                let int = |v: &Value| v.as_i64().unwrap_or(0);
-                let containers = o["spec"]["template"]["spec"]["containers"]
-                    .as_array()
-                    .cloned()
-                    .unwrap_or_default();
-                let names: Vec<&str> = containers
-                    .iter()
-                    .filter_map(|c| c["name"].as_str())
-                    .collect();
-                let images: Vec<&str> = containers
-                    .iter()
-                    .filter_map(|c| c["image"].as_str())
-                    .collect();
-                let selector: Vec<String> = o["spec"]["selector"]["matchLabels"]
-                    .as_object()
-                    .map(|m| {
-                        m.iter()
-                            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                vec![
-                    o["metadata"]["name"].clone(),
-                    json!(format!(
-                        "{}/{}",
-                        int(&status["readyReplicas"]),
-                        int(&o["spec"]["replicas"])
-                    )),
-                    json!(int(&status["updatedReplicas"])),
-                    json!(int(&status["availableReplicas"])),
-                    json!(age(o)),
-                    json!(names.join(",")),
-                    json!(images.join(",")),
-                    json!(selector.join(",")),
-                ]
-            }),
-        ),
-        Resource::Namespace => (
-            vec![
-                column("Name", "string", 0),
-                column("Status", "string", 0),
-                column("Age", "string", 0),
-            ],
-            Box::new(|o: &Value| {
-                vec![
-                    o["metadata"]["name"].clone(),
-                    o["status"]["phase"].clone(),
-                    json!(age(o)),
-                ]
-            }),
-        ),
-        Resource::Lease => (
-            vec![
-                column("Name", "string", 0),
-                column("Holder", "string", 0),
-                column("Age", "string", 0),
-            ],
-            Box::new(|o: &Value| {
-                vec![
-                    o["metadata"]["name"].clone(),
-                    json!(o["spec"]["holderIdentity"].as_str().unwrap_or("")),
-                    json!(age(o)),
-                ]
-            }),
-        ),
-    };
-    let rows: Vec<Value> = items
-        .iter()
-        .map(|o| {
-            json!({
-                "cells": cells(o),
-                "object": { "kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": o["metadata"].clone() }
-            })
-        })
-        .collect();
-    json!({
-        "kind": "Table",
-        "apiVersion": "meta.k8s.io/v1",
-        "metadata": { "resourceVersion": list["metadata"]["resourceVersion"].clone() },
-        "columnDefinitions": columns,
-        "rows": rows,
-    })
-}
-
-fn resource_entry(
-    name: &str,
-    singular: &str,
-    kind: &str,
-    namespaced: bool,
-    short: &[&str],
-) -> Value {
-    json!({
-        "name": name,
-        "singularName": singular,
-        "namespaced": namespaced,
-        "kind": kind,
-        "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"],
-        "shortNames": short,
-    })
-}
-
-fn discovery(segments: &[&str], address: &str) -> Option<Value> {
-    Some(match segments {
-        ["version"] => json!({
-            "major": "1", "minor": "33", "gitVersion": "v1.33.0-kube-sim", "gitCommit": "0000000",
-            "gitTreeState": "clean", "buildDate": "2026-01-01T00:00:00Z", "goVersion": "go1.24",
-            "compiler": "gc", "platform": "linux/amd64"
-        }),
-        ["api"] => json!({
-            "kind": "APIVersions", "versions": ["v1"],
-            "serverAddressByClientCIDRs": [{ "clientCIDR": "0.0.0.0/0", "serverAddress": address }]
-        }),
-        ["api", "v1"] => json!({
-            "kind": "APIResourceList", "groupVersion": "v1",
-            "resources": [resource_entry("namespaces", "namespace", "Namespace", false, &["ns"])]
-        }),
-        ["apis"] => {
-            let group = |name: &str| {
-                json!({
-                    "name": name,
-                    "versions": [{ "groupVersion": format!("{name}/v1"), "version": "v1" }],
-                    "preferredVersion": { "groupVersion": format!("{name}/v1"), "version": "v1" }
-                })
-            };
-            json!({ "kind": "APIGroupList", "apiVersion": "v1", "groups": [group("apps"), group("coordination.k8s.io")] })
-        }
-        ["apis", "apps", "v1"] => json!({
-            "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "apps/v1",
-            "resources": [
-                resource_entry("deployments", "deployment", "Deployment", true, &["deploy"]),
-                resource_entry("replicasets", "replicaset", "ReplicaSet", true, &["rs"]),
-            ]
-        }),
-        ["apis", "coordination.k8s.io", "v1"] => json!({
-            "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "coordination.k8s.io/v1",
-            "resources": [resource_entry("leases", "lease", "Lease", true, &[])]
-        }),
-        _ => return None,
-    })
 }

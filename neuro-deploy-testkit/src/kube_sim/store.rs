@@ -1,9 +1,9 @@
 //! Objects, resource versions, the watch log and the simulated deployment controller.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use regex::Regex;
+use super::controller::*;
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
@@ -74,25 +74,6 @@ pub struct Change {
     pub object: Value,
 }
 
-/// How rollouts behave.
-#[derive(Debug, Clone)]
-pub struct ControllerOptions {
-    /// How long a successful rollout takes.
-    pub rollout: Duration,
-    /// How long before the controller observes a new generation (the window in which the
-    /// previous rollout's status is still shown).
-    pub observe_delay: Duration,
-    /// After this long a rollout of a failing image is marked `ProgressDeadlineExceeded`.
-    pub deadline: Duration,
-    /// Images matching this never become available.
-    pub fail_image: Option<Regex>,
-}
-
-struct Rollout {
-    started: Instant,
-    fails: bool,
-}
-
 /// Why a write was refused, as a Kubernetes Status.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
@@ -119,7 +100,7 @@ impl ApiError {
     }
 }
 
-fn not_found(resource: Resource, name: &str) -> ApiError {
+pub(crate) fn not_found(resource: Resource, name: &str) -> ApiError {
     ApiError {
         code: 404,
         reason: "NotFound",
@@ -129,13 +110,13 @@ fn not_found(resource: Resource, name: &str) -> ApiError {
 
 /// Everything the server holds.
 pub struct Store {
-    rv: u64,
-    objects: BTreeMap<Key, Value>,
-    log: VecDeque<Change>,
-    rollouts: HashMap<(String, String), Rollout>,
-    options: ControllerOptions,
-    changes: broadcast::Sender<Change>,
-    uid: u64,
+    pub(crate) rv: u64,
+    pub(crate) objects: BTreeMap<Key, Value>,
+    pub(crate) log: VecDeque<Change>,
+    pub(crate) rollouts: HashMap<(String, String), Rollout>,
+    pub(crate) options: ControllerOptions,
+    pub(crate) changes: broadcast::Sender<Change>,
+    pub(crate) uid: u64,
 }
 
 const LOG_LIMIT: usize = 20_000;
@@ -165,7 +146,7 @@ pub fn parse_rfc3339(text: &str) -> Option<u64> {
     u64::try_from(days * 86_400 + h * 3600 + m * 60 + s).ok()
 }
 
-fn rfc3339(secs: u64) -> String {
+pub(crate) fn rfc3339(secs: u64) -> String {
     let days = secs / 86_400;
     let rem = secs % 86_400;
     let (h, m, s) = (rem / 3600, (rem % 3600) / 60, rem % 60);
@@ -235,7 +216,7 @@ impl Store {
             .collect()
     }
 
-    fn record(&mut self, resource: Resource, kind: &'static str, object: Value) {
+    pub(crate) fn record(&mut self, resource: Resource, kind: &'static str, object: Value) {
         let change = Change {
             rv: self.rv,
             resource,
@@ -249,7 +230,7 @@ impl Store {
         let _ = self.changes.send(change);
     }
 
-    fn stamp(&mut self, object: &mut Value) {
+    pub(crate) fn stamp(&mut self, object: &mut Value) {
         self.rv += 1;
         object["metadata"]["resourceVersion"] = json!(self.rv.to_string());
     }
@@ -412,84 +393,9 @@ impl Store {
         self.record(resource, "DELETED", object.clone());
         Ok(object)
     }
-
-    fn start_rollout(&mut self, namespace: &str, name: &str, deployment: &Value) {
-        if deployment["spec"]["paused"].as_bool() == Some(true) {
-            return;
-        }
-        let fails = self.options.fail_image.as_ref().is_some_and(|re| {
-            containers(deployment)
-                .iter()
-                .any(|c| c["image"].as_str().is_some_and(|image| re.is_match(image)))
-        });
-        self.rollouts.insert(
-            (namespace.to_owned(), name.to_owned()),
-            Rollout {
-                started: Instant::now(),
-                fails,
-            },
-        );
-    }
-
-    /// Moves every rollout on, as the deployment controller would.
-    pub fn tick(&mut self) {
-        let now = Instant::now();
-        let active: Vec<(String, String)> = self.rollouts.keys().cloned().collect();
-        for (namespace, name) in active {
-            let Some(rollout) = self.rollouts.get(&(namespace.clone(), name.clone())) else {
-                continue;
-            };
-            let elapsed = now.duration_since(rollout.started);
-            let fails = rollout.fails;
-            let key = (Resource::Deployment, namespace.clone(), name.clone());
-            let Some(current) = self.objects.get(&key).cloned() else {
-                self.rollouts.remove(&(namespace, name));
-                continue;
-            };
-            if elapsed < self.options.observe_delay {
-                continue;
-            }
-            let generation = current["metadata"]["generation"].as_i64().unwrap_or(1);
-            let desired = replicas(&current);
-            let (status, done) = if fails {
-                let exceeded = elapsed >= self.options.deadline;
-                (
-                    failing_status(generation, desired, exceeded, &name),
-                    exceeded,
-                )
-            } else {
-                let span = self
-                    .options
-                    .rollout
-                    .saturating_sub(self.options.observe_delay)
-                    .max(Duration::from_millis(1));
-                let progress =
-                    (elapsed - self.options.observe_delay).as_secs_f64() / span.as_secs_f64();
-                if progress >= 1.0 || desired == 0 {
-                    (complete_status(generation, desired), true)
-                } else {
-                    let updated = ((progress * f64::from(desired)).floor() as i32).min(desired - 1);
-                    (
-                        progressing_status(generation, desired, updated, &name),
-                        false,
-                    )
-                }
-            };
-            if done {
-                self.rollouts.remove(&(namespace.clone(), name.clone()));
-            }
-            if current["status"] != status {
-                let mut updated = current;
-                updated["status"] = status;
-                self.stamp(&mut updated);
-                self.objects.insert(key, updated.clone());
-                self.record(Resource::Deployment, "MODIFIED", updated);
-            }
-        }
-    }
 }
 
-fn conflict(resource: Resource, name: &str) -> ApiError {
+pub(crate) fn conflict(resource: Resource, name: &str) -> ApiError {
     ApiError {
         code: 409,
         reason: "Conflict",
@@ -498,95 +404,6 @@ fn conflict(resource: Resource, name: &str) -> ApiError {
             resource.qualified()
         ),
     }
-}
-
-fn replicas(deployment: &Value) -> i32 {
-    deployment["spec"]["replicas"]
-        .as_i64()
-        .map_or(1, |r| r as i32)
-}
-
-fn containers(deployment: &Value) -> Vec<Value> {
-    deployment["spec"]["template"]["spec"]["containers"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-}
-
-fn default_deployment(deployment: &mut Value) {
-    if deployment["spec"]["replicas"].is_null() {
-        deployment["spec"]["replicas"] = json!(1);
-    }
-    if deployment["spec"]["progressDeadlineSeconds"].is_null() {
-        deployment["spec"]["progressDeadlineSeconds"] = json!(600);
-    }
-    if deployment["spec"]["strategy"].is_null() {
-        deployment["spec"]["strategy"] = json!({ "type": "RollingUpdate", "rollingUpdate": { "maxSurge": "25%", "maxUnavailable": "25%" } });
-    }
-}
-
-fn condition(kind: &str, status: &str, reason: &str, message: String) -> Value {
-    let now = now_rfc3339();
-    json!({ "type": kind, "status": status, "reason": reason, "message": message, "lastUpdateTime": now, "lastTransitionTime": now })
-}
-
-fn complete_status(generation: i64, desired: i32) -> Value {
-    json!({
-        "observedGeneration": generation,
-        "replicas": desired,
-        "updatedReplicas": desired,
-        "readyReplicas": desired,
-        "availableReplicas": desired,
-        "conditions": [
-            condition("Available", "True", "MinimumReplicasAvailable", "Deployment has minimum availability.".into()),
-            condition("Progressing", "True", "NewReplicaSetAvailable", "ReplicaSet has successfully progressed.".into()),
-        ]
-    })
-}
-
-fn progressing_status(generation: i64, desired: i32, updated: i32, name: &str) -> Value {
-    json!({
-        "observedGeneration": generation,
-        "replicas": desired + 1,
-        "updatedReplicas": updated + 1,
-        "readyReplicas": desired,
-        "availableReplicas": desired,
-        "unavailableReplicas": 1,
-        "conditions": [
-            condition("Available", "True", "MinimumReplicasAvailable", "Deployment has minimum availability.".into()),
-            condition("Progressing", "True", "ReplicaSetUpdated", format!("ReplicaSet \"{name}\" is progressing.")),
-        ]
-    })
-}
-
-fn failing_status(generation: i64, desired: i32, exceeded: bool, name: &str) -> Value {
-    let progressing = if exceeded {
-        condition(
-            "Progressing",
-            "False",
-            "ProgressDeadlineExceeded",
-            format!("ReplicaSet \"{name}\" has timed out progressing."),
-        )
-    } else {
-        condition(
-            "Progressing",
-            "True",
-            "ReplicaSetUpdated",
-            format!("ReplicaSet \"{name}\" is progressing."),
-        )
-    };
-    json!({
-        "observedGeneration": generation,
-        "replicas": desired + 1,
-        "updatedReplicas": 1,
-        "readyReplicas": desired,
-        "availableReplicas": desired,
-        "unavailableReplicas": 1,
-        "conditions": [
-            condition("Available", "True", "MinimumReplicasAvailable", "Deployment has minimum availability.".into()),
-            progressing,
-        ]
-    })
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use neuro_deploy_core::{GitSha, Version};
 
 /// Exit statuses, shown in `--help`: generated from the core's one list.
 pub fn exit_codes() -> String {
-    neuro_deploy_core::ExitCode::table()
+    neuro_deploy_core::ExitStatus::table()
 }
 
 /// Release automation for neuro-ui: build once, promote by retagging, gate production on drained

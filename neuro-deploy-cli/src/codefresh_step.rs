@@ -8,17 +8,15 @@
 //! operator starting the pipeline by hand is the confirmation). Same report and exit codes as
 //! `neuro-deploy`.
 
-use std::process::ExitCode;
-use std::sync::Arc;
-
 use clap::{Parser, Subcommand};
 use neuro_deploy_codefresh::{PipelineRequest, cf_export, export_file};
-use neuro_deploy_core::{Event, Executor, Outcome, QueueGateOverrides, Report};
+use neuro_deploy_core::{Event, ExitStatus, Outcome, QueueGateOverrides, Report};
 
 use crate::args::{CommonArgs, exit_codes};
-use crate::output::{self, Printer, StderrProgress};
-use crate::run::{adapter_failure, complete_release, fail_early, invalid_input, run_context};
-use crate::signals::Signals;
+use crate::commands::event::{self, complete_release};
+use crate::commands::{Context, Failure};
+use crate::output::documents::ReportDocument;
+use crate::output::{self, Printer, text};
 use crate::wiring;
 
 /// Codefresh pipeline steps of neuro-deploy.
@@ -47,79 +45,76 @@ pub enum Step {
 }
 
 /// Runs the step binary.
-pub async fn run(cli: CodefreshCli) -> ExitCode {
+pub async fn run(cli: CodefreshCli) -> ExitStatus {
     output::init_logging(cli.common.verbose, cli.common.quiet);
     let printer = Printer {
         format: cli.common.output,
     };
-    let (config, _) =
-        match wiring::load_config(cli.common.config.as_deref(), QueueGateOverrides::default()) {
-            Ok(loaded) => loaded,
-            Err(error) => {
-                return invalid_input(printer, None, error.to_string());
-            }
+    let dry_run = cli.common.dry_run;
+    let result = async {
+        let (config, origin) =
+            wiring::load_config(cli.common.config.as_deref(), QueueGateOverrides::default())?;
+        let context = Context {
+            printer,
+            config,
+            origin,
+            quiet: cli.common.quiet,
         };
-    let request = match PipelineRequest::from_env(|name| std::env::var(name).ok()) {
-        Ok(request) => request,
-        Err(error) => {
-            return invalid_input(printer, None, error.to_string());
-        }
-    };
-    let (deploy, image) = match cli.command {
+        step(&context, cli.command, dry_run).await
+    }
+    .await;
+    result.unwrap_or_else(|failure| failure.print(printer))
+}
+
+async fn step(context: &Context, step: Step, dry_run: bool) -> Result<ExitStatus, Failure> {
+    let config = &context.config;
+    let request = PipelineRequest::from_env(|name| std::env::var(name).ok())
+        .map_err(|error| Failure::invalid(error.to_string()))?;
+    let (deploy, export) = match step {
         Step::Trigger { no_deploy } => (!no_deploy, true),
         Step::Deploy => {
             if !matches!(request, PipelineRequest::Manual { .. }) {
-                return invalid_input(
-                    printer,
-                    None,
-                    "the deploy step needs NAMESPACE and NEURO_UI_VERSION (or neuro-ui_VERSION); set them on the pipeline run".to_owned(),
-                );
+                return Err(Failure::invalid(
+                    "the deploy step needs NAMESPACE and NEURO_UI_VERSION (or neuro-ui_VERSION); set them on the pipeline run",
+                ));
             }
             (true, false)
         }
     };
     // Codefresh does not say which branch a release targets; GitHub does.
-    let event = request.to_event(&config);
-    let event = match complete_release(event.clone(), &config).await {
-        Ok(event) => event,
-        Err(error) => return adapter_failure(printer, Some(&event), &error),
-    };
-    let target = match neuro_deploy_core::policy::target(&event, &config) {
-        Ok(target) => target,
-        Err(reason) => {
-            let report = Report::from_reason(&event, cli.common.dry_run, reason);
-            printer.report(&report);
-            return ExitCode::from(report.exit_code().code());
-        }
+    let event = request.to_event(config);
+    let event = complete_release(event.clone(), config)
+        .await
+        .map_err(|error| Failure::from(error).about(&event))?;
+    let Ok(target) = neuro_deploy_core::policy::target(&event, config) else {
+        // The executor reports the refusal or ignore, exactly as `neuro-deploy` does.
+        return event::execute(context, event, options(deploy, dry_run)).await;
     };
     let version = target
         .version
         .as_ref()
         .map(|v| v.image_tag(config.short_sha_length))
         .unwrap_or_default();
-    if image && !cli.common.dry_run {
+    if export && !dry_run {
         let file = export_file(std::env::var("CF_VOLUME_PATH").ok().as_deref());
-        let exported = cf_export(
+        cf_export(
             &file,
             &[
                 ("NAMESPACE", target.namespace.as_str()),
                 ("NEURO_UI_VERSION", version.as_str()),
             ],
-        );
-        if let Err(error) = exported {
-            return fail_early(
-                printer,
-                Some(&event),
-                None,
-                format!("cannot export variables to {}: {error}", file.display()),
-            );
-        }
+        )
+        .map_err(|error| Failure {
+            reason: None,
+            message: format!("cannot export variables to {}: {error}", file.display()),
+            event: Some(Box::new(event.clone())),
+        })?;
     }
     // A production request never builds; with --no-deploy its gates wait for the deploy step.
     if !deploy && matches!(event, Event::Promote { .. }) {
         let report = Report::without_plan(
             &event,
-            cli.common.dry_run,
+            dry_run,
             Outcome::Ignored,
             None,
             format!(
@@ -127,26 +122,20 @@ pub async fn run(cli: CodefreshCli) -> ExitCode {
                 target.namespace
             ),
         );
-        printer.report(&report);
-        return ExitCode::SUCCESS;
+        context
+            .printer
+            .print(&ReportDocument::new(&report), &text::report_text(&report));
+        return Ok(report.exit_code());
     }
-    // A cancelled Codefresh build sends SIGTERM: the run cleans up (see `signals`).
-    let signals = Signals::install(printer, &event);
-    let adapters = match wiring::adapters(&config).await {
-        Ok(adapters) => adapters,
-        Err(error) => return adapter_failure(printer, Some(&event), &error),
-    };
-    let executor = Executor::new(adapters, config.clone())
-        .with_observer(Arc::new(StderrProgress {
-            quiet: cli.common.quiet,
-        }))
-        .with_interrupt(signals.interrupt());
-    let ctx = run_context(cli.common.dry_run);
-    let report = if deploy {
-        signals.during(executor.run(&event, &ctx)).await
-    } else {
-        signals.during(executor.prepare_image(&event, &ctx)).await
-    };
-    printer.report(&report);
-    ExitCode::from(report.exit_code().code())
+    event::execute(context, event, options(deploy, dry_run)).await
+}
+
+/// The operator who started the pipeline confirmed the change; `trigger --no-deploy` stops once
+/// the image exists.
+fn options(deploy: bool, dry_run: bool) -> event::Options {
+    event::Options {
+        dry_run,
+        yes: true,
+        image_only: !deploy,
+    }
 }

@@ -11,8 +11,9 @@
 pub mod args;
 pub mod codefresh_step;
 pub mod command_builder;
+pub mod commands;
+pub mod identity;
 pub mod output;
-pub mod run;
 pub mod signals;
 pub mod wiring;
 
@@ -20,13 +21,13 @@ pub mod wiring;
 /// start is exit 1 with the reason on stderr, naming `binary`.
 pub fn block_on(
     binary: &str,
-    run: impl std::future::Future<Output = std::process::ExitCode>,
+    run: impl std::future::Future<Output = neuro_deploy_core::ExitStatus>,
 ) -> std::process::ExitCode {
     match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
-        Ok(runtime) => runtime.block_on(run),
+        Ok(runtime) => std::process::ExitCode::from(runtime.block_on(run).code()),
         Err(error) => {
             use std::io::Write;
             let _ = writeln!(std::io::stderr(), "{binary}: cannot start: {error}");

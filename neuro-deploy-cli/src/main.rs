@@ -7,5 +7,5 @@ use neuro_deploy_cli::args::Cli;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    neuro_deploy_cli::block_on("neuro-deploy", neuro_deploy_cli::run::run(cli))
+    neuro_deploy_cli::block_on("neuro-deploy", neuro_deploy_cli::commands::dispatch(cli))
 }

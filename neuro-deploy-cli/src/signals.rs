@@ -12,9 +12,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use neuro_deploy_core::{Event, ExitCode, Interrupt, Outcome, Report, interrupt_channel};
+use neuro_deploy_core::{Event, ExitStatus, Interrupt, Outcome, Report, interrupt_channel};
 
-use crate::output::{Printer, note};
+use crate::output::documents::ReportDocument;
+use crate::output::{Printer, note, text};
 
 /// After a second signal, the process ends by itself if the run has not returned by then.
 const HARD_STOP: Duration = Duration::from_secs(10);
@@ -56,8 +57,8 @@ impl Signals {
                         None,
                         format!("interrupted ({name}) before any change; nothing was changed"),
                     );
-                    printer.report(&report);
-                    std::process::exit(i32::from(ExitCode::Interrupted.code()));
+                    printer.print(&ReportDocument::new(&report), &text::report_text(&report));
+                    std::process::exit(i32::from(ExitStatus::Interrupted.code()));
                 }
                 interrupter.interrupt();
                 if count == 1 {
@@ -71,7 +72,7 @@ impl Signals {
                     tokio::spawn(async {
                         tokio::time::sleep(HARD_STOP).await;
                         note("the run did not stop in time; exiting (an operator is needed)");
-                        std::process::exit(i32::from(ExitCode::RollbackFailed.code()));
+                        std::process::exit(i32::from(ExitStatus::RollbackFailed.code()));
                     });
                 }
             }

@@ -103,16 +103,16 @@ impl ReasonCode {
     }
 
     /// The process exit code for a run that ended with this reason.
-    pub fn exit_code(self) -> ExitCode {
+    pub fn exit_code(self) -> ExitStatus {
         match self {
             ReasonCode::NotReleaseBranch
             | ReasonCode::DraftRelease
-            | ReasonCode::AlreadyDeployed => ExitCode::Done,
+            | ReasonCode::AlreadyDeployed => ExitStatus::Done,
             ReasonCode::InvalidInput
             | ReasonCode::NotARelease
             | ReasonCode::ProductionRequiresPromotion
-            | ReasonCode::ConfirmationRequired => ExitCode::InvalidInput,
-            ReasonCode::LockHeld => ExitCode::LockHeld,
+            | ReasonCode::ConfirmationRequired => ExitStatus::InvalidInput,
+            ReasonCode::LockHeld => ExitStatus::LockHeld,
             ReasonCode::QueueNotDrained
             | ReasonCode::NotVerifiedOnStaging
             | ReasonCode::ImageMissing
@@ -121,7 +121,7 @@ impl ReasonCode {
             | ReasonCode::NoWorkloads
             | ReasonCode::NoPreviousVersion
             | ReasonCode::WorkloadPaused
-            | ReasonCode::RolloutFailing => ExitCode::Refused,
+            | ReasonCode::RolloutFailing => ExitStatus::Refused,
         }
     }
 }
@@ -135,7 +135,7 @@ impl fmt::Display for ReasonCode {
 /// Process exit codes, shared by every binary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum ExitCode {
+pub enum ExitStatus {
     /// 0: done (including no-op and ignored).
     Done = 0,
     /// 1: unexpected failure after retries.
@@ -155,34 +155,34 @@ pub enum ExitCode {
     Interrupted = 7,
 }
 
-impl ExitCode {
+impl ExitStatus {
     /// Every exit code, in order.
-    pub const ALL: [ExitCode; 8] = [
-        ExitCode::Done,
-        ExitCode::Failed,
-        ExitCode::InvalidInput,
-        ExitCode::Refused,
-        ExitCode::RolledBack,
-        ExitCode::LockHeld,
-        ExitCode::RollbackFailed,
-        ExitCode::Interrupted,
+    pub const ALL: [ExitStatus; 8] = [
+        ExitStatus::Done,
+        ExitStatus::Failed,
+        ExitStatus::InvalidInput,
+        ExitStatus::Refused,
+        ExitStatus::RolledBack,
+        ExitStatus::LockHeld,
+        ExitStatus::RollbackFailed,
+        ExitStatus::Interrupted,
     ];
 
     /// One line for people: what the code means.
     pub fn meaning(self) -> &'static str {
         match self {
-            ExitCode::Done => "done (including no-op and ignored events)",
-            ExitCode::Failed => "unexpected failure after retries",
-            ExitCode::InvalidInput => "invalid input or config; nothing changed",
-            ExitCode::Refused => {
+            ExitStatus::Done => "done (including no-op and ignored events)",
+            ExitStatus::Failed => "unexpected failure after retries",
+            ExitStatus::InvalidInput => "invalid input or config; nothing changed",
+            ExitStatus::Refused => {
                 "refused by a gate (queues, staging verification, image, downgrade, failing rollout); nothing changed"
             }
-            ExitCode::RolledBack => "rollout failed and was rolled back",
-            ExitCode::LockHeld => "another deploy holds the namespace lock",
-            ExitCode::RollbackFailed => {
+            ExitStatus::RolledBack => "rollout failed and was rolled back",
+            ExitStatus::LockHeld => "another deploy holds the namespace lock",
+            ExitStatus::RollbackFailed => {
                 "rollout failed and the rollback failed too, or the lock was lost after a write: an operator is needed"
             }
-            ExitCode::Interrupted => {
+            ExitStatus::Interrupted => {
                 "interrupted (SIGINT/SIGTERM); what this run changed was restored and the lock released"
             }
         }
@@ -196,7 +196,7 @@ impl ExitCode {
     /// The exit-code table for `--help` and docs, one line per code.
     pub fn table() -> String {
         let mut text = String::from("Exit codes:\n");
-        for code in ExitCode::ALL {
+        for code in ExitStatus::ALL {
             text.push_str(&format!("  {}  {}\n", code.code(), code.meaning()));
         }
         text
@@ -362,9 +362,9 @@ mod tests {
         assert!(ReasonCode::DraftRelease.is_ignore());
         assert!(!ReasonCode::Downgrade.is_ignore());
         assert_eq!(ReasonCode::RolloutFailing.exit_code().code(), 3);
-        for (i, code) in ExitCode::ALL.iter().enumerate() {
+        for (i, code) in ExitStatus::ALL.iter().enumerate() {
             assert_eq!(usize::from(code.code()), i);
         }
-        assert_eq!(ExitCode::Interrupted.code(), 7);
+        assert_eq!(ExitStatus::Interrupted.code(), 7);
     }
 }

@@ -40,7 +40,7 @@
 //! ```
 //!
 //! ## Exit codes
-//! [`ExitCode`]: 0 done (also no-op / ignored), 1 unexpected failure, 2 invalid input or
+//! [`ExitStatus`]: 0 done (also no-op / ignored), 1 unexpected failure, 2 invalid input or
 //! config, 3 refused by a gate, 4 rolled back, 5 lock held, 6 rollback failed (or the lock
 //! lost after a write), 7 interrupted by a signal (what the run changed was restored).
 
@@ -54,7 +54,7 @@ pub mod traits;
 pub mod version;
 
 pub use config::{Config, ConfigError, EnvironmentConfig, QueueGateOverrides, Trigger};
-pub use error::{AdapterError, ExitCode, Reason, ReasonCode};
+pub use error::{AdapterError, ExitStatus, Reason, ReasonCode};
 pub use executor::{
     Adapters, CLEANUP_BOUND, Executor, Interrupt, Interrupter, Observer, Outcome, Progress,
     QueueSample, Report, RunContext, Silent, StepReport, StepStatus, interrupt_channel,

@@ -11,6 +11,7 @@
 use std::sync::Arc;
 
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use crate::config::Config;
 use crate::error::{AdapterError, Reason, ReasonCode};
@@ -106,13 +107,17 @@ impl Executor {
     /// Runs one event to its end and reports. Never panics on adapter failures; every
     /// failure is in the report.
     pub async fn run(&self, event: &Event, ctx: &RunContext) -> Report {
-        self.run_scoped(event, ctx, false).await
+        self.run_scoped(event, ctx, false)
+            .instrument(run_span(event, ctx))
+            .await
     }
 
     /// Makes sure the event's image exists (retag or build, after the gates) and stops there:
     /// no lock, no cluster write. What a CI step that only prepares the image calls.
     pub async fn prepare_image(&self, event: &Event, ctx: &RunContext) -> Report {
-        self.run_scoped(event, ctx, true).await
+        self.run_scoped(event, ctx, true)
+            .instrument(run_span(event, ctx))
+            .await
     }
 
     async fn run_scoped(&self, event: &Event, ctx: &RunContext, image_only: bool) -> Report {
@@ -123,6 +128,11 @@ impl Executor {
         };
         report.environment = target.environment.clone();
         report.namespace = Some(target.namespace.clone());
+        let span = tracing::Span::current();
+        span.record("namespace", target.namespace.as_str());
+        if let Some(environment) = &target.environment {
+            span.record("environment", environment.as_str());
+        }
         report.version = target
             .version
             .as_ref()
@@ -144,6 +154,7 @@ impl Executor {
             Decision::Proceed(plan) => plan,
             Decision::Ignore(reason) | Decision::Refuse(reason) => return report.refused(reason),
         };
+        tracing::Span::current().record("version", plan.version.as_str());
         report.version = Some(plan.version.clone());
         report.image = Some(plan.image.pinned());
         report.previous_version = plan.previous_version.clone();
@@ -505,6 +516,19 @@ impl Executor {
             step.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         }
     }
+}
+
+/// One span per run: every log line of the run carries the event, the run id, and (once known)
+/// the environment, namespace and version.
+fn run_span(event: &Event, ctx: &RunContext) -> tracing::Span {
+    tracing::info_span!(
+        "run",
+        event = event.kind(),
+        run_id = %ctx.run_id,
+        environment = tracing::field::Empty,
+        namespace = tracing::field::Empty,
+        version = tracing::field::Empty,
+    )
 }
 
 /// The refusal for images already set whose rollout fails: this run changed nothing.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{AdapterError, ExitCode, Reason, ReasonCode};
+use crate::error::{AdapterError, ExitStatus, Reason, ReasonCode};
 use crate::model::{Event, ImageChange, QueueDepth};
 use crate::policy::Facts;
 use crate::traits::{ClusterDeployer, ImageBuilder, QueueInspector, Registry, ReleaseSource};
@@ -173,6 +173,8 @@ pub enum Outcome {
     ImageReady,
     /// A signal stopped the run; what it changed was restored and the lock released.
     Interrupted,
+    /// An offline plan (`neuro-deploy plan`): nothing was looked up or written.
+    Planned,
 }
 
 /// Everything a run decided and did; `--output json` prints it.
@@ -214,16 +216,20 @@ pub struct Report {
 
 impl Report {
     /// The process exit code.
-    pub fn exit_code(&self) -> ExitCode {
+    pub fn exit_code(&self) -> ExitStatus {
         match self.outcome {
-            Outcome::Deployed | Outcome::WouldDeploy | Outcome::Ignored | Outcome::ImageReady => {
-                ExitCode::Done
-            }
-            Outcome::Refused => self.reason.map_or(ExitCode::Refused, ReasonCode::exit_code),
-            Outcome::RolledBack => ExitCode::RolledBack,
-            Outcome::RollbackFailed => ExitCode::RollbackFailed,
-            Outcome::Failed => ExitCode::Failed,
-            Outcome::Interrupted => ExitCode::Interrupted,
+            Outcome::Deployed
+            | Outcome::WouldDeploy
+            | Outcome::Ignored
+            | Outcome::ImageReady
+            | Outcome::Planned => ExitStatus::Done,
+            Outcome::Refused => self
+                .reason
+                .map_or(ExitStatus::Refused, ReasonCode::exit_code),
+            Outcome::RolledBack => ExitStatus::RolledBack,
+            Outcome::RollbackFailed => ExitStatus::RollbackFailed,
+            Outcome::Failed => ExitStatus::Failed,
+            Outcome::Interrupted => ExitStatus::Interrupted,
         }
     }
 

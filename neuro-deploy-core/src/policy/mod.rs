@@ -17,12 +17,14 @@
 mod facts;
 mod gates;
 mod plan;
+mod status;
 mod steps;
 mod target;
 mod workloads;
 
 pub use facts::{Fact, Facts};
 pub use plan::{Decision, ImageAction, Plan, PlannedStep, Step};
+pub use status::{EnvironmentStatus, RolloutSummary};
 pub use target::{Target, confirmation_refusal, needs_confirmation, target};
 pub use workloads::{
     RunningReleases, app_workloads, common_tag, previous_version, runs_completely,

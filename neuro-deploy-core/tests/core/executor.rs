@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use mockall::predicate::eq;
 use neuro_deploy_core::{
-    AdapterError, Adapters, Config, DeployTarget, Event, ExitCode, ImageChange, LockAttempt,
+    AdapterError, Adapters, Config, DeployTarget, Event, ExitStatus, ImageChange, LockAttempt,
     LockHandle, MockClusterDeployer, MockImageBuilder, MockQueueInspector, MockRegistry,
     MockReleaseSource, Outcome, QueueDepth, ReasonCode, Report, RolloutResult, RunContext,
     StepStatus, Workload,
@@ -191,7 +191,7 @@ async fn merge_builds_sets_images_and_awaits_rollout() {
         .returning(|_, _, _| Ok(RolloutResult::Complete));
     let report = run_with(d, config(), &merged("main"), false).await;
     assert_eq!(report.outcome, Outcome::Deployed, "{report:#?}");
-    assert_eq!(report.exit_code(), ExitCode::Done);
+    assert_eq!(report.exit_code(), ExitStatus::Done);
     assert!(
         report.steps.iter().all(|s| s.status == StepStatus::Ok),
         "{report:#?}"
@@ -337,7 +337,7 @@ async fn in_flight_message_in_one_region_refuses() {
     .await;
     assert_eq!(report.outcome, Outcome::Refused);
     assert_eq!(report.reason, Some(ReasonCode::QueueNotDrained));
-    assert_eq!(report.exit_code(), ExitCode::Refused);
+    assert_eq!(report.exit_code(), ExitStatus::Refused);
     assert!(
         report
             .message
@@ -501,7 +501,7 @@ async fn a_held_lock_refuses_and_writes_nothing() {
     d.cluster.expect_unlock().times(0);
     let report = run_with(d, config(), &merged("main"), false).await;
     assert_eq!(report.reason, Some(ReasonCode::LockHeld));
-    assert_eq!(report.exit_code(), ExitCode::LockHeld);
+    assert_eq!(report.exit_code(), ExitStatus::LockHeld);
     assert!(
         report.message.contains("ci@runner/run-9"),
         "{}",
@@ -543,7 +543,7 @@ async fn a_lost_lock_stops_the_run_before_further_writes() {
         .await;
     // Lost mid-rollout after writing: an operator is needed, and the report says what was applied.
     assert_eq!(report.outcome, Outcome::RollbackFailed, "{report:#?}");
-    assert_eq!(report.exit_code(), ExitCode::RollbackFailed);
+    assert_eq!(report.exit_code(), ExitStatus::RollbackFailed);
     assert!(report.message.contains("was lost"), "{}", report.message);
     assert_eq!(report.applied.len(), 4);
     assert!(report.restored.is_empty());
@@ -640,7 +640,7 @@ async fn a_failed_rollout_is_rolled_back_to_the_recorded_images() {
         });
     let report = run_with(d, config(), &released("v1.4.0", "main"), false).await;
     assert_eq!(report.outcome, Outcome::RolledBack, "{report:#?}");
-    assert_eq!(report.exit_code(), ExitCode::RolledBack);
+    assert_eq!(report.exit_code(), ExitStatus::RolledBack);
     let calls = calls.lock().unwrap();
     // One patch per Deployment forward, then one per Deployment back.
     assert_eq!(calls.len(), 4);
@@ -722,7 +722,7 @@ async fn a_failed_rollback_is_a_distinct_outcome() {
         });
     let report = run_with(d, config(), &released("v1.4.0", "main"), false).await;
     assert_eq!(report.outcome, Outcome::RollbackFailed, "{report:#?}");
-    assert_eq!(report.exit_code(), ExitCode::RollbackFailed);
+    assert_eq!(report.exit_code(), ExitStatus::RollbackFailed);
     assert!(report.message.contains("operator"), "{}", report.message);
 }
 
@@ -756,7 +756,7 @@ async fn a_failed_patch_restores_what_may_have_been_written() {
         .returning(|_, _, _| Ok(RolloutResult::Complete));
     let report = run_with(d, config(), &merged("main"), false).await;
     assert_eq!(report.outcome, Outcome::RolledBack, "{report:#?}");
-    assert_eq!(report.exit_code(), ExitCode::RolledBack);
+    assert_eq!(report.exit_code(), ExitStatus::RolledBack);
     let writes = writes.lock().unwrap();
     let restored: Vec<&ImageChange> = writes[2..].iter().flatten().collect();
     assert!(restored.iter().all(|c| c.image.ends_with(":0000000")));
@@ -799,7 +799,7 @@ async fn a_rejected_patch_is_not_restored_and_the_rest_is_rolled_back_with_exit_
         .returning(|_, _, _| Ok(RolloutResult::Complete));
     let report = run_with(d, config(), &merged("main"), false).await;
     assert_eq!(report.outcome, Outcome::RolledBack, "{report:#?}");
-    assert_eq!(report.exit_code(), ExitCode::RolledBack);
+    assert_eq!(report.exit_code(), ExitStatus::RolledBack);
     assert!(report.applied.iter().all(|c| c.workload == "neuro-ui"));
     assert_eq!(report.restored.len(), 2);
     assert!(report.restored.iter().all(|c| c.workload == "neuro-ui"));
@@ -819,7 +819,7 @@ async fn re_running_a_finished_deploy_is_a_no_op() {
     let report = run_with(d, config(), &merged("main"), false).await;
     assert_eq!(report.outcome, Outcome::Ignored);
     assert_eq!(report.reason, Some(ReasonCode::AlreadyDeployed));
-    assert_eq!(report.exit_code(), ExitCode::Done);
+    assert_eq!(report.exit_code(), ExitStatus::Done);
 }
 
 #[tokio::test(start_paused = true)]
@@ -829,7 +829,7 @@ async fn a_dry_run_writes_nothing() {
     d.queues_always(EMPTY);
     let report = run_with(d, fast_gate(config()), &promote("v1.4.0"), true).await;
     assert_eq!(report.outcome, Outcome::WouldDeploy, "{report:#?}");
-    assert_eq!(report.exit_code(), ExitCode::Done);
+    assert_eq!(report.exit_code(), ExitStatus::Done);
     assert!(report.dry_run);
     assert_eq!(step(&report, "set_image").status, StepStatus::Skipped);
     assert_eq!(step(&report, "gate_queues_drained").status, StepStatus::Ok);
@@ -880,7 +880,7 @@ async fn an_immutable_tag_is_a_refusal() {
     });
     let report = run_with(d, config(), &released("v1.4.0", "main"), false).await;
     assert_eq!(report.reason, Some(ReasonCode::ImmutableTag));
-    assert_eq!(report.exit_code(), ExitCode::Refused);
+    assert_eq!(report.exit_code(), ExitStatus::Refused);
 }
 
 #[tokio::test(start_paused = true)]
@@ -896,7 +896,7 @@ async fn a_failed_fact_lookup_fails_without_writing() {
     d.no_writes();
     let report = run_with(d, config(), &merged("main"), false).await;
     assert_eq!(report.outcome, Outcome::Failed);
-    assert_eq!(report.exit_code(), ExitCode::Failed);
+    assert_eq!(report.exit_code(), ExitStatus::Failed);
     assert!(report.message.contains("timed out"), "{}", report.message);
 }
 
@@ -1021,7 +1021,7 @@ async fn prepare_image_retags_and_stops_before_the_cluster() {
         .prepare_image(&released("v1.4.0", "main"), &ctx(false))
         .await;
     assert_eq!(report.outcome, Outcome::ImageReady, "{report:#?}");
-    assert_eq!(report.exit_code(), ExitCode::Done);
+    assert_eq!(report.exit_code(), ExitStatus::Done);
     assert_eq!(step(&report, "set_image").status, StepStatus::NotRun);
 }
 

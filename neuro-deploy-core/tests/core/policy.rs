@@ -4,7 +4,7 @@ use neuro_deploy_core::policy::{
     ImageAction, confirmation_refusal, needs_confirmation, version_being_replaced,
 };
 use neuro_deploy_core::{
-    Decision, DeployTarget, Event, ExitCode, Fact, Facts, Plan, ReasonCode, Step, decide,
+    Decision, DeployTarget, Event, ExitStatus, Fact, Facts, Plan, ReasonCode, Step, decide,
 };
 
 use crate::support::*;
@@ -117,7 +117,7 @@ fn merge_already_running_is_a_no_op() {
     facts.target_image = Fact::Known(Some(image(SHORT)));
     let d = decide(&merged("main"), &config(), &facts);
     ignored(d, ReasonCode::AlreadyDeployed);
-    assert_eq!(ReasonCode::AlreadyDeployed.exit_code(), ExitCode::Done);
+    assert_eq!(ReasonCode::AlreadyDeployed.exit_code(), ExitStatus::Done);
 }
 
 #[test]
@@ -212,7 +212,10 @@ fn non_semver_release_tag_is_refused() {
         );
         assert!(msg.contains("SemVer"), "{msg}");
     }
-    assert_eq!(ReasonCode::NotARelease.exit_code(), ExitCode::InvalidInput);
+    assert_eq!(
+        ReasonCode::NotARelease.exit_code(),
+        ExitStatus::InvalidInput
+    );
 }
 
 #[test]
@@ -750,7 +753,7 @@ fn production_changes_need_confirmation() {
     ));
     let reason = confirmation_refusal(&promote("v1.4.0"));
     assert_eq!(reason.code, ReasonCode::ConfirmationRequired);
-    assert_eq!(reason.code.exit_code(), ExitCode::InvalidInput);
+    assert_eq!(reason.code.exit_code(), ExitStatus::InvalidInput);
     assert!(reason.message.contains("--yes"));
 }
 

@@ -41,7 +41,7 @@ async fn a_newer_release_promoted_meanwhile_makes_the_promotion_a_refused_downgr
     let report = run_with(d, config(), &promote("v1.4.0"), false).await;
     assert_eq!(report.outcome, Outcome::Refused, "{report:#?}");
     assert_eq!(report.reason, Some(ReasonCode::Downgrade));
-    assert_eq!(report.exit_code(), ExitCode::Refused);
+    assert_eq!(report.exit_code(), ExitStatus::Refused);
     assert!(
         report.message.contains("decided again under the lock")
             && report.message.contains("v1.5.0"),
@@ -102,7 +102,7 @@ async fn already_deployed_by_someone_else_meanwhile_writes_nothing() {
     let report = run_with(d, config(), &released("v1.4.0", "main"), false).await;
     assert_eq!(report.outcome, Outcome::Ignored, "{report:#?}");
     assert_eq!(report.reason, Some(ReasonCode::AlreadyDeployed));
-    assert_eq!(report.exit_code(), ExitCode::Done);
+    assert_eq!(report.exit_code(), ExitStatus::Done);
 }
 
 // ---- images set, rollout failing ----
@@ -130,7 +130,7 @@ async fn images_set_with_a_failing_rollout_is_rollout_failing_without_lock_or_qu
     let report = run_with(d, config(), &promote("v1.4.0"), false).await;
     assert_eq!(report.outcome, Outcome::Refused, "{report:#?}");
     assert_eq!(report.reason, Some(ReasonCode::RolloutFailing));
-    assert_eq!(report.exit_code(), ExitCode::Refused);
+    assert_eq!(report.exit_code(), ExitStatus::Refused);
     assert!(
         report.message.contains("neuro-ui-api")
             && report.message.contains("progress deadline exceeded")
@@ -232,7 +232,7 @@ async fn a_signal_during_the_rollout_restores_without_waiting_and_exits_7() {
     };
     let (report, ()) = tokio::join!(run, signal);
     assert_eq!(report.outcome, Outcome::Interrupted, "{report:#?}");
-    assert_eq!(report.exit_code(), ExitCode::Interrupted);
+    assert_eq!(report.exit_code(), ExitStatus::Interrupted);
     assert_eq!(report.applied.len(), 4);
     assert_eq!(report.restored.len(), 4);
     assert!(report.restored.iter().all(|c| c.image.ends_with(":v1.3.0")));
@@ -263,7 +263,7 @@ async fn a_signal_during_the_queue_wait_changes_nothing_and_exits_7() {
     };
     let (report, ()) = tokio::join!(executor.run(&event, &context), signal);
     assert_eq!(report.outcome, Outcome::Interrupted, "{report:#?}");
-    assert_eq!(report.exit_code(), ExitCode::Interrupted);
+    assert_eq!(report.exit_code(), ExitStatus::Interrupted);
     assert!(report.applied.is_empty());
     assert!(
         report.message.contains("nothing was changed"),
@@ -342,7 +342,7 @@ async fn a_signal_during_a_build_cancels_it_and_changes_nothing() {
     };
     let (report, ()) = tokio::join!(executor.run(&event, &context), signal);
     assert_eq!(report.outcome, Outcome::Interrupted, "{report:#?}");
-    assert_eq!(report.exit_code(), ExitCode::Interrupted);
+    assert_eq!(report.exit_code(), ExitStatus::Interrupted);
 }
 
 /// A build that runs until it is dropped; `cancel` goes to the double.

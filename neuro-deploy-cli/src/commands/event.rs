@@ -1,0 +1,169 @@
+//! Events (`merged`, `released`, `promote`, `deploy`, `rollback`, and the Codefresh steps): one
+//! [`execute`] for both binaries — refusals that need no facts first, confirmation for
+//! production, signals routed to the executor, the report printed.
+
+use std::sync::Arc;
+
+use neuro_deploy_core::policy::{confirmation_refusal, needs_confirmation};
+use neuro_deploy_core::{
+    AdapterError, Config, DeployTarget, Event, Executor, ExitStatus, Outcome, ReasonCode, Report,
+};
+
+use super::{Context, Failure, confirm_on_terminal};
+use crate::args::EventCommand;
+use crate::identity::run_context;
+use crate::output::documents::ReportDocument;
+use crate::output::{Printer, StderrProgress, note, text};
+use crate::signals::Signals;
+use crate::wiring;
+
+/// How an event runs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Gather facts and evaluate every gate, write nothing.
+    pub dry_run: bool,
+    /// Production changes are confirmed already (`--yes`, or a pipeline an operator started).
+    pub yes: bool,
+    /// Stop once the image exists (the Codefresh trigger step with `--no-deploy`).
+    pub image_only: bool,
+}
+
+/// The event a command's arguments name completely (no look-ups).
+pub fn from_command(command: EventCommand, config: &Config) -> Result<Event, Failure> {
+    Ok(match command {
+        EventCommand::Merged(a) => Event::Merged {
+            branch: a.branch.unwrap_or_else(|| config.main_branch.clone()),
+            sha: a.sha,
+        },
+        EventCommand::Released(a) => Event::Released {
+            tag: a.tag,
+            sha: a.sha,
+            target_branch: a.target,
+            prerelease: a.prerelease,
+            draft: a.draft,
+        },
+        EventCommand::Promote(a) => Event::Promote {
+            version: a.version,
+            to: a.to,
+            allow_downgrade: a.allow_downgrade,
+        },
+        EventCommand::Deploy(a) => Event::Deploy {
+            version: a.version,
+            target: match (a.env, a.namespace) {
+                (Some(env), _) => DeployTarget::Environment(env),
+                (None, Some(ns)) => DeployTarget::Namespace(ns),
+                (None, None) => return Err(Failure::invalid("deploy needs --env or --namespace")),
+            },
+        },
+        EventCommand::Rollback(a) => Event::Rollback {
+            env: a.env,
+            skip_queue_gate: a.skip_queue_gate.then(|| a.reason.unwrap_or_default()),
+        },
+    })
+}
+
+/// Fills a release event from GitHub when the caller left parts out (target branch, flags).
+pub async fn complete_release(event: Event, config: &Config) -> Result<Event, AdapterError> {
+    let tag = match &event {
+        Event::Released {
+            tag,
+            sha,
+            target_branch,
+            ..
+        } if target_branch.is_none() || sha.is_none() => tag.clone(),
+        _ => return Ok(event),
+    };
+    let Some(releases) = wiring::releases(config)? else {
+        return Ok(event);
+    };
+    let found = releases.release(&tag).await?.ok_or_else(|| AdapterError::Refused {
+        code: ReasonCode::InvalidInput,
+        message: format!(
+            "GitHub has no release for tag `{tag}`; publish it first, or pass --sha and --target"
+        ),
+    })?;
+    let mut event = event;
+    if let Event::Released {
+        target_branch,
+        prerelease,
+        draft,
+        ..
+    } = &mut event
+    {
+        target_branch.get_or_insert(found.target);
+        *prerelease |= found.prerelease;
+        *draft |= found.draft;
+    }
+    Ok(event)
+}
+
+fn print(printer: Printer, report: &Report) -> ExitStatus {
+    printer.print(&ReportDocument::new(report), &text::report_text(report));
+    report.exit_code()
+}
+
+/// Runs an event through the executor with the real adapters, asking for confirmation when it
+/// changes production (unless `options.yes`).
+pub async fn execute(
+    context: &Context,
+    event: Event,
+    options: Options,
+) -> Result<ExitStatus, Failure> {
+    let (printer, config) = (context.printer, &context.config);
+    let event = complete_release(event.clone(), config)
+        .await
+        .map_err(|error| Failure::from(error).about(&event))?;
+    // Refusals that need no facts come first: nothing is contacted for them.
+    if let Err(reason) = neuro_deploy_core::policy::target(&event, config) {
+        return Ok(print(
+            printer,
+            &Report::from_reason(&event, options.dry_run, reason),
+        ));
+    }
+    let confirm = needs_confirmation(&event, config) && !options.yes && !options.dry_run;
+    let on_terminal = std::io::IsTerminal::is_terminal(&std::io::stdin())
+        && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    if confirm && !on_terminal {
+        let reason = confirmation_refusal(&event);
+        return Ok(print(
+            printer,
+            &Report::from_reason(&event, options.dry_run, reason),
+        ));
+    }
+    let signals = Signals::install(printer, &event);
+    let adapters = wiring::adapters(config)
+        .await
+        .map_err(|error| Failure::from(error).about(&event))?;
+    let executor = Executor::new(adapters, config.clone())
+        .with_observer(Arc::new(StderrProgress {
+            quiet: context.quiet,
+        }))
+        .with_interrupt(signals.interrupt());
+    if confirm {
+        let preview = signals
+            .during(executor.run(&event, &run_context(true)))
+            .await;
+        note(&format!("preview:\n{}", text::report_text(&preview)));
+        if preview.outcome != Outcome::WouldDeploy {
+            return Ok(print(printer, &preview));
+        }
+        if !confirm_on_terminal("Proceed with this change to production? [y/N] ") {
+            let reason = confirmation_refusal(&event);
+            let report = Report::without_plan(
+                &event,
+                false,
+                Outcome::Refused,
+                Some(reason.code),
+                "not confirmed; nothing changed",
+            );
+            return Ok(print(printer, &report));
+        }
+    }
+    let ctx = run_context(options.dry_run);
+    let report = if options.image_only {
+        signals.during(executor.prepare_image(&event, &ctx)).await
+    } else {
+        signals.during(executor.run(&event, &ctx)).await
+    };
+    Ok(print(printer, &report))
+}

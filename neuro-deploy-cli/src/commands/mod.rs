@@ -1,0 +1,190 @@
+//! One module per command, each returning `Result<ExitStatus, Failure>`; [`dispatch`] is the one
+//! place a [`Failure`] is printed. `event::execute` serves both binaries.
+//!
+//! What it is not: no policy here — commands parse, build adapters through `wiring`, call the
+//! library and print typed documents.
+
+pub mod config;
+pub mod event;
+pub mod hotfix;
+pub mod lock;
+pub mod plan;
+pub mod queues;
+pub mod status;
+
+use neuro_deploy_core::{
+    AdapterError, Config, ConfigError, Event, ExitStatus, Outcome, ReasonCode,
+};
+
+use crate::args::{Cli, Command, OutputFormat};
+use crate::output::documents::FailureDocument;
+use crate::output::{Printer, SCHEMA_VERSION};
+use crate::wiring;
+
+/// What every command gets: how to print, and the configuration.
+pub struct Context {
+    /// Where results go.
+    pub printer: Printer,
+    /// The effective configuration.
+    pub config: Config,
+    /// Where it came from (a path, or `built-in defaults`).
+    pub origin: String,
+    /// `-q`: no progress on stderr.
+    pub quiet: bool,
+}
+
+/// Why a command ended before it could report normally: a refusal that needs no facts, bad
+/// input, or an adapter that could not do its job.
+#[derive(Debug)]
+pub struct Failure {
+    /// The reason code, for a refusal; none for an unexpected failure (exit 1).
+    pub reason: Option<ReasonCode>,
+    /// What happened and what to do.
+    pub message: String,
+    /// The event, when it was understood.
+    pub event: Option<Box<Event>>,
+}
+
+impl Failure {
+    /// Invalid input or config: exit 2, nothing contacted.
+    pub fn invalid(message: impl Into<String>) -> Failure {
+        Failure::refused(ReasonCode::InvalidInput, message)
+    }
+
+    /// A refusal with `code`.
+    pub fn refused(code: ReasonCode, message: impl Into<String>) -> Failure {
+        Failure {
+            reason: Some(code),
+            message: message.into(),
+            event: None,
+        }
+    }
+
+    /// The same failure, about `event`.
+    pub fn about(mut self, event: &Event) -> Failure {
+        self.event = Some(Box::new(event.clone()));
+        self
+    }
+
+    /// The exit status: the reason's, else 1.
+    pub fn exit_status(&self) -> ExitStatus {
+        self.reason
+            .map_or(ExitStatus::Failed, ReasonCode::exit_code)
+    }
+
+    /// Prints the failure document and returns the exit status.
+    pub fn print(&self, printer: Printer) -> ExitStatus {
+        let status = self.exit_status();
+        let document = FailureDocument {
+            schema_version: SCHEMA_VERSION,
+            outcome: if self.reason.is_some() {
+                Outcome::Refused
+            } else {
+                Outcome::Failed
+            },
+            reason: self.reason,
+            message: &self.message,
+            event: self.event.as_deref(),
+            steps: [],
+            exit_code: status.code(),
+        };
+        let word = self
+            .reason
+            .map_or_else(|| "failed".to_owned(), |code| format!("refused ({code})"));
+        // Text mode: a run that could not start says so on stderr, stdout stays empty.
+        match printer.format {
+            OutputFormat::Json => printer.print(&document, ""),
+            OutputFormat::Text => crate::output::note(&format!("{word}: {}", self.message)),
+        }
+        status
+    }
+}
+
+impl From<AdapterError> for Failure {
+    /// An adapter's refusal keeps its reason code; anything else is an unexpected failure.
+    fn from(error: AdapterError) -> Failure {
+        Failure {
+            reason: error.reason_code(),
+            message: error.to_string(),
+            event: None,
+        }
+    }
+}
+
+impl From<ConfigError> for Failure {
+    fn from(error: ConfigError) -> Failure {
+        Failure::invalid(error.to_string())
+    }
+}
+
+/// Runs the `neuro-deploy` command line: one dispatcher, one failure path.
+pub async fn dispatch(cli: Cli) -> ExitStatus {
+    crate::output::init_logging(cli.common.verbose, cli.common.quiet);
+    let printer = Printer {
+        format: cli.common.output,
+    };
+    let overrides = neuro_deploy_core::QueueGateOverrides {
+        window: cli.queue_window,
+        timeout: cli.queue_timeout,
+        poll: cli.queue_poll,
+    };
+    let loaded = wiring::load_config(cli.common.config.as_deref(), overrides);
+    let (config, origin) = match loaded {
+        Ok(loaded) => loaded,
+        Err(error) => return Failure::from(error).print(printer),
+    };
+    let context = Context {
+        printer,
+        config,
+        origin,
+        quiet: cli.common.quiet,
+    };
+    let options = event::Options {
+        dry_run: cli.common.dry_run,
+        yes: cli.yes,
+        image_only: false,
+    };
+    let result = match cli.command {
+        Command::Config { action } => config::run(&context, action),
+        Command::Plan { event } => plan::run(&context, event),
+        Command::Event(command) => match event::from_command(command, &context.config) {
+            Ok(event) => event::execute(&context, event, options).await,
+            Err(failure) => Err(failure),
+        },
+        Command::Status { env } => status::run(&context, env.as_deref()).await,
+        Command::Queues => queues::run(&context).await,
+        Command::Hotfix { action } => hotfix::run(&context, action).await,
+        Command::Lock { action } => lock::run(&context, action, cli.yes).await,
+    };
+    result.unwrap_or_else(|failure| failure.print(printer))
+}
+
+/// The namespace of a configured environment, or invalid input naming the known ones.
+pub fn environment_namespace(config: &Config, name: &str) -> Result<String, Failure> {
+    config
+        .environment(name)
+        .map(|e| e.namespace.clone())
+        .ok_or_else(|| {
+            let known: Vec<&str> = config
+                .environments
+                .iter()
+                .map(|e| e.name.as_str())
+                .collect();
+            Failure::invalid(format!(
+                "there is no environment `{name}`; configured environments: {}",
+                known.join(", ")
+            ))
+        })
+}
+
+/// Asks `question` on a terminal; false when stdin or stderr is not one, or the answer is not yes.
+pub fn confirm_on_terminal(question: &str) -> bool {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+        return false;
+    }
+    let _ = write!(std::io::stderr().lock(), "{question}");
+    let mut answer = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut answer);
+    matches!(answer.trim(), "y" | "Y" | "yes")
+}

@@ -1,0 +1,63 @@
+//! `neuro-deploy status`: per environment, the version, replicas ready, where the rollout
+//! stands, whether it counts as verified, and the last deploy (the verdict is the core's).
+
+use neuro_deploy_core::ExitStatus;
+use neuro_deploy_core::policy::EnvironmentStatus;
+
+use super::{Context, Failure, environment_namespace};
+use crate::output::SCHEMA_VERSION;
+use crate::output::documents::{StatusDocument, StatusRow};
+use crate::wiring;
+
+/// Reads every environment (or `only`) and prints a table.
+pub async fn run(context: &Context, only: Option<&str>) -> Result<ExitStatus, Failure> {
+    let config = &context.config;
+    if let Some(name) = only {
+        environment_namespace(config, name)?;
+    }
+    let cluster = wiring::cluster(config).await?;
+    let repository = wiring::registry(config).await.repository_uri().await?;
+    let mut rows = Vec::new();
+    for env in config
+        .environments
+        .iter()
+        .filter(|e| only.is_none_or(|name| e.name == name))
+    {
+        let workloads = cluster.workloads(&env.namespace).await?;
+        rows.push(StatusRow {
+            environment: &env.name,
+            namespace: &env.namespace,
+            status: EnvironmentStatus::of(&workloads, &repository),
+        });
+    }
+    let mut text = format!(
+        "{:<12} {:<16} {:<12} {:<7} {:<11} {}\n",
+        "ENVIRONMENT", "NAMESPACE", "VERSION", "READY", "ROLLOUT", "LAST DEPLOY"
+    );
+    for row in &rows {
+        let status = &row.status;
+        let last = match (&status.deployed_at, &status.deployed_by) {
+            (Some(at), by) => format!("{at} by {}", by.as_deref().unwrap_or("-")),
+            (None, _) => "-".to_owned(),
+        };
+        let rollout = serde_json::to_value(status.rollout)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        text.push_str(&format!(
+            "{:<12} {:<16} {:<12} {:<7} {:<11} {last}\n",
+            row.environment,
+            row.namespace,
+            status.version.as_deref().unwrap_or("mixed/none"),
+            status.ready,
+            rollout
+        ));
+    }
+    let document = StatusDocument {
+        schema_version: SCHEMA_VERSION,
+        environments: rows,
+        exit_code: 0,
+    };
+    context.printer.print(&document, &text);
+    Ok(ExitStatus::Done)
+}

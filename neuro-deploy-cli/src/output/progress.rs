@@ -1,0 +1,73 @@
+//! Progress on stderr: on a terminal one live line per step (rewritten as queue samples and
+//! waits come in, then settled with the result); elsewhere plain lines.
+
+use std::io::Write;
+
+use neuro_deploy_core::{Observer, Progress, StepStatus};
+
+use super::text::status_word;
+
+/// Progress on stderr: on a terminal one live line per step (rewritten as queue samples and
+/// waits come in, then settled with the result); elsewhere plain lines.
+pub struct StderrProgress {
+    /// Print nothing.
+    pub quiet: bool,
+}
+
+impl StderrProgress {
+    fn live() -> bool {
+        std::io::IsTerminal::is_terminal(&std::io::stderr())
+    }
+}
+
+impl Observer for StderrProgress {
+    fn progress(&self, progress: &Progress) {
+        if self.quiet {
+            return;
+        }
+        let live = Self::live();
+        // `\r` + erase-line rewrites the live line on a terminal.
+        let (prefix, end) = if live { ("\r\x1b[2K", "") } else { ("", "\n") };
+        let text = match progress {
+            Progress::StepStarted { kind, .. } => format!("{prefix}… {kind}{end}"),
+            Progress::StepFinished {
+                kind,
+                status,
+                detail,
+            } => {
+                let mark = match status {
+                    StepStatus::Ok => "✓",
+                    StepStatus::Skipped | StepStatus::NotRun => "-",
+                    StepStatus::Refused | StepStatus::Failed => "✗",
+                };
+                let detail = detail
+                    .as_ref()
+                    .map(|d| format!(" — {d}"))
+                    .unwrap_or_default();
+                format!("{prefix}{mark} {kind}: {}{detail}\n", status_word(*status))
+            }
+            Progress::QueueSample(sample) => match (&sample.depth, &sample.error) {
+                (Some(depth), _) => format!(
+                    "{prefix}  queue {} in {}: {depth}{end}",
+                    sample.queue, sample.region
+                ),
+                (None, Some(error)) => format!(
+                    "{prefix}  queue {} in {}: unreadable ({error}){end}",
+                    sample.queue, sample.region
+                ),
+                (None, None) => return,
+            },
+            Progress::Note(note) => format!("{prefix}  {note}\n"),
+        };
+        let mut err = std::io::stderr().lock();
+        let _ = err.write_all(text.as_bytes());
+        let _ = err.flush();
+    }
+}
+
+/// One line for people on stderr (never stdout, which carries the result).
+pub fn note(text: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "neuro-deploy: {text}");
+    let _ = err.flush();
+}

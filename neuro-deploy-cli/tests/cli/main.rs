@@ -6,4 +6,5 @@
 mod codefresh;
 mod lifecycle;
 mod safety;
+mod snapshots;
 mod world;

@@ -1,0 +1,139 @@
+//! What operators see, as reviewed snapshots: exit code, stdout and stderr of the main
+//! commands, in text and JSON, through the real binary. Times, run ids, ports, temporary paths
+//! and the per-test names of the world's repository and queue are redacted. A change in what
+//! operators script against shows up as a snapshot diff to review (`INSTA_UPDATE=always` writes
+//! new ones; CI never does).
+
+use std::process::Command;
+
+use crate::world::*;
+
+/// Exit code, stdout and stderr of one run, redacted.
+async fn shot(mut command: Command) -> String {
+    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    format!(
+        "exit: {}\n--- stdout\n{}--- stderr\n{}",
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+fn redacted() -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_prepend_module_to_snapshot(false);
+    for (pattern, replacement) in [
+        (
+            r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)",
+            "[time]",
+        ),
+        (r#""duration_ms": \d+"#, r#""duration_ms": "[ms]""#),
+        (r" +\d+ ms\b", " [ms] ms"),
+        (r"/[0-9a-f]{6,}-[0-9a-f]+\b", "/[run-id]"),
+        (r"127\.0\.0\.1:\d+", "127.0.0.1:[port]"),
+        (r"neuro-ui-\d+-\d+", "neuro-ui-[id]"),
+        (
+            r"sqs_studioml_gorunner_cpu_production_0-\d+-\d+",
+            "sqs_studioml_gorunner_cpu_production_0-[id]",
+        ),
+        (r"/tmp/\.tmp[A-Za-z0-9]+", "[tmp]"),
+    ] {
+        settings.add_filter(pattern, replacement);
+    }
+    settings
+}
+
+/// The real `neuro-deploy`, with nothing from the environment but PATH, run in an empty
+/// directory (built-in defaults, no cluster, no credentials: commands that contact nothing).
+fn offline(dir: &std::path::Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_neuro-deploy"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .current_dir(dir)
+        .args(args);
+    command
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_commands_and_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad_config = dir.path().join("bad.toml");
+    std::fs::write(&bad_config, "[lock]\nlease = \"forever\"\n").unwrap();
+    let bad_config = bad_config.display().to_string();
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "plan_release",
+            &["plan", "released", "--tag", "v1.4.0", "--sha", SHA],
+        ),
+        ("plan_promote", &["plan", "promote", "v1.4.0"]),
+        (
+            "plan_merge_elsewhere_ignored",
+            &["plan", "merged", "--sha", SHA, "--branch", "feature/x"],
+        ),
+        ("plan_promote_sha_refused", &["plan", "promote", SHORT]),
+        ("config_show", &["config", "show"]),
+        ("config_check", &["config", "check"]),
+        ("bad_version", &["promote", "1.4"]),
+        (
+            "bad_config_file",
+            &["--config", &bad_config, "promote", "v1.4.0", "--yes"],
+        ),
+        ("unknown_environment", &["status", "--env", "qa"]),
+        ("production_without_confirmation", &["promote", "v1.4.0"]),
+    ];
+    let settings = redacted();
+    for (name, args) in cases {
+        for format in ["text", "json"] {
+            let mut command = offline(dir.path(), args);
+            command.args(["--output", format]);
+            let shot = shot(command).await;
+            settings.bind(|| insta::assert_snapshot!(format!("{name}_{format}"), shot));
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_against_the_world() {
+    let w = World::start(fast_sim(), "").await;
+    w.staged("v1.4.0").await;
+    w.push_image("v1.5.0").await;
+    let settings = redacted();
+    let snap = async |name: &str, args: &[&str]| {
+        for format in ["text", "json"] {
+            let mut command = w.command(env!("CARGO_BIN_EXE_neuro-deploy"));
+            // Progress lines come as the queues answer (in any order): left out here.
+            command.args(args).args(["--quiet", "--output", format]);
+            let shot = shot(command).await;
+            settings.bind(|| insta::assert_snapshot!(format!("{name}_{format}"), shot));
+        }
+    };
+    snap("status", &["status"]).await;
+    snap("queues_drained", &["queues"]).await;
+    snap(
+        "promote_not_verified_refused",
+        &["promote", "v1.5.0", "--yes"],
+    )
+    .await;
+    let (sqs, url, receipt) = w.job_in_flight("us-east-2").await;
+    snap("queues_busy", &["queues"]).await;
+    snap("promote_queue_refused", &["promote", "v1.4.0", "--yes"]).await;
+    sqs.delete_message()
+        .queue_url(&url)
+        .receipt_handle(receipt)
+        .send()
+        .await
+        .unwrap();
+    // Deployed once (text), then already deployed (JSON): two different documents.
+    let mut command = w.command(env!("CARGO_BIN_EXE_neuro-deploy"));
+    command.args(["promote", "v1.4.0", "--yes", "--quiet"]);
+    let deployed = shot(command).await;
+    settings.bind(|| insta::assert_snapshot!("promote_deployed_text", deployed));
+    let mut command = w.command(env!("CARGO_BIN_EXE_neuro-deploy"));
+    command.args(["promote", "v1.4.0", "--yes", "--quiet", "--output", "json"]);
+    let again = shot(command).await;
+    settings.bind(|| insta::assert_snapshot!("promote_already_deployed_json", again));
+}

@@ -64,6 +64,7 @@ impl EcrRegistry {
 
     fn repository_missing(&self) -> AdapterError {
         AdapterError::NotFound {
+            source: None,
             service: "ecr",
             what: format!(
                 "repository `{}` (create it, or fix `registry.repository` / `registry.region`)",
@@ -152,6 +153,7 @@ impl Registry for EcrRegistry {
             })?;
         let Some(image) = fetched.images().first() else {
             return Err(AdapterError::NotFound {
+                source: None,
                 service: "ecr",
                 what: format!("image `{}:{from}` to retag as `{to}`", self.repository),
             });

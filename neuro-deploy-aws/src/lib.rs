@@ -106,7 +106,7 @@ where
         .request_id()
         .map(|id| format!(" (request id {id})"))
         .unwrap_or_default();
-    match &error {
+    let mapped = match &error {
         SdkError::TimeoutError(_) => AdapterError::Timeout {
             service,
             operation,
@@ -132,6 +132,7 @@ where
             let message = err.message().unwrap_or("no message");
             if AUTH_CODES.contains(&code) {
                 AdapterError::Unauthorized {
+                    source: None,
                     service,
                     operation,
                     message: format!(
@@ -153,5 +154,7 @@ where
             "the request could not be built; check the region and endpoint configuration",
         ),
         _ => AdapterError::failed(service, operation, "unexpected SDK error"),
-    }
+    };
+    // The SDK error stays reachable as the cause.
+    mapped.caused_by(error)
 }

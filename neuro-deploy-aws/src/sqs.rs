@@ -95,6 +95,7 @@ impl SqsQueues {
                 ) =>
             {
                 return Err(AdapterError::NotFound {
+                    source: None,
                     service: "sqs",
                     what: format!(
                         "queue `{queue}` in {region} (check `queues.names` and `queues.regions`)"

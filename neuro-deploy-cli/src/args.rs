@@ -66,7 +66,7 @@ pub enum OutputFormat {
     Json,
 }
 
-fn duration(text: &str) -> Result<Duration, String> {
+fn duration(text: &str) -> Result<Duration, neuro_deploy_core::InputError> {
     neuro_deploy_core::config::parse_duration(text)
 }
 

@@ -119,6 +119,7 @@ impl CodefreshBuilder {
     ) -> Result<CodefreshBuilder, AdapterError> {
         if api_key.trim().is_empty() {
             return Err(AdapterError::Unauthorized {
+                source: None,
                 service: SERVICE,
                 operation: "starting a build".to_owned(),
                 message: format!(
@@ -175,14 +176,13 @@ impl CodefreshBuilder {
                     }
                 } else {
                     // reqwest's message names the URL, never the Authorization header.
+                    let e = e.without_url();
                     AdapterError::failed(
                         SERVICE,
                         operation.to_owned(),
-                        format!(
-                            "could not reach Codefresh ({}); check {URL_ENV}",
-                            e.without_url()
-                        ),
+                        format!("could not reach Codefresh ({e}); check {URL_ENV}"),
                     )
+                    .caused_by(e)
                 }
             })?;
         let status = response.status();
@@ -190,6 +190,7 @@ impl CodefreshBuilder {
         match status.as_u16() {
             200..=299 => Ok(body),
             401 | 403 => Err(AdapterError::Unauthorized {
+                source: None,
                 service: SERVICE,
                 operation: operation.to_owned(),
                 message: format!(
@@ -198,6 +199,7 @@ impl CodefreshBuilder {
                 ),
             }),
             404 => Err(AdapterError::NotFound {
+                source: None,
                 service: SERVICE,
                 what: format!(
                     "{operation}: pipeline `{}` (check `builder.codefresh_pipeline`)",

@@ -124,7 +124,7 @@ impl PipelineRequest {
                     "NAMESPACE is set but NEURO_UI_VERSION (or neuro-ui_VERSION) is not".to_owned(),
                 )
             })?;
-            validate_namespace(&namespace).map_err(&error)?;
+            validate_namespace(&namespace).map_err(|e| error(e.to_string()))?;
             let version = Version::parse(&text).map_err(|e| error(format!("the version: {e}")))?;
             return Ok(PipelineRequest::Manual { namespace, version });
         }

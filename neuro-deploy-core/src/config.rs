@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::InputError;
 use crate::model::validate_namespace;
 
 /// Why a configuration was rejected. Each message names the key and what is allowed.
@@ -348,7 +349,7 @@ impl Config {
             problem,
         };
         let duration = |key: &str, text: &str| -> Result<Duration, ConfigError> {
-            parse_duration(text).map_err(|problem| invalid(key, problem))
+            parse_duration(text).map_err(|problem| invalid(key, problem.to_string()))
         };
 
         if let Some(app) = file.app {
@@ -532,7 +533,7 @@ impl Config {
         for (i, env) in self.environments.iter().enumerate() {
             let key = |field: &str| format!("environments[{i}].{field}");
             if let Err(problem) = validate_env_name(&env.name) {
-                return invalid(key("name"), &problem);
+                return invalid(key("name"), &problem.to_string());
             }
             if !names.insert(env.name.as_str()) {
                 return invalid(
@@ -544,7 +545,7 @@ impl Config {
                 );
             }
             if let Err(problem) = validate_namespace(&env.namespace) {
-                return invalid(key("namespace"), &problem);
+                return invalid(key("namespace"), &problem.to_string());
             }
             if !namespaces.insert(env.namespace.as_str()) {
                 return invalid(
@@ -727,7 +728,7 @@ fn toml_string(s: &str) -> String {
 }
 
 /// Checks an environment name: lowercase letters, digits, `-` and `_`, starting with a letter, at most 63 characters.
-pub fn validate_env_name(name: &str) -> Result<(), String> {
+pub fn validate_env_name(name: &str) -> Result<(), InputError> {
     let ok = name.len() <= 63
         && name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
         && name
@@ -736,21 +737,19 @@ pub fn validate_env_name(name: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        let shown: String = name.chars().take(80).collect();
-        Err(format!(
-            "`{shown}` is not a valid environment name: use lowercase letters, digits, `-` and `_`, starting with a letter"
-        ))
+        Err(InputError::EnvironmentName(InputError::shown(name)))
     }
 }
 
 /// Parses a duration such as `60s`, `10m`, `1h 30m` or `0`.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub fn parse_duration(text: &str) -> Result<Duration, InputError> {
     let text = text.trim();
     if text == "0" {
         return Ok(Duration::ZERO);
     }
-    humantime::parse_duration(text).map_err(|e| {
-        format!("`{text}` is not a duration ({e}); write it like `20s`, `10m` or `1h`")
+    humantime::parse_duration(text).map_err(|e| InputError::Duration {
+        text: InputError::shown(text),
+        why: e.to_string(),
     })
 }
 

@@ -228,7 +228,53 @@ impl fmt::Display for Reason {
     }
 }
 
-/// What an adapter reports when a call fails. Adapters convert their SDK errors into this;
+/// A value given by a person (a flag, a config key) that cannot be used; the message says what
+/// is allowed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InputError {
+    /// Not an RFC 1123 label.
+    #[error(
+        "`{0}` is not a valid namespace: use at most 63 lowercase letters, digits and `-`, starting and ending with a letter or digit"
+    )]
+    Namespace(String),
+    /// Not an environment name.
+    #[error(
+        "`{0}` is not a valid environment name: use lowercase letters, digits, `-` and `_`, starting with a letter"
+    )]
+    EnvironmentName(String),
+    /// Not a duration.
+    #[error("`{text}` is not a duration ({why}); write it like `20s`, `10m` or `1h`")]
+    Duration {
+        /// What was given.
+        text: String,
+        /// Why it does not parse.
+        why: String,
+    },
+    /// A hotfix tag that is not the next patch of its base release.
+    #[error("`{tag}` is not a patch release after `{base}`; a hotfix of {base} is tagged {next}")]
+    NotAPatch {
+        /// The tag given.
+        tag: String,
+        /// The release it fixes.
+        base: String,
+        /// What it should be.
+        next: String,
+    },
+}
+
+impl InputError {
+    /// The given text as shown in a message: at most 80 characters.
+    pub fn shown(text: &str) -> String {
+        text.chars().take(80).collect()
+    }
+}
+
+/// The underlying error an adapter saw (an SDK's, a transport's), kept as the cause.
+pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// What an adapter reports when a call fails. Adapters convert their SDK errors into this and
+/// keep the SDK's error as the `source` (reachable through [`std::error::Error::source`]);
 /// messages never carry a credential.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -242,6 +288,9 @@ pub enum AdapterError {
         operation: String,
         /// What to check.
         message: String,
+        /// The underlying error, when there is one.
+        #[source]
+        source: Option<Cause>,
     },
     /// Something the call needs does not exist.
     #[error("{service}: {what} was not found")]
@@ -250,6 +299,9 @@ pub enum AdapterError {
         service: &'static str,
         /// What is missing, named fully (repository and tag, queue and region …).
         what: String,
+        /// The underlying error, when there is one.
+        #[source]
+        source: Option<Cause>,
     },
     /// The service refused for a reason the user must act on.
     #[error("{message}")]
@@ -291,6 +343,9 @@ pub enum AdapterError {
         operation: String,
         /// What broke.
         message: String,
+        /// The underlying error, when there is one.
+        #[source]
+        source: Option<Cause>,
     },
     /// Any other failure, after the adapter's retries.
     #[error("{service}: {operation} failed: {message}")]
@@ -301,6 +356,9 @@ pub enum AdapterError {
         operation: String,
         /// What the service said (error code, request id).
         message: String,
+        /// The underlying error, when there is one.
+        #[source]
+        source: Option<Cause>,
     },
 }
 
@@ -315,7 +373,40 @@ impl AdapterError {
             service,
             operation: operation.into(),
             message: message.into(),
+            source: None,
         }
+    }
+
+    /// The same error, keeping `cause` as its source (for the kinds that carry one).
+    pub fn caused_by(mut self, cause: impl Into<Cause>) -> Self {
+        match &mut self {
+            AdapterError::Unauthorized { source, .. }
+            | AdapterError::NotFound { source, .. }
+            | AdapterError::Unanswered { source, .. }
+            | AdapterError::Failed { source, .. } => *source = Some(cause.into()),
+            AdapterError::Refused { .. }
+            | AdapterError::Timeout { .. }
+            | AdapterError::Conflict { .. } => {}
+        }
+        self
+    }
+
+    /// Whether trying again later may succeed: a timeout, no answer, or a lost race. Refusals,
+    /// missing things and permissions need someone to act first.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            AdapterError::Timeout { .. }
+                | AdapterError::Unanswered { .. }
+                | AdapterError::Conflict { .. }
+        )
+    }
+
+    /// The exit status a run ending with this error has: a refusal's, else an unexpected
+    /// failure (1).
+    pub fn exit_status(&self) -> ExitStatus {
+        self.reason_code()
+            .map_or(ExitStatus::Failed, ReasonCode::exit_code)
     }
 
     /// Whether a write that failed this way may still have been applied (a timeout, or no
@@ -351,6 +442,21 @@ mod tests {
                     .all(|c| c.is_ascii_lowercase() || c == '_')
             );
         }
+    }
+
+    #[test]
+    fn an_sdk_error_stays_reachable_as_the_source() {
+        use std::error::Error as _;
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset by peer");
+        let error = AdapterError::failed("sqs", "reading queue depth", "the connection broke")
+            .caused_by(io);
+        let source = error.source().expect("the cause is kept");
+        let io = source
+            .downcast_ref::<std::io::Error>()
+            .expect("as the SDK's own type");
+        assert_eq!(io.kind(), std::io::ErrorKind::ConnectionReset);
+        assert!(!error.is_retryable());
+        assert_eq!(error.exit_status(), ExitStatus::Failed);
     }
 
     #[test]

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
-use crate::error::{AdapterError, ReasonCode};
+use crate::error::{AdapterError, InputError, ReasonCode};
 use crate::model::ReleaseInfo;
 use crate::traits::ReleaseSource;
 use crate::version::{GitSha, ReleaseTag};
@@ -28,17 +28,18 @@ pub fn hotfix_branch(config: &Config, base: &ReleaseTag) -> String {
 }
 
 /// Checks that `tag` is a patch release after `base` (same major and minor, higher patch, no pre-release).
-pub fn check_patch_bump(tag: &ReleaseTag, base: &ReleaseTag) -> Result<(), String> {
+pub fn check_patch_bump(tag: &ReleaseTag, base: &ReleaseTag) -> Result<(), InputError> {
     let (new, old) = (tag.semver(), base.semver());
     if new.major != old.major
         || new.minor != old.minor
         || new.patch <= old.patch
         || tag.is_prerelease()
     {
-        return Err(format!(
-            "`{tag}` is not a patch release after `{base}`; a hotfix of {base} is tagged {}",
-            base.next_patch()
-        ));
+        return Err(InputError::NotAPatch {
+            tag: tag.to_string(),
+            base: base.to_string(),
+            next: base.next_patch().to_string(),
+        });
     }
     Ok(())
 }
@@ -77,6 +78,7 @@ pub async fn start(
         .resolve(base.as_str())
         .await?
         .ok_or_else(|| AdapterError::NotFound {
+            source: None,
             service: "github",
             what: format!("the commit of release tag `{base}`"),
         })?;
@@ -130,7 +132,7 @@ pub async fn release(
                 ),
             )
         })?;
-    check_patch_bump(&new, &base).map_err(|m| refused(ReasonCode::InvalidInput, m))?;
+    check_patch_bump(&new, &base).map_err(|e| refused(ReasonCode::InvalidInput, e.to_string()))?;
     if source.resolve(new.as_str()).await?.is_some() {
         return Err(refused(
             ReasonCode::InvalidInput,

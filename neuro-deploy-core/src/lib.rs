@@ -44,6 +44,7 @@
 //! config, 3 refused by a gate, 4 rolled back, 5 lock held, 6 rollback failed (or the lock
 //! lost after a write), 7 interrupted by a signal (what the run changed was restored).
 
+pub mod backoff;
 pub mod config;
 pub mod error;
 pub mod executor;
@@ -53,8 +54,9 @@ pub mod policy;
 pub mod traits;
 pub mod version;
 
+pub use backoff::Backoff;
 pub use config::{Config, ConfigError, EnvironmentConfig, QueueGateOverrides, Trigger};
-pub use error::{AdapterError, ExitStatus, Reason, ReasonCode};
+pub use error::{AdapterError, Cause, ExitStatus, InputError, Reason, ReasonCode};
 pub use executor::{
     Adapters, CLEANUP_BOUND, Executor, Interrupt, Interrupter, Observer, Outcome, Progress,
     QueueSample, Report, RunContext, Silent, StepReport, StepStatus, interrupt_channel,

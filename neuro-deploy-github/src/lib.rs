@@ -163,6 +163,7 @@ impl GithubReleases {
                 self.get_optional(&path)
                     .await?
                     .ok_or_else(|| AdapterError::NotFound {
+                        source: None,
                         service: SERVICE,
                         what: format!("tag object {} of `{tag}`", object.sha),
                     })?;

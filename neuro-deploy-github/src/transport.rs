@@ -4,7 +4,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::{HeaderMap, StatusCode};
-use neuro_deploy_core::AdapterError;
+use neuro_deploy_core::{AdapterError, Backoff};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -29,11 +29,13 @@ impl Reply {
             .unwrap_or_else(|| self.status.canonical_reason().unwrap_or("error").to_owned());
         Err(match self.status {
             StatusCode::UNAUTHORIZED => AdapterError::Unauthorized {
+                source: None,
                 service: SERVICE,
                 operation: operation.to_owned(),
                 message: format!("{message}; set {TOKEN_ENV} to a valid token"),
             },
             StatusCode::FORBIDDEN => AdapterError::Unauthorized {
+                source: None,
                 service: SERVICE,
                 operation: operation.to_owned(),
                 message: format!(
@@ -41,6 +43,7 @@ impl Reply {
                 ),
             },
             StatusCode::NOT_FOUND => AdapterError::NotFound {
+                source: None,
                 service: SERVICE,
                 what: format!("{operation} (check `git.repository` and that the token can see it)"),
             },
@@ -186,11 +189,12 @@ impl GithubReleases {
                     operation: operation.clone(),
                     seconds: bound.as_secs_f64(),
                 }),
-                Ok(Err(error)) => Err(AdapterError::failed(
-                    SERVICE,
-                    operation.clone(),
-                    transport_message(&error),
-                )),
+                Ok(Err(error)) => {
+                    Err(
+                        AdapterError::failed(SERVICE, operation.clone(), transport_message(&error))
+                            .caused_by(error),
+                    )
+                }
                 Ok(Ok(reply)) => Ok(reply),
             };
             let reply = match reply {
@@ -229,10 +233,14 @@ impl GithubReleases {
         }
     }
 
+    /// The delay before retry `attempt` (1 for the first retry), capped at the longest wait
+    /// for a rate limit.
     pub(crate) fn backoff(&self, attempt: u32) -> Duration {
-        self.settings
-            .initial_backoff
-            .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)))
+        Backoff {
+            first: self.settings.initial_backoff,
+            ceiling: self.settings.max_rate_limit_wait,
+        }
+        .delay(attempt.saturating_sub(1))
     }
 
     pub(crate) async fn send_once(

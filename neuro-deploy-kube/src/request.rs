@@ -4,7 +4,7 @@
 
 use std::future::Future;
 
-use neuro_deploy_core::AdapterError;
+use neuro_deploy_core::{AdapterError, Backoff};
 
 use crate::{KubeCluster, SERVICE};
 
@@ -34,11 +34,11 @@ impl KubeCluster {
                 }
             };
             if is_retryable(&error) && attempt < self.settings.max_retries {
-                let delay = self
-                    .settings
-                    .min_backoff
-                    .saturating_mul(2u32.saturating_pow(attempt))
-                    .min(self.settings.max_backoff);
+                let delay = Backoff {
+                    first: self.settings.min_backoff,
+                    ceiling: self.settings.max_backoff,
+                }
+                .delay(attempt);
                 attempt += 1;
                 tracing::debug!(%error, attempt, "retrying Kubernetes request");
                 tokio::time::sleep(delay).await;
@@ -58,7 +58,7 @@ pub(crate) fn is_retryable(error: &kube::Error) -> bool {
 }
 
 pub(crate) fn map_error(operation: &str, error: kube::Error) -> AdapterError {
-    match &error {
+    let mapped = match &error {
         // 409 AlreadyExists on create is the same lost race as 409 Conflict on update.
         kube::Error::Api(status) if status.is_conflict() || status.is_already_exists() => {
             AdapterError::Conflict {
@@ -67,11 +67,13 @@ pub(crate) fn map_error(operation: &str, error: kube::Error) -> AdapterError {
             }
         }
         kube::Error::Api(status) if status.is_not_found() => AdapterError::NotFound {
+            source: None,
             service: SERVICE,
             what: format!("{operation}: {}", status.message),
         },
         kube::Error::Api(status) if status.is_forbidden() || status.code == 401 => {
             AdapterError::Unauthorized {
+                source: None,
                 service: SERVICE,
                 operation: operation.to_owned(),
                 message: format!(
@@ -82,6 +84,7 @@ pub(crate) fn map_error(operation: &str, error: kube::Error) -> AdapterError {
         }
         // A server error may come after the write was applied (an etcd timeout …).
         kube::Error::Api(status) if status.code >= 500 => AdapterError::Unanswered {
+            source: None,
             service: SERVICE,
             operation: operation.to_owned(),
             message: format!("{} ({})", status.message, status.code),
@@ -93,6 +96,7 @@ pub(crate) fn map_error(operation: &str, error: kube::Error) -> AdapterError {
         ),
         // The connection broke: the request may have been applied before it did.
         kube::Error::HyperError(_) | kube::Error::Service(_) => AdapterError::Unanswered {
+            source: None,
             service: SERVICE,
             operation: operation.to_owned(),
             message: format!("{error}; check that the API server is reachable"),
@@ -102,5 +106,7 @@ pub(crate) fn map_error(operation: &str, error: kube::Error) -> AdapterError {
             operation.to_owned(),
             format!("{error}; check that the API server is reachable"),
         ),
-    }
+    };
+    // The kube-rs error stays reachable as the cause.
+    mapped.caused_by(error)
 }

@@ -160,6 +160,7 @@ impl KubeCluster {
             .join("; ");
         Err(if errors.iter().any(AdapterError::outcome_unknown) {
             AdapterError::Unanswered {
+                source: None,
                 service: SERVICE,
                 operation,
                 message,

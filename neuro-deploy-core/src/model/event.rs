@@ -5,6 +5,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::InputError;
+
 use crate::version::{GitSha, Version};
 
 /// A user-facing event the release policy decides on.
@@ -92,7 +94,7 @@ impl fmt::Display for DeployTarget {
 
 /// Checks a Kubernetes namespace name (an RFC 1123 label): at most 63 characters of
 /// lowercase letters, digits and `-`, starting and ending with a letter or digit.
-pub fn validate_namespace(name: &str) -> Result<(), String> {
+pub fn validate_namespace(name: &str) -> Result<(), InputError> {
     let ok_chars = name
         .chars()
         .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
@@ -107,9 +109,6 @@ pub fn validate_namespace(name: &str) -> Result<(), String> {
     if !name.is_empty() && name.len() <= 63 && ok_chars && ok_ends {
         Ok(())
     } else {
-        let shown: String = name.chars().take(80).collect();
-        Err(format!(
-            "`{shown}` is not a valid namespace: use at most 63 lowercase letters, digits and `-`, starting and ending with a letter or digit"
-        ))
+        Err(InputError::Namespace(InputError::shown(name)))
     }
 }

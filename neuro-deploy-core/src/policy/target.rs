@@ -171,7 +171,8 @@ pub fn target(event: &Event, config: &Config) -> Result<Target, Reason> {
                     (Some(env), env.namespace.clone())
                 }
                 DeployTarget::Namespace(ns) => {
-                    validate_namespace(ns).map_err(|m| refuse(ReasonCode::InvalidInput, m))?;
+                    validate_namespace(ns)
+                        .map_err(|e| refuse(ReasonCode::InvalidInput, e.to_string()))?;
                     (config.environment_for_namespace(ns), ns.clone())
                 }
             };

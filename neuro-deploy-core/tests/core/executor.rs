@@ -385,6 +385,7 @@ async fn a_queue_read_error_counts_as_not_drained() {
     d.queues.expect_depth().returning(|queue, region| {
         if region == "us-west-2" {
             Err(AdapterError::NotFound {
+                source: None,
                 service: "sqs",
                 what: format!("queue `{queue}` in {region}"),
             })
@@ -742,6 +743,7 @@ async fn a_failed_patch_restores_what_may_have_been_written() {
             sink.lock().unwrap().push(changes.to_vec());
             if changes[0].workload == "neuro-ui-api" && changes[0].image.ends_with(SHORT) {
                 Err(AdapterError::Unanswered {
+                    source: None,
                     service: "kubernetes",
                     operation: "patch".into(),
                     message: "connection reset".into(),

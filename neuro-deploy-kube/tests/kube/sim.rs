@@ -412,3 +412,25 @@ async fn a_live_holder_whose_clock_runs_behind_keeps_its_lease() {
         acquired => panic!("a renewed lease is never taken over: {acquired:?}"),
     }
 }
+
+#[tokio::test]
+async fn the_kube_error_stays_reachable_as_the_cause() {
+    use std::error::Error as _;
+    // Nothing listens on this loopback port once the listener is dropped.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = kube::Config::new(format!("http://127.0.0.1:{port}").parse().unwrap());
+    let mut settings = scenarios::settings();
+    settings.max_retries = 0;
+    let cluster = KubeCluster::from_config(config, "app=x", settings).unwrap();
+    let error = cluster.workloads("dev").await.unwrap_err();
+    let cause = error.source().expect("the cause is kept");
+    assert!(cause.downcast_ref::<kube::Error>().is_some(), "{cause:?}");
+    assert!(
+        error.is_retryable(),
+        "no answer: worth trying again ({error})"
+    );
+}

@@ -93,7 +93,7 @@ async fn step(context: &Context, step: Step, dry_run: bool) -> Result<ExitStatus
     let version = target
         .version
         .as_ref()
-        .map(|v| v.image_tag(config.short_sha_length))
+        .map(|v| v.image_tag(config.git.short_sha_length))
         .unwrap_or_default();
     if export && !dry_run {
         let file = export_file(std::env::var("CF_VOLUME_PATH").ok().as_deref());

@@ -61,12 +61,12 @@ fn aws_settings() -> AwsSettings {
 /// The image registry (ECR).
 pub async fn registry(config: &Config) -> Arc<dyn Registry> {
     let settings = aws_settings();
-    let sdk = load_sdk_config(config.registry_region.as_deref(), &settings).await;
+    let sdk = load_sdk_config(config.registry.region.as_deref(), &settings).await;
     Arc::new(EcrRegistry::new(
         &sdk,
         &settings,
-        &config.registry_repository,
-        config.registry_uri.clone(),
+        &config.registry.repository,
+        config.registry.uri.clone(),
     ))
 }
 
@@ -78,7 +78,7 @@ pub async fn queues(config: &Config) -> Arc<dyn QueueInspector> {
 /// The Kubernetes adapter itself (KUBECONFIG or in-cluster), for what only it offers (the lock
 /// commands).
 pub async fn kube_cluster(config: &Config) -> Result<KubeCluster, AdapterError> {
-    KubeCluster::from_env(&config.selector, KubeSettings::default()).await
+    KubeCluster::from_env(&config.app.selector, KubeSettings::default()).await
 }
 
 /// The cluster (KUBECONFIG or in-cluster).
@@ -88,7 +88,7 @@ pub async fn cluster(config: &Config) -> Result<Arc<dyn ClusterDeployer>, Adapte
 
 /// Releases on GitHub, when `git.repository` is configured.
 pub fn releases(config: &Config) -> Result<Option<Arc<dyn ReleaseSource>>, AdapterError> {
-    match &config.github_repository {
+    match &config.git.repository {
         Some(repository) => Ok(Some(Arc::new(GithubReleases::from_env(
             repository,
             GithubSettings::default(),

@@ -24,7 +24,7 @@ pub fn latest_release(releases: &[ReleaseInfo], include_prereleases: bool) -> Op
 
 /// The hotfix branch for a base release: `<prefix><next patch>` (`hotfix/v1.4.1`).
 pub fn hotfix_branch(config: &Config, base: &ReleaseTag) -> String {
-    format!("{}{}", config.hotfix_prefix, base.next_patch())
+    format!("{}{}", config.git.hotfix_prefix, base.next_patch())
 }
 
 /// Checks that `tag` is a patch release after `base` (same major and minor, higher patch, no pre-release).
@@ -139,7 +139,7 @@ pub async fn release(
             format!("tag `{tag}` already exists; choose the next patch version"),
         ));
     }
-    let branch = format!("{}{}", config.hotfix_prefix, new);
+    let branch = format!("{}{}", config.git.hotfix_prefix, new);
     if source.resolve(&branch).await?.is_none() {
         return Err(refused(
             ReasonCode::InvalidInput,

@@ -124,10 +124,8 @@ async fn promotion_waits_for_a_job_in_flight_in_one_region() {
         .await
         .unwrap();
 
-    let mut config = Config {
-        registry_repository: repo.clone(),
-        ..Config::default()
-    };
+    let mut config = Config::default();
+    config.registry.repository = repo.clone();
     config.queues.names = vec![queue.clone()];
     config.queues.window = Duration::ZERO;
     config.queues.timeout = Duration::ZERO;

@@ -32,7 +32,7 @@ pub struct Options {
 pub fn from_command(command: EventCommand, config: &Config) -> Result<Event, Failure> {
     Ok(match command {
         EventCommand::Merged(a) => Event::Merged {
-            branch: a.branch.unwrap_or_else(|| config.main_branch.clone()),
+            branch: a.branch.unwrap_or_else(|| config.git.main_branch.clone()),
             sha: a.sha,
         },
         EventCommand::Released(a) => Event::Released {

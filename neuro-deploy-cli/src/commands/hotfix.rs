@@ -26,7 +26,7 @@ pub async fn run(context: &Context, action: HotfixCommand) -> Result<ExitStatus,
                 started.branch,
                 started.sha,
                 started.base,
-                started.branch.trim_start_matches(&config.hotfix_prefix)
+                started.branch.trim_start_matches(&config.git.hotfix_prefix)
             );
             let document = HotfixStartDocument {
                 schema_version: SCHEMA_VERSION,

@@ -89,7 +89,7 @@ impl Executor {
             Ok(None) => {}
             Err(error) => return StepEnd::Stop(Stop::Failed(error)),
         }
-        let short = revision.short(self.config.short_sha_length);
+        let short = revision.short(self.config.git.short_sha_length);
         if short != image.tag {
             match registry.find(short).await {
                 Ok(Some(_)) => {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::config::format_duration;
+use crate::config::{format_duration, format_elapsed};
 use crate::error::{AdapterError, Reason, ReasonCode};
 use crate::model::{Event, LockAttempt, LockHandle};
 use crate::policy::{Plan, Step};
@@ -39,7 +39,7 @@ impl Executor {
             .race(
                 self.adapters
                     .cluster
-                    .lock(&plan.namespace, &holder, self.config.lease_duration),
+                    .lock(&plan.namespace, &holder, self.config.lock.lease),
             )
             .await
         {
@@ -80,7 +80,7 @@ impl Executor {
                     format!(
                         "another deploy holds the lock on namespace `{}`: {other}{until}; wait for it to finish and run again (a dead holder's lock is taken over once it has stayed unrenewed for {}; see `neuro-deploy lock status`)",
                         plan.namespace,
-                        format_duration(self.config.lease_duration)
+                        format_duration(self.config.lock.lease)
                     ),
                 );
                 return self.stop(report, lock_at, started, Stop::Refused(reason));
@@ -124,7 +124,7 @@ impl Executor {
                 Err(error) => {
                     self.observer.progress(&Progress::Note(format!(
                         "could not release the lock ({error}); it expires by itself after {}",
-                        format_duration(self.config.lease_duration)
+                        format_duration(self.config.lock.lease)
                     )));
                     StepEnd::Stop(Stop::Failed(error))
                 }
@@ -144,8 +144,8 @@ impl Executor {
         taken_at: Instant,
         lost: tokio::sync::watch::Sender<Option<String>>,
     ) -> std::convert::Infallible {
-        let lease = self.config.lease_duration;
-        let every = self.config.lease_renew_every;
+        let lease = self.config.lock.lease;
+        let every = self.config.lock.renew_every;
         let hold = lease - lease / 4;
         let mut last_ok = taken_at;
         let mut next_attempt = taken_at + every;
@@ -155,7 +155,7 @@ impl Executor {
                 tokio::time::sleep_until(deadline).await;
                 break format!(
                     "no renewal succeeded for {}",
-                    format_duration(deadline.duration_since(last_ok))
+                    format_elapsed(deadline.duration_since(last_ok))
                 );
             }
             tokio::time::sleep_until(next_attempt).await;
@@ -181,7 +181,7 @@ impl Executor {
                 Err(_) => {
                     break format!(
                         "no renewal succeeded for {}",
-                        format_duration(deadline.duration_since(last_ok))
+                        format_elapsed(deadline.duration_since(last_ok))
                     );
                 }
             }

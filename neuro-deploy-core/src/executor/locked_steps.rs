@@ -333,7 +333,7 @@ impl Executor {
             deployed_by: ctx.holder(),
             change_cause: format!(
                 "neuro-deploy: {} {} to {} by {}",
-                self.config.app,
+                self.config.app.name,
                 plan.version,
                 plan.environment.as_deref().unwrap_or(&plan.namespace),
                 ctx.identity

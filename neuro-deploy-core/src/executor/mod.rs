@@ -136,7 +136,7 @@ impl Executor {
         report.version = target
             .version
             .as_ref()
-            .map(|v| v.image_tag(self.config.short_sha_length));
+            .map(|v| v.image_tag(self.config.git.short_sha_length));
         let unlocked = Watch::unlocked(&self.interrupt);
         let facts = match unlocked.race(self.gather_facts(event, &target)).await {
             Ok(Ok(facts)) => facts,
@@ -233,7 +233,7 @@ impl Executor {
         let Some(version) = version else {
             return Ok(facts);
         };
-        let tag = version.image_tag(self.config.short_sha_length);
+        let tag = version.image_tag(self.config.git.short_sha_length);
         let target_image = registry.find(&tag).await?;
         let may_build = matches!(
             event,
@@ -252,7 +252,7 @@ impl Executor {
                 (None, Version::GitSha(sha)) => Some(sha.clone()),
             };
             if let (Version::Release(_), Some(revision)) = (&version, &revision) {
-                let short = revision.short(self.config.short_sha_length);
+                let short = revision.short(self.config.git.short_sha_length);
                 facts.commit_image = Fact::Known(registry.find(short).await?);
             }
             facts.revision = Fact::Known(revision);
@@ -269,7 +269,7 @@ impl Executor {
             )
         {
             let contained = releases
-                .branch_contains(&self.config.main_branch, &sha)
+                .branch_contains(&self.config.git.main_branch, &sha)
                 .await?;
             facts.target_on_release_branch = Fact::Known(contained);
         }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use futures::future::join_all;
 use tokio::time::Instant;
 
-use crate::config::format_duration;
+use crate::config::{format_duration, format_elapsed};
 use crate::error::{Reason, ReasonCode};
 use crate::traits::QueueInspector;
 
@@ -91,7 +91,7 @@ impl Executor {
                     let detail = format!(
                         "drained in {} for {} over {} samples",
                         regions.join(" and "),
-                        format_duration(now.duration_since(*since)),
+                        format_elapsed(now.duration_since(*since)),
                         count
                     );
                     return (StepEnd::Ok(Some(detail)), samples);

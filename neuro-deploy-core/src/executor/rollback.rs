@@ -69,7 +69,7 @@ impl Executor {
             }
             Ok(RolloutResult::TimedOut { pending }) => format!(
                 "not complete after {}: {}",
-                format_duration(self.config.rollout_timeout),
+                format_duration(self.config.rollout.timeout),
                 pending.join(", ")
             ),
             Ok(RolloutResult::Complete) => String::new(),
@@ -82,7 +82,7 @@ impl Executor {
         namespace: &str,
         names: &[String],
     ) -> Result<RolloutResult, AdapterError> {
-        let timeout = self.config.rollout_timeout;
+        let timeout = self.config.rollout.timeout;
         // The adapter bounds its own wait; this guard covers an adapter that does not.
         let guard = timeout + Duration::from_secs(30);
         match tokio::time::timeout(

@@ -64,7 +64,7 @@ pub(crate) fn ensure_image_step(
     let commit_tag = match version {
         Version::Release(_) => revision
             .as_ref()
-            .map(|r| r.short(config.short_sha_length).to_owned()),
+            .map(|r| r.short(config.git.short_sha_length).to_owned()),
         Version::GitSha(_) => None,
     };
     let (action, reason) = match (facts.target_image.known(), facts.commit_image.known()) {

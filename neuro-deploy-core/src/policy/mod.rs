@@ -55,8 +55,8 @@ fn decide_inner(event: &Event, config: &Config, facts: &Facts) -> Result<Plan, R
         .repository_uri
         .known()
         .cloned()
-        .or_else(|| config.registry_uri.clone())
-        .unwrap_or_else(|| format!("<{} repository URI>", config.registry_repository));
+        .or_else(|| config.registry.uri.clone())
+        .unwrap_or_else(|| format!("<{} repository URI>", config.registry.repository));
     // Only Deployments that run the app count: a cache selected by the same label is never
     // patched, awaited or judged.
     let facts = &only_app_workloads(facts, &repository);
@@ -76,7 +76,7 @@ fn decide_inner(event: &Event, config: &Config, facts: &Facts) -> Result<Plan, R
             ));
         }
     };
-    let tag = version.image_tag(config.short_sha_length);
+    let tag = version.image_tag(config.git.short_sha_length);
     let mut image = ImageRef::new(repository.clone(), tag.clone());
     let mut steps = Vec::new();
 
@@ -163,12 +163,12 @@ fn decide_inner(event: &Event, config: &Config, facts: &Facts) -> Result<Plan, R
             steps.push(PlannedStep {
                 reason: format!(
                     "every app container already has {tag} but the rollout is not complete: wait up to {} for it (nothing is written; a failing rollout is refused as `rollout_failing`)",
-                    crate::config::format_duration(config.rollout_timeout)
+                    crate::config::format_duration(config.rollout.timeout)
                 ),
                 step: Step::AwaitRollout {
                     namespace: target.namespace.clone(),
                     workloads: Some(awaited),
-                    timeout_secs: config.rollout_timeout.as_secs(),
+                    timeout_secs: config.rollout.timeout.as_secs(),
                 },
             });
         }

@@ -83,7 +83,7 @@ pub(crate) fn deploy_steps(
             "set {} on the containers of {} in every Deployment matching `{}`; sidecars untouched",
             image.pinned(),
             image.repository,
-            config.selector
+            config.app.selector
         ),
     };
     steps.push(PlannedStep {
@@ -97,12 +97,12 @@ pub(crate) fn deploy_steps(
     steps.push(PlannedStep {
         reason: format!(
             "wait up to {} for the rollout of every app Deployment to complete; on failure restore the previous images",
-            crate::config::format_duration(config.rollout_timeout)
+            crate::config::format_duration(config.rollout.timeout)
         ),
         step: Step::AwaitRollout {
             namespace: ns.clone(),
             workloads: awaited,
-            timeout_secs: config.rollout_timeout.as_secs(),
+            timeout_secs: config.rollout.timeout.as_secs(),
         },
     });
     steps.push(PlannedStep {

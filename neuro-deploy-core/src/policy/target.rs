@@ -35,7 +35,7 @@ impl Target {
             version,
             commit,
             source: None,
-            queue_gate: env.queue_gate,
+            queue_gate: env.queue_gate(),
             skip_queue_gate: None,
         }
     }
@@ -71,12 +71,12 @@ pub(crate) fn looks_like_full_sha(text: &str) -> bool {
 pub fn target(event: &Event, config: &Config) -> Result<Target, Reason> {
     match event {
         Event::Merged { branch, sha } => {
-            if branch != &config.main_branch {
+            if branch != &config.git.main_branch {
                 return Err(ignore(
                     ReasonCode::NotReleaseBranch,
                     format!(
                         "merges to `{branch}` are not deployed; only merges to `{}` deploy automatically (use `deploy` for anything else)",
-                        config.main_branch
+                        config.git.main_branch
                     ),
                 ));
             }
@@ -116,7 +116,7 @@ pub fn target(event: &Event, config: &Config) -> Result<Target, Reason> {
                     ReasonCode::NotReleaseBranch,
                     format!(
                         "release `{tag}` targets `{branch}`, which is not a release branch ({}); it is not deployed",
-                        config.release_branches.join(", ")
+                        config.git.release_branches.join(", ")
                     ),
                 ));
             }
@@ -198,7 +198,7 @@ pub fn target(event: &Event, config: &Config) -> Result<Target, Reason> {
                 version: Some(version.clone()),
                 commit,
                 source: None,
-                queue_gate: env.is_some_and(|e| e.queue_gate),
+                queue_gate: env.is_some_and(EnvironmentConfig::queue_gate),
                 skip_queue_gate: None,
             })
         }

@@ -532,7 +532,7 @@ async fn a_lost_lock_stops_the_run_before_further_writes() {
         .returning(|_, _, _| Ok(()));
     d.cluster.expect_await_rollout().times(0);
     let mut c = config();
-    c.rollout_timeout = Duration::from_secs(3600);
+    c.rollout.timeout = Duration::from_secs(3600);
     let adapters = d.adapters();
     let slow = SlowRollout::new(adapters.cluster.clone());
     let adapters = Adapters {

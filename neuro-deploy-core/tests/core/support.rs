@@ -22,10 +22,9 @@ pub fn image(tag: &str) -> ImageRef {
 }
 
 pub fn config() -> Config {
-    Config {
-        registry_uri: Some(REPO.to_owned()),
-        ..Config::default()
-    }
+    let mut config = Config::default();
+    config.registry.uri = Some(REPO.to_owned());
+    config
 }
 
 pub fn complete() -> RolloutCounts {

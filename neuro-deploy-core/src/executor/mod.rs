@@ -10,15 +10,12 @@
 
 use std::sync::Arc;
 
-use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::config::Config;
 use crate::error::{AdapterError, Reason, ReasonCode};
 use crate::model::{Event, ImageChange, RolloutResult};
-use crate::policy::{
-    Decision, Fact, Facts, Plan, PlannedStep, Step, Target, decide, previous_version, target,
-};
+use crate::policy::{Decision, Fact, Facts, Plan, Step, Target, decide, previous_version, target};
 use crate::version::Version;
 
 mod image;
@@ -28,6 +25,7 @@ mod locked_steps;
 mod queue_gate;
 pub mod report;
 mod rollback;
+mod steps;
 
 pub use interrupt::{CLEANUP_BOUND, Interrupt, Interrupter, interrupt_channel};
 pub use queue_gate::sample_queues;
@@ -36,7 +34,7 @@ pub use report::{
     StepStatus,
 };
 
-use interrupt::{Halt, Watch};
+use interrupt::Watch;
 use queue_gate::queue_verdict;
 
 /// How a step ended, inside the executor.
@@ -350,170 +348,6 @@ impl Executor {
                 let reason = rollout_failing(plan, &self.rollout_problem(failure));
                 self.stop(report, index, started, Stop::Refused(reason))
             }
-        }
-    }
-
-    /// A dry run reports the lock and the writes as skipped, but still looks at the queues.
-    async fn dry_run_rest(&self, plan: &Plan, from: usize, report: &mut Report) -> Ending {
-        for index in from..plan.steps.len() {
-            let planned = &plan.steps[index];
-            if planned.step.writes() {
-                let started = self.step_started(planned);
-                self.step_finished(
-                    report,
-                    index,
-                    started,
-                    StepEnd::Skipped("dry run: not performed".to_owned()),
-                );
-            } else if let Err(ending) = self.run_step(index, plan, true, report).await {
-                return ending;
-            }
-        }
-        Ending::Deployed
-    }
-
-    /// Runs one read-only or image step; a signal stops it.
-    async fn run_step(
-        &self,
-        index: usize,
-        plan: &Plan,
-        dry_run: bool,
-        report: &mut Report,
-    ) -> Result<(), Ending> {
-        let planned = &plan.steps[index];
-        let started = self.step_started(planned);
-        let watch = Watch::unlocked(&self.interrupt);
-        let end = match &planned.step {
-            Step::EnsureImage { image, action } => {
-                self.ensure_image(image, action, dry_run, &watch).await
-            }
-            // Decided from gathered facts by the policy: reaching here means it passed.
-            Step::GateImageExists { .. }
-            | Step::GateSourceVerified { .. }
-            | Step::GateNotDowngrade { .. } => StepEnd::Ok(None),
-            Step::GateQueuesDrained { queues, regions } => {
-                match watch.race(self.wait_for_drained(queues, regions)).await {
-                    Ok((end, samples)) => {
-                        report.queues = samples;
-                        end
-                    }
-                    Err(_) => StepEnd::Stop(Stop::Interrupted),
-                }
-            }
-            Step::QueueGateSkipped {
-                queues,
-                regions,
-                reason,
-            } => match watch.race(self.sample_queues(queues, regions)).await {
-                Ok(samples) => {
-                    let seen: Vec<String> = samples.iter().map(QueueSample::describe).collect();
-                    report.queues = samples;
-                    StepEnd::Ok(Some(format!(
-                        "skipped by the operator ({reason}); seen and not waited for: {}",
-                        seen.join("; ")
-                    )))
-                }
-                Err(_) => StepEnd::Stop(Stop::Interrupted),
-            },
-            Step::RecheckQueues { queues, regions } => {
-                match watch.race(self.sample_queues(queues, regions)).await {
-                    Ok(samples) => {
-                        let end = queue_verdict(&samples, "on the last look after taking the lock");
-                        report.queues = samples;
-                        end
-                    }
-                    Err(_) => StepEnd::Stop(Stop::Interrupted),
-                }
-            }
-            Step::AcquireLock { .. }
-            | Step::SetImage { .. }
-            | Step::AwaitRollout { .. }
-            | Step::ReleaseLock { .. } => StepEnd::Skipped("handled by the executor".to_owned()),
-        };
-        match end {
-            StepEnd::Stop(stop) => Err(self.stop(report, index, started, stop)),
-            other => {
-                self.step_finished(report, index, started, other);
-                Ok(())
-            }
-        }
-    }
-
-    fn step_started(&self, planned: &PlannedStep) -> Instant {
-        self.observer.progress(&Progress::StepStarted {
-            kind: planned.step.kind().to_owned(),
-            reason: planned.reason.clone(),
-        });
-        Instant::now()
-    }
-
-    /// Records how a step ended; a stop also says how the run ends.
-    fn step_finished(&self, report: &mut Report, index: usize, started: Instant, end: StepEnd) {
-        let (status, detail) = match end {
-            StepEnd::Ok(detail) => (StepStatus::Ok, detail),
-            StepEnd::Skipped(detail) => (StepStatus::Skipped, Some(detail)),
-            StepEnd::Stop(stop) => {
-                self.stop(report, index, started, stop);
-                return;
-            }
-        };
-        self.record(report, index, started, status, detail);
-    }
-
-    /// Records a step that stops the run and says how the run ends. An adapter's refusal
-    /// (an immutable tag …) is a refusal, not a failure.
-    fn stop(&self, report: &mut Report, index: usize, started: Instant, stop: Stop) -> Ending {
-        let reason = match stop {
-            Stop::Refused(reason) => reason,
-            Stop::Failed(AdapterError::Refused { code, message }) => Reason::new(code, message),
-            Stop::Failed(error) => {
-                self.record(
-                    report,
-                    index,
-                    started,
-                    StepStatus::Failed,
-                    Some(error.to_string()),
-                );
-                return Ending::Failed(error);
-            }
-            Stop::Interrupted => {
-                self.record(
-                    report,
-                    index,
-                    started,
-                    StepStatus::NotRun,
-                    Some("interrupted".to_owned()),
-                );
-                return self.halted_before_writes(Halt::Interrupted);
-            }
-        };
-        self.record(
-            report,
-            index,
-            started,
-            StepStatus::Refused,
-            Some(reason.to_string()),
-        );
-        Ending::Refused(reason)
-    }
-
-    fn record(
-        &self,
-        report: &mut Report,
-        index: usize,
-        started: Instant,
-        status: StepStatus,
-        detail: Option<String>,
-    ) {
-        if let Some(step) = report.steps.get_mut(index) {
-            self.observer.progress(&Progress::StepFinished {
-                kind: step.kind.clone(),
-                status,
-                detail: detail.clone(),
-            });
-            step.status = status;
-            step.detail = detail;
-            step.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         }
     }
 }

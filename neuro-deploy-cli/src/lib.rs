@@ -10,7 +10,6 @@
 
 pub mod args;
 pub mod codefresh_step;
-pub mod command_builder;
 pub mod commands;
 pub mod identity;
 pub mod output;

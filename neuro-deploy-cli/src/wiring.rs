@@ -19,7 +19,7 @@ use neuro_deploy_core::{
 use neuro_deploy_github::{GithubReleases, GithubSettings};
 use neuro_deploy_kube::{KubeCluster, KubeSettings};
 
-use crate::command_builder::CommandBuilder;
+use neuro_deploy_command::CommandBuilder;
 
 /// The config file read by default from the working directory.
 pub const DEFAULT_CONFIG_FILE: &str = "neuro-deploy.toml";

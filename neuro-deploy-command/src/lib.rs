@@ -1,4 +1,13 @@
-//! `CommandBuilder`: builds images with a local command (argv template), no shell involved.
+//! # neuro-deploy-command
+//!
+//! The local image builder of neuro-deploy: [`CommandBuilder`] implements the core's
+//! `ImageBuilder` by running `builder.command` (an argv template: `{image}`, `{tag}` and
+//! `{revision}` substituted per argument, never through a shell), bounded by a timeout, its
+//! output on stderr. Dropping a build (a cancelled run) kills the process.
+//!
+//! **What it is not**: it does not push or check the image; the build command does the push and
+//! the core checks the registry afterwards. The Codefresh builder lives in
+//! `neuro-deploy-codefresh` with the rest of what speaks to Codefresh.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -81,6 +90,7 @@ impl ImageBuilder for CommandBuilder {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

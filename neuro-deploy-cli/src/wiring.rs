@@ -97,11 +97,13 @@ pub fn releases(config: &Config) -> Result<Option<Arc<dyn ReleaseSource>>, Adapt
     }
 }
 
+const NO_REPOSITORY: &str = "`git.repository` is not set in the config; hotfix commands need the GitHub repository (`owner/name`)";
+
 /// Releases on GitHub, required (hotfix commands).
 pub fn required_releases(config: &Config) -> Result<Arc<dyn ReleaseSource>, AdapterError> {
     releases(config)?.ok_or_else(|| AdapterError::Refused {
         code: neuro_deploy_core::ReasonCode::InvalidInput,
-        message: "`git.repository` is not set in the config; hotfix commands need the GitHub repository (`owner/name`)".to_owned(),
+        message: NO_REPOSITORY.to_owned(),
     })
 }
 

@@ -36,6 +36,9 @@ pub struct EnvError {
     pub needed: String,
 }
 
+const BOTH: &str =
+    "both a release (CF_RELEASE_TAG) and a manual deploy (NAMESPACE / version) are set";
+
 const NEEDED: &str = "a merge (CF_BRANCH + CF_REVISION), a GitHub release (CF_RELEASE_TAG + CF_REVISION, optional CF_PRERELEASE_FLAG), or a manual deploy (NAMESPACE + NEURO_UI_VERSION, or the seed's neuro-ui_VERSION)";
 
 /// What the pipeline was triggered for.
@@ -115,7 +118,7 @@ impl PipelineRequest {
         let manual = get("NAMESPACE").is_some() || version_text.is_some();
         if manual {
             if get("CF_RELEASE_TAG").is_some() {
-                return Err(error("both a release (CF_RELEASE_TAG) and a manual deploy (NAMESPACE / version) are set".to_owned()));
+                return Err(error(BOTH.to_owned()));
             }
             let namespace = get("NAMESPACE")
                 .ok_or_else(|| error("a version is set but NAMESPACE is not".to_owned()))?;

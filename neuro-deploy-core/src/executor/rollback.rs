@@ -12,6 +12,15 @@ use super::interrupt::*;
 use super::report::*;
 use super::*;
 
+const SECOND_SIGNAL: &str = "a second signal abandoned the restore";
+
+fn too_slow() -> String {
+    format!(
+        "the restore took longer than {}",
+        format_duration(CLEANUP_BOUND)
+    )
+}
+
 impl Executor {
     /// Writes the recorded images back after a signal, bounded by [`CLEANUP_BOUND`]; a second
     /// signal abandons it. Their rollout is not awaited (the report says so).
@@ -33,8 +42,8 @@ impl Executor {
         );
         let outcome = tokio::select! {
             biased;
-            () = self.interrupt.reached(2) => Err("a second signal abandoned the restore".to_owned()),
-            done = restoring => done.map_err(|_| format!("the restore took longer than {}", format_duration(CLEANUP_BOUND))),
+            () = self.interrupt.reached(2) => Err(SECOND_SIGNAL.to_owned()),
+            done = restoring => done.map_err(|_| too_slow()),
         };
         match outcome {
             Ok((restored, failures)) if failures.is_empty() => {

@@ -166,23 +166,24 @@ pub(crate) fn promotion_gates(
         Some(None) => {
             return Err(refuse(
                 ReasonCode::ImageMissing,
-                format!("no image {image} exists; production never builds — release {version} first so it is built and deployed to staging"),
+                format!(
+                    "no image {image} exists; production never builds — release {version} first so it is built and deployed to staging"
+                ),
             ));
         }
         known => steps.push(PlannedStep {
-            reason: match (known, &image.digest) {
-                (Some(_), Some(digest)) => format!("image {image} exists; the digest verified upstream, {digest}, is what gets deployed (production never builds)"),
-                (Some(_), None) => format!("image {image} exists (production never builds)"),
-                (None, _) => format!("image {image} must already exist in the registry — checked at run time (production never builds); the digest the source runs is deployed"),
+            reason: image_gate_reason(image, known.is_some()),
+            step: Step::GateImageExists {
+                image: image.clone(),
             },
-            step: Step::GateImageExists { image: image.clone() },
         }),
     }
     if let Some((source_env, source_ns)) = &target.source {
         let repository = &image.repository;
         match facts.source_workloads.known() {
             Some(workloads) if !runs_completely(workloads, repository, &image.tag) => {
-                let runs = common_tag(workloads, repository).unwrap_or_else(|| "no single version".to_owned());
+                let runs = common_tag(workloads, repository)
+                    .unwrap_or_else(|| "no single version".to_owned());
                 let rollout = if workloads.iter().all(|w| w.rollout.state().is_complete()) {
                     "complete"
                 } else {
@@ -199,7 +200,9 @@ pub(crate) fn promotion_gates(
                 reason: if known.is_some() {
                     format!("`{source_env}` runs {version} with a complete rollout")
                 } else {
-                    format!("`{source_env}` must run {version} with a complete rollout — checked at run time")
+                    format!(
+                        "`{source_env}` must run {version} with a complete rollout — checked at run time"
+                    )
                 },
                 step: Step::GateSourceVerified {
                     environment: source_env.clone(),
@@ -217,6 +220,19 @@ pub(crate) fn promotion_gates(
         allow_downgrade,
     )?);
     Ok(steps)
+}
+
+/// Why the image gate of a promotion passes (or what it checks at run time).
+fn image_gate_reason(image: &ImageRef, known: bool) -> String {
+    match (known, &image.digest) {
+        (true, Some(digest)) => format!(
+            "image {image} exists; the digest verified upstream, {digest}, is what gets deployed (production never builds)"
+        ),
+        (true, None) => format!("image {image} exists (production never builds)"),
+        (false, _) => format!(
+            "image {image} must already exist in the registry — checked at run time (production never builds); the digest the source runs is deployed"
+        ),
+    }
 }
 
 /// The downgrade gate: the version must not be older than the highest release any app

@@ -114,28 +114,18 @@ fn decide_inner(event: &Event, config: &Config, facts: &Facts) -> Result<Plan, R
     let mut ensure = None;
     match event {
         Event::Merged { .. } | Event::Released { .. } | Event::Deploy { .. } => {
-            ensure = Some(ensure_image_step(event, config, facts, &target, &version, &image)?);
+            ensure = Some(ensure_image_step(
+                event, config, facts, &target, &version, &image,
+            )?);
         }
-        Event::Promote { allow_downgrade, .. } => {
+        Event::Promote {
+            allow_downgrade, ..
+        } => {
             image.digest = verified_digest(facts, &target, &image)?;
-            steps.extend(promotion_gates(facts, &target, &version, &image, *allow_downgrade)?);
+            let gates = promotion_gates(facts, &target, &version, &image, *allow_downgrade)?;
+            steps.extend(gates);
         }
-        Event::Rollback { .. } => match facts.target_image.known() {
-            Some(None) => {
-                return Err(refuse(
-                    ReasonCode::ImageMissing,
-                    format!("the previous version's image {image} is not in the registry; deploy another version explicitly"),
-                ));
-            }
-            known => steps.push(PlannedStep {
-                reason: if known.is_some() {
-                    format!("roll back to the recorded previous version {tag}; its image exists")
-                } else {
-                    format!("roll back to the recorded previous version {tag}; its image must exist — checked at run time")
-                },
-                step: Step::GateImageExists { image: image.clone() },
-            }),
-        },
+        Event::Rollback { .. } => steps.push(rollback_image_gate(facts, &image)?),
     }
 
     let changes = match facts.target_workloads.known() {
@@ -185,5 +175,32 @@ fn decide_inner(event: &Event, config: &Config, facts: &Facts) -> Result<Plan, R
         image,
         previous_version: previous,
         steps,
+    })
+}
+
+/// A rollback goes only to a version whose image is still in the registry.
+fn rollback_image_gate(facts: &Facts, image: &ImageRef) -> Result<PlannedStep, Reason> {
+    let tag = &image.tag;
+    let reason = match facts.target_image.known() {
+        Some(None) => {
+            return Err(refuse(
+                ReasonCode::ImageMissing,
+                format!(
+                    "the previous version's image {image} is not in the registry; deploy another version explicitly"
+                ),
+            ));
+        }
+        Some(Some(_)) => {
+            format!("roll back to the recorded previous version {tag}; its image exists")
+        }
+        None => format!(
+            "roll back to the recorded previous version {tag}; its image must exist — checked at run time"
+        ),
+    };
+    Ok(PlannedStep {
+        reason,
+        step: Step::GateImageExists {
+            image: image.clone(),
+        },
     })
 }

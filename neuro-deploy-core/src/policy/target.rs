@@ -57,7 +57,9 @@ pub(crate) fn env_by_trigger(
     config.environment_for_trigger(trigger).cloned().ok_or_else(|| {
         refuse(
             ReasonCode::InvalidInput,
-            format!("no environment has `trigger = \"{what}\"` in the config; add one to deploy {what}s"),
+            format!(
+                "no environment has `trigger = \"{what}\"` in the config; add one to deploy {what}s"
+            ),
         )
     })
 }

@@ -71,6 +71,9 @@ pub enum BreakResult {
     },
 }
 
+/// Logged when a dead holder's Lease is taken over.
+const TAKEOVER: &str = "taking over a lease nobody renewed for its whole duration";
+
 pub(crate) fn holder_of(lease: &Lease) -> Option<String> {
     lease
         .spec
@@ -222,7 +225,7 @@ impl KubeCluster {
                     .await?
                 {
                     Some(unchanged) => {
-                        tracing::warn!(previous = %other, %namespace, "taking over a lease nobody renewed for its whole duration");
+                        tracing::warn!(previous = %other, %namespace, "{TAKEOVER}");
                         current = unchanged;
                     }
                     None => {

@@ -45,13 +45,7 @@ impl Executor {
         {
             Ok(attempt) => attempt,
             Err(_) => {
-                self.record(
-                    report,
-                    lock_at,
-                    started,
-                    StepStatus::NotRun,
-                    Some("interrupted".to_owned()),
-                );
+                self.record_halt(report, lock_at, started, &Halt::Interrupted);
                 return Ending::Interrupted(
                     "interrupted while taking the lock; nothing was changed".to_owned(),
                 );

@@ -99,13 +99,7 @@ impl Executor {
                     {
                         Ok(result) => result,
                         Err(halt) => {
-                            self.record(
-                                report,
-                                index,
-                                started,
-                                StepStatus::NotRun,
-                                Some(halt_text(&halt).to_owned()),
-                            );
+                            self.record_halt(report, index, started, &halt);
                             return self
                                 .halted_after_writes(plan, ctx, report, &applied, halt)
                                 .await;
@@ -183,13 +177,7 @@ impl Executor {
             Ok(Ok(())) => {}
             Ok(Err(error)) => return Err(self.stop(report, index, started, Stop::Failed(error))),
             Err(halt) => {
-                self.record(
-                    report,
-                    index,
-                    started,
-                    StepStatus::NotRun,
-                    Some(halt_text(&halt).to_owned()),
-                );
+                self.record_halt(report, index, started, &halt);
                 return Err(self.halted_before_writes(halt));
             }
         }

@@ -320,18 +320,9 @@ impl Executor {
             .await
         {
             Ok(result) => result,
-            Err(_) => {
-                self.record(
-                    report,
-                    index,
-                    started,
-                    StepStatus::NotRun,
-                    Some("interrupted".to_owned()),
-                );
-                return Ending::Interrupted(
-                    "interrupted while waiting for the rollout; this run had changed nothing"
-                        .to_owned(),
-                );
+            Err(halt) => {
+                self.record_halt(report, index, started, &halt);
+                return self.halted_before_writes(halt);
             }
         };
         match result {

@@ -152,13 +152,7 @@ impl Executor {
                 return Ending::Failed(error);
             }
             Stop::Interrupted => {
-                self.record(
-                    report,
-                    index,
-                    started,
-                    StepStatus::NotRun,
-                    Some("interrupted".to_owned()),
-                );
+                self.record_halt(report, index, started, &Halt::Interrupted);
                 return self.halted_before_writes(Halt::Interrupted);
             }
         };
@@ -190,5 +184,17 @@ impl Executor {
             step.detail = detail;
             step.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         }
+    }
+
+    /// Records a step that something from outside stopped before it ended.
+    pub(super) fn record_halt(
+        &self,
+        report: &mut Report,
+        index: usize,
+        started: Instant,
+        halt: &Halt,
+    ) {
+        let why = super::interrupt::halt_text(halt).to_owned();
+        self.record(report, index, started, StepStatus::NotRun, Some(why));
     }
 }

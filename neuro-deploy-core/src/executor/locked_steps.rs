@@ -92,11 +92,7 @@ impl Executor {
                 }
                 Step::AwaitRollout { .. } => {
                     let started = self.step_started(&planned);
-                    let names = plan.awaited().unwrap_or_default().to_vec();
-                    let result = match watch
-                        .race(self.await_rollout(&plan.namespace, &names))
-                        .await
-                    {
+                    let result = match self.await_planned_rollout(plan, watch).await {
                         Ok(result) => result,
                         Err(halt) => {
                             self.record_halt(report, index, started, &halt);

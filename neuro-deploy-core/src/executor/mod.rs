@@ -313,12 +313,8 @@ impl Executor {
     /// is refused as `rollout_failing`, since this run changed nothing.
     async fn await_as_set(&self, plan: &Plan, report: &mut Report, index: usize) -> Ending {
         let started = self.step_started(&plan.steps[index]);
-        let names = plan.awaited().unwrap_or_default().to_vec();
         let watch = Watch::unlocked(&self.interrupt);
-        let result = match watch
-            .race(self.await_rollout(&plan.namespace, &names))
-            .await
-        {
+        let result = match self.await_planned_rollout(plan, &watch).await {
             Ok(result) => result,
             Err(halt) => {
                 self.record_halt(report, index, started, &halt);

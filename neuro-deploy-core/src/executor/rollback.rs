@@ -86,6 +86,16 @@ impl Executor {
         }
     }
 
+    /// Waits for the rollout of the Deployments the plan awaits, unless something stops the run.
+    pub(super) async fn await_planned_rollout(
+        &self,
+        plan: &Plan,
+        watch: &Watch,
+    ) -> Result<Result<RolloutResult, AdapterError>, Halt> {
+        let names = plan.awaited().unwrap_or_default();
+        watch.race(self.await_rollout(&plan.namespace, names)).await
+    }
+
     pub(super) async fn await_rollout(
         &self,
         namespace: &str,

@@ -70,12 +70,12 @@ fn duration(text: &str) -> Result<Duration, neuro_deploy_core::InputError> {
     neuro_deploy_core::config::parse_duration(text)
 }
 
-fn version(text: &str) -> Result<Version, String> {
-    Version::parse(text).map_err(|e| e.to_string())
+fn version(text: &str) -> Result<Version, neuro_deploy_core::VersionError> {
+    Version::parse(text)
 }
 
-fn sha(text: &str) -> Result<GitSha, String> {
-    GitSha::parse(text).map_err(|e| e.to_string())
+fn sha(text: &str) -> Result<GitSha, neuro_deploy_core::VersionError> {
+    GitSha::parse(text)
 }
 
 /// Commands.

@@ -192,8 +192,15 @@ impl Executor {
             }
         };
         if fresh.version != plan.version || fresh.image != plan.image {
+            // The same version on another image means the verified image changed (a re-pinned
+            // source, a moved tag); another version means the recorded trail changed (rollback).
+            let code = if fresh.version == plan.version {
+                ReasonCode::ImmutableTag
+            } else {
+                ReasonCode::NoPreviousVersion
+            };
             let reason = Reason::new(
-                ReasonCode::NoPreviousVersion,
+                code,
                 format!(
                     "decided again under the lock, the version to deploy is now {} (was {}): the environment changed meanwhile; nothing was written — check `neuro-deploy status` and run again",
                     fresh.image.pinned(),

@@ -625,3 +625,38 @@ async fn an_emergency_rollback_skips_the_gate_on_the_record() {
         "the depths skipped are in the report"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn staging_re_pinned_meanwhile_refuses_the_promotion_as_a_moved_image() {
+    let pinned = |digest: &str| {
+        let mut workloads = app("v1.4.0");
+        for w in &mut workloads {
+            for c in &mut w.containers {
+                if c.image.starts_with(REPO) {
+                    c.image = format!("{}@{digest}", c.image);
+                }
+            }
+        }
+        workloads
+    };
+    let mut d = Doubles::new();
+    d.workloads("leaf-neuro-ui", app("v1.3.0"));
+    // While the promotion waited, staging was re-pinned to another image of v1.4.0.
+    workloads_in_turn(
+        &mut d,
+        "staging",
+        vec![pinned("sha256:aaaa"), pinned("sha256:bbbb")],
+    );
+    d.registry
+        .expect_find()
+        .returning(|tag| Ok(Some(image(tag))));
+    d.queues_always(EMPTY).lock_once("leaf-neuro-ui");
+    d.cluster.expect_set_images().times(0);
+    let report = run_with(d, fast_gate(config()), &promote("v1.4.0"), false).await;
+    assert_eq!(report.reason, Some(ReasonCode::ImmutableTag), "{report:#?}");
+    assert!(
+        report.message.contains("sha256:bbbb") && report.message.contains("nothing was written"),
+        "{}",
+        report.message
+    );
+}

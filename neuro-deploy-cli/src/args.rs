@@ -44,8 +44,22 @@ pub struct CommonArgs {
     #[arg(long, global = true, env = "NEURO_DEPLOY_CONFIG")]
     pub config: Option<PathBuf>,
     /// Result format on stdout.
-    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text, env = "NEURO_DEPLOY_OUTPUT")]
+    #[arg(
+        short = 'o',
+        long,
+        global = true,
+        value_enum,
+        default_value_t = OutputFormat::Text,
+        env = "NEURO_DEPLOY_OUTPUT"
+    )]
     pub output: OutputFormat,
+    /// Kubeconfig file (default: KUBECONFIG, else ~/.kube/config, else in-cluster).
+    #[arg(long, global = true)]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kube context for environments without `kube_context` and for `deploy --namespace`;
+    /// contradicting an environment's `kube_context` is invalid input.
+    #[arg(long, global = true)]
+    pub context: Option<String>,
     /// Gather facts and evaluate every gate, but write nothing.
     #[arg(long, global = true)]
     pub dry_run: bool,
@@ -55,6 +69,16 @@ pub struct CommonArgs {
     /// Only errors on stderr.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+}
+
+impl CommonArgs {
+    /// Which cluster `--kubeconfig` and `--context` name.
+    pub fn cluster_choice(&self) -> neuro_deploy_kube::ClusterChoice {
+        neuro_deploy_kube::ClusterChoice {
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.context.clone(),
+        }
+    }
 }
 
 /// `--output`.

@@ -59,6 +59,7 @@ pub async fn run(cli: CodefreshCli) -> ExitStatus {
             config,
             origin,
             quiet: cli.common.quiet,
+            cluster: cli.common.cluster_choice(),
         };
         step(&context, cli.command, dry_run).await
     }

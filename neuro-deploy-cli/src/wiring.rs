@@ -4,6 +4,7 @@
 //! `AWS_ENDPOINT_URL*`; `KUBECONFIG` or in-cluster; `GITHUB_TOKEN` and `GITHUB_API_URL`;
 //! `CF_API_KEY` and `CF_URL`. Nothing here reads a secret into config or logs.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,7 +18,7 @@ use neuro_deploy_core::{
     QueueGateOverrides, QueueInspector, Registry, ReleaseSource,
 };
 use neuro_deploy_github::{GithubReleases, GithubSettings};
-use neuro_deploy_kube::{KubeCluster, KubeSettings};
+use neuro_deploy_kube::{ClusterChoice, Clusters, KubeCluster, KubeSettings};
 
 use neuro_deploy_command::CommandBuilder;
 
@@ -75,15 +76,85 @@ pub async fn queues(config: &Config) -> Arc<dyn QueueInspector> {
     Arc::new(SqsQueues::connect(&config.queues.regions, &aws_settings()).await)
 }
 
-/// The Kubernetes adapter itself (KUBECONFIG or in-cluster), for what only it offers (the lock
-/// commands).
-pub async fn kube_cluster(config: &Config) -> Result<KubeCluster, AdapterError> {
-    KubeCluster::from_env(&config.app.selector, KubeSettings::default()).await
+/// The cluster of one environment: its `kube_context`, else `--context`, else the current one.
+/// For what only the Kubernetes adapter offers (the lock commands).
+pub async fn kube_cluster(
+    config: &Config,
+    choice: &ClusterChoice,
+    environment: &str,
+) -> Result<KubeCluster, AdapterError> {
+    check_contexts(config, choice, &[environment])?;
+    let context = config
+        .environment(environment)
+        .and_then(|e| e.kube_context.clone())
+        .or_else(|| choice.context.clone());
+    let choice = ClusterChoice {
+        kubeconfig: choice.kubeconfig.clone(),
+        context,
+    };
+    KubeCluster::connect(&choice, &config.app.selector, KubeSettings::default()).await
 }
 
-/// The cluster (KUBECONFIG or in-cluster).
-pub async fn cluster(config: &Config) -> Result<Arc<dyn ClusterDeployer>, AdapterError> {
-    Ok(Arc::new(kube_cluster(config).await?))
+/// `--context` may not contradict the `kube_context` of an environment the run touches: a run
+/// must never read or write one environment in another's cluster by accident.
+fn check_contexts(
+    config: &Config,
+    choice: &ClusterChoice,
+    environments: &[&str],
+) -> Result<(), AdapterError> {
+    let Some(flag) = &choice.context else {
+        return Ok(());
+    };
+    for name in environments {
+        if let Some(own) = config
+            .environment(name)
+            .and_then(|e| e.kube_context.as_ref())
+            && own != flag
+        {
+            return Err(AdapterError::Refused {
+                code: neuro_deploy_core::ReasonCode::InvalidInput,
+                message: format!(
+                    "`--context {flag}` contradicts environment `{name}`, whose `kube_context` is `{own}`; each environment is read and written in its own cluster — drop `--context` or change the config"
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The clusters: each environment with a `kube_context` in its own, everything else in the
+/// chosen (or current) context. `environments` are those the run touches (checked against
+/// `--context`).
+pub async fn cluster(
+    config: &Config,
+    choice: &ClusterChoice,
+    environments: &[&str],
+) -> Result<Arc<dyn ClusterDeployer>, AdapterError> {
+    check_contexts(config, choice, environments)?;
+    let selector = &config.app.selector;
+    let default = Arc::new(KubeCluster::connect(choice, selector, KubeSettings::default()).await?);
+    let mut clusters = Clusters::new(default);
+    let mut by_context: BTreeMap<&str, Arc<KubeCluster>> = BTreeMap::new();
+    for env in &config.environments {
+        let Some(context) = env.kube_context.as_deref() else {
+            continue;
+        };
+        let cluster = match by_context.get(context) {
+            Some(cluster) => Arc::clone(cluster),
+            None => {
+                let own = ClusterChoice {
+                    kubeconfig: choice.kubeconfig.clone(),
+                    context: Some(context.to_owned()),
+                };
+                let cluster =
+                    Arc::new(KubeCluster::connect(&own, selector, KubeSettings::default()).await?);
+                by_context.insert(context, Arc::clone(&cluster));
+                cluster
+            }
+        };
+        clusters.serve(&env.namespace, cluster);
+    }
+    Ok(Arc::new(clusters))
 }
 
 /// Releases on GitHub, when `git.repository` is configured.
@@ -143,13 +214,17 @@ pub fn builder(config: &Config) -> Arc<dyn ImageBuilder> {
     }
 }
 
-/// Every adapter a deploy needs.
-pub async fn adapters(config: &Config) -> Result<Adapters, AdapterError> {
+/// Every adapter a deploy needs; `environments` are those the run touches.
+pub async fn adapters(
+    config: &Config,
+    choice: &ClusterChoice,
+    environments: &[&str],
+) -> Result<Adapters, AdapterError> {
     Ok(Adapters {
         registry: registry(config).await,
         builder: Some(builder(config)),
         queues: queues(config).await,
-        cluster: cluster(config).await?,
+        cluster: cluster(config, choice, environments).await?,
         releases: releases(config)?,
     })
 }

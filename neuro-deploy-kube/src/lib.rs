@@ -25,11 +25,13 @@ use neuro_deploy_core::{
     RolloutResult, Workload,
 };
 
+mod clusters;
 mod lease;
 mod request;
 mod rollout;
 mod workloads;
 
+pub use clusters::{ClusterChoice, Clusters};
 pub use lease::{BreakResult, LeaseInfo, LeaseObserver, LeaseState, Observed};
 
 pub(crate) const SERVICE: &str = "kubernetes";

@@ -97,6 +97,18 @@ pub async fn complete_release(event: Event, config: &Config) -> Result<Event, Ad
     Ok(event)
 }
 
+/// The environments an event reads or writes: its target and, for a promotion, the source.
+fn touched_environments(event: &Event, config: &Config) -> Vec<String> {
+    let Ok(target) = neuro_deploy_core::policy::target(event, config) else {
+        return Vec::new();
+    };
+    target
+        .environment
+        .into_iter()
+        .chain(target.source.map(|(source, _)| source))
+        .collect()
+}
+
 fn print(printer: Printer, report: &Report) -> ExitStatus {
     printer.print(&ReportDocument::new(report), &text::report_text(report));
     report.exit_code()
@@ -131,7 +143,9 @@ pub async fn execute(
         ));
     }
     let signals = Signals::install(printer, &event);
-    let adapters = wiring::adapters(config)
+    let touched = touched_environments(&event, config);
+    let touched: Vec<&str> = touched.iter().map(String::as_str).collect();
+    let adapters = wiring::adapters(config, &context.cluster, &touched)
         .await
         .map_err(|error| Failure::from(error).about(&event))?;
     let executor = Executor::new(adapters, config.clone())

@@ -36,7 +36,7 @@ pub async fn run(context: &Context, action: LockCommand, yes: bool) -> Result<Ex
             ));
         }
     }
-    let cluster = wiring::kube_cluster(config).await?;
+    let cluster = wiring::kube_cluster(config, &context.cluster, &env).await?;
     match action {
         LockCommand::Status { .. } => {
             let info = cluster.lock_status(&namespace).await?;

@@ -20,6 +20,7 @@ use crate::args::{Cli, Command, OutputFormat};
 use crate::output::documents::FailureDocument;
 use crate::output::{Printer, SCHEMA_VERSION};
 use crate::wiring;
+use neuro_deploy_kube::ClusterChoice;
 
 /// What every command gets: how to print, and the configuration.
 pub struct Context {
@@ -31,6 +32,8 @@ pub struct Context {
     pub origin: String,
     /// `-q`: no progress on stderr.
     pub quiet: bool,
+    /// `--kubeconfig` and `--context`.
+    pub cluster: ClusterChoice,
 }
 
 /// Why a command ended before it could report normally: a refusal that needs no facts, bad
@@ -138,6 +141,7 @@ pub async fn dispatch(cli: Cli) -> ExitStatus {
         config,
         origin,
         quiet: cli.common.quiet,
+        cluster: cli.common.cluster_choice(),
     };
     let options = event::Options {
         dry_run: cli.common.dry_run,

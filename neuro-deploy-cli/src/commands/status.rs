@@ -15,7 +15,8 @@ pub async fn run(context: &Context, only: Option<&str>) -> Result<ExitStatus, Fa
     if let Some(name) = only {
         environment_namespace(config, name)?;
     }
-    let cluster = wiring::cluster(config).await?;
+    let touched: Vec<&str> = only.into_iter().collect();
+    let cluster = wiring::cluster(config, &context.cluster, &touched).await?;
     let repository = wiring::registry(config).await.repository_uri().await?;
     let mut rows = Vec::new();
     for env in config
@@ -23,11 +24,16 @@ pub async fn run(context: &Context, only: Option<&str>) -> Result<ExitStatus, Fa
         .iter()
         .filter(|e| only.is_none_or(|name| e.name == name))
     {
-        let workloads = cluster.workloads(&env.namespace).await?;
+        // One unreachable cluster does not hide the others.
+        let (status, unreachable) = match cluster.workloads(&env.namespace).await {
+            Ok(workloads) => (Some(EnvironmentStatus::of(&workloads, &repository)), None),
+            Err(error) => (None, Some(error.to_string())),
+        };
         rows.push(StatusRow {
             environment: &env.name,
             namespace: &env.namespace,
-            status: EnvironmentStatus::of(&workloads, &repository),
+            status,
+            unreachable,
         });
     }
     let mut text = format!(
@@ -35,7 +41,15 @@ pub async fn run(context: &Context, only: Option<&str>) -> Result<ExitStatus, Fa
         "ENVIRONMENT", "NAMESPACE", "VERSION", "READY", "ROLLOUT", "LAST DEPLOY"
     );
     for row in &rows {
-        let status = &row.status;
+        let Some(status) = &row.status else {
+            text.push_str(&format!(
+                "{:<12} {:<16} unreachable: {}\n",
+                row.environment,
+                row.namespace,
+                row.unreachable.as_deref().unwrap_or_default()
+            ));
+            continue;
+        };
         let last = match (&status.deployed_at, &status.deployed_by) {
             (Some(at), by) => format!("{at} by {}", by.as_deref().unwrap_or("-")),
             (None, _) => "-".to_owned(),
@@ -53,11 +67,16 @@ pub async fn run(context: &Context, only: Option<&str>) -> Result<ExitStatus, Fa
             rollout
         ));
     }
+    let status = if rows.iter().any(|r| r.unreachable.is_some()) {
+        ExitStatus::Failed
+    } else {
+        ExitStatus::Done
+    };
     let document = StatusDocument {
         schema_version: SCHEMA_VERSION,
         environments: rows,
-        exit_code: 0,
+        exit_code: status.code(),
     };
     context.printer.print(&document, &text);
-    Ok(ExitStatus::Done)
+    Ok(status)
 }

@@ -153,9 +153,12 @@ pub struct StatusRow<'a> {
     pub environment: &'a str,
     /// Namespace.
     pub namespace: &'a str,
-    /// What runs there (see [`EnvironmentStatus`]).
+    /// What runs there (see [`EnvironmentStatus`]), when its cluster answered.
     #[serde(flatten)]
-    pub status: EnvironmentStatus,
+    pub status: Option<EnvironmentStatus>,
+    /// Why its cluster could not be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unreachable: Option<String>,
 }
 
 /// `neuro-deploy status`.

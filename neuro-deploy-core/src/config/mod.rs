@@ -200,6 +200,10 @@ pub struct EnvironmentConfig {
     /// Set for promotion-only environments (production): only a version verified there may come here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub promote_from: Option<String>,
+    /// The kubeconfig context of the cluster this environment lives in (default: `--context`,
+    /// else the kubeconfig's current context).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kube_context: Option<String>,
     /// Wait for drained queues before deploying here (and before rolling back); defaults to
     /// whether the environment is promotion-only.
     #[serde(
@@ -224,6 +228,7 @@ impl EnvironmentConfig {
             namespace: namespace.to_owned(),
             trigger,
             promote_from: promote_from.map(str::to_owned),
+            kube_context: None,
             queue_gate_setting: Some(queue_gate.unwrap_or(promote_from.is_some())),
         }
     }

@@ -1,0 +1,166 @@
+//! Several clusters behind one `ClusterDeployer`: each environment's namespace is served by the
+//! cluster of its kubeconfig context (dev and staging in one, production in another), so a
+//! promotion reads the source in the source's cluster and writes — and locks — the target in
+//! the target's. Namespaces no environment names go to the default cluster.
+//!
+//! What it is not: it chooses no context; the binaries map environments to contexts.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use neuro_deploy_core::{
+    AdapterError, ClusterDeployer, DeployAudit, ImageChange, LockAttempt, LockHandle, ReasonCode,
+    RolloutResult, Workload,
+};
+
+use crate::{KubeCluster, KubeSettings};
+
+/// Which cluster: a kubeconfig (this path, else `KUBECONFIG` or `~/.kube/config`, else the
+/// in-cluster service account) and a context in it (else its current context).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClusterChoice {
+    /// `--kubeconfig`.
+    pub kubeconfig: Option<PathBuf>,
+    /// `--context`, or an environment's `kube_context`.
+    pub context: Option<String>,
+}
+
+impl KubeCluster {
+    /// Connects to the chosen cluster. A context that the kubeconfig does not have is invalid
+    /// input naming the kubeconfig's contexts. Nothing is contacted yet.
+    pub async fn connect(
+        choice: &ClusterChoice,
+        selector: &str,
+        settings: KubeSettings,
+    ) -> Result<KubeCluster, AdapterError> {
+        if choice.kubeconfig.is_none() && choice.context.is_none() {
+            return KubeCluster::from_env(selector, settings).await;
+        }
+        let kubeconfig = match &choice.kubeconfig {
+            Some(path) => Kubeconfig::read_from(path),
+            None => Kubeconfig::read(),
+        }
+        .map_err(|e| config_error(choice.kubeconfig.as_deref(), e))?;
+        if let Some(context) = &choice.context
+            && !kubeconfig.contexts.iter().any(|c| &c.name == context)
+        {
+            let known: Vec<&str> = kubeconfig
+                .contexts
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect();
+            return Err(AdapterError::Refused {
+                code: ReasonCode::InvalidInput,
+                message: format!(
+                    "kube context `{context}` is not in the kubeconfig ({}); its contexts: {}",
+                    shown(choice.kubeconfig.as_deref()),
+                    if known.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        known.join(", ")
+                    }
+                ),
+            });
+        }
+        let options = KubeConfigOptions {
+            context: choice.context.clone(),
+            ..KubeConfigOptions::default()
+        };
+        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+            .await
+            .map_err(|e| config_error(choice.kubeconfig.as_deref(), e))?;
+        KubeCluster::from_config(config, selector, settings)
+    }
+}
+
+fn shown(path: Option<&Path>) -> String {
+    path.map_or_else(
+        || "KUBECONFIG or ~/.kube/config".to_owned(),
+        |p| p.display().to_string(),
+    )
+}
+
+fn config_error(path: Option<&Path>, error: impl std::fmt::Display) -> AdapterError {
+    AdapterError::failed(
+        crate::SERVICE,
+        format!("loading the kubeconfig ({})", shown(path)),
+        error.to_string(),
+    )
+}
+
+/// Namespaces served by their environments' clusters; any other by the default one.
+#[derive(Debug, Clone)]
+pub struct Clusters {
+    default: Arc<KubeCluster>,
+    by_namespace: BTreeMap<String, Arc<KubeCluster>>,
+}
+
+impl Clusters {
+    /// All namespaces in `default`, until [`Clusters::serve`] says otherwise.
+    pub fn new(default: Arc<KubeCluster>) -> Clusters {
+        Clusters {
+            default,
+            by_namespace: BTreeMap::new(),
+        }
+    }
+
+    /// `namespace` lives in `cluster`.
+    pub fn serve(&mut self, namespace: &str, cluster: Arc<KubeCluster>) {
+        self.by_namespace.insert(namespace.to_owned(), cluster);
+    }
+
+    /// The cluster `namespace` lives in.
+    pub fn of(&self, namespace: &str) -> &KubeCluster {
+        self.by_namespace.get(namespace).unwrap_or(&self.default)
+    }
+}
+
+#[async_trait]
+impl ClusterDeployer for Clusters {
+    async fn workloads(&self, namespace: &str) -> Result<Vec<Workload>, AdapterError> {
+        self.of(namespace).workloads(namespace).await
+    }
+
+    async fn set_images(
+        &self,
+        namespace: &str,
+        changes: &[ImageChange],
+        audit: &DeployAudit,
+    ) -> Result<(), AdapterError> {
+        self.of(namespace)
+            .set_images(namespace, changes, audit)
+            .await
+    }
+
+    async fn await_rollout(
+        &self,
+        namespace: &str,
+        workloads: &[String],
+        timeout: Duration,
+    ) -> Result<RolloutResult, AdapterError> {
+        self.of(namespace)
+            .await_rollout(namespace, workloads, timeout)
+            .await
+    }
+
+    async fn lock(
+        &self,
+        namespace: &str,
+        holder: &str,
+        lease: Duration,
+    ) -> Result<LockAttempt, AdapterError> {
+        self.of(namespace).lock(namespace, holder, lease).await
+    }
+
+    async fn renew(&self, lock: &LockHandle) -> Result<LockHandle, AdapterError> {
+        self.of(&lock.namespace).renew(lock).await
+    }
+
+    async fn unlock(&self, lock: &LockHandle) -> Result<(), AdapterError> {
+        self.of(&lock.namespace).unlock(lock).await
+    }
+}

@@ -66,7 +66,7 @@ impl KubeCluster {
             };
             for deployment in &list.items {
                 let workload = self.workload(deployment);
-                states.insert(workload.name.clone(), workload.rollout.state());
+                states.insert(workload.name.clone(), workload.rollout_state());
             }
             if let Some(result) = verdict(&states) {
                 return Ok(result);
@@ -102,7 +102,7 @@ impl KubeCluster {
                 match next {
                     Ok(Some(WatchEvent::Added(d) | WatchEvent::Modified(d))) => {
                         let workload = self.workload(&d);
-                        states.insert(workload.name.clone(), workload.rollout.state());
+                        states.insert(workload.name.clone(), workload.rollout_state());
                         if let Some(result) = verdict(&states) {
                             return Ok(result);
                         }

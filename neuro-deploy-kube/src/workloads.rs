@@ -31,15 +31,23 @@ impl KubeCluster {
                     .collect()
             })
             .unwrap_or_default();
-        let deadline_exceeded =
-            status
-                .and_then(|s| s.conditions.as_ref())
-                .is_some_and(|conditions| {
-                    conditions.iter().any(|c| {
-                        c.type_.as_deref() == Some("Progressing")
-                            && c.reason.as_deref() == Some("ProgressDeadlineExceeded")
-                    })
-                });
+        // The `Progressing` condition says why a rollout stalled (reason and message).
+        let stalled = status
+            .and_then(|s| s.conditions.as_ref())
+            .and_then(|conditions| {
+                conditions.iter().find(|c| {
+                    c.type_.as_deref() == Some("Progressing")
+                        && c.reason.as_deref() == Some("ProgressDeadlineExceeded")
+                })
+            });
+        let deadline_exceeded = stalled.is_some();
+        let condition = stalled.map(|c| {
+            format!(
+                "{}: {}",
+                c.reason.as_deref().unwrap_or_default(),
+                c.message.as_deref().unwrap_or("no message")
+            )
+        });
         let annotation = |key: &str| {
             deployment
                 .metadata
@@ -60,6 +68,7 @@ impl KubeCluster {
                 deadline_exceeded,
             },
             paused: spec.paused.unwrap_or(false),
+            condition,
             audit: AuditRecord {
                 version: annotation(annotations::VERSION),
                 previous_version: annotation(annotations::PREVIOUS_VERSION),

@@ -32,6 +32,7 @@ fn workload(repository: &str, tag: &str) -> Workload {
             deadline_exceeded: false,
         },
         paused: false,
+        condition: None,
         audit: AuditRecord::default(),
     }
 }

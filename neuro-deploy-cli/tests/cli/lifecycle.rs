@@ -253,6 +253,12 @@ async fn a_failing_rollout_is_rolled_back_with_exit_4() {
         "back on the previous version: {images:?}"
     );
     assert!(!images.iter().any(|i| i.ends_with(":v9.9.9")));
+    // The failure says why: the Deployment's own condition.
+    let message = json["message"].as_str().unwrap();
+    assert!(
+        message.contains("ProgressDeadlineExceeded") && message.contains("timed out progressing"),
+        "{message}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

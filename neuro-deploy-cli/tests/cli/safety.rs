@@ -103,6 +103,7 @@ async fn images_set_by_hand_with_a_failing_rollout_are_rollout_failing_not_alrea
     let message = json["message"].as_str().unwrap();
     assert!(
         message.contains("neuro-ui")
+            && message.contains("ProgressDeadlineExceeded")
             && message.contains("changed nothing")
             && message.contains("roll back"),
         "{message}"

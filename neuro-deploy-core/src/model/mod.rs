@@ -93,6 +93,7 @@ mod tests {
             ],
             rollout: RolloutCounts::default(),
             paused: false,
+            condition: None,
             audit: AuditRecord::default(),
         };
         assert_eq!(w.app_tag("r/neuro-ui").as_deref(), Some("v1"));

@@ -123,12 +123,23 @@ pub struct Workload {
     /// `spec.paused`: a paused Deployment never rolls out.
     #[serde(default)]
     pub paused: bool,
+    /// Why its rollout stalled, as its `Progressing` condition says (`reason: message`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
     /// The audit annotations found on it.
     #[serde(default)]
     pub audit: AuditRecord,
 }
 
 impl Workload {
+    /// Where the rollout stands; a failure names the Deployment's condition when it has one.
+    pub fn rollout_state(&self) -> RolloutState {
+        match (self.rollout.state(), &self.condition) {
+            (RolloutState::Failed(_), Some(condition)) => RolloutState::Failed(condition.clone()),
+            (state, _) => state,
+        }
+    }
+
     /// The containers that run the app's repository; sidecars are left out.
     pub fn app_containers<'a>(
         &'a self,

@@ -66,6 +66,7 @@ pub fn workload(name: &str, tag: &str, rollout: RolloutCounts) -> Workload {
         ],
         rollout,
         paused: false,
+        condition: None,
         audit: AuditRecord::default(),
     }
 }

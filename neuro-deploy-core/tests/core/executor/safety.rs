@@ -170,6 +170,7 @@ fn cache(name: &str) -> Workload {
         }],
         rollout: complete(),
         paused: false,
+        condition: None,
         audit: Default::default(),
     }
 }

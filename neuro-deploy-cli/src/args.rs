@@ -7,6 +7,14 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use neuro_deploy_core::{GitSha, Version};
 
+/// `--version`: the package version and the commit it was built from.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("NEURO_DEPLOY_COMMIT"),
+    ")"
+);
+
 /// Exit statuses, shown in `--help`: generated from the core's one list.
 pub fn exit_codes() -> String {
     neuro_deploy_core::ExitStatus::table()
@@ -15,7 +23,7 @@ pub fn exit_codes() -> String {
 /// Release automation for neuro-ui: build once, promote by retagging, gate production on drained
 /// queues and verified staging, wait for rollouts and roll back.
 #[derive(Debug, Parser)]
-#[command(name = "neuro-deploy", version, after_help = exit_codes())]
+#[command(name = "neuro-deploy", version = VERSION, after_help = exit_codes())]
 pub struct Cli {
     /// Options every binary shares.
     #[command(flatten)]
@@ -32,6 +40,12 @@ pub struct Cli {
     /// Time between queue samples.
     #[arg(long, global = true, value_parser = duration, env = "NEURO_DEPLOY_QUEUE_POLL")]
     pub queue_poll: Option<Duration>,
+    /// How long a rollout may take before it is rolled back (replaces `rollout.timeout`).
+    #[arg(long, global = true, value_parser = duration)]
+    pub rollout_timeout: Option<Duration>,
+    /// Wait up to this long for another deploy's lock instead of refusing at once (exit 5).
+    #[arg(long, global = true, value_parser = duration)]
+    pub wait_for_lock: Option<Duration>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -134,6 +148,13 @@ pub enum Command {
         #[command(subcommand)]
         action: ConfigCommand,
     },
+    /// Print a shell completion script (`source <(neuro-deploy completion bash)`).
+    Completion {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `neuro-deploy man > neuro-deploy.1`, `man -l neuro-deploy.1`.
+    Man,
     /// The deploy lock of an environment (a Lease): who holds it, and breaking a stuck one.
     Lock {
         /// Action.

@@ -21,7 +21,7 @@ use crate::wiring;
 
 /// Codefresh pipeline steps of neuro-deploy.
 #[derive(Debug, Parser)]
-#[command(name = "neuro-deploy-codefresh", version, after_help = exit_codes())]
+#[command(name = "neuro-deploy-codefresh", version = crate::args::VERSION, after_help = exit_codes())]
 pub struct CodefreshCli {
     /// Options every binary shares (`--dry-run` also skips the export).
     #[command(flatten)]

@@ -10,6 +10,7 @@ pub mod hotfix;
 pub mod lock;
 pub mod plan;
 pub mod queues;
+pub mod shell;
 pub mod status;
 
 use neuro_deploy_core::{
@@ -131,7 +132,25 @@ pub async fn dispatch(cli: Cli) -> ExitStatus {
         timeout: cli.queue_timeout,
         poll: cli.queue_poll,
     };
-    let loaded = wiring::load_config(cli.common.config.as_deref(), overrides);
+    // Generated from the argument definitions: no config needed.
+    match &cli.command {
+        Command::Completion { shell } => return shell::completion(*shell),
+        Command::Man => return shell::man(),
+        _ => {}
+    }
+    let loaded = wiring::load_config(cli.common.config.as_deref(), overrides).and_then(
+        |(mut config, origin)| {
+            // Per-run flags replace their config keys, and are validated like them.
+            if let Some(timeout) = cli.rollout_timeout {
+                config.rollout.timeout = timeout;
+            }
+            if let Some(wait) = cli.wait_for_lock {
+                config.lock.wait = wait;
+            }
+            config.validate("command line")?;
+            Ok((config, origin))
+        },
+    );
     let (config, origin) = match loaded {
         Ok(loaded) => loaded,
         Err(error) => return Failure::from(error).print(printer),
@@ -159,6 +178,7 @@ pub async fn dispatch(cli: Cli) -> ExitStatus {
         Command::Queues => queues::run(&context).await,
         Command::Hotfix { action } => hotfix::run(&context, action).await,
         Command::Lock { action } => lock::run(&context, action, cli.yes).await,
+        Command::Completion { .. } | Command::Man => Ok(ExitStatus::Done),
     };
     result.unwrap_or_else(|failure| failure.print(printer))
 }

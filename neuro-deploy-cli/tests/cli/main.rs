@@ -5,6 +5,7 @@
 
 mod clusters;
 mod codefresh;
+mod habits;
 mod lifecycle;
 mod safety;
 mod snapshots;

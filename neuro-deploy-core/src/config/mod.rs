@@ -160,6 +160,10 @@ pub struct LockConfig {
     /// How often the lease is renewed.
     #[serde(with = "duration::serde")]
     pub renew_every: Duration,
+    /// How long to wait for another deploy's lock before refusing (`0s`: refuse at once,
+    /// exit 5). Flag `--wait-for-lock`.
+    #[serde(with = "duration::serde")]
+    pub wait: Duration,
 }
 
 /// How images are built when none exists yet.
@@ -336,6 +340,7 @@ impl Default for LockConfig {
         LockConfig {
             lease: Duration::from_secs(60),
             renew_every: Duration::from_secs(20),
+            wait: Duration::ZERO,
         }
     }
 }

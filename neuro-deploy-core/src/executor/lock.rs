@@ -36,11 +36,7 @@ impl Executor {
         let holder = ctx.holder();
         let unlocked = Watch::unlocked(&self.interrupt);
         let attempt = match unlocked
-            .race(
-                self.adapters
-                    .cluster
-                    .lock(&plan.namespace, &holder, self.config.lock.lease),
-            )
+            .race(self.take_lock(&plan.namespace, &holder))
             .await
         {
             Ok(attempt) => attempt,
@@ -191,4 +187,33 @@ impl Executor {
         )));
         std::future::pending().await
     }
+
+    /// Tries to take the lock; while another deploy holds it, tries again for up to
+    /// `lock.wait` (`--wait-for-lock`), saying whom it waits for.
+    async fn take_lock(&self, namespace: &str, holder: &str) -> Result<LockAttempt, AdapterError> {
+        let wait = self.config.lock.wait;
+        let since = Instant::now();
+        loop {
+            let attempt = self
+                .adapters
+                .cluster
+                .lock(namespace, holder, self.config.lock.lease)
+                .await;
+            let waited = since.elapsed();
+            match attempt {
+                Ok(LockAttempt::Held { holder: other, .. }) if waited < wait => {
+                    let left = wait - waited;
+                    self.observer.progress(&Progress::Note(format!(
+                        "the lock on `{namespace}` is held by {other}; waiting for it ({} left)",
+                        format_elapsed(left)
+                    )));
+                    tokio::time::sleep(left.min(LOCK_RETRY)).await;
+                }
+                other => return other,
+            }
+        }
+    }
 }
+
+/// How often a held lock is tried again while waiting for it.
+const LOCK_RETRY: Duration = Duration::from_secs(2);

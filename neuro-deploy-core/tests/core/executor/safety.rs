@@ -661,3 +661,60 @@ async fn staging_re_pinned_meanwhile_refuses_the_promotion_as_a_moved_image() {
         report.message
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn waiting_for_the_lock_takes_it_once_the_other_deploy_is_done() {
+    let mut d = Doubles::new();
+    d.workloads("dev", app("0000000")).images(&[SHORT]);
+    let tries = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&tries);
+    d.cluster.expect_lock().times(3).returning(move |_, _, _| {
+        Ok(if counter.fetch_add(1, Ordering::SeqCst) < 2 {
+            LockAttempt::Held {
+                holder: "other@ci/1".into(),
+                expires: None,
+            }
+        } else {
+            LockAttempt::Acquired(handle("dev"))
+        })
+    });
+    d.cluster.expect_renew().returning(|h| Ok(h.clone()));
+    d.cluster.expect_unlock().times(1).returning(|_| Ok(()));
+    d.cluster
+        .expect_set_images()
+        .times(2)
+        .returning(|_, _, _| Ok(()));
+    d.cluster
+        .expect_await_rollout()
+        .returning(|_, _, _| Ok(RolloutResult::Complete));
+    let mut c = config();
+    c.lock.wait = Duration::from_secs(30);
+    let started = tokio::time::Instant::now();
+    let report = run_with(d, c, &merged("main"), false).await;
+    assert_eq!(report.outcome, Outcome::Deployed, "{report:#?}");
+    assert_eq!(
+        started.elapsed(),
+        Duration::from_secs(4),
+        "two retries, 2 s apart"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn waiting_for_the_lock_is_bounded() {
+    let mut d = Doubles::new();
+    d.workloads("dev", app("0000000")).images(&[SHORT]);
+    d.cluster.expect_lock().returning(|_, _, _| {
+        Ok(LockAttempt::Held {
+            holder: "other@ci/1".into(),
+            expires: None,
+        })
+    });
+    d.cluster.expect_set_images().times(0);
+    let mut c = config();
+    c.lock.wait = Duration::from_secs(5);
+    let started = tokio::time::Instant::now();
+    let report = run_with(d, c, &merged("main"), false).await;
+    assert_eq!(report.reason, Some(ReasonCode::LockHeld), "{report:#?}");
+    assert!(started.elapsed() >= Duration::from_secs(5));
+    assert!(started.elapsed() < Duration::from_secs(8));
+}

@@ -1,0 +1,123 @@
+//! The CLI habits platform engineers expect: `-o`, `--version` naming the commit, completion
+//! scripts and a man page, `--rollout-timeout`, `--wait-for-lock`.
+
+use std::process::Command;
+
+use serde_json::json;
+
+use crate::world::*;
+
+fn neuro_deploy(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_neuro-deploy"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn version_names_the_commit_it_was_built_from() {
+    let out = neuro_deploy(&["--version"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let head = Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let head = String::from_utf8_lossy(&head.stdout).trim().to_owned();
+    assert!(!head.is_empty(), "the tests run in a git checkout");
+    assert!(text.contains(&format!("(commit {head})")), "{text}");
+}
+
+#[test]
+fn completion_scripts_parse_and_the_man_page_renders() {
+    let out = neuro_deploy(&["completion", "bash"]);
+    assert!(out.status.success());
+    let script = std::env::temp_dir().join(format!("neuro-deploy-{}.bash", std::process::id()));
+    std::fs::write(&script, &out.stdout).unwrap();
+    let checked = Command::new("bash")
+        .arg("-n")
+        .arg(&script)
+        .status()
+        .unwrap();
+    let _ = std::fs::remove_file(&script);
+    assert!(checked.success(), "bash -n accepts the completion script");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("promote"));
+    for shell in ["zsh", "fish", "powershell"] {
+        let out = neuro_deploy(&["completion", shell]);
+        assert!(out.status.success() && !out.stdout.is_empty(), "{shell}");
+    }
+
+    let out = neuro_deploy(&["man"]);
+    assert!(out.status.success());
+    let page = std::env::temp_dir().join(format!("neuro-deploy-{}.1", std::process::id()));
+    std::fs::write(&page, &out.stdout).unwrap();
+    let rendered = Command::new("man")
+        .env("MANPAGER", "cat")
+        .env("MANWIDTH", "80")
+        .arg("-l")
+        .arg(&page)
+        .output()
+        .expect("man (man-db) renders the page");
+    let _ = std::fs::remove_file(&page);
+    let text = String::from_utf8_lossy(&rendered.stdout);
+    assert!(
+        rendered.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rendered.stderr)
+    );
+    assert!(
+        text.contains("NAME") && text.contains("neuro-deploy"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_short_output_flag_and_a_bad_rollout_timeout() {
+    let out = neuro_deploy(&["-o", "json", "plan", "promote", "v1.4.0"]);
+    assert!(out.status.success());
+    let document: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(document["outcome"], "planned");
+    let out = neuro_deploy(&[
+        "--rollout-timeout",
+        "0s",
+        "-o",
+        "json",
+        "plan",
+        "promote",
+        "v1.4.0",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("rollout.timeout"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wait_for_lock_takes_the_lock_once_the_other_deploy_releases_it() {
+    let w = World::start(fast_sim(), "").await;
+    w.push_image(SHORT).await;
+    // A live deploy holds dev's lock (fresh timestamps, long lease).
+    w.sim
+        .create(json!({
+            "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+            "metadata": { "name": "neuro-deploy", "namespace": "dev" },
+            "spec": { "holderIdentity": "other@ci/1", "leaseDurationSeconds": 3600,
+                      "acquireTime": "2099-01-01T00:00:00.000000Z", "renewTime": "2099-01-01T00:00:00.000000Z" }
+        }))
+        .unwrap();
+    let run = w.spawn(&["merged", "--sha", SHA, "--wait-for-lock", "60s"]);
+    w.until("the run asked for the lock twice", |w| {
+        w.sim.requests().count("GET", "/leases/neuro-deploy") >= 2
+    })
+    .await;
+    // The other deploy finishes and releases it.
+    let mut lease = w.lease("dev").unwrap();
+    lease["spec"]["holderIdentity"] = serde_json::Value::Null;
+    w.sim.replace(lease).unwrap();
+    let (code, json, stderr) = finish(run).await;
+    assert_eq!(code, 0, "{json:#}\n{stderr}");
+    assert!(stderr.contains("held by other@ci/1; waiting"), "{stderr}");
+    assert!(w.all_on("dev", "neuro-ui", SHORT));
+}

@@ -51,7 +51,7 @@ pub async fn run(cli: CodefreshCli) -> ExitStatus {
         format: cli.common.output,
     };
     let dry_run = cli.common.dry_run;
-    let result = async {
+    let outcome = async {
         let (config, origin) =
             wiring::load_config(cli.common.config.as_deref(), QueueGateOverrides::default())?;
         let context = Context {
@@ -64,10 +64,54 @@ pub async fn run(cli: CodefreshCli) -> ExitStatus {
         step(&context, cli.command, dry_run).await
     }
     .await;
-    result.unwrap_or_else(|failure| failure.print(printer))
+    let (status, outcome, reason) = match outcome {
+        Ok(report) => {
+            let status = report.exit_code();
+            printer.print(&ReportDocument::new(&report), &text::report_text(&report));
+            (status, report.outcome, report.reason)
+        }
+        Err(failure) => {
+            let status = failure.print(printer);
+            let outcome = if failure.reason.is_some() {
+                Outcome::Refused
+            } else {
+                Outcome::Failed
+            };
+            (status, outcome, failure.reason)
+        }
+    };
+    // Later steps branch on how this one ended (`when` conditions, notifications).
+    if !dry_run {
+        let file = export_file(std::env::var("CF_VOLUME_PATH").ok().as_deref());
+        let exported = cf_export(
+            &file,
+            &[
+                ("NEURO_DEPLOY_OUTCOME", outcome_word(outcome).as_str()),
+                (
+                    "NEURO_DEPLOY_REASON",
+                    reason.map(|r| r.as_str()).unwrap_or(""),
+                ),
+            ],
+        );
+        if let Err(error) = exported {
+            output::note(&format!(
+                "cannot export the outcome to {}: {error}",
+                file.display()
+            ));
+        }
+    }
+    status
 }
 
-async fn step(context: &Context, step: Step, dry_run: bool) -> Result<ExitStatus, Failure> {
+/// The outcome as reports spell it (`deployed`, `refused` …).
+fn outcome_word(outcome: Outcome) -> String {
+    serde_json::to_value(outcome)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+async fn step(context: &Context, step: Step, dry_run: bool) -> Result<Report, Failure> {
     let config = &context.config;
     let request = PipelineRequest::from_env(|name| std::env::var(name).ok())
         .map_err(|error| Failure::invalid(error.to_string()))?;
@@ -89,7 +133,7 @@ async fn step(context: &Context, step: Step, dry_run: bool) -> Result<ExitStatus
         .map_err(|error| Failure::from(error).about(&event))?;
     let Ok(target) = neuro_deploy_core::policy::target(&event, config) else {
         // The executor reports the refusal or ignore, exactly as `neuro-deploy` does.
-        return event::execute(context, event, options(deploy, dry_run)).await;
+        return event::run(context, event, options(deploy, dry_run)).await;
     };
     let version = target
         .version
@@ -123,12 +167,9 @@ async fn step(context: &Context, step: Step, dry_run: bool) -> Result<ExitStatus
                 target.namespace
             ),
         );
-        context
-            .printer
-            .print(&ReportDocument::new(&report), &text::report_text(&report));
-        return Ok(report.exit_code());
+        return Ok(report);
     }
-    event::execute(context, event, options(deploy, dry_run)).await
+    event::run(context, event, options(deploy, dry_run)).await
 }
 
 /// The operator who started the pipeline confirmed the change; `trigger --no-deploy` stops once

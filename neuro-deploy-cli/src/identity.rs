@@ -4,8 +4,38 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use neuro_deploy_core::RunContext;
 
-/// Who is running, for the lock holder and the audit trail: `user@host`.
+/// Who is running, for the lock holder and the audit trail: the CI's own record when a CI runs
+/// it (Codefresh: the build's initiator and URL; GitHub Actions: the actor and the run URL),
+/// else `user@host`.
 pub fn identity() -> String {
+    identity_from(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+        .unwrap_or_else(local_identity)
+}
+
+/// The CI's identity of the run, read through `get`.
+pub fn identity_from(get: impl Fn(&str) -> Option<String>) -> Option<String> {
+    if let Some(initiator) = get("CF_BUILD_INITIATOR") {
+        return Some(match get("CF_BUILD_URL") {
+            Some(url) => format!("{initiator}@codefresh ({url})"),
+            None => format!("{initiator}@codefresh"),
+        });
+    }
+    let actor = get("GITHUB_ACTOR")?;
+    let run = match (
+        get("GITHUB_SERVER_URL"),
+        get("GITHUB_REPOSITORY"),
+        get("GITHUB_RUN_ID"),
+    ) {
+        (Some(server), Some(repository), Some(id)) => {
+            format!(" ({server}/{repository}/actions/runs/{id})")
+        }
+        _ => String::new(),
+    };
+    Some(format!("{actor}@github-actions{run}"))
+}
+
+/// `user@host` from the environment.
+fn local_identity() -> String {
     let user = ["USER", "LOGNAME", "USERNAME"]
         .iter()
         .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
@@ -32,5 +62,42 @@ pub fn run_context(dry_run: bool) -> RunContext {
         run_id: format!("{:x}-{:x}", nanos % 0xffff_ffff_ffff, std::process::id()),
         started_at: humantime::format_rfc3339_seconds(now).to_string(),
         dry_run,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from(pairs: &[(&str, &str)]) -> Option<String> {
+        identity_from(|name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+    }
+
+    #[test]
+    fn ci_runs_are_named_by_the_ci() {
+        assert_eq!(
+            from(&[
+                ("CF_BUILD_INITIATOR", "alice"),
+                ("CF_BUILD_URL", "https://g.codefresh.io/build/65f0")
+            ])
+            .as_deref(),
+            Some("alice@codefresh (https://g.codefresh.io/build/65f0)")
+        );
+        assert_eq!(
+            from(&[
+                ("GITHUB_ACTOR", "bob"),
+                ("GITHUB_SERVER_URL", "https://github.com"),
+                ("GITHUB_REPOSITORY", "octo-org/neuro-ui"),
+                ("GITHUB_RUN_ID", "42")
+            ])
+            .as_deref(),
+            Some("bob@github-actions (https://github.com/octo-org/neuro-ui/actions/runs/42)")
+        );
+        assert_eq!(from(&[]), None, "elsewhere: user@host");
     }
 }

@@ -61,6 +61,14 @@ fn aws_settings() -> AwsSettings {
 
 /// The image registry (ECR).
 pub async fn registry(config: &Config) -> Arc<dyn Registry> {
+    let from_env = ["AWS_REGION", "AWS_DEFAULT_REGION"]
+        .iter()
+        .any(|name| std::env::var(name).is_ok_and(|v| !v.trim().is_empty()));
+    if config.registry.region.is_none() && !from_env {
+        return Arc::new(NoRegion {
+            uri: config.registry.uri.clone(),
+        });
+    }
     let settings = aws_settings();
     let sdk = load_sdk_config(config.registry.region.as_deref(), &settings).await;
     Arc::new(EcrRegistry::new(
@@ -69,6 +77,36 @@ pub async fn registry(config: &Config) -> Arc<dyn Registry> {
         &config.registry.repository,
         config.registry.uri.clone(),
     ))
+}
+
+/// The registry when no ECR region is known: the repository URI if configured, and for
+/// anything that must reach ECR an error that says where the region comes from.
+struct NoRegion {
+    uri: Option<String>,
+}
+
+impl NoRegion {
+    fn error() -> AdapterError {
+        AdapterError::Refused {
+            code: neuro_deploy_core::ReasonCode::InvalidInput,
+            message: "no ECR region is known: set `registry.region` in the config or AWS_REGION in the environment".to_owned(),
+        }
+    }
+}
+
+#[async_trait]
+impl Registry for NoRegion {
+    async fn repository_uri(&self) -> Result<String, AdapterError> {
+        self.uri.clone().ok_or_else(NoRegion::error)
+    }
+
+    async fn find(&self, _: &str) -> Result<Option<ImageRef>, AdapterError> {
+        Err(NoRegion::error())
+    }
+
+    async fn retag(&self, _: &str, _: &str) -> Result<ImageRef, AdapterError> {
+        Err(NoRegion::error())
+    }
 }
 
 /// The queues (SQS, one client per configured region).

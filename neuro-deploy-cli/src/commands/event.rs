@@ -114,33 +114,33 @@ fn print(printer: Printer, report: &Report) -> ExitStatus {
     report.exit_code()
 }
 
-/// Runs an event through the executor with the real adapters, asking for confirmation when it
-/// changes production (unless `options.yes`).
+/// Runs an event and prints its report; the exit status is the report's.
 pub async fn execute(
     context: &Context,
     event: Event,
     options: Options,
 ) -> Result<ExitStatus, Failure> {
+    let report = run(context, event, options).await?;
+    Ok(print(context.printer, &report))
+}
+
+/// Runs an event through the executor with the real adapters, asking for confirmation when it
+/// changes production (unless `options.yes`), and returns the report (not printed).
+pub async fn run(context: &Context, event: Event, options: Options) -> Result<Report, Failure> {
     let (printer, config) = (context.printer, &context.config);
     let event = complete_release(event.clone(), config)
         .await
         .map_err(|error| Failure::from(error).about(&event))?;
     // Refusals that need no facts come first: nothing is contacted for them.
     if let Err(reason) = neuro_deploy_core::policy::target(&event, config) {
-        return Ok(print(
-            printer,
-            &Report::from_reason(&event, options.dry_run, reason),
-        ));
+        return Ok(Report::from_reason(&event, options.dry_run, reason));
     }
     let confirm = needs_confirmation(&event, config) && !options.yes && !options.dry_run;
     let on_terminal = std::io::IsTerminal::is_terminal(&std::io::stdin())
         && std::io::IsTerminal::is_terminal(&std::io::stderr());
     if confirm && !on_terminal {
         let reason = confirmation_refusal(&event);
-        return Ok(print(
-            printer,
-            &Report::from_reason(&event, options.dry_run, reason),
-        ));
+        return Ok(Report::from_reason(&event, options.dry_run, reason));
     }
     let signals = Signals::install(printer, &event);
     let touched = touched_environments(&event, config);
@@ -148,36 +148,51 @@ pub async fn execute(
     let adapters = wiring::adapters(config, &context.cluster, &touched)
         .await
         .map_err(|error| Failure::from(error).about(&event))?;
-    let executor = Executor::new(adapters, config.clone())
-        .with_observer(Arc::new(StderrProgress {
-            quiet: context.quiet,
-        }))
-        .with_interrupt(signals.interrupt());
+    let observer = Arc::new(StderrProgress {
+        quiet: context.quiet,
+    });
     if confirm {
+        // The preview looks at the queues once and says what it saw; the window is waited
+        // once, after the confirmation (the real run checks everything again anyway).
+        let mut glance = config.clone();
+        glance.queues.window = std::time::Duration::ZERO;
+        glance.queues.timeout = std::time::Duration::ZERO;
+        let preview = Executor::new(adapters.clone(), glance)
+            .with_observer(observer.clone())
+            .with_interrupt(signals.interrupt());
         let preview = signals
-            .during(executor.run(&event, &run_context(true)))
+            .during(preview.run(&event, &run_context(true)))
             .await;
         note(&format!("preview:\n{}", text::report_text(&preview)));
-        if preview.outcome != Outcome::WouldDeploy {
-            return Ok(print(printer, &preview));
+        let busy_now = preview.reason == Some(ReasonCode::QueueNotDrained);
+        if preview.outcome != Outcome::WouldDeploy && !busy_now {
+            return Ok(preview);
+        }
+        if busy_now {
+            note(&format!(
+                "the queues are busy now; after confirmation the run waits up to {} for them to drain and stay drained for {}",
+                neuro_deploy_core::config::format_duration(config.queues.timeout),
+                neuro_deploy_core::config::format_duration(config.queues.window)
+            ));
         }
         if !confirm_on_terminal("Proceed with this change to production? [y/N] ") {
             let reason = confirmation_refusal(&event);
-            let report = Report::without_plan(
+            return Ok(Report::without_plan(
                 &event,
                 false,
                 Outcome::Refused,
                 Some(reason.code),
                 "not confirmed; nothing changed",
-            );
-            return Ok(print(printer, &report));
+            ));
         }
     }
+    let executor = Executor::new(adapters, config.clone())
+        .with_observer(observer)
+        .with_interrupt(signals.interrupt());
     let ctx = run_context(options.dry_run);
-    let report = if options.image_only {
+    Ok(if options.image_only {
         signals.during(executor.prepare_image(&event, &ctx)).await
     } else {
         signals.during(executor.run(&event, &ctx)).await
-    };
-    Ok(print(printer, &report))
+    })
 }

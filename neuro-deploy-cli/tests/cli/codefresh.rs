@@ -76,9 +76,12 @@ async fn trigger_for_a_merge_builds_through_codefresh_exports_and_deploys_dev() 
     let (code, json, stderr) = trigger(&w, &vars, Some(&codefresh)).await;
     assert_eq!(code, 0, "{json:#}\n{stderr}");
     assert_eq!(json["outcome"], "deployed");
+    // What was deployed, then how the step ended (for later steps' `when` conditions).
     assert_eq!(
         exported(&w),
-        format!("NAMESPACE=dev\nNEURO_UI_VERSION={SHORT}\n")
+        format!(
+            "NAMESPACE=dev\nNEURO_UI_VERSION={SHORT}\nNEURO_DEPLOY_OUTCOME=deployed\nNEURO_DEPLOY_REASON=\n"
+        )
     );
     assert!(w.images("dev").contains(&format!("{}:{SHORT}", w.uri)));
 }
@@ -98,7 +101,10 @@ async fn trigger_for_a_release_retags_exports_and_deploys_staging() {
     ];
     let (code, json, stderr) = trigger(&w, &vars, None).await;
     assert_eq!(code, 0, "{json:#}\n{stderr}");
-    assert_eq!(exported(&w), "NAMESPACE=staging\nNEURO_UI_VERSION=v1.4.0\n");
+    assert_eq!(
+        exported(&w),
+        "NAMESPACE=staging\nNEURO_UI_VERSION=v1.4.0\nNEURO_DEPLOY_OUTCOME=deployed\nNEURO_DEPLOY_REASON=\n"
+    );
     assert!(w.images("staging").contains(&format!("{}:v1.4.0", w.uri)));
     assert!(w.builds().is_empty(), "retagged, not rebuilt");
 }
@@ -113,7 +119,9 @@ async fn trigger_without_deploy_builds_and_exports_only_then_deploy_step_deploys
     assert_eq!(w.builds(), [format!("{SHA} {SHORT}")]);
     assert_eq!(
         exported(&w),
-        format!("NAMESPACE=dev\nNEURO_UI_VERSION={SHORT}\n")
+        format!(
+            "NAMESPACE=dev\nNEURO_UI_VERSION={SHORT}\nNEURO_DEPLOY_OUTCOME=image_ready\nNEURO_DEPLOY_REASON=\n"
+        )
     );
     assert!(
         w.images("dev").contains(&format!("{}:v1.3.0", w.uri)),
@@ -153,7 +161,11 @@ async fn a_confused_environment_exits_2_and_names_what_it_found() {
         "{message}"
     );
     assert!(message.contains("needed:"), "{message}");
-    assert_eq!(exported(&w), "");
+    assert_eq!(
+        exported(&w),
+        "NEURO_DEPLOY_OUTCOME=refused\nNEURO_DEPLOY_REASON=invalid_input\n",
+        "nothing deployed; how the step ended"
+    );
     assert_eq!(w.sim.requests().total, 0);
 }
 

@@ -121,3 +121,27 @@ async fn wait_for_lock_takes_the_lock_once_the_other_deploy_releases_it() {
     assert!(stderr.contains("held by other@ci/1; waiting"), "{stderr}");
     assert!(w.all_on("dev", "neuro-ui", SHORT));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_ecr_region_is_invalid_input_naming_where_it_comes_from() {
+    let w = World::start(fast_sim(), "").await;
+    let config = w.path("no-region.toml");
+    std::fs::write(
+        &config,
+        format!("[registry]\nrepository = \"{}\"\n", w.repo),
+    )
+    .unwrap();
+    let mut command = w.command(env!("CARGO_BIN_EXE_neuro-deploy"));
+    command
+        .env_remove("AWS_REGION")
+        .env("NEURO_DEPLOY_CONFIG", &config)
+        .args(["deploy", SHORT, "--env", "dev", "--output", "json"]);
+    let (code, json, _) = run_json(command).await;
+    assert_eq!(code, 2, "{json:#}");
+    let message = json["message"].as_str().unwrap();
+    assert!(
+        message.contains("registry.region") && message.contains("AWS_REGION"),
+        "{message}"
+    );
+    assert_eq!(w.writes_to("dev"), 0);
+}

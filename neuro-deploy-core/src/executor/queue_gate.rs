@@ -104,6 +104,12 @@ impl Executor {
                 } else {
                     gate.poll
                 };
+                self.observer.progress(&Progress::Note(format!(
+                    "queues clear for {} of {} ({count} of {needed} samples); waited {}",
+                    format_elapsed(now.duration_since(since)),
+                    format_duration(gate.window),
+                    format_elapsed(now.duration_since(start))
+                )));
                 tokio::time::sleep(wait).await;
                 continue;
             }
@@ -119,6 +125,11 @@ impl Executor {
                 return (queue_verdict(&samples, &waited), samples);
             }
             let remaining = gate.timeout - elapsed;
+            self.observer.progress(&Progress::Note(format!(
+                "queues busy; waited {}, {} left for them to drain",
+                format_elapsed(elapsed),
+                format_elapsed(remaining)
+            )));
             tokio::time::sleep(gate.poll.min(remaining)).await;
         }
     }

@@ -718,3 +718,53 @@ async fn waiting_for_the_lock_is_bounded() {
     assert!(started.elapsed() >= Duration::from_secs(5));
     assert!(started.elapsed() < Duration::from_secs(8));
 }
+
+/// Collects the notes a run shows.
+#[derive(Default)]
+struct Notes(Mutex<Vec<String>>);
+
+impl neuro_deploy_core::Observer for Notes {
+    fn progress(&self, progress: &neuro_deploy_core::Progress) {
+        if let neuro_deploy_core::Progress::Note(note) = progress {
+            self.0.lock().unwrap().push(note.clone());
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_queue_wait_says_how_long_it_waited_and_how_long_is_left() {
+    let mut d = promotion_doubles();
+    d.lock_once("leaf-neuro-ui");
+    let samples = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&samples);
+    d.queues.expect_depth().returning(move |_, _| {
+        let busy = counter.fetch_add(1, Ordering::SeqCst) < 2;
+        Ok(QueueDepth {
+            in_flight: u64::from(busy),
+            ..EMPTY
+        })
+    });
+    d.cluster.expect_set_images().returning(|_, _, _| Ok(()));
+    d.cluster
+        .expect_await_rollout()
+        .returning(|_, _, _| Ok(RolloutResult::Complete));
+    let notes = Arc::new(Notes::default());
+    let report = neuro_deploy_core::Executor::new(d.adapters(), config())
+        .with_observer(notes.clone())
+        .run(&promote("v1.4.0"), &ctx(false))
+        .await;
+    assert_eq!(report.outcome, Outcome::Deployed, "{report:#?}");
+    let notes = notes.0.lock().unwrap();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n == "queues busy; waited 0.0s, 10m left for them to drain"),
+        "{notes:?}"
+    );
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.starts_with("queues clear for 20.0s of 1m (2 of 3 samples)")),
+        "{notes:?}"
+    );
+}

@@ -136,7 +136,7 @@ where
                     service,
                     operation,
                     message: format!(
-                        "{code}: {message}{request_id}; check the AWS credentials (profile, SSO, web identity) and the IAM policy in examples/aws/iam-policy.json"
+                        "{code}: {message}{request_id}; check the AWS credentials (profile, SSO, web identity) and the IAM policies in examples/aws/"
                     ),
                 }
             } else {

@@ -1,12 +1,17 @@
-//! The documented IAM policy grants exactly what the adapters call, nothing more.
+//! The documented IAM policies grant exactly what the adapters call for each role, nothing more,
+//! on named resources only; the OIDC trust policy pins the audience and the pipeline.
 
-#[test]
-fn the_example_policy_is_least_privilege() {
-    let text = include_str!("../../../examples/aws/iam-policy.json");
+fn actions_of(text: &str) -> Vec<String> {
     let policy: serde_json::Value = serde_json::from_str(text).unwrap();
-    let mut actions: Vec<String> = policy["Statement"]
-        .as_array()
-        .unwrap()
+    let statements = policy["Statement"].as_array().unwrap();
+    for statement in statements {
+        let resources = statement["Resource"].to_string();
+        assert!(
+            !resources.contains('*'),
+            "no wildcard resources: {resources}"
+        );
+    }
+    let mut actions: Vec<String> = statements
         .iter()
         .flat_map(|s| {
             s["Action"]
@@ -17,6 +22,12 @@ fn the_example_policy_is_least_privilege() {
         })
         .collect();
     actions.sort();
+    actions
+}
+
+#[test]
+fn the_ci_role_may_retag_and_read_queues() {
+    let actions = actions_of(include_str!("../../../examples/aws/iam-policy-ci.json"));
     assert_eq!(
         actions,
         [
@@ -28,11 +39,40 @@ fn the_example_policy_is_least_privilege() {
             "sqs:GetQueueUrl"
         ]
     );
-    for statement in policy["Statement"].as_array().unwrap() {
-        let resources = statement["Resource"].to_string();
-        assert!(
-            !resources.contains('*'),
-            "no wildcard resources: {resources}"
-        );
-    }
+}
+
+#[test]
+fn the_production_role_only_reads() {
+    let actions = actions_of(include_str!(
+        "../../../examples/aws/iam-policy-production.json"
+    ));
+    assert_eq!(
+        actions,
+        [
+            "ecr:DescribeImages",
+            "ecr:DescribeRepositories",
+            "sqs:GetQueueAttributes",
+            "sqs:GetQueueUrl"
+        ],
+        "a promotion never builds or retags: no ecr:PutImage"
+    );
+}
+
+#[test]
+fn the_oidc_trust_policy_pins_audience_and_pipeline() {
+    let text = include_str!("../../../examples/aws/oidc-trust-policy.json");
+    let policy: serde_json::Value = serde_json::from_str(text).unwrap();
+    let statement = &policy["Statement"][0];
+    assert_eq!(statement["Action"], "sts:AssumeRoleWithWebIdentity");
+    assert_eq!(
+        statement["Condition"]["StringEquals"]["oidc.codefresh.io:aud"],
+        "https://g.codefresh.io"
+    );
+    let sub = statement["Condition"]["StringLike"]["oidc.codefresh.io:sub"]
+        .as_str()
+        .unwrap();
+    assert!(
+        sub.starts_with("account:") && sub.contains(":pipeline:"),
+        "{sub}"
+    );
 }

@@ -4,5 +4,6 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod e2e;
+mod rbac;
 mod scenarios;
 mod sim;

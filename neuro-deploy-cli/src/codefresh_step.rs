@@ -10,7 +10,7 @@
 
 use clap::{Parser, Subcommand};
 use neuro_deploy_codefresh::{PipelineRequest, cf_export, export_file};
-use neuro_deploy_core::{Event, ExitStatus, Outcome, QueueGateOverrides, Report};
+use neuro_deploy_core::{Event, ExitStatus, Outcome, QueueGateOverrides, ReasonCode, Report};
 
 use crate::args::{CommonArgs, exit_codes};
 use crate::commands::event::{self, complete_release};
@@ -131,6 +131,14 @@ async fn step(context: &Context, step: Step, dry_run: bool) -> Result<Report, Fa
     let event = complete_release(event.clone(), config)
         .await
         .map_err(|error| Failure::from(error).about(&event))?;
+    // Production changes run only through the deploy pipeline (its dry run and approval).
+    if export && matches!(event, Event::Promote { .. }) {
+        return Err(Failure::refused(
+            ReasonCode::ProductionRequiresPromotion,
+            "deploy-trigger handles dev and staging; production changes run only through the deploy pipeline (examples/codefresh/deploy.yml): start it with NAMESPACE and NEURO_UI_VERSION",
+        )
+        .about(&event));
+    }
     let Ok(target) = neuro_deploy_core::policy::target(&event, config) else {
         // The executor reports the refusal or ignore, exactly as `neuro-deploy` does.
         return event::run(context, event, options(deploy, dry_run)).await;
@@ -154,20 +162,6 @@ async fn step(context: &Context, step: Step, dry_run: bool) -> Result<Report, Fa
             message: format!("cannot export variables to {}: {error}", file.display()),
             event: Some(Box::new(event.clone())),
         })?;
-    }
-    // A production request never builds; with --no-deploy its gates wait for the deploy step.
-    if !deploy && matches!(event, Event::Promote { .. }) {
-        let report = Report::without_plan(
-            &event,
-            dry_run,
-            Outcome::Ignored,
-            None,
-            format!(
-                "exported NAMESPACE={} NEURO_UI_VERSION={version}; the deploy step promotes it",
-                target.namespace
-            ),
-        );
-        return Ok(report);
     }
     event::run(context, event, options(deploy, dry_run)).await
 }

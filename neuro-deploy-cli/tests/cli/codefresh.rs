@@ -169,52 +169,24 @@ async fn a_confused_environment_exits_2_and_names_what_it_found() {
     assert_eq!(w.sim.requests().total, 0);
 }
 
-#[test]
-fn the_example_pipelines_parse_and_name_only_real_commands() {
-    use clap::Parser;
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/codefresh");
-    let mut commands = 0;
-    for name in ["deploy-trigger.yml", "build.yml", "deploy.yml"] {
-        let text = std::fs::read_to_string(dir.join(name)).unwrap();
-        let pipeline: serde_json::Value =
-            serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(pipeline["kind"], "pipeline", "{name}");
-        let steps = pipeline["spec"]["steps"]
-            .as_object()
-            .unwrap_or_else(|| panic!("{name} has steps"));
-        for step in steps.values() {
-            for line in step["commands"].as_array().into_iter().flatten() {
-                let argv: Vec<&str> = line.as_str().unwrap().split_whitespace().collect();
-                let parsed = match argv[0] {
-                    "neuro-deploy-codefresh" => {
-                        neuro_deploy_cli::codefresh_step::CodefreshCli::try_parse_from(&argv)
-                            .map(|_| ())
-                    }
-                    "neuro-deploy" => {
-                        neuro_deploy_cli::args::Cli::try_parse_from(&argv).map(|_| ())
-                    }
-                    other => panic!("{name} runs `{other}`, which is not one of ours"),
-                };
-                parsed.unwrap_or_else(|e| {
-                    panic!("{name}: `{}` does not parse: {e}", line.as_str().unwrap())
-                });
-                commands += 1;
-            }
-        }
-    }
-    assert_eq!(commands, 3, "trigger, queues, deploy");
-    let deploy: serde_json::Value =
-        serde_saphyr::from_str(&std::fs::read_to_string(dir.join("deploy.yml")).unwrap()).unwrap();
-    assert_eq!(deploy["spec"]["concurrency"], 1);
-    let trigger: serde_json::Value =
-        serde_saphyr::from_str(&std::fs::read_to_string(dir.join("deploy-trigger.yml")).unwrap())
-            .unwrap();
-    let events: Vec<&str> = trigger["spec"]["triggers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|t| t["events"].as_array().unwrap())
-        .map(|e| e.as_str().unwrap())
-        .collect();
-    assert_eq!(events, ["push.heads", "release.published"]);
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploy_trigger_refuses_production_and_points_at_the_deploy_pipeline() {
+    let w = World::start(fast_sim(), "").await;
+    w.sim.reset_requests();
+    let (code, json, _) = trigger(
+        &w,
+        &[
+            ("NAMESPACE", "leaf-neuro-ui"),
+            ("NEURO_UI_VERSION", "v1.4.0"),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(code, 2, "{json:#}");
+    assert_eq!(json["reason"], "production_requires_promotion");
+    assert!(
+        json["message"].as_str().unwrap().contains("deploy.yml"),
+        "{json:#}"
+    );
+    assert_eq!(w.sim.requests().total, 0, "nothing contacted");
 }

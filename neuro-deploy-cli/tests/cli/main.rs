@@ -7,6 +7,7 @@ mod clusters;
 mod codefresh;
 mod habits;
 mod lifecycle;
+mod pipelines;
 mod safety;
 mod snapshots;
 mod world;

@@ -5,6 +5,7 @@
 
 mod clusters;
 mod codefresh;
+mod dist;
 mod habits;
 mod lifecycle;
 mod pipelines;

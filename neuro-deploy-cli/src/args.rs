@@ -148,6 +148,9 @@ pub enum Command {
         #[command(subcommand)]
         action: ConfigCommand,
     },
+    /// Preflight, once per environment: clusters reachable, every RBAC verb allowed, the ECR
+    /// repository and the queues readable, the GitHub token able to read the repository.
+    Doctor,
     /// Print a shell completion script (`source <(neuro-deploy completion bash)`).
     Completion {
         /// The shell.

@@ -141,6 +141,15 @@ impl GithubReleases {
         GithubReleases::new(repository, token, api_url.as_deref(), settings)
     }
 
+    /// Whether the token can read the repository (`neuro-deploy doctor`): `GET /repos/OWNER/NAME`.
+    pub async fn check_repository(&self) -> Result<(), AdapterError> {
+        let path = format!("/repos/{}/{}", self.owner, self.repo);
+        self.get(&path)
+            .await?
+            .ok(&format!("reading repository {}/{}", self.owner, self.repo))
+            .map(|_| ())
+    }
+
     fn path(&self, rest: &str) -> String {
         format!("/repos/{}/{}/{rest}", self.owner, self.repo)
     }

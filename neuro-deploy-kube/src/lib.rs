@@ -25,12 +25,14 @@ use neuro_deploy_core::{
     RolloutResult, Workload,
 };
 
+mod access;
 mod clusters;
 mod lease;
 mod request;
 mod rollout;
 mod workloads;
 
+pub use access::REQUIRED_ACCESS;
 pub use clusters::{ClusterChoice, Clusters};
 pub use lease::{BreakResult, LeaseInfo, LeaseObserver, LeaseState, Observed};
 
@@ -81,7 +83,7 @@ impl Default for KubeSettings {
 /// The app's Deployments in a cluster.
 #[derive(Clone)]
 pub struct KubeCluster {
-    client: Client,
+    pub(crate) client: Client,
     selector: String,
     pub(crate) settings: KubeSettings,
 }

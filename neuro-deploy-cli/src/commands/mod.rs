@@ -5,6 +5,7 @@
 //! library and print typed documents.
 
 pub mod config;
+pub mod doctor;
 pub mod event;
 pub mod hotfix;
 pub mod lock;
@@ -178,6 +179,7 @@ pub async fn dispatch(cli: Cli) -> ExitStatus {
         Command::Queues => queues::run(&context).await,
         Command::Hotfix { action } => hotfix::run(&context, action).await,
         Command::Lock { action } => lock::run(&context, action, cli.yes).await,
+        Command::Doctor => doctor::run(&context).await,
         Command::Completion { .. } | Command::Man => Ok(ExitStatus::Done),
     };
     result.unwrap_or_else(|failure| failure.print(printer))

@@ -145,3 +145,90 @@ async fn no_ecr_region_is_invalid_input_naming_where_it_comes_from() {
     );
     assert_eq!(w.writes_to("dev"), 0);
 }
+
+fn failing(json: &serde_json::Value) -> Vec<(String, String)> {
+    json["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["ok"] == false)
+        .map(|c| {
+            (
+                c["check"].as_str().unwrap().to_owned(),
+                c["fix"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_passes_when_everything_is_in_place_and_names_the_fix_otherwise() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, ResponseTemplate};
+    let w = World::start(fast_sim(), "").await;
+    Mock::given(method("GET"))
+        .and(path("/repos/octo-org/neuro-ui"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({ "full_name": "octo-org/neuro-ui" })),
+        )
+        .mount(&w.github)
+        .await;
+    let (code, json, stderr) = w.run(&["doctor"]).await;
+    assert_eq!(code, 0, "{json:#}\n{stderr}");
+    assert!(failing(&json).is_empty(), "{json:#}");
+    let checks = json["checks"].as_array().unwrap().len();
+    assert_eq!(
+        checks,
+        3 * (1 + 7) + 1 + 2 + 1,
+        "clusters and verbs, ECR, queues, GitHub"
+    );
+
+    // A verb the Role does not grant, a queue gone, a rejected token, another repository.
+    w.sim.deny("patch", "deployments");
+    let (sqs, url) = w.sqs("us-east-2").await;
+    sqs.delete_queue().queue_url(&url).send().await.unwrap();
+    w.github.reset().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/octo-org/neuro-ui"))
+        .respond_with(
+            ResponseTemplate::new(401).set_body_json(json!({ "message": "Bad credentials" })),
+        )
+        .mount(&w.github)
+        .await;
+    let config = w.path("other-repository.toml");
+    let text = std::fs::read_to_string(&w.config).unwrap().replace(
+        &format!("repository = \"{}\"", w.repo),
+        "repository = \"no-such-repository\"",
+    );
+    std::fs::write(&config, text).unwrap();
+    let mut command = w.command(env!("CARGO_BIN_EXE_neuro-deploy"));
+    command
+        .env("NEURO_DEPLOY_CONFIG", &config)
+        .args(["doctor", "--output", "json"]);
+    let (code, json, _) = run_json(command).await;
+    assert_eq!(code, 1, "{json:#}");
+    let failed = failing(&json);
+    let has = |check: &str, fix: &str| {
+        failed
+            .iter()
+            .any(|(c, f)| c.contains(check) && f.contains(fix))
+    };
+    assert!(
+        has("`patch deployments` in `leaf-neuro-ui`", "rbac.yaml"),
+        "{failed:#?}"
+    );
+    assert!(has("in us-east-2", "queues.names"), "{failed:#?}");
+    assert!(
+        has("GitHub repository `octo-org/neuro-ui`", "GITHUB_TOKEN"),
+        "{failed:#?}"
+    );
+    assert!(
+        has("ECR repository `no-such-repository`", "registry.repository"),
+        "{failed:#?}"
+    );
+    assert_eq!(
+        failed.len(),
+        3 + 3,
+        "patch in each of 3 namespaces, queue, token, repository"
+    );
+}

@@ -33,18 +33,20 @@ fn one_cluster_role_with_only_the_verbs_the_adapter_uses() {
         assert!(!rule.to_string().contains('*'), "no wildcards: {rule}");
     }
     grants.sort();
-    let expected: Vec<(String, String, Option<String>)> = [
-        ("deployments", "get", None),
-        ("deployments", "list", None),
-        ("deployments", "patch", None),
-        ("deployments", "watch", None),
-        ("leases", "create", None),
-        ("leases", "get", Some("neuro-deploy")),
-        ("leases", "update", Some("neuro-deploy")),
-    ]
-    .iter()
-    .map(|(r, v, n)| ((*r).to_owned(), (*v).to_owned(), n.map(str::to_owned)))
-    .collect();
+    // Exactly what the adapter uses (the list `neuro-deploy doctor` checks), the Lease by name
+    // wherever Kubernetes allows it (not for `create`).
+    let mut expected: Vec<(String, String, Option<String>)> = neuro_deploy_kube::REQUIRED_ACCESS
+        .iter()
+        .map(|(_, resource, verb)| {
+            let by_name = *resource == "leases" && *verb != "create";
+            (
+                (*resource).to_owned(),
+                (*verb).to_owned(),
+                by_name.then(|| "neuro-deploy".to_owned()),
+            )
+        })
+        .collect();
+    expected.sort();
     assert_eq!(grants, expected);
 }
 

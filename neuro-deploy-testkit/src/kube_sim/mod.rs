@@ -7,6 +7,7 @@
 //! (`GET /_sim/requests`) and injects faults (`POST /_sim/faults`, or [`KubeSim::inject`]).
 //! The official `kubectl` drives it (see the testkit's fidelity test).
 
+mod access;
 mod controller;
 mod faults;
 mod patch;
@@ -193,6 +194,13 @@ impl KubeSim {
     /// Adds a fault.
     pub fn inject(&self, fault: Fault) {
         self.shared.inject(fault);
+    }
+
+    /// Access reviews (`SelfSubjectAccessReview`) deny `verb` on `resource` from now on.
+    pub fn deny(&self, verb: &str, resource: &str) {
+        if let Ok(mut denied) = self.shared.denied.lock() {
+            denied.push((verb.to_owned(), resource.to_owned()));
+        }
     }
 
     /// Requests counted so far.

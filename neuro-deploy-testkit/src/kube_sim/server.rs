@@ -25,6 +25,8 @@ pub struct Shared {
     pub(crate) faults: Mutex<Vec<ArmedFault>>,
     pub(crate) latency: Duration,
     pub(crate) address: String,
+    /// `(verb, resource)` pairs access reviews deny.
+    pub(crate) denied: Mutex<Vec<(String, String)>>,
 }
 
 impl Shared {
@@ -35,6 +37,7 @@ impl Shared {
             faults: Mutex::new(Vec::new()),
             latency,
             address,
+            denied: Mutex::new(Vec::new()),
         }
     }
 
@@ -232,6 +235,9 @@ pub(crate) async fn serve(
         headers,
         body,
     } = *incoming;
+    if *method == Method::POST && path == super::access::PATH {
+        return respond(super::access::review(shared, body));
+    }
     if !shared.latency.is_zero() {
         tokio::time::sleep(shared.latency).await;
     }

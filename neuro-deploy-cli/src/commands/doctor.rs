@@ -1,0 +1,200 @@
+//! `neuro-deploy doctor`: the preflight a team runs once per environment — each cluster
+//! reachable through its context, every verb the Role must grant (asked with
+//! `SelfSubjectAccessReview`), the ECR repository and every queue readable with the current AWS
+//! identity and region, the GitHub token able to read the repository. One line per check, ✓ or
+//! ✗ with the fix; exit 0 only when all pass.
+
+use neuro_deploy_core::{ClusterDeployer, ExitStatus, sample_queues};
+use neuro_deploy_github::{GithubReleases, GithubSettings};
+use neuro_deploy_kube::REQUIRED_ACCESS;
+use serde::Serialize;
+
+use super::{Context, Failure};
+use crate::output::{SCHEMA_VERSION, StderrProgress};
+use crate::wiring;
+
+/// One check.
+#[derive(Debug, Serialize)]
+pub struct Check {
+    /// What was checked.
+    pub check: String,
+    /// Whether it passed.
+    pub ok: bool,
+    /// What was seen.
+    pub detail: String,
+    /// What to do when it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+/// `neuro-deploy doctor`.
+#[derive(Debug, Serialize)]
+pub struct DoctorDocument {
+    /// Shape version.
+    pub schema_version: u32,
+    /// Every check, in order.
+    pub checks: Vec<Check>,
+    /// The process exit code (0 only when every check passed).
+    pub exit_code: u8,
+}
+
+fn passed(check: String, detail: String) -> Check {
+    Check {
+        check,
+        ok: true,
+        detail,
+        fix: None,
+    }
+}
+
+fn failed(check: String, detail: String, fix: String) -> Check {
+    Check {
+        check,
+        ok: false,
+        detail,
+        fix: Some(fix),
+    }
+}
+
+/// Runs every check and prints one line each.
+pub async fn run(context: &Context) -> Result<ExitStatus, Failure> {
+    let config = &context.config;
+    let mut checks = Vec::new();
+    for env in &config.environments {
+        let (name, namespace) = (&env.name, &env.namespace);
+        let cluster = match wiring::kube_cluster(config, &context.cluster, name).await {
+            Ok(cluster) => cluster,
+            Err(error) => {
+                checks.push(failed(
+                    format!("cluster of `{name}`"),
+                    error.to_string(),
+                    "fix the kubeconfig or the environment's `kube_context`".to_owned(),
+                ));
+                continue;
+            }
+        };
+        match cluster.workloads(namespace).await {
+            Ok(workloads) => checks.push(passed(
+                format!("cluster of `{name}`"),
+                format!(
+                    "namespace `{namespace}` answered ({} Deployments of the app)",
+                    workloads.len()
+                ),
+            )),
+            Err(error) => {
+                checks.push(failed(
+                    format!("cluster of `{name}`"),
+                    error.to_string(),
+                    "check the kubeconfig context and that the API server is reachable".to_owned(),
+                ));
+                continue;
+            }
+        }
+        for (group, resource, verb) in REQUIRED_ACCESS {
+            let check = format!("`{verb} {resource}` in `{namespace}`");
+            match cluster.can_i(namespace, group, resource, verb).await {
+                Ok(true) => checks.push(passed(check, "allowed".to_owned())),
+                Ok(false) => checks.push(failed(
+                    check,
+                    "denied".to_owned(),
+                    format!(
+                        "bind the ClusterRole of examples/k8s/rbac.yaml in `{namespace}` to the identity neuro-deploy runs as"
+                    ),
+                )),
+                Err(error) => checks.push(failed(
+                    check,
+                    error.to_string(),
+                    "allow `create selfsubjectaccessreviews` (every authenticated user has it by default)".to_owned(),
+                )),
+            }
+        }
+    }
+
+    let registry = wiring::registry(config).await;
+    let repository = &config.registry.repository;
+    let ecr = match registry.repository_uri().await {
+        Ok(uri) => registry.find("latest").await.map(|_| uri),
+        Err(error) => Err(error),
+    };
+    checks.push(match ecr {
+        Ok(uri) => passed(format!("ECR repository `{repository}`"), uri),
+        Err(error) => failed(
+            format!("ECR repository `{repository}`"),
+            error.to_string(),
+            "check `registry.repository`, `registry.region` (or AWS_REGION) and the AWS role (examples/aws/)".to_owned(),
+        ),
+    });
+
+    let inspector = wiring::queues(config).await;
+    let quiet = StderrProgress { quiet: true };
+    let samples = sample_queues(
+        inspector.as_ref(),
+        &quiet,
+        &config.queues.names,
+        &config.queues.regions,
+    )
+    .await;
+    for sample in samples {
+        let check = format!("queue `{}` in {}", sample.queue, sample.region);
+        checks.push(match (sample.depth, sample.error) {
+            (Some(depth), _) => passed(check, depth.to_string()),
+            (None, error) => failed(
+                check,
+                error.unwrap_or_default(),
+                "check `queues.names` and `queues.regions`, and that the AWS role may sqs:GetQueueUrl and sqs:GetQueueAttributes there".to_owned(),
+            ),
+        });
+    }
+
+    match &config.git.repository {
+        None => checks.push(passed(
+            "GitHub repository".to_owned(),
+            "not configured (`git.repository`): release look-ups and hotfix commands are off"
+                .to_owned(),
+        )),
+        Some(repository) => {
+            let check = format!("GitHub repository `{repository}`");
+            let read = match GithubReleases::from_env(repository, GithubSettings::default()) {
+                Ok(github) => github.check_repository().await,
+                Err(error) => Err(error),
+            };
+            checks.push(match read {
+                Ok(()) => passed(check, "readable with GITHUB_TOKEN".to_owned()),
+                Err(error) => failed(
+                    check,
+                    error.to_string(),
+                    "set GITHUB_TOKEN to a token with Contents: read on the repository".to_owned(),
+                ),
+            });
+        }
+    }
+
+    let all_ok = checks.iter().all(|c| c.ok);
+    let status = if all_ok {
+        ExitStatus::Done
+    } else {
+        ExitStatus::Failed
+    };
+    let mut text = String::new();
+    for check in &checks {
+        match &check.fix {
+            None => text.push_str(&format!("✓ {} — {}\n", check.check, check.detail)),
+            Some(fix) => text.push_str(&format!(
+                "✗ {} — {}\n    fix: {fix}\n",
+                check.check, check.detail
+            )),
+        }
+    }
+    text.push_str(if all_ok {
+        "every check passed\n"
+    } else {
+        "some checks failed: fix them and run `neuro-deploy doctor` again\n"
+    });
+    let document = DoctorDocument {
+        schema_version: SCHEMA_VERSION,
+        checks,
+        exit_code: status.code(),
+    };
+    context.printer.print(&document, &text);
+    Ok(status)
+}

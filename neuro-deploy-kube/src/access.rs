@@ -1,0 +1,53 @@
+//! What neuro-deploy must be allowed to do in a namespace, and asking the API server whether it
+//! is (`SelfSubjectAccessReview`) — what `neuro-deploy doctor` checks before a team's first run.
+
+use k8s_openapi::api::authorization::v1::{
+    ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+};
+use kube::api::{Api, PostParams};
+use neuro_deploy_core::AdapterError;
+
+use crate::KubeCluster;
+
+/// `(API group, resource, verb)` the adapter uses in each namespace it deploys to: the rules of
+/// `examples/k8s/rbac.yaml`, and nothing more.
+pub const REQUIRED_ACCESS: &[(&str, &str, &str)] = &[
+    ("apps", "deployments", "get"),
+    ("apps", "deployments", "list"),
+    ("apps", "deployments", "watch"),
+    ("apps", "deployments", "patch"),
+    ("coordination.k8s.io", "leases", "get"),
+    ("coordination.k8s.io", "leases", "create"),
+    ("coordination.k8s.io", "leases", "update"),
+];
+
+impl KubeCluster {
+    /// Whether the identity this cluster is reached as may `verb` `resource` (of `group`) in
+    /// `namespace`.
+    pub async fn can_i(
+        &self,
+        namespace: &str,
+        group: &str,
+        resource: &str,
+        verb: &str,
+    ) -> Result<bool, AdapterError> {
+        let api: Api<SelfSubjectAccessReview> = Api::all(self.client.clone());
+        let review = SelfSubjectAccessReview {
+            spec: SelfSubjectAccessReviewSpec {
+                resource_attributes: Some(ResourceAttributes {
+                    namespace: Some(namespace.to_owned()),
+                    group: Some(group.to_owned()),
+                    resource: Some(resource.to_owned()),
+                    verb: Some(verb.to_owned()),
+                    ..ResourceAttributes::default()
+                }),
+                ..SelfSubjectAccessReviewSpec::default()
+            },
+            ..SelfSubjectAccessReview::default()
+        };
+        let operation = format!("asking whether `{verb} {resource}` is allowed in `{namespace}`");
+        let post = PostParams::default();
+        let answer = self.call(&operation, || api.create(&post, &review)).await?;
+        Ok(answer.status.is_some_and(|s| s.allowed))
+    }
+}

@@ -18,7 +18,7 @@ use neuro_deploy_core::{
     QueueGateOverrides, QueueInspector, Registry, ReleaseSource,
 };
 use neuro_deploy_github::{GithubReleases, GithubSettings};
-use neuro_deploy_kube::{ClusterChoice, Clusters, KubeCluster, KubeSettings};
+use neuro_deploy_kube::{ClusterChoice, Clusters, KubeCluster, KubeSettings, RolloutProgress};
 
 use neuro_deploy_command::CommandBuilder;
 
@@ -167,10 +167,18 @@ pub async fn cluster(
     config: &Config,
     choice: &ClusterChoice,
     environments: &[&str],
+    progress: Option<RolloutProgress>,
 ) -> Result<Arc<dyn ClusterDeployer>, AdapterError> {
     check_contexts(config, choice, environments)?;
     let selector = &config.app.selector;
-    let default = Arc::new(KubeCluster::connect(choice, selector, KubeSettings::default()).await?);
+    let connect = async |choice: &ClusterChoice| -> Result<Arc<KubeCluster>, AdapterError> {
+        let cluster = KubeCluster::connect(choice, selector, KubeSettings::default()).await?;
+        Ok(Arc::new(match &progress {
+            Some(progress) => cluster.with_rollout_progress(Arc::clone(progress)),
+            None => cluster,
+        }))
+    };
+    let default = connect(choice).await?;
     let mut clusters = Clusters::new(default);
     let mut by_context: BTreeMap<&str, Arc<KubeCluster>> = BTreeMap::new();
     for env in &config.environments {
@@ -184,8 +192,7 @@ pub async fn cluster(
                     kubeconfig: choice.kubeconfig.clone(),
                     context: Some(context.to_owned()),
                 };
-                let cluster =
-                    Arc::new(KubeCluster::connect(&own, selector, KubeSettings::default()).await?);
+                let cluster = connect(&own).await?;
                 by_context.insert(context, Arc::clone(&cluster));
                 cluster
             }
@@ -252,17 +259,19 @@ pub fn builder(config: &Config) -> Arc<dyn ImageBuilder> {
     }
 }
 
-/// Every adapter a deploy needs; `environments` are those the run touches.
+/// Every adapter a deploy needs; `environments` are those the run touches; `progress` hears
+/// how rollouts move.
 pub async fn adapters(
     config: &Config,
     choice: &ClusterChoice,
     environments: &[&str],
+    progress: Option<RolloutProgress>,
 ) -> Result<Adapters, AdapterError> {
     Ok(Adapters {
         registry: registry(config).await,
         builder: Some(builder(config)),
         queues: queues(config).await,
-        cluster: cluster(config, choice, environments).await?,
+        cluster: cluster(config, choice, environments, progress).await?,
         releases: releases(config)?,
     })
 }

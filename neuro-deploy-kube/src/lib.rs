@@ -86,7 +86,12 @@ pub struct KubeCluster {
     pub(crate) client: Client,
     selector: String,
     pub(crate) settings: KubeSettings,
+    pub(crate) progress: Option<RolloutProgress>,
 }
+
+/// Told, during a rollout wait, where a Deployment's rollout stands whenever that changes
+/// (`neuro-ui`, `1 of 2 updated replicas available`), as `kubectl rollout status` prints it.
+pub type RolloutProgress = std::sync::Arc<dyn Fn(&str, &str) + Send + Sync>;
 
 impl std::fmt::Debug for KubeCluster {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -148,7 +153,14 @@ impl KubeCluster {
             client,
             selector: selector.to_owned(),
             settings,
+            progress: None,
         })
+    }
+
+    /// Reports rollout progress to `progress` while waiting for rollouts.
+    pub fn with_rollout_progress(mut self, progress: RolloutProgress) -> KubeCluster {
+        self.progress = Some(progress);
+        self
     }
 
     pub(crate) fn deployments(&self, namespace: &str) -> Api<Deployment> {

@@ -66,7 +66,8 @@ impl KubeCluster {
             };
             for deployment in &list.items {
                 let workload = self.workload(deployment);
-                states.insert(workload.name.clone(), workload.rollout_state());
+                let state = workload.rollout_state();
+                self.record_state(&mut states, &wanted, workload.name, state);
             }
             if let Some(result) = verdict(&states) {
                 return Ok(result);
@@ -102,7 +103,8 @@ impl KubeCluster {
                 match next {
                     Ok(Some(WatchEvent::Added(d) | WatchEvent::Modified(d))) => {
                         let workload = self.workload(&d);
-                        states.insert(workload.name.clone(), workload.rollout_state());
+                        let state = workload.rollout_state();
+                        self.record_state(&mut states, &wanted, workload.name, state);
                         if let Some(result) = verdict(&states) {
                             return Ok(result);
                         }
@@ -127,5 +129,27 @@ impl KubeCluster {
                 }
             }
         }
+    }
+
+    /// Keeps a Deployment's state and, when a wanted one's changes, says so.
+    fn record_state(
+        &self,
+        states: &mut HashMap<String, RolloutState>,
+        wanted: &[String],
+        name: String,
+        state: RolloutState,
+    ) {
+        if let Some(progress) = &self.progress
+            && wanted.contains(&name)
+            && states.get(&name) != Some(&state)
+        {
+            let text = match &state {
+                RolloutState::Complete => "rollout complete".to_owned(),
+                RolloutState::Progressing(why) => why.clone(),
+                RolloutState::Failed(why) => format!("failed: {why}"),
+            };
+            progress(&name, &text);
+        }
+        states.insert(name, state);
     }
 }

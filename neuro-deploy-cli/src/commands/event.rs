@@ -145,7 +145,8 @@ pub async fn run(context: &Context, event: Event, options: Options) -> Result<Re
     let signals = Signals::install(printer, &event);
     let touched = touched_environments(&event, config);
     let touched: Vec<&str> = touched.iter().map(String::as_str).collect();
-    let adapters = wiring::adapters(config, &context.cluster, &touched)
+    let progress = crate::output::progress::rollout_progress(context.quiet);
+    let adapters = wiring::adapters(config, &context.cluster, &touched, progress)
         .await
         .map_err(|error| Failure::from(error).about(&event))?;
     let observer = Arc::new(StderrProgress {

@@ -16,7 +16,7 @@ pub async fn run(context: &Context, only: Option<&str>) -> Result<ExitStatus, Fa
         environment_namespace(config, name)?;
     }
     let touched: Vec<&str> = only.into_iter().collect();
-    let cluster = wiring::cluster(config, &context.cluster, &touched).await?;
+    let cluster = wiring::cluster(config, &context.cluster, &touched, None).await?;
     let repository = wiring::registry(config).await.repository_uri().await?;
     let mut rows = Vec::new();
     for env in config

@@ -71,3 +71,21 @@ pub fn note(text: &str) {
     let _ = writeln!(err, "neuro-deploy: {text}");
     let _ = err.flush();
 }
+
+/// Rollout progress on stderr, per Deployment, as `kubectl rollout status` shows it: rewritten
+/// in place on a terminal, one line per change elsewhere. `None` when quiet.
+pub fn rollout_progress(quiet: bool) -> Option<neuro_deploy_kube::RolloutProgress> {
+    if quiet {
+        return None;
+    }
+    Some(std::sync::Arc::new(|name: &str, state: &str| {
+        let (prefix, end) = if StderrProgress::live() {
+            ("\r\x1b[2K", "")
+        } else {
+            ("", "\n")
+        };
+        let mut err = std::io::stderr().lock();
+        let _ = write!(err, "{prefix}  rollout {name}: {state}{end}");
+        let _ = err.flush();
+    }))
+}

@@ -21,6 +21,11 @@ async fn merge_release_promote_with_the_queue_gate_and_status() {
     let (code, json, stderr) = w.run(&["merged", "--sha", SHA]).await;
     assert_eq!(code, 0, "{json:#}\n{stderr}");
     assert_eq!(json["outcome"], "deployed");
+    // The rollout wait shows each Deployment's progress on stderr, as kubectl does.
+    assert!(
+        stderr.contains("rollout neuro-ui: rollout complete"),
+        "{stderr}"
+    );
     assert_eq!(w.builds(), [format!("{SHA} {SHORT}")]);
     assert!(
         w.images("dev")

@@ -54,13 +54,7 @@ pub async fn run(cli: CodefreshCli) -> ExitStatus {
     let outcome = async {
         let (config, origin) =
             wiring::load_config(cli.common.config.as_deref(), QueueGateOverrides::default())?;
-        let context = Context {
-            printer,
-            config,
-            origin,
-            quiet: cli.common.quiet,
-            cluster: cli.common.cluster_choice(),
-        };
+        let context = Context::new(&cli.common, config, origin);
         step(&context, cli.command, dry_run).await
     }
     .await;

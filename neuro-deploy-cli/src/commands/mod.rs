@@ -38,6 +38,21 @@ pub struct Context {
     pub cluster: ClusterChoice,
 }
 
+impl Context {
+    /// The context both binaries build from their shared options and the loaded config.
+    pub fn new(common: &crate::args::CommonArgs, config: Config, origin: String) -> Context {
+        Context {
+            printer: Printer {
+                format: common.output,
+            },
+            config,
+            origin,
+            quiet: common.quiet,
+            cluster: common.cluster_choice(),
+        }
+    }
+}
+
 /// Why a command ended before it could report normally: a refusal that needs no facts, bad
 /// input, or an adapter that could not do its job.
 #[derive(Debug)]
@@ -156,13 +171,7 @@ pub async fn dispatch(cli: Cli) -> ExitStatus {
         Ok(loaded) => loaded,
         Err(error) => return Failure::from(error).print(printer),
     };
-    let context = Context {
-        printer,
-        config,
-        origin,
-        quiet: cli.common.quiet,
-        cluster: cli.common.cluster_choice(),
-    };
+    let context = Context::new(&cli.common, config, origin);
     let options = event::Options {
         dry_run: cli.common.dry_run,
         yes: cli.yes,

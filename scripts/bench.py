@@ -276,7 +276,7 @@ def main():
                         else:
                             elapsed = kubectl_script(work, sim, proxy, n, one_call=(method == "kubectl-selector"))
                         images = sim.images(n)
-                        assert len(images) == n and all(i.endswith(":v1.4.0") for i in images), f"{method}: {images[:3]}"
+                        assert len(images) == n and all(i.split("@")[0].endswith(":v1.4.0") for i in images), f"{method}: {images[:3]}"
                         counts = sim.requests()
                         row[method] = {"seconds": elapsed, "kube_requests": counts["total"], "kube_writes": counts["writes"], "aws_requests": proxy.count}
                     finally:
@@ -308,7 +308,8 @@ def write_report(rows):
         "set the new image on every app Deployment of `leaf-neuro-ui`, and wait until every rollout is complete.",
         "",
         "- **neuro-deploy**: `neuro-deploy promote v1.4.0 --yes` (release build; queue gate with `window = \"0s\"`, `timeout = \"0s\"`:",
-        "  one look, as the seed's manual check; plus lock, re-check, audit annotations, one watch).",
+        "  one look, as the seed's manual check; plus lock, re-check, the decision again under the lock, audit annotations,",
+        "  one watch; it sets `REPOSITORY:v1.4.0@sha256:DIGEST`, the digest pin the scripts below do not have).",
         "- **kubectl-each**: the seed's manual process scripted with the official tools: `aws sqs get-queue-url` and",
         "  `aws sqs get-queue-attributes` per region, then `kubectl set image deployment/NAME` for each Deployment and",
         "  `kubectl rollout status deployment/NAME` for each.",
@@ -334,7 +335,7 @@ def write_report(rows):
         "",
         "Kubernetes requests per workload for neuro-deploy (N = 200, no latency): "
         + next((f"{(r['neuro-deploy']['kube_requests']) / r['n']:.2f}" for r in rows if r['n'] == max(SIZES) and r['latency_ms'] == 0), "n/a")
-        + " (one PATCH each, plus a constant: list staging and production, the Lease, one list + watch for the rollout).",
+        + " (one PATCH each, plus a constant: list staging and production, again under the lock, the Lease, one list + watch for the rollout).",
         "",
     ]
     with open(os.path.join(ROOT, "BENCHMARKS.md"), "w") as f:

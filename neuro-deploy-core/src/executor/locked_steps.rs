@@ -6,7 +6,7 @@ use futures::future::join_all;
 use tokio::time::Instant;
 
 use crate::error::{AdapterError, Reason, ReasonCode};
-use crate::model::{DeployAudit, Event, ImageChange, ImageRef, RolloutResult};
+use crate::model::{DeployAudit, Event, ImageChange, ImageRef};
 use crate::policy::{Decision, Fact, Plan, Step, decide, target};
 
 use super::interrupt::*;
@@ -91,27 +91,14 @@ impl Executor {
                     );
                 }
                 Step::AwaitRollout { .. } => {
-                    let started = self.step_started(&planned);
-                    let result = match self.await_planned_rollout(plan, watch).await {
-                        Ok(result) => result,
-                        Err(halt) => {
-                            self.record_halt(report, index, started, &halt);
+                    match self.await_rollout_step(plan, report, index, watch).await {
+                        AwaitedRollout::Complete => {}
+                        AwaitedRollout::Halted(halt) => {
                             return self
                                 .halted_after_writes(plan, ctx, report, &applied, halt)
                                 .await;
                         }
-                    };
-                    match result {
-                        Ok(RolloutResult::Complete) => {
-                            self.step_finished(
-                                report,
-                                index,
-                                started,
-                                StepEnd::Ok(Some("rollout complete".to_owned())),
-                            );
-                        }
-                        failure => {
-                            let why = self.rollout_problem(failure);
+                        AwaitedRollout::Failing { why, started } => {
                             self.step_finished(
                                 report,
                                 index,

@@ -14,7 +14,7 @@ use tracing::Instrument;
 
 use crate::config::Config;
 use crate::error::{AdapterError, Reason, ReasonCode};
-use crate::model::{Event, ImageChange, RolloutResult};
+use crate::model::{Event, ImageChange};
 use crate::policy::{Decision, Fact, Facts, Plan, Step, Target, decide, previous_version, target};
 use crate::version::Version;
 
@@ -36,6 +36,7 @@ pub use report::{
 
 use interrupt::Watch;
 use queue_gate::queue_verdict;
+use rollback::AwaitedRollout;
 
 /// How a step ended, inside the executor.
 enum StepEnd {
@@ -312,27 +313,12 @@ impl Executor {
     /// A plan that writes nothing: the images are set, the rollout is awaited; a failing one
     /// is refused as `rollout_failing`, since this run changed nothing.
     async fn await_as_set(&self, plan: &Plan, report: &mut Report, index: usize) -> Ending {
-        let started = self.step_started(&plan.steps[index]);
         let watch = Watch::unlocked(&self.interrupt);
-        let result = match self.await_planned_rollout(plan, &watch).await {
-            Ok(result) => result,
-            Err(halt) => {
-                self.record_halt(report, index, started, &halt);
-                return self.halted_before_writes(halt);
-            }
-        };
-        match result {
-            Ok(RolloutResult::Complete) => {
-                self.step_finished(
-                    report,
-                    index,
-                    started,
-                    StepEnd::Ok(Some("rollout complete".to_owned())),
-                );
-                Ending::Converged
-            }
-            failure => {
-                let reason = rollout_failing(plan, &self.rollout_problem(failure));
+        match self.await_rollout_step(plan, report, index, &watch).await {
+            AwaitedRollout::Complete => Ending::Converged,
+            AwaitedRollout::Halted(halt) => self.halted_before_writes(halt),
+            AwaitedRollout::Failing { why, started } => {
+                let reason = rollout_failing(plan, &why);
                 self.stop(report, index, started, Stop::Refused(reason))
             }
         }

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use crate::config::format_duration;
 use crate::error::AdapterError;
 use crate::model::{DeployAudit, ImageChange, RolloutResult};
@@ -11,6 +13,17 @@ use crate::policy::Plan;
 use super::interrupt::*;
 use super::report::*;
 use super::*;
+
+/// How a plan's `AwaitRollout` step came out.
+pub(super) enum AwaitedRollout {
+    /// Every awaited Deployment completed (recorded on the step).
+    Complete,
+    /// A signal or the lost lock stopped the wait (recorded on the step).
+    Halted(Halt),
+    /// The rollout failed or timed out: `why` says how; the step, started at `started`, is
+    /// not finished yet.
+    Failing { why: String, started: Instant },
+}
 
 const SECOND_SIGNAL: &str = "a second signal abandoned the restore";
 
@@ -86,14 +99,37 @@ impl Executor {
         }
     }
 
-    /// Waits for the rollout of the Deployments the plan awaits, unless something stops the run.
-    pub(super) async fn await_planned_rollout(
+    /// The plan's `AwaitRollout` step: waits for the Deployments it awaits, unless something
+    /// stops the run. A complete rollout and a halt are recorded on the step here; a failing
+    /// rollout is left to the caller, which alone knows whether this run wrote anything.
+    pub(super) async fn await_rollout_step(
         &self,
         plan: &Plan,
+        report: &mut Report,
+        index: usize,
         watch: &Watch,
-    ) -> Result<Result<RolloutResult, AdapterError>, Halt> {
+    ) -> AwaitedRollout {
+        let started = self.step_started(&plan.steps[index]);
         let names = plan.awaited().unwrap_or_default();
-        watch.race(self.await_rollout(&plan.namespace, names)).await
+        match watch.race(self.await_rollout(&plan.namespace, names)).await {
+            Err(halt) => {
+                self.record_halt(report, index, started, &halt);
+                AwaitedRollout::Halted(halt)
+            }
+            Ok(Ok(RolloutResult::Complete)) => {
+                self.step_finished(
+                    report,
+                    index,
+                    started,
+                    StepEnd::Ok(Some("rollout complete".to_owned())),
+                );
+                AwaitedRollout::Complete
+            }
+            Ok(failure) => AwaitedRollout::Failing {
+                why: self.rollout_problem(failure),
+                started,
+            },
+        }
     }
 
     pub(super) async fn await_rollout(

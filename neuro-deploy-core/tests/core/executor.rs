@@ -605,14 +605,23 @@ impl neuro_deploy_core::ClusterDeployer for SlowRollout {
 
 // ---- rollout failure and rollback ----
 
+/// Records every `set_images` call; each succeeds.
 fn record_set_images(d: &mut Doubles) -> Arc<Mutex<Vec<Vec<ImageChange>>>> {
+    record_set_images_answering(d, |_| Ok(()))
+}
+
+/// Records every `set_images` call, answered by `answer`.
+fn record_set_images_answering(
+    d: &mut Doubles,
+    answer: impl Fn(&[ImageChange]) -> Result<(), AdapterError> + Send + 'static,
+) -> Arc<Mutex<Vec<Vec<ImageChange>>>> {
     let calls = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&calls);
     d.cluster
         .expect_set_images()
         .returning(move |_, changes, _| {
             sink.lock().unwrap().push(changes.to_vec());
-            Ok(())
+            answer(changes)
         });
     calls
 }
@@ -733,25 +742,19 @@ async fn a_failed_patch_restores_what_may_have_been_written() {
     d.workloads("dev", app("0000000"))
         .images(&[SHORT])
         .lock_once("dev");
-    let writes = Arc::new(Mutex::new(Vec::new()));
-    let sink = Arc::clone(&writes);
     // `neuro-ui-api`'s patch gets no answer (it may have landed); `neuro-ui`'s lands.
-    d.cluster
-        .expect_set_images()
-        .times(4)
-        .returning(move |_, changes, _| {
-            sink.lock().unwrap().push(changes.to_vec());
-            if changes[0].workload == "neuro-ui-api" && changes[0].image.ends_with(SHORT) {
-                Err(AdapterError::Unanswered {
-                    source: None,
-                    service: "kubernetes",
-                    operation: "patch".into(),
-                    message: "connection reset".into(),
-                })
-            } else {
-                Ok(())
-            }
-        });
+    let writes = record_set_images_answering(&mut d, |changes| {
+        if changes[0].workload == "neuro-ui-api" && changes[0].image.ends_with(SHORT) {
+            Err(AdapterError::Unanswered {
+                source: None,
+                service: "kubernetes",
+                operation: "patch".into(),
+                message: "connection reset".into(),
+            })
+        } else {
+            Ok(())
+        }
+    });
     d.cluster
         .expect_await_rollout()
         .times(1)
@@ -760,6 +763,7 @@ async fn a_failed_patch_restores_what_may_have_been_written() {
     assert_eq!(report.outcome, Outcome::RolledBack, "{report:#?}");
     assert_eq!(report.exit_code(), ExitStatus::RolledBack);
     let writes = writes.lock().unwrap();
+    assert_eq!(writes.len(), 4, "two patches, two restores: {writes:?}");
     let restored: Vec<&ImageChange> = writes[2..].iter().flatten().collect();
     assert!(restored.iter().all(|c| c.image.ends_with(":0000000")));
     assert_eq!(
@@ -776,24 +780,18 @@ async fn a_rejected_patch_is_not_restored_and_the_rest_is_rolled_back_with_exit_
     d.workloads("dev", app("0000000"))
         .images(&[SHORT])
         .lock_once("dev");
-    let writes = Arc::new(Mutex::new(Vec::new()));
-    let sink = Arc::clone(&writes);
     // The API server refuses `neuro-ui-api`'s patch (e.g. 422): it was not applied.
-    d.cluster
-        .expect_set_images()
-        .times(3)
-        .returning(move |_, changes, _| {
-            sink.lock().unwrap().push(changes.to_vec());
-            if changes[0].workload == "neuro-ui-api" {
-                Err(AdapterError::failed(
-                    "kubernetes",
-                    "patch",
-                    "Deployment.apps is invalid (422)",
-                ))
-            } else {
-                Ok(())
-            }
-        });
+    let writes = record_set_images_answering(&mut d, |changes| {
+        if changes[0].workload == "neuro-ui-api" {
+            Err(AdapterError::failed(
+                "kubernetes",
+                "patch",
+                "Deployment.apps is invalid (422)",
+            ))
+        } else {
+            Ok(())
+        }
+    });
     d.cluster
         .expect_await_rollout()
         .withf(|_, names, _| names == ["neuro-ui".to_owned()])
@@ -802,6 +800,11 @@ async fn a_rejected_patch_is_not_restored_and_the_rest_is_rolled_back_with_exit_
     let report = run_with(d, config(), &merged("main"), false).await;
     assert_eq!(report.outcome, Outcome::RolledBack, "{report:#?}");
     assert_eq!(report.exit_code(), ExitStatus::RolledBack);
+    assert_eq!(
+        writes.lock().unwrap().len(),
+        3,
+        "two patches, one restore (of `neuro-ui` only)"
+    );
     assert!(report.applied.iter().all(|c| c.workload == "neuro-ui"));
     assert_eq!(report.restored.len(), 2);
     assert!(report.restored.iter().all(|c| c.workload == "neuro-ui"));

@@ -84,6 +84,18 @@ pub fn app(tag: &str) -> Vec<Workload> {
     ]
 }
 
+/// [`app`] with each app container's image pinned to `digest` (`REPO:TAG@DIGEST`), as a
+/// promotion leaves it.
+pub fn app_pinned(tag: &str, digest: &str) -> Vec<Workload> {
+    let mut workloads = app(tag);
+    for c in workloads.iter_mut().flat_map(|w| w.containers.iter_mut()) {
+        if c.image.starts_with(REPO) {
+            c.image = format!("{}@{digest}", c.image);
+        }
+    }
+    workloads
+}
+
 /// Facts with everything known: nothing in the registry, the given workloads.
 pub fn known(target: Vec<Workload>) -> Facts {
     Facts {

@@ -523,20 +523,9 @@ async fn a_release_tag_on_another_image_than_its_commit_is_never_deployed() {
 #[tokio::test(start_paused = true)]
 async fn a_promotion_sets_the_digest_and_refuses_a_moved_tag() {
     // Staging runs v1.4.0 pinned to aaaa; the registry's v1.4.0 still names aaaa: pinned.
-    let pinned_app = |digest: &str| {
-        let mut workloads = app("v1.4.0");
-        for w in &mut workloads {
-            for c in &mut w.containers {
-                if c.image.starts_with(REPO) {
-                    c.image = format!("{}@{digest}", c.image);
-                }
-            }
-        }
-        workloads
-    };
     let mut d = Doubles::new();
     d.workloads("leaf-neuro-ui", app("v1.3.0"))
-        .workloads("staging", pinned_app("sha256:aaaa"))
+        .workloads("staging", app_pinned("v1.4.0", "sha256:aaaa"))
         .queues_always(EMPTY)
         .lock_once("leaf-neuro-ui");
     d.registry
@@ -564,7 +553,7 @@ async fn a_promotion_sets_the_digest_and_refuses_a_moved_tag() {
     // The tag was moved to another image since staging verified it: refused.
     let mut d = Doubles::new();
     d.workloads("leaf-neuro-ui", app("v1.3.0"))
-        .workloads("staging", pinned_app("sha256:aaaa"))
+        .workloads("staging", app_pinned("v1.4.0", "sha256:aaaa"))
         .no_writes();
     d.registry
         .expect_find()
@@ -629,24 +618,16 @@ async fn an_emergency_rollback_skips_the_gate_on_the_record() {
 
 #[tokio::test(start_paused = true)]
 async fn staging_re_pinned_meanwhile_refuses_the_promotion_as_a_moved_image() {
-    let pinned = |digest: &str| {
-        let mut workloads = app("v1.4.0");
-        for w in &mut workloads {
-            for c in &mut w.containers {
-                if c.image.starts_with(REPO) {
-                    c.image = format!("{}@{digest}", c.image);
-                }
-            }
-        }
-        workloads
-    };
     let mut d = Doubles::new();
     d.workloads("leaf-neuro-ui", app("v1.3.0"));
     // While the promotion waited, staging was re-pinned to another image of v1.4.0.
     workloads_in_turn(
         &mut d,
         "staging",
-        vec![pinned("sha256:aaaa"), pinned("sha256:bbbb")],
+        vec![
+            app_pinned("v1.4.0", "sha256:aaaa"),
+            app_pinned("v1.4.0", "sha256:bbbb"),
+        ],
     );
     d.registry
         .expect_find()

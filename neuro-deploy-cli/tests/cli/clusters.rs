@@ -52,30 +52,6 @@ fn reason(json: &Value) -> &str {
     json["reason"].as_str().unwrap_or("")
 }
 
-fn writes(sim: &KubeSim, namespace: &str) -> u64 {
-    sim.requests()
-        .by_route
-        .iter()
-        .filter(|(route, _)| {
-            !route.starts_with("GET ") && route.contains(&format!("/namespaces/{namespace}/"))
-        })
-        .map(|(_, n)| n)
-        .sum()
-}
-
-fn app_images(sim: &KubeSim, namespace: &str) -> Vec<String> {
-    let d = sim
-        .get(Resource::Deployment, namespace, "neuro-ui")
-        .unwrap();
-    d["spec"]["template"]["spec"]["containers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["image"].as_str().unwrap().to_owned())
-        .filter(|i| !i.contains("envoy"))
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_environment_is_read_and_written_in_its_own_cluster() {
     let w = World::start(fast_sim(), ENVIRONMENTS).await;
@@ -96,7 +72,7 @@ async fn each_environment_is_read_and_written_in_its_own_cluster() {
         ])
         .await;
     assert_eq!(code, 0, "{json:#}\n{stderr}");
-    assert_eq!(writes(&b, "dev") + writes(&b, "staging"), 0);
+    assert_eq!(writes_in(&b, "dev") + writes_in(&b, "staging"), 0);
 
     // Promote: staging read in A, production locked and written in B, A's copy untouched.
     w.sim.reset_requests();
@@ -104,15 +80,19 @@ async fn each_environment_is_read_and_written_in_its_own_cluster() {
     let (code, json, stderr) = w.run(&["promote", "v1.4.0", "--yes"]).await;
     assert_eq!(code, 0, "{json:#}\n{stderr}");
     assert!(
-        app_images(&b, "leaf-neuro-ui")
+        app_images_in(&b, &w.uri, "leaf-neuro-ui", "neuro-ui")
             .iter()
             .all(|i| i.starts_with(&format!("{}:v1.4.0@sha256:", w.uri))),
         "{:?}",
-        app_images(&b, "leaf-neuro-ui")
+        app_images_in(&b, &w.uri, "leaf-neuro-ui", "neuro-ui")
     );
-    assert_eq!(writes(&w.sim, "leaf-neuro-ui"), 0, "nothing written in A");
+    assert_eq!(
+        writes_in(&w.sim, "leaf-neuro-ui"),
+        0,
+        "nothing written in A"
+    );
     assert!(
-        app_images(&w.sim, "leaf-neuro-ui")
+        app_images_in(&w.sim, &w.uri, "leaf-neuro-ui", "neuro-ui")
             .iter()
             .all(|i| i.ends_with(":v1.3.0"))
     );

@@ -233,9 +233,7 @@ async fn a_rejected_patch_rolls_back_the_others_with_exit_4() {
     assert_eq!(json["restored"].as_array().unwrap().len(), applied.len());
     for name in ["neuro-ui", "neuro-ui-worker"] {
         assert!(
-            w.app_images("dev", name)
-                .iter()
-                .all(|i| i.ends_with(":v1.3.0")),
+            w.all_on("dev", name, "v1.3.0"),
             "{name} back on / still on v1.3.0"
         );
     }

@@ -194,25 +194,16 @@ renew_every = "5s"
             .collect()
     }
 
+    /// Every container image (sidecars included) of `neuro-ui` in `namespace`.
     pub fn images(&self, namespace: &str) -> Vec<String> {
-        let deployment = self
-            .sim
-            .get(Resource::Deployment, namespace, "neuro-ui")
-            .unwrap();
-        deployment["spec"]["template"]["spec"]["containers"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c["image"].as_str().unwrap().to_owned())
-            .collect()
+        deployment_images(&self.sim, namespace, "neuro-ui")
     }
 
     /// Whether every app container of `neuro-ui` in `namespace` runs `tag` pinned to a digest
     /// (`REPOSITORY:TAG@sha256:…`), as a promotion sets it.
     pub fn pinned(&self, namespace: &str, tag: &str) -> bool {
         let prefix = format!("{}:{tag}@sha256:", self.uri);
-        let images = self.images(namespace);
-        let apps: Vec<&String> = images.iter().filter(|i| i.starts_with(&self.uri)).collect();
+        let apps = self.app_images(namespace, "neuro-ui");
         !apps.is_empty() && apps.iter().all(|i| i.starts_with(&prefix))
     }
 
@@ -226,16 +217,9 @@ renew_every = "5s"
             .map(str::to_owned)
     }
 
+    /// How many requests wrote to `namespace`.
     pub fn writes_to(&self, namespace: &str) -> u64 {
-        let counts = self.sim.requests();
-        counts
-            .by_route
-            .iter()
-            .filter(|(route, _)| {
-                !route.starts_with("GET ") && route.contains(&format!("/namespaces/{namespace}/"))
-            })
-            .map(|(_, n)| n)
-            .sum()
+        writes_in(&self.sim, namespace)
     }
 
     pub async fn sqs(&self, region: &str) -> (aws_sdk_sqs::Client, String) {
@@ -359,14 +343,7 @@ renew_every = "5s"
 
     /// The app images (sidecars left out) of Deployment `name` in `namespace`.
     pub fn app_images(&self, namespace: &str, name: &str) -> Vec<String> {
-        let d = self.sim.get(Resource::Deployment, namespace, name).unwrap();
-        d["spec"]["template"]["spec"]["containers"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c["image"].as_str().unwrap().to_owned())
-            .filter(|i| i.starts_with(&self.uri))
-            .collect()
+        app_images_in(&self.sim, &self.uri, namespace, name)
     }
 
     /// Whether every app container of Deployment `name` in `namespace` runs `tag` (unpinned).
@@ -468,6 +445,38 @@ impl wiremock::Respond for PushingBuild {
 }
 
 /// The step of `kind` in a JSON report.
+/// Every container image of Deployment `name` in `namespace` of `sim`.
+pub fn deployment_images(sim: &KubeSim, namespace: &str, name: &str) -> Vec<String> {
+    let deployment = sim.get(Resource::Deployment, namespace, name).unwrap();
+    deployment["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["image"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The images of Deployment `name` in `namespace` of `sim` that come from the app's repository
+/// `uri` (sidecars left out).
+pub fn app_images_in(sim: &KubeSim, uri: &str, namespace: &str, name: &str) -> Vec<String> {
+    deployment_images(sim, namespace, name)
+        .into_iter()
+        .filter(|i| i.starts_with(uri))
+        .collect()
+}
+
+/// How many requests wrote to `namespace` of `sim`.
+pub fn writes_in(sim: &KubeSim, namespace: &str) -> u64 {
+    sim.requests()
+        .by_route
+        .iter()
+        .filter(|(route, _)| {
+            !route.starts_with("GET ") && route.contains(&format!("/namespaces/{namespace}/"))
+        })
+        .map(|(_, n)| n)
+        .sum()
+}
+
 pub fn step<'a>(report: &'a Value, kind: &str) -> &'a Value {
     report["steps"]
         .as_array()

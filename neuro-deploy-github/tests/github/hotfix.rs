@@ -10,18 +10,17 @@ use crate::support::*;
 #[tokio::test]
 async fn hotfix_start_branches_off_the_latest_release() {
     let s = server().await;
-    Mock::given(method("GET"))
-        .and(path(format!("{REPO}/releases")))
-        .respond_with(json_reply(
-            200,
-            json!([
-                release("v1.3.0", "main", false, false),
-                release("v1.4.0", "main", false, false),
-                release("v1.5.0", "main", true, false)
-            ]),
-        ))
-        .mount(&s)
-        .await;
+    get(
+        &s,
+        "releases",
+        200,
+        json!([
+            release("v1.3.0", "main", false, false),
+            release("v1.4.0", "main", false, false),
+            release("v1.5.0", "main", true, false)
+        ]),
+    )
+    .await;
     get(
         &s,
         "git/ref/tags/v1.4.0",
@@ -30,15 +29,7 @@ async fn hotfix_start_branches_off_the_latest_release() {
     )
     .await;
     not_found(&s, "git/ref/heads/hotfix/v1.4.1").await;
-    Mock::given(method("POST"))
-        .and(path(format!("{REPO}/git/refs")))
-        .and(body_partial_json(
-            json!({ "ref": "refs/heads/hotfix/v1.4.1", "sha": TAG_COMMIT }),
-        ))
-        .respond_with(json_reply(201, fixture("ref_lightweight.json")))
-        .expect(1)
-        .mount(&s)
-        .await;
+    expect_branch_created(&s, "hotfix/v1.4.1", TAG_COMMIT).await;
     catch_all(&s).await;
     let started = hotfix::start(&client(&s), &Config::default())
         .await
@@ -51,14 +42,13 @@ async fn hotfix_start_branches_off_the_latest_release() {
 #[tokio::test]
 async fn hotfix_release_validates_then_creates() {
     let s = server().await;
-    Mock::given(method("GET"))
-        .and(path(format!("{REPO}/releases")))
-        .respond_with(json_reply(
-            200,
-            json!([release("v1.4.0", "main", false, false)]),
-        ))
-        .mount(&s)
-        .await;
+    get(
+        &s,
+        "releases",
+        200,
+        json!([release("v1.4.0", "main", false, false)]),
+    )
+    .await;
     not_found(&s, "git/ref/tags/v1.4.1").await;
     not_found(&s, "git/ref/heads/v1.4.1").await;
     not_found(&s, "git/ref/tags/hotfix/v1.4.1").await;

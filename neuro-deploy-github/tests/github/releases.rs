@@ -104,15 +104,7 @@ async fn tells_whether_a_branch_contains_a_commit() {
 async fn creates_a_branch_once() {
     let s = server().await;
     not_found(&s, "git/ref/heads/hotfix/v1.4.1").await;
-    Mock::given(method("POST"))
-        .and(path(format!("{REPO}/git/refs")))
-        .and(body_partial_json(
-            json!({ "ref": "refs/heads/hotfix/v1.4.1", "sha": TAG_COMMIT }),
-        ))
-        .respond_with(json_reply(201, fixture("ref_lightweight.json")))
-        .expect(1)
-        .mount(&s)
-        .await;
+    expect_branch_created(&s, "hotfix/v1.4.1", TAG_COMMIT).await;
     catch_all(&s).await;
     assert!(
         client(&s)

@@ -6,7 +6,7 @@ use std::time::Duration;
 use neuro_deploy_core::GitSha;
 use neuro_deploy_github::{GithubReleases, GithubSettings};
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path};
+use wiremock::matchers::{body_partial_json, method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 pub const TOKEN: &str = "ghp_SENTINELtoken0123456789abcdefSENTINEL";
@@ -77,6 +77,19 @@ pub async fn get(server: &MockServer, route: &str, status: u16, body: Value) {
 
 pub async fn not_found(server: &MockServer, route: &str) {
     get(server, route, 404, fixture("error_not_found.json")).await;
+}
+
+/// Expects exactly one `POST …/git/refs` creating `branch` at `commit`, answered 201.
+pub async fn expect_branch_created(server: &MockServer, branch: &str, commit: &str) {
+    Mock::given(method("POST"))
+        .and(path(format!("{REPO}/git/refs")))
+        .and(body_partial_json(
+            json!({ "ref": format!("refs/heads/{branch}"), "sha": commit }),
+        ))
+        .respond_with(json_reply(201, fixture("ref_lightweight.json")))
+        .expect(1)
+        .mount(server)
+        .await;
 }
 
 pub fn release(tag: &str, target: &str, draft: bool, prerelease: bool) -> Value {

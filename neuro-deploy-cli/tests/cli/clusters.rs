@@ -3,7 +3,6 @@
 //! in the wrong cluster; kube-sim's request counters show where every write went.
 
 use neuro_deploy_testkit::kube_sim::{KubeSim, Resource};
-use serde_json::Value;
 
 use crate::world::*;
 
@@ -46,10 +45,6 @@ fn kubeconfig(a: &KubeSim, b: &KubeSim) -> String {
         "current-context: cluster-a\nusers:\n- name: sim\n  user:\n    token: sim-token\n",
     );
     text
-}
-
-fn reason(json: &Value) -> &str {
-    json["reason"].as_str().unwrap_or("")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,15 +3,11 @@
 use std::time::Duration;
 
 use neuro_deploy_testkit::kube_sim::{Fault, FaultAction, KubeSimOptions};
-use serde_json::{Value, json};
+use serde_json::json;
 use wiremock::matchers::{body_partial_json, method, path};
 use wiremock::{Mock, ResponseTemplate};
 
 use crate::world::*;
-
-fn reason(json: &Value) -> &str {
-    json["reason"].as_str().unwrap_or("")
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn merge_release_promote_with_the_queue_gate_and_status() {
@@ -71,7 +67,7 @@ async fn merge_release_promote_with_the_queue_gate_and_status() {
     assert!(w.images("staging").contains(&format!("{}:v1.4.0", w.uri)));
 
     // 3. Promote while a job is in flight in us-east-2: refused, production untouched.
-    let (sqs, url, receipt) = w.job_in_flight("us-east-2").await;
+    let job = w.job_in_flight("us-east-2").await;
     w.sim.reset_requests();
     let (code, json, _) = w.run(&["promote", "v1.4.0", "--yes"]).await;
     assert_eq!((code, reason(&json)), (3, "queue_not_drained"), "{json:#}");
@@ -94,12 +90,7 @@ async fn merge_release_promote_with_the_queue_gate_and_status() {
     assert_eq!(json["drained"], false);
 
     // The job finishes; the promotion goes through with its audit trail.
-    sqs.delete_message()
-        .queue_url(&url)
-        .receipt_handle(receipt)
-        .send()
-        .await
-        .unwrap();
+    job.finish().await;
     let (code, json, stderr) = w.run(&["promote", "v1.4.0", "--yes"]).await;
     assert_eq!(code, 0, "{json:#}\n{stderr}");
     assert_eq!(json["outcome"], "deployed");

@@ -10,10 +10,6 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::world::*;
 
-fn reason(json: &Value) -> &str {
-    json["reason"].as_str().unwrap_or("")
-}
-
 fn patches(w: &World, name: &str) -> u64 {
     w.sim
         .requests()
@@ -28,7 +24,7 @@ async fn a_promotion_that_waited_refuses_what_became_a_downgrade_meanwhile() {
     w.staged("v1.4.0").await;
     w.push_image("v1.5.0").await;
     // A job keeps the first promotion waiting at the queue gate.
-    let (sqs, url, receipt) = w.job_in_flight("us-east-2").await;
+    let job = w.job_in_flight("us-east-2").await;
     w.sim.reset_requests();
     let first = w.spawn(&[
         "promote",
@@ -52,12 +48,7 @@ async fn a_promotion_that_waited_refuses_what_became_a_downgrade_meanwhile() {
     // … while someone else puts v1.5.0 on production.
     let newer = format!("{}:v1.5.0", w.uri);
     w.set_app_image("leaf-neuro-ui", &newer).await;
-    sqs.delete_message()
-        .queue_url(&url)
-        .receipt_handle(receipt)
-        .send()
-        .await
-        .unwrap();
+    job.finish().await;
     let (code, json, stderr) = finish(first).await;
     assert_eq!(
         (code, reason(&json)),
@@ -434,19 +425,14 @@ async fn queue_timeout_zero_refuses_a_busy_queue_at_once_and_holds_a_drained_one
     // `queues` takes the same flags (it was exit 2 before).
     let (code, json, _) = w.run(&[&["queues"][..], &gate[..]].concat()).await;
     assert_eq!(code, 0, "{json:#}");
-    let (sqs, url, receipt) = w.job_in_flight("us-west-2").await;
+    let job = w.job_in_flight("us-west-2").await;
     let started = std::time::Instant::now();
     let (code, json, _) = w
         .run(&[&["promote", "v1.4.0", "--yes"][..], &gate[..]].concat())
         .await;
     assert_eq!((code, reason(&json)), (3, "queue_not_drained"), "{json:#}");
     assert!(started.elapsed() < std::time::Duration::from_secs(20));
-    sqs.delete_message()
-        .queue_url(&url)
-        .receipt_handle(receipt)
-        .send()
-        .await
-        .unwrap();
+    job.finish().await;
     // Drained: the window still holds (2 s, three samples 1 s apart).
     let started = std::time::Instant::now();
     let (code, json, stderr) = w

@@ -118,15 +118,10 @@ async fn commands_against_the_world() {
         &["promote", "v1.5.0", "--yes"],
     )
     .await;
-    let (sqs, url, receipt) = w.job_in_flight("us-east-2").await;
+    let job = w.job_in_flight("us-east-2").await;
     snap("queues_busy", &["queues"]).await;
     snap("promote_queue_refused", &["promote", "v1.4.0", "--yes"]).await;
-    sqs.delete_message()
-        .queue_url(&url)
-        .receipt_handle(receipt)
-        .send()
-        .await
-        .unwrap();
+    job.finish().await;
     // Deployed once (text), then already deployed (JSON): two different documents.
     let mut command = w.command(env!("CARGO_BIN_EXE_neuro-deploy"));
     command.args(["promote", "v1.4.0", "--yes", "--quiet"]);

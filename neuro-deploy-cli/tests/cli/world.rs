@@ -321,8 +321,8 @@ renew_every = "5s"
         assert_eq!(code, 0, "{json:#}\n{stderr}");
     }
 
-    /// Puts one job in flight in `region` (received, not deleted); returns what deletes it.
-    pub async fn job_in_flight(&self, region: &str) -> (aws_sdk_sqs::Client, String, String) {
+    /// Puts one job in flight in `region` (received, not deleted).
+    pub async fn job_in_flight(&self, region: &str) -> JobInFlight {
         let (sqs, url) = self.sqs(region).await;
         sqs.send_message()
             .queue_url(&url)
@@ -338,7 +338,7 @@ renew_every = "5s"
             .await
             .unwrap();
         let receipt = received.messages()[0].receipt_handle().unwrap().to_owned();
-        (sqs, url, receipt)
+        JobInFlight { sqs, url, receipt }
     }
 
     /// The app images (sidecars left out) of Deployment `name` in `namespace`.
@@ -445,6 +445,32 @@ impl wiremock::Respond for PushingBuild {
 }
 
 /// The step of `kind` in a JSON report.
+/// A training job received from a queue and not finished: the queue counts it in flight until
+/// [`JobInFlight::finish`] (dropping it leaves it in flight).
+pub struct JobInFlight {
+    sqs: aws_sdk_sqs::Client,
+    url: String,
+    receipt: String,
+}
+
+impl JobInFlight {
+    /// The job finishes: its message is deleted.
+    pub async fn finish(self) {
+        self.sqs
+            .delete_message()
+            .queue_url(&self.url)
+            .receipt_handle(self.receipt)
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+/// The reason code of a JSON report, or "" when it has none.
+pub fn reason(json: &Value) -> &str {
+    json["reason"].as_str().unwrap_or("")
+}
+
 /// Every container image of Deployment `name` in `namespace` of `sim`.
 pub fn deployment_images(sim: &KubeSim, namespace: &str, name: &str) -> Vec<String> {
     let deployment = sim.get(Resource::Deployment, namespace, name).unwrap();

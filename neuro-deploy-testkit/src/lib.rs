@@ -1,12 +1,10 @@
 //! # neuro-deploy-testkit
 //!
-//! Test support for neuro-deploy, not published: [`kube_sim`], a small Kubernetes API server
-//! with a simulated deployment controller, request counting and fault injection (usable
-//! in-process and as the `kube-sim` binary), plus helpers to find the test servers that
-//! `scripts/test` starts. It is not a conformance-grade API server: it serves what
-//! neuro-deploy and `kubectl get/set image/rollout status` use, and the kubectl fidelity test
-//! says exactly how far that goes.
+//! Test support for neuro-deploy, not published: [`env`] finds the test servers and tools that
+//! `scripts/test` installs and starts (moto, the official kubectl), and fails loudly with the fix
+//! when they are missing — tests never skip.
+//!
+//! What it is not: the simulated Kubernetes API server the tests run against is a product
+//! component now and lives in `neuro-deploy-sim` (`neuro_deploy_sim::kube`).
 
 pub mod env;
-pub mod fixtures;
-pub mod kube_sim;

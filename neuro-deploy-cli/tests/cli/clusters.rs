@@ -2,7 +2,7 @@
 //! kubeconfig holding both contexts (as Codefresh provides it). Nothing may be read or written
 //! in the wrong cluster; kube-sim's request counters show where every write went.
 
-use neuro_deploy_testkit::kube_sim::{KubeSim, Resource};
+use neuro_deploy_sim::kube::{KubeSim, Resource};
 
 use crate::world::*;
 
@@ -52,7 +52,7 @@ async fn each_environment_is_read_and_written_in_its_own_cluster() {
     let w = World::start(fast_sim(), ENVIRONMENTS).await;
     // Cluster B holds production only.
     let b = KubeSim::start(fast_sim()).await.unwrap();
-    let mut seed = neuro_deploy_testkit::fixtures::namespace("leaf-neuro-ui");
+    let mut seed = neuro_deploy_sim::fixtures::namespace("leaf-neuro-ui");
     seed.push_str(&deployment("leaf-neuro-ui", "neuro-ui", &w.uri, "v1.3.0"));
     b.seed(&seed).unwrap();
     std::fs::write(&w.kubeconfig, kubeconfig(&w.sim, &b)).unwrap();

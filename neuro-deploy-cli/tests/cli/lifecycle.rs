@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use neuro_deploy_testkit::kube_sim::{Fault, FaultAction, KubeSimOptions};
+use neuro_deploy_sim::kube::{Fault, FaultAction, KubeSimOptions};
 use serde_json::json;
 use wiremock::matchers::{body_partial_json, method, path};
 use wiremock::{Mock, ResponseTemplate};
@@ -470,11 +470,7 @@ async fn a_run_killed_after_the_first_patch_converges_when_run_again() {
     for name in ["neuro-ui", "neuro-ui-api"] {
         let d = w
             .sim
-            .get(
-                neuro_deploy_testkit::kube_sim::Resource::Deployment,
-                "dev",
-                name,
-            )
+            .get(neuro_deploy_sim::kube::Resource::Deployment, "dev", name)
             .unwrap();
         let images: Vec<&str> = d["spec"]["template"]["spec"]["containers"]
             .as_array()

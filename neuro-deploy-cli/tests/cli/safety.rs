@@ -3,7 +3,7 @@
 //! skewed clock. Races are driven by state the test controls (a busy queue, a Lease it
 //! writes, a rollout it keeps slow), not by sleeps.
 
-use neuro_deploy_testkit::kube_sim::{Fault, FaultAction, Resource};
+use neuro_deploy_sim::kube::{Fault, FaultAction, Resource};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -106,7 +106,7 @@ async fn images_set_by_hand_with_a_failing_rollout_are_rollout_failing_not_alrea
 async fn a_run_that_writes_nothing_waits_for_the_rollout_but_not_for_the_queues() {
     // Rollouts long enough that the run sees this one incomplete.
     let w = World::start(
-        neuro_deploy_testkit::kube_sim::KubeSimOptions {
+        neuro_deploy_sim::kube::KubeSimOptions {
             rollout: std::time::Duration::from_secs(8),
             ..fast_sim()
         },
@@ -144,7 +144,7 @@ async fn a_cache_labelled_with_the_app_neither_blocks_promotion_nor_is_patched()
     let w = World::start(fast_sim(), "").await;
     for ns in ["staging", "leaf-neuro-ui"] {
         w.sim
-            .seed(&neuro_deploy_testkit::fixtures::deployment(
+            .seed(&neuro_deploy_sim::fixtures::deployment(
                 ns,
                 "neuro-ui-redis",
                 "neuro-ui",

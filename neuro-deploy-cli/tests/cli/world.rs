@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::Output;
 use std::time::Duration;
 
-use neuro_deploy_testkit::kube_sim::{KubeSim, KubeSimOptions, Resource};
+use neuro_deploy_sim::kube::{KubeSim, KubeSimOptions, Resource};
 use serde_json::Value;
 use wiremock::MockServer;
 
@@ -56,7 +56,7 @@ fn unique(prefix: &str) -> String {
     format!("{prefix}-{}-{nanos}", std::process::id())
 }
 
-pub use neuro_deploy_testkit::fixtures::app_deployment as deployment;
+pub use neuro_deploy_sim::fixtures::app_deployment as deployment;
 
 impl World {
     pub async fn start(options: KubeSimOptions, extra_config: &str) -> World {
@@ -92,7 +92,7 @@ impl World {
         let sim = KubeSim::start(options).await.unwrap();
         let mut seed = String::new();
         for ns in ["dev", "staging", "leaf-neuro-ui"] {
-            seed.push_str(&neuro_deploy_testkit::fixtures::namespace(ns));
+            seed.push_str(&neuro_deploy_sim::fixtures::namespace(ns));
             seed.push_str(&deployment(ns, "neuro-ui", &uri, "v1.3.0"));
         }
         sim.seed(&seed).unwrap();

@@ -4,8 +4,8 @@ use std::time::{Duration, Instant};
 
 use neuro_deploy_core::{AdapterError, ClusterDeployer, RolloutResult};
 use neuro_deploy_kube::KubeCluster;
-use neuro_deploy_testkit::fixtures;
-use neuro_deploy_testkit::kube_sim::{Fault, FaultAction, KubeSim, KubeSimOptions, Resource};
+use neuro_deploy_sim::fixtures;
+use neuro_deploy_sim::kube::{Fault, FaultAction, KubeSim, KubeSimOptions, Resource};
 
 use crate::scenarios::{self, Harness};
 

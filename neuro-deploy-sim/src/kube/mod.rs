@@ -1,11 +1,11 @@
-//! kube-sim: a small Kubernetes API server for tests and benchmarks.
+//! kube-sim: a small Kubernetes API server for the playground, tests and benchmarks.
 //!
 //! It serves discovery, Namespaces, `apps/v1` Deployments (get, list with selectors, watch,
 //! create, update, delete, strategic-merge / merge / JSON patch) and `coordination.k8s.io/v1`
 //! Leases with resourceVersion conflicts; errors are Kubernetes `Status` objects. A simulated
 //! deployment controller moves `status` as a rollout would. It counts requests
 //! (`GET /_sim/requests`) and injects faults (`POST /_sim/faults`, or [`KubeSim::inject`]).
-//! The official `kubectl` drives it (see the testkit's fidelity test).
+//! The official `kubectl` drives it (see this crate's kubectl fidelity test).
 
 mod access;
 mod controller;
@@ -73,11 +73,9 @@ pub struct KubeSim {
 impl KubeSim {
     /// Starts a simulator on a tokio runtime.
     pub async fn start(options: KubeSimOptions) -> Result<KubeSim, String> {
-        let fail_image = match &options.fail_image {
-            Some(pattern) => Some(
-                regex::Regex::new(pattern).map_err(|e| format!("--fail-image `{pattern}`: {e}"))?,
-            ),
-            None => None,
+        let fail_images = match &options.fail_image {
+            Some(pattern) => vec![failing_pattern(pattern)?],
+            None => Vec::new(),
         };
         let listener = tokio::net::TcpListener::bind(options.listen)
             .await
@@ -87,7 +85,7 @@ impl KubeSim {
             rollout: options.rollout,
             observe_delay: options.observe_delay.min(options.rollout),
             deadline: options.deadline,
-            fail_image,
+            fail_images,
         });
         let shared = Arc::new(Shared::new(store, options.latency, address.to_string()));
         let app = axum::Router::new()
@@ -191,6 +189,15 @@ impl KubeSim {
         self.shared.store().get(resource, namespace, name).ok()
     }
 
+    /// From now on, rollouts to images matching `pattern` (a regular expression) never become
+    /// available and are marked `ProgressDeadlineExceeded` after the deadline, as a crashing
+    /// image would be. Rollouts already under way keep their fate.
+    pub fn fail_images_matching(&self, pattern: &str) -> Result<(), String> {
+        let pattern = failing_pattern(pattern)?;
+        self.shared.store().options.fail_images.push(pattern);
+        Ok(())
+    }
+
     /// Adds a fault.
     pub fn inject(&self, fault: Fault) {
         self.shared.inject(fault);
@@ -212,6 +219,11 @@ impl KubeSim {
     pub fn reset_requests(&self) {
         self.shared.reset_requests();
     }
+}
+
+/// A failing-image pattern, or why it is not a regular expression.
+fn failing_pattern(pattern: &str) -> Result<regex::Regex, String> {
+    regex::Regex::new(pattern).map_err(|e| format!("failing-image pattern `{pattern}`: {e}"))
 }
 
 impl Drop for KubeSim {

@@ -19,8 +19,8 @@ pub struct ControllerOptions {
     pub observe_delay: Duration,
     /// After this long a rollout of a failing image is marked `ProgressDeadlineExceeded`.
     pub deadline: Duration,
-    /// Images matching this never become available.
-    pub fail_image: Option<Regex>,
+    /// Images matching any of these never become available.
+    pub fail_images: Vec<Regex>,
 }
 
 pub(crate) struct Rollout {
@@ -122,7 +122,7 @@ impl Store {
         if deployment["spec"]["paused"].as_bool() == Some(true) {
             return;
         }
-        let fails = self.options.fail_image.as_ref().is_some_and(|re| {
+        let fails = self.options.fail_images.iter().any(|re| {
             containers(deployment)
                 .iter()
                 .any(|c| c["image"].as_str().is_some_and(|image| re.is_match(image)))

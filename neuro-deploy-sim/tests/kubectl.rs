@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 
-use neuro_deploy_testkit::fixtures;
+use neuro_deploy_sim::fixtures;
 
 const REPO: &str = "123456789012.dkr.ecr.us-west-2.amazonaws.com/neuro-ui";
 

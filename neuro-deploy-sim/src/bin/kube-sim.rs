@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use neuro_deploy_testkit::kube_sim::{KubeSim, KubeSimOptions};
+use neuro_deploy_sim::kube::{KubeSim, KubeSimOptions};
 
 /// A fake Kubernetes API server (Deployments, Leases, watch, rollouts) for tests and benchmarks.
 #[derive(Debug, Parser)]

@@ -164,6 +164,15 @@ pub enum Command {
         #[command(subcommand)]
         action: LockCommand,
     },
+    /// The whole release process on a simulated world, in one command: merge → dev, release →
+    /// staging (retagged), a queue wait before production, a failed rollout rolled back, a
+    /// hotfix. Nothing but 127.0.0.1 is contacted; no config, kubeconfig or credential is read.
+    Demo {
+        /// Instead of the story, open a prompt on the same world: any neuro-deploy command,
+        /// plus `queue push|pop REGION`, `release TAG`, `break-image TAG`, `help`, `exit`.
+        #[arg(long)]
+        shell: bool,
+    },
 }
 
 /// `lock`.

@@ -10,7 +10,7 @@
 
 use clap::{Parser, Subcommand};
 use neuro_deploy_codefresh::{PipelineRequest, cf_export, export_file};
-use neuro_deploy_core::{Event, ExitStatus, Outcome, QueueGateOverrides, ReasonCode, Report};
+use neuro_deploy_core::{Event, ExitStatus, Outcome, ReasonCode, Report};
 
 use crate::args::{CommonArgs, exit_codes};
 use crate::commands::event::{self, complete_release};
@@ -52,8 +52,7 @@ pub async fn run(cli: CodefreshCli) -> ExitStatus {
     };
     let dry_run = cli.common.dry_run;
     let outcome = async {
-        let (config, origin) =
-            wiring::load_config(cli.common.config.as_deref(), QueueGateOverrides::default())?;
+        let (config, origin) = wiring::load_config(cli.common.config.as_deref())?;
         let context = Context::new(&cli.common, config, origin);
         step(&context, cli.command, dry_run).await
     }
@@ -122,7 +121,7 @@ async fn step(context: &Context, step: Step, dry_run: bool) -> Result<Report, Fa
     };
     // Codefresh does not say which branch a release targets; GitHub does.
     let event = request.to_event(config);
-    let event = complete_release(event.clone(), config)
+    let event = complete_release(event.clone(), &context.backend, config)
         .await
         .map_err(|error| Failure::from(error).about(&event))?;
     // Production changes run only through the deploy pipeline (its dry run and approval).

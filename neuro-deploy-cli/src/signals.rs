@@ -24,6 +24,7 @@ const HARD_STOP: Duration = Duration::from_secs(10);
 pub struct Signals {
     interrupt: Interrupt,
     running: Arc<AtomicBool>,
+    listener: tokio::task::JoinHandle<()>,
 }
 
 impl Signals {
@@ -33,7 +34,7 @@ impl Signals {
         let running = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&running);
         let event = event.clone();
-        tokio::spawn(async move {
+        let listener = tokio::spawn(async move {
             use tokio::signal::unix::{SignalKind, signal};
             let (Ok(mut terminate), Ok(mut int)) = (
                 signal(SignalKind::terminate()),
@@ -77,7 +78,11 @@ impl Signals {
                 }
             }
         });
-        Signals { interrupt, running }
+        Signals {
+            interrupt,
+            running,
+            listener,
+        }
     }
 
     /// The interrupt to hand to the executor.
@@ -91,5 +96,12 @@ impl Signals {
         let value = work.await;
         self.running.store(false, Ordering::SeqCst);
         value
+    }
+}
+
+impl Drop for Signals {
+    /// The run is over: its listener stops (the playground shell runs many in one process).
+    fn drop(&mut self) {
+        self.listener.abort();
     }
 }

@@ -1,8 +1,10 @@
-//! The one place that builds real adapters from config and the environment.
+//! The one place that builds adapters from config and the environment: the real ones, or the
+//! playground's simulated world ([`Backend`]).
 //!
 //! Endpoints and credentials follow each ecosystem's conventions: the AWS default chain and
 //! `AWS_ENDPOINT_URL*`; `KUBECONFIG` or in-cluster; `GITHUB_TOKEN` and `GITHUB_API_URL`;
-//! `CF_API_KEY` and `CF_URL`. Nothing here reads a secret into config or logs.
+//! `CF_API_KEY` and `CF_URL`. Nothing here reads a secret into config or logs. The simulated
+//! backend reads none of them and builds no AWS, GitHub or Codefresh client.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,22 +17,31 @@ use neuro_deploy_codefresh::{BuildSettings, CodefreshBuilder};
 use neuro_deploy_core::config::BuilderKind;
 use neuro_deploy_core::{
     AdapterError, Adapters, ClusterDeployer, Config, ConfigError, GitSha, ImageBuilder, ImageRef,
-    QueueGateOverrides, QueueInspector, Registry, ReleaseSource,
+    QueueInspector, Registry, ReleaseSource,
 };
 use neuro_deploy_github::{GithubReleases, GithubSettings};
 use neuro_deploy_kube::{ClusterChoice, Clusters, KubeCluster, KubeSettings, RolloutProgress};
 
 use neuro_deploy_command::CommandBuilder;
+use neuro_deploy_sim::World;
+
+/// Where the adapters come from.
+#[derive(Clone, Default)]
+pub enum Backend {
+    /// ECR, SQS, GitHub, Codefresh or the build command, from config and the environment.
+    #[default]
+    Real,
+    /// The playground: the in-memory registry, queues, releases and builder of a simulated
+    /// world (its Kubernetes is reached through the world's kubeconfig like any cluster).
+    Simulated(Arc<World>),
+}
 
 /// The config file read by default from the working directory.
 pub const DEFAULT_CONFIG_FILE: &str = "neuro-deploy.toml";
 
 /// Loads the configuration: `path` (from `--config` / `NEURO_DEPLOY_CONFIG`) must exist;
 /// else `./neuro-deploy.toml` when present; else the built-in defaults. Returns where it came from.
-pub fn load_config(
-    path: Option<&Path>,
-    overrides: QueueGateOverrides,
-) -> Result<(Config, String), ConfigError> {
+pub fn load_config(path: Option<&Path>) -> Result<(Config, String), ConfigError> {
     let (text, origin) = match path {
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Parse {
@@ -51,7 +62,7 @@ pub fn load_config(
         Some(text) => Config::from_toml(&text, &origin)?,
         None => Config::default(),
     };
-    Ok((config.with_queue_overrides(overrides)?, origin))
+    Ok((config, origin))
 }
 
 /// AWS settings: the reliability defaults.
@@ -60,7 +71,10 @@ fn aws_settings() -> AwsSettings {
 }
 
 /// The image registry (ECR).
-pub async fn registry(config: &Config) -> Arc<dyn Registry> {
+pub async fn registry(backend: &Backend, config: &Config) -> Arc<dyn Registry> {
+    if let Backend::Simulated(world) = backend {
+        return world.registry.clone();
+    }
     let from_env = ["AWS_REGION", "AWS_DEFAULT_REGION"]
         .iter()
         .any(|name| std::env::var(name).is_ok_and(|v| !v.trim().is_empty()));
@@ -110,7 +124,10 @@ impl Registry for NoRegion {
 }
 
 /// The queues (SQS, one client per configured region).
-pub async fn queues(config: &Config) -> Arc<dyn QueueInspector> {
+pub async fn queues(backend: &Backend, config: &Config) -> Arc<dyn QueueInspector> {
+    if let Backend::Simulated(world) = backend {
+        return world.queues.clone();
+    }
     Arc::new(SqsQueues::connect(&config.queues.regions, &aws_settings()).await)
 }
 
@@ -203,7 +220,13 @@ pub async fn cluster(
 }
 
 /// Releases on GitHub, when `git.repository` is configured.
-pub fn releases(config: &Config) -> Result<Option<Arc<dyn ReleaseSource>>, AdapterError> {
+pub fn releases(
+    backend: &Backend,
+    config: &Config,
+) -> Result<Option<Arc<dyn ReleaseSource>>, AdapterError> {
+    if let Backend::Simulated(world) = backend {
+        return Ok(Some(world.releases.clone()));
+    }
     match &config.git.repository {
         Some(repository) => Ok(Some(Arc::new(GithubReleases::from_env(
             repository,
@@ -216,8 +239,11 @@ pub fn releases(config: &Config) -> Result<Option<Arc<dyn ReleaseSource>>, Adapt
 const NO_REPOSITORY: &str = "`git.repository` is not set in the config; hotfix commands need the GitHub repository (`owner/name`)";
 
 /// Releases on GitHub, required (hotfix commands).
-pub fn required_releases(config: &Config) -> Result<Arc<dyn ReleaseSource>, AdapterError> {
-    releases(config)?.ok_or_else(|| AdapterError::Refused {
+pub fn required_releases(
+    backend: &Backend,
+    config: &Config,
+) -> Result<Arc<dyn ReleaseSource>, AdapterError> {
+    releases(backend, config)?.ok_or_else(|| AdapterError::Refused {
         code: neuro_deploy_core::ReasonCode::InvalidInput,
         message: NO_REPOSITORY.to_owned(),
     })
@@ -239,7 +265,10 @@ impl ImageBuilder for UnavailableBuilder {
 }
 
 /// The configured image builder.
-pub fn builder(config: &Config) -> Arc<dyn ImageBuilder> {
+pub fn builder(backend: &Backend, config: &Config) -> Arc<dyn ImageBuilder> {
+    if let Backend::Simulated(world) = backend {
+        return world.builder.clone();
+    }
     match config.builder.kind {
         BuilderKind::Command => Arc::new(CommandBuilder::new(
             config.builder.command.clone(),
@@ -262,16 +291,17 @@ pub fn builder(config: &Config) -> Arc<dyn ImageBuilder> {
 /// Every adapter a deploy needs; `environments` are those the run touches; `progress` hears
 /// how rollouts move.
 pub async fn adapters(
+    backend: &Backend,
     config: &Config,
     choice: &ClusterChoice,
     environments: &[&str],
     progress: Option<RolloutProgress>,
 ) -> Result<Adapters, AdapterError> {
     Ok(Adapters {
-        registry: registry(config).await,
-        builder: Some(builder(config)),
-        queues: queues(config).await,
+        registry: registry(backend, config).await,
+        builder: Some(builder(backend, config)),
+        queues: queues(backend, config).await,
         cluster: cluster(config, choice, environments, progress).await?,
-        releases: releases(config)?,
+        releases: releases(backend, config)?,
     })
 }

@@ -200,11 +200,14 @@ impl World {
     /// A new commit on the main branch, released as `tag` on GitHub (not deployed yet).
     pub async fn release(&self, tag: &str) -> Result<(GitSha, ReleaseInfo), AdapterError> {
         let sha = self.merge(&format!("changes for {tag}"))?;
-        let release = self
-            .releases
+        Ok((sha, self.publish(tag).await?))
+    }
+
+    /// Publishes GitHub release `tag` at the main branch's current commit.
+    pub async fn publish(&self, tag: &str) -> Result<ReleaseInfo, AdapterError> {
+        self.releases
             .create_release(tag, &self.config.git.main_branch)
-            .await?;
-        Ok((sha, release))
+            .await
     }
 
     /// From now on, every rollout of `version` (its tag, as a promotion pins it or not) fails:

@@ -110,7 +110,7 @@ pub async fn run(context: &Context) -> Result<ExitStatus, Failure> {
         }
     }
 
-    let registry = wiring::registry(config).await;
+    let registry = wiring::registry(&context.backend, config).await;
     let repository = &config.registry.repository;
     let ecr = match registry.repository_uri().await {
         Ok(uri) => registry.find("latest").await.map(|_| uri),
@@ -125,7 +125,7 @@ pub async fn run(context: &Context) -> Result<ExitStatus, Failure> {
         ),
     });
 
-    let inspector = wiring::queues(config).await;
+    let inspector = wiring::queues(&context.backend, config).await;
     let quiet = StderrProgress { quiet: true };
     let samples = sample_queues(
         inspector.as_ref(),

@@ -63,7 +63,11 @@ pub fn from_command(command: EventCommand, config: &Config) -> Result<Event, Fai
 }
 
 /// Fills a release event from GitHub when the caller left parts out (target branch, flags).
-pub async fn complete_release(event: Event, config: &Config) -> Result<Event, AdapterError> {
+pub async fn complete_release(
+    event: Event,
+    backend: &wiring::Backend,
+    config: &Config,
+) -> Result<Event, AdapterError> {
     let tag = match &event {
         Event::Released {
             tag,
@@ -73,7 +77,7 @@ pub async fn complete_release(event: Event, config: &Config) -> Result<Event, Ad
         } if target_branch.is_none() || sha.is_none() => tag.clone(),
         _ => return Ok(event),
     };
-    let Some(releases) = wiring::releases(config)? else {
+    let Some(releases) = wiring::releases(backend, config)? else {
         return Ok(event);
     };
     let found = releases.release(&tag).await?.ok_or_else(|| AdapterError::Refused {
@@ -128,7 +132,7 @@ pub async fn execute(
 /// changes production (unless `options.yes`), and returns the report (not printed).
 pub async fn run(context: &Context, event: Event, options: Options) -> Result<Report, Failure> {
     let (printer, config) = (context.printer, &context.config);
-    let event = complete_release(event.clone(), config)
+    let event = complete_release(event.clone(), &context.backend, config)
         .await
         .map_err(|error| Failure::from(error).about(&event))?;
     // Refusals that need no facts come first: nothing is contacted for them.
@@ -146,9 +150,15 @@ pub async fn run(context: &Context, event: Event, options: Options) -> Result<Re
     let touched = touched_environments(&event, config);
     let touched: Vec<&str> = touched.iter().map(String::as_str).collect();
     let progress = crate::output::progress::rollout_progress(context.quiet);
-    let adapters = wiring::adapters(config, &context.cluster, &touched, progress)
-        .await
-        .map_err(|error| Failure::from(error).about(&event))?;
+    let adapters = wiring::adapters(
+        &context.backend,
+        config,
+        &context.cluster,
+        &touched,
+        progress,
+    )
+    .await
+    .map_err(|error| Failure::from(error).about(&event))?;
     let observer = Arc::new(StderrProgress {
         quiet: context.quiet,
     });

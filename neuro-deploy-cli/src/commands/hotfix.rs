@@ -12,7 +12,7 @@ use crate::wiring;
 /// Runs one hotfix step on GitHub.
 pub async fn run(context: &Context, action: HotfixCommand) -> Result<ExitStatus, Failure> {
     let config = &context.config;
-    let source = wiring::required_releases(config)?;
+    let source = wiring::required_releases(&context.backend, config)?;
     match action {
         HotfixCommand::Start => {
             let started = hotfix::start(source.as_ref(), config).await?;

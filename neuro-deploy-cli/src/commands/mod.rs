@@ -5,6 +5,7 @@
 //! library and print typed documents.
 
 pub mod config;
+pub mod demo;
 pub mod doctor;
 pub mod event;
 pub mod hotfix;
@@ -36,6 +37,8 @@ pub struct Context {
     pub quiet: bool,
     /// `--kubeconfig` and `--context`.
     pub cluster: ClusterChoice,
+    /// Where the adapters come from.
+    pub backend: wiring::Backend,
 }
 
 impl Context {
@@ -49,6 +52,7 @@ impl Context {
             origin,
             quiet: common.quiet,
             cluster: common.cluster_choice(),
+            backend: wiring::Backend::Real,
         }
     }
 }
@@ -143,55 +147,74 @@ pub async fn dispatch(cli: Cli) -> ExitStatus {
     let printer = Printer {
         format: cli.common.output,
     };
-    let overrides = neuro_deploy_core::QueueGateOverrides {
-        window: cli.queue_window,
-        timeout: cli.queue_timeout,
-        poll: cli.queue_poll,
-    };
     // Generated from the argument definitions: no config needed.
     match &cli.command {
         Command::Completion { shell } => return shell::completion(*shell),
         Command::Man => return shell::man(),
+        // The playground brings its own world and config; nothing on this machine is read.
+        Command::Demo { shell } => {
+            return demo::run(&cli.common, *shell)
+                .await
+                .unwrap_or_else(|failure| failure.print(printer));
+        }
         _ => {}
     }
-    let loaded = wiring::load_config(cli.common.config.as_deref(), overrides).and_then(
-        |(mut config, origin)| {
-            // Per-run flags replace their config keys, and are validated like them.
-            if let Some(timeout) = cli.rollout_timeout {
-                config.rollout.timeout = timeout;
-            }
-            if let Some(wait) = cli.wait_for_lock {
-                config.lock.wait = wait;
-            }
-            config.validate("command line")?;
-            Ok((config, origin))
-        },
-    );
+    let loaded = wiring::load_config(cli.common.config.as_deref())
+        .and_then(|(config, origin)| Ok((with_run_flags(config, &cli)?, origin)));
     let (config, origin) = match loaded {
         Ok(loaded) => loaded,
         Err(error) => return Failure::from(error).print(printer),
     };
     let context = Context::new(&cli.common, config, origin);
+    execute(&context, cli).await
+}
+
+/// The per-run flags (queue gate, rollout timeout, lock wait) replace their config keys, and are
+/// validated like them.
+pub fn with_run_flags(config: Config, cli: &Cli) -> Result<Config, ConfigError> {
+    let overrides = neuro_deploy_core::QueueGateOverrides {
+        window: cli.queue_window,
+        timeout: cli.queue_timeout,
+        poll: cli.queue_poll,
+    };
+    let mut config = config.with_queue_overrides(overrides)?;
+    if let Some(timeout) = cli.rollout_timeout {
+        config.rollout.timeout = timeout;
+    }
+    if let Some(wait) = cli.wait_for_lock {
+        config.lock.wait = wait;
+    }
+    config.validate("command line")?;
+    Ok(config)
+}
+
+/// Runs one parsed command in `context` and prints its result; the exit status is the
+/// command's. The binary and the playground shell both come through here.
+pub async fn execute(context: &Context, cli: Cli) -> ExitStatus {
     let options = event::Options {
         dry_run: cli.common.dry_run,
         yes: cli.yes,
         image_only: false,
     };
     let result = match cli.command {
-        Command::Config { action } => config::run(&context, action),
-        Command::Plan { event } => plan::run(&context, event),
+        Command::Config { action } => config::run(context, action),
+        Command::Plan { event } => plan::run(context, event),
         Command::Event(command) => match event::from_command(command, &context.config) {
-            Ok(event) => event::execute(&context, event, options).await,
+            Ok(event) => event::execute(context, event, options).await,
             Err(failure) => Err(failure),
         },
-        Command::Status { env } => status::run(&context, env.as_deref()).await,
-        Command::Queues => queues::run(&context).await,
-        Command::Hotfix { action } => hotfix::run(&context, action).await,
-        Command::Lock { action } => lock::run(&context, action, cli.yes).await,
-        Command::Doctor => doctor::run(&context).await,
-        Command::Completion { .. } | Command::Man => Ok(ExitStatus::Done),
+        Command::Status { env } => status::run(context, env.as_deref()).await,
+        Command::Queues => queues::run(context).await,
+        Command::Hotfix { action } => hotfix::run(context, action).await,
+        Command::Lock { action } => lock::run(context, action, cli.yes).await,
+        Command::Doctor => doctor::run(context).await,
+        Command::Completion { shell } => Ok(shell::completion(shell)),
+        Command::Man => Ok(shell::man()),
+        Command::Demo { .. } => Err(Failure::invalid(
+            "the playground is already running here; type `exit` to leave it first",
+        )),
     };
-    result.unwrap_or_else(|failure| failure.print(printer))
+    result.unwrap_or_else(|failure| failure.print(context.printer))
 }
 
 /// The namespace of a configured environment, or invalid input naming the known ones.

@@ -11,7 +11,7 @@ use crate::wiring;
 /// Samples the queues and prints a table.
 pub async fn run(context: &Context) -> Result<ExitStatus, Failure> {
     let config = &context.config;
-    let inspector = wiring::queues(config).await;
+    let inspector = wiring::queues(&context.backend, config).await;
     let progress = StderrProgress {
         quiet: context.quiet,
     };

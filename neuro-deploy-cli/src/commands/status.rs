@@ -17,7 +17,10 @@ pub async fn run(context: &Context, only: Option<&str>) -> Result<ExitStatus, Fa
     }
     let touched: Vec<&str> = only.into_iter().collect();
     let cluster = wiring::cluster(config, &context.cluster, &touched, None).await?;
-    let repository = wiring::registry(config).await.repository_uri().await?;
+    let repository = wiring::registry(&context.backend, config)
+        .await
+        .repository_uri()
+        .await?;
     let mut rows = Vec::new();
     for env in config
         .environments

@@ -9,6 +9,7 @@ mod dist;
 mod habits;
 mod lifecycle;
 mod pipelines;
+mod playground;
 mod safety;
 mod snapshots;
 mod world;

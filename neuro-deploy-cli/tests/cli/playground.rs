@@ -5,10 +5,13 @@
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use crate::world::kubectl;
 
 const SECRET: &str = "ghp_playground_secret_token";
 
@@ -219,18 +222,21 @@ impl Drop for Shell {
     }
 }
 
-async fn kubectl(kubeconfig: &str, args: &[&str]) -> String {
-    let mut command = Command::new(neuro_deploy_testkit::env::kubectl());
-    command.env("KUBECONFIG", kubeconfig).args(args);
-    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
-        .await
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "kubectl {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
+/// The image of production's web container, as kubectl reads it.
+async fn production_web_image(kubeconfig: &Path) -> String {
+    kubectl(
+        kubeconfig,
+        &[
+            "get",
+            "deployment",
+            "neuro-ui-web",
+            "-n",
+            "leaf-neuro-ui",
+            "-o",
+            "jsonpath={.spec.template.spec.containers[0].image}",
+        ],
+    )
+    .await
 }
 
 #[tokio::test]
@@ -246,8 +252,8 @@ async fn the_shell_takes_commands_on_stdin_while_kubectl_reads_the_same_world() 
     let kubeconfig = banner
         .lines()
         .find_map(|line| line.trim().strip_prefix("export KUBECONFIG="))
-        .unwrap_or_else(|| panic!("no kubeconfig path in the banner: {banner}"))
-        .to_owned();
+        .map(PathBuf::from)
+        .unwrap_or_else(|| panic!("no kubeconfig path in the banner: {banner}"));
     assert!(banner.contains("kubectl get deployments -A"), "{banner}");
 
     // kubectl sees the seeded world: the app's Deployments with the sidecar, in production.
@@ -294,19 +300,7 @@ async fn the_shell_takes_commands_on_stdin_while_kubectl_reads_the_same_world() 
         "{refused}"
     );
     assert!(refused.contains("(exit 3)"), "{refused}");
-    let before = kubectl(
-        &kubeconfig,
-        &[
-            "get",
-            "deployment",
-            "neuro-ui-web",
-            "-n",
-            "leaf-neuro-ui",
-            "-o",
-            "jsonpath={.spec.template.spec.containers[0].image}",
-        ],
-    )
-    .await;
+    let before = production_web_image(&kubeconfig).await;
     assert!(
         before.ends_with(":v1.3.0"),
         "refused means untouched: {before}"
@@ -321,19 +315,7 @@ async fn the_shell_takes_commands_on_stdin_while_kubectl_reads_the_same_world() 
     assert_eq!(report["exit_code"], 0, "{promoted}");
 
     // kubectl, in another process, sees what the shell did.
-    let after = kubectl(
-        &kubeconfig,
-        &[
-            "get",
-            "deployment",
-            "neuro-ui-web",
-            "-n",
-            "leaf-neuro-ui",
-            "-o",
-            "jsonpath={.spec.template.spec.containers[0].image}",
-        ],
-    )
-    .await;
+    let after = production_web_image(&kubeconfig).await;
     assert!(after.contains(":v1.4.0@sha256:"), "{after}");
     let rollout = kubectl(
         &kubeconfig,

@@ -285,17 +285,7 @@ renew_every = "5s"
 
     /// Runs the official kubectl against kube-sim; panics with its output when it fails.
     pub async fn kubectl(&self, args: &[&str]) -> String {
-        let mut command = std::process::Command::new(neuro_deploy_testkit::env::kubectl());
-        command.env("KUBECONFIG", &self.kubeconfig).args(args);
-        let output = tokio::task::spawn_blocking(move || command.output().unwrap())
-            .await
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "kubectl {args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout).into_owned()
+        kubectl(&self.kubeconfig, args).await
     }
 
     /// `kubectl set image` of both app containers of `neuro-ui` in `namespace`, as an operator would.
@@ -567,4 +557,19 @@ pub fn fast_sim() -> KubeSimOptions {
         fail_image: Some(":v9\\.9\\.9$".to_owned()),
         ..KubeSimOptions::default()
     }
+}
+
+/// Runs the official kubectl with `kubeconfig`; panics with its output when it fails.
+pub async fn kubectl(kubeconfig: &std::path::Path, args: &[&str]) -> String {
+    let mut command = std::process::Command::new(neuro_deploy_testkit::env::kubectl());
+    command.env("KUBECONFIG", kubeconfig).args(args);
+    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "kubectl {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
 }

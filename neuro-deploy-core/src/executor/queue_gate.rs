@@ -104,8 +104,14 @@ impl Executor {
                 } else {
                     gate.poll
                 };
+                // Past the samples needed only the window is left to wait for.
+                let streak = if count < needed {
+                    format!("{count} of {needed} samples")
+                } else {
+                    format!("{count} samples")
+                };
                 self.observer.progress(&Progress::Note(format!(
-                    "queues clear for {} of {} ({count} of {needed} samples); waited {}",
+                    "queues clear for {} of {} ({streak}); waited {}",
                     format_elapsed(now.duration_since(since)),
                     format_duration(gate.window),
                     format_elapsed(now.duration_since(start))

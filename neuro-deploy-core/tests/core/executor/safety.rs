@@ -748,4 +748,11 @@ async fn the_queue_wait_says_how_long_it_waited_and_how_long_is_left() {
             .any(|n| n.starts_with("queues clear for 20.0s of 1m (2 of 3 samples)")),
         "{notes:?}"
     );
+    // Enough samples, not yet the whole window: only the window is left to wait for.
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.starts_with("queues clear for 40.0s of 1m (3 samples)")),
+        "{notes:?}"
+    );
 }

@@ -136,6 +136,32 @@ pub enum Command {
     },
     /// Depth of every configured queue in every region; exit 0 when drained, 3 when not.
     Queues,
+    /// Who deployed which version to which environment when, and how it ended, newest first:
+    /// from GitHub Deployments with `[git] deployments = true`, else from the audit annotations
+    /// on the Deployments (there only the last change of each environment is known).
+    History {
+        /// Only this environment.
+        #[arg(long)]
+        env: Option<String>,
+        /// At most this many entries (1 to 100).
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..=100))]
+        limit: u16,
+    },
+    /// Run an environment's `[environments.verify]` checks now against what runs there, and
+    /// record a pass on its Deployments (what a promotion from it requires). Exit 0 passed, 3
+    /// failed (nothing is rolled back).
+    Verify {
+        /// Environment name.
+        #[arg(long)]
+        env: String,
+    },
+    /// Record what runs in an environment now as a GitHub Deployment (`success`): for a deploy
+    /// whose record could not be written. Needs `[git] deployments = true`.
+    Record {
+        /// Environment name.
+        #[arg(long)]
+        env: String,
+    },
     /// The hotfix flow.
     Hotfix {
         /// Step.

@@ -14,24 +14,33 @@ pub fn identity() -> String {
 
 /// The CI's identity of the run, read through `get`.
 pub fn identity_from(get: impl Fn(&str) -> Option<String>) -> Option<String> {
+    let url = run_url_from(&get);
+    let with_url = |who: String| match &url {
+        Some(url) => format!("{who} ({url})"),
+        None => who,
+    };
     if let Some(initiator) = get("CF_BUILD_INITIATOR") {
-        return Some(match get("CF_BUILD_URL") {
-            Some(url) => format!("{initiator}@codefresh ({url})"),
-            None => format!("{initiator}@codefresh"),
-        });
+        return Some(with_url(format!("{initiator}@codefresh")));
     }
     let actor = get("GITHUB_ACTOR")?;
-    let run = match (
+    Some(with_url(format!("{actor}@github-actions")))
+}
+
+/// The CI run's page (Codefresh's build URL, or the GitHub Actions run), read through `get`.
+pub fn run_url_from(get: impl Fn(&str) -> Option<String>) -> Option<String> {
+    if get("CF_BUILD_INITIATOR").is_some() || get("CF_BUILD_URL").is_some() {
+        return get("CF_BUILD_URL");
+    }
+    match (
         get("GITHUB_SERVER_URL"),
         get("GITHUB_REPOSITORY"),
         get("GITHUB_RUN_ID"),
     ) {
-        (Some(server), Some(repository), Some(id)) => {
-            format!(" ({server}/{repository}/actions/runs/{id})")
+        (Some(server), Some(repository), Some(id)) if get("GITHUB_ACTOR").is_some() => {
+            Some(format!("{server}/{repository}/actions/runs/{id}"))
         }
-        _ => String::new(),
-    };
-    Some(format!("{actor}@github-actions{run}"))
+        _ => None,
+    }
 }
 
 /// `user@host` from the environment.
@@ -62,6 +71,7 @@ pub fn run_context(dry_run: bool) -> RunContext {
         run_id: format!("{:x}-{:x}", nanos % 0xffff_ffff_ffff, std::process::id()),
         started_at: humantime::format_rfc3339_seconds(now).to_string(),
         dry_run,
+        run_url: run_url_from(|name| std::env::var(name).ok()),
     }
 }
 

@@ -16,10 +16,11 @@ use neuro_deploy_aws::{AwsSettings, EcrRegistry, SqsQueues, load_sdk_config};
 use neuro_deploy_codefresh::{BuildSettings, CodefreshBuilder};
 use neuro_deploy_core::config::BuilderKind;
 use neuro_deploy_core::{
-    AdapterError, Adapters, ClusterDeployer, Config, ConfigError, GitSha, ImageBuilder, ImageRef,
-    QueueInspector, Registry, ReleaseSource,
+    AdapterError, Adapters, ClusterDeployer, Config, ConfigError, DeploymentRecorder, GitSha,
+    HealthChecker, ImageBuilder, ImageRef, Notifier, QueueInspector, Registry, ReleaseSource,
 };
 use neuro_deploy_github::{GithubReleases, GithubSettings};
+use neuro_deploy_http::{HttpHealthChecker, WebhookNotifier};
 use neuro_deploy_kube::{ClusterChoice, Clusters, KubeCluster, KubeSettings, RolloutProgress};
 
 use neuro_deploy_command::CommandBuilder;
@@ -285,6 +286,32 @@ pub fn builder(backend: &Backend, config: &Config) -> Arc<dyn ImageBuilder> {
                 Err(error) => Arc::new(UnavailableBuilder(error.to_string())),
             }
         }
+    }
+}
+
+/// The GitHub Deployments recorder, when `[git] deployments = true` (never in the playground).
+pub fn recorder(
+    backend: &Backend,
+    config: &Config,
+) -> Result<Option<Arc<dyn DeploymentRecorder>>, AdapterError> {
+    match (backend, &config.git.repository) {
+        (Backend::Real, Some(repository)) if config.git.deployments => Ok(Some(Arc::new(
+            GithubReleases::from_env(repository, GithubSettings::default())?,
+        ))),
+        _ => Ok(None),
+    }
+}
+
+/// The health checker verification probes with.
+pub fn health_checker() -> Result<Arc<dyn HealthChecker>, AdapterError> {
+    Ok(Arc::new(HttpHealthChecker::new()?))
+}
+
+/// The webhook notifier, when `NEURO_DEPLOY_WEBHOOK_URL` is set (never in the playground).
+pub fn notifier(backend: &Backend) -> Result<Option<Arc<dyn Notifier>>, AdapterError> {
+    match backend {
+        Backend::Real => Ok(WebhookNotifier::from_env()?.map(|n| Arc::new(n) as Arc<dyn Notifier>)),
+        Backend::Simulated(_) => Ok(None),
     }
 }
 

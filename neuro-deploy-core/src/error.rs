@@ -40,6 +40,8 @@ pub enum ReasonCode {
     WorkloadPaused,
     /// The images are already set, but their rollout is failing; this run changed nothing.
     RolloutFailing,
+    /// The environment's checks failed after the rollout (the previous images were restored).
+    VerificationFailed,
     // ---- ignores ----
     /// The branch is not one that deploys.
     NotReleaseBranch,
@@ -51,7 +53,7 @@ pub enum ReasonCode {
 
 impl ReasonCode {
     /// Every code, for documentation and tests.
-    pub const ALL: [ReasonCode; 17] = [
+    pub const ALL: [ReasonCode; 18] = [
         ReasonCode::QueueNotDrained,
         ReasonCode::NotVerifiedOnStaging,
         ReasonCode::ImageMissing,
@@ -66,6 +68,7 @@ impl ReasonCode {
         ReasonCode::NoPreviousVersion,
         ReasonCode::WorkloadPaused,
         ReasonCode::RolloutFailing,
+        ReasonCode::VerificationFailed,
         ReasonCode::NotReleaseBranch,
         ReasonCode::DraftRelease,
         ReasonCode::AlreadyDeployed,
@@ -88,6 +91,7 @@ impl ReasonCode {
             ReasonCode::NoPreviousVersion => "no_previous_version",
             ReasonCode::WorkloadPaused => "workload_paused",
             ReasonCode::RolloutFailing => "rollout_failing",
+            ReasonCode::VerificationFailed => "verification_failed",
             ReasonCode::NotReleaseBranch => "not_release_branch",
             ReasonCode::DraftRelease => "draft_release",
             ReasonCode::AlreadyDeployed => "already_deployed",
@@ -113,6 +117,7 @@ impl ReasonCode {
             | ReasonCode::ProductionRequiresPromotion
             | ReasonCode::ConfirmationRequired => ExitStatus::InvalidInput,
             ReasonCode::LockHeld => ExitStatus::LockHeld,
+            ReasonCode::VerificationFailed => ExitStatus::RolledBack,
             ReasonCode::QueueNotDrained
             | ReasonCode::NotVerifiedOnStaging
             | ReasonCode::ImageMissing

@@ -50,6 +50,7 @@ pub mod error;
 pub mod executor;
 pub mod hotfix;
 pub mod model;
+pub mod notify;
 pub mod policy;
 pub mod traits;
 pub mod version;
@@ -59,18 +60,23 @@ pub use config::{Config, ConfigError, EnvironmentConfig, QueueGateOverrides, Tri
 pub use error::{AdapterError, Cause, ExitStatus, InputError, Reason, ReasonCode};
 pub use executor::{
     Adapters, CLEANUP_BOUND, Executor, Interrupt, Interrupter, Observer, Outcome, Progress,
-    QueueSample, Report, RunContext, Silent, StepReport, StepStatus, interrupt_channel,
-    sample_queues,
+    QueueSample, Report, RunContext, Silent, StepReport, StepStatus, Verification,
+    interrupt_channel, sample_queues,
 };
 pub use model::{
-    DeployAudit, DeployTarget, Event, ImageChange, ImageRef, LockAttempt, LockHandle, QueueDepth,
-    ReleaseInfo, RolloutCounts, RolloutResult, RolloutState, Workload,
+    DeployAudit, DeployTarget, DeploymentPayload, DeploymentRecord, DeploymentState, Event,
+    HistoryEntry, ImageChange, ImageRef, LockAttempt, LockHandle, QueueDepth, ReleaseInfo,
+    RolloutCounts, RolloutResult, RolloutState, Workload,
 };
 pub use policy::{Decision, Fact, Facts, Plan, PlannedStep, Step, decide};
-pub use traits::{ClusterDeployer, ImageBuilder, QueueInspector, Registry, ReleaseSource};
+pub use traits::{
+    ClusterDeployer, DeploymentRecorder, HealthChecker, ImageBuilder, Notifier, QueueInspector,
+    Registry, ReleaseSource,
+};
 pub use version::{GitSha, ReleaseTag, Version, VersionError};
 
 #[cfg(any(test, feature = "mocks"))]
 pub use traits::{
-    MockClusterDeployer, MockImageBuilder, MockQueueInspector, MockRegistry, MockReleaseSource,
+    MockClusterDeployer, MockDeploymentRecorder, MockHealthChecker, MockImageBuilder, MockNotifier,
+    MockQueueInspector, MockRegistry, MockReleaseSource,
 };

@@ -1,4 +1,5 @@
-//! The five boundaries the executor acts through. Adapter crates implement them;
+//! The boundaries the executor acts through: the five a deploy needs, and three optional ones
+//! (a health checker for verification, a deployment recorder, a notifier). Adapter crates implement them;
 //! `mocks` (feature) exposes `mockall` doubles (`MockRegistry` …) for embedders' tests.
 //!
 //! Every trait is object safe (`Arc<dyn Registry>`), `Send + Sync`, and speaks the domain's words.
@@ -9,8 +10,8 @@ use async_trait::async_trait;
 
 use crate::error::AdapterError;
 use crate::model::{
-    DeployAudit, ImageChange, ImageRef, LockAttempt, LockHandle, QueueDepth, ReleaseInfo,
-    RolloutResult, Workload,
+    DeployAudit, DeploymentRecord, DeploymentState, HistoryEntry, ImageChange, ImageRef,
+    LockAttempt, LockHandle, QueueDepth, ReleaseInfo, RolloutResult, Workload,
 };
 use crate::version::GitSha;
 
@@ -92,6 +93,15 @@ pub trait ClusterDeployer: Send + Sync {
 
     /// Releases a held lock.
     async fn unlock(&self, lock: &LockHandle) -> Result<(), AdapterError>;
+
+    /// Writes `annotations` on the metadata of the named Deployments (never on the pod
+    /// template, so nothing rolls out).
+    async fn annotate(
+        &self,
+        namespace: &str,
+        workloads: &[String],
+        annotations: &[(String, String)],
+    ) -> Result<(), AdapterError>;
 }
 
 /// Releases, tags and branches. Implemented by `GithubReleases` (neuro-deploy-github).
@@ -116,4 +126,46 @@ pub trait ReleaseSource: Send + Sync {
 
     /// Creates a published release of `tag` targeting `branch`, with generated notes.
     async fn create_release(&self, tag: &str, branch: &str) -> Result<ReleaseInfo, AdapterError>;
+}
+
+/// Probes the URLs an environment's verification names. Implemented by `HttpHealthChecker`
+/// (neuro-deploy-http).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait HealthChecker: Send + Sync {
+    /// One GET of `url` bounded by `timeout`: the HTTP status it answered, or why it did not.
+    async fn probe(&self, url: &str, timeout: Duration) -> Result<u16, AdapterError>;
+}
+
+/// Where deploys are recorded for people. Implemented by `GithubDeployments`
+/// (neuro-deploy-github).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait DeploymentRecorder: Send + Sync {
+    /// Records a deploy that is about to write, in state `in_progress`; returns its id.
+    async fn start(&self, record: &DeploymentRecord) -> Result<u64, AdapterError>;
+
+    /// Moves the record to `state`, with one line saying why.
+    async fn finish(
+        &self,
+        id: u64,
+        state: DeploymentState,
+        description: &str,
+        record: &DeploymentRecord,
+    ) -> Result<(), AdapterError>;
+
+    /// The latest deploys, newest first (to `environment` only, when given).
+    async fn history<'a>(
+        &self,
+        environment: Option<&'a str>,
+        limit: usize,
+    ) -> Result<Vec<HistoryEntry>, AdapterError>;
+}
+
+/// Tells people how a run ended. Implemented by `WebhookNotifier` (neuro-deploy-http).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait Notifier: Send + Sync {
+    /// Sends one message (a JSON body, made by `neuro_deploy_core::notify::message`).
+    async fn notify(&self, message: &serde_json::Value) -> Result<(), AdapterError>;
 }

@@ -3,7 +3,8 @@
 //! The GitHub adapter of neuro-deploy: [`GithubReleases`] implements the core's
 //! `ReleaseSource` with `octocrab` — resolve branches, tags (annotated or lightweight) and SHAs
 //! to commits, read releases (paginated), tell whether a branch contains a commit, create hotfix
-//! branches and releases.
+//! branches and releases — and its `DeploymentRecorder`: every deploy that writes as a GitHub
+//! Deployment with its statuses, read back as the history.
 //!
 //! **What it is not**: no policy (the hotfix rules live in `neuro_deploy_core::hotfix`), and no
 //! token storage: the token comes from `GITHUB_TOKEN` (or the caller) and is held as a
@@ -32,6 +33,7 @@ pub const API_URL_ENV: &str = "GITHUB_API_URL";
 
 const SERVICE: &str = "github";
 
+mod deployments;
 mod transport;
 mod wire;
 

@@ -1,5 +1,5 @@
 //! The response shapes of the GitHub REST API that neuro-deploy reads (refs, tags, commits,
-//! releases, comparisons), as the REST docs define them.
+//! releases, comparisons, deployments and their statuses), as the REST docs define them.
 
 use neuro_deploy_core::{AdapterError, GitSha, ReleaseInfo};
 use serde::Deserialize;
@@ -45,6 +45,33 @@ impl From<Release> for ReleaseInfo {
             prerelease: r.prerelease,
         }
     }
+}
+
+/// A Deployment (`POST/GET …/deployments`).
+#[derive(Deserialize)]
+pub(crate) struct Deployment {
+    pub(crate) id: u64,
+    #[serde(rename = "ref", default)]
+    pub(crate) reference: String,
+    #[serde(default)]
+    pub(crate) environment: String,
+    #[serde(default)]
+    pub(crate) created_at: String,
+    #[serde(default)]
+    pub(crate) creator: Option<User>,
+    #[serde(default)]
+    pub(crate) payload: serde_json::Value,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct User {
+    pub(crate) login: String,
+}
+
+/// A Deployment status (`GET …/deployments/{id}/statuses`, newest first).
+#[derive(Deserialize)]
+pub(crate) struct DeploymentStatus {
+    pub(crate) state: String,
 }
 
 #[derive(Deserialize)]

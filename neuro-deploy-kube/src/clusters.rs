@@ -163,4 +163,15 @@ impl ClusterDeployer for Clusters {
     async fn unlock(&self, lock: &LockHandle) -> Result<(), AdapterError> {
         self.of(&lock.namespace).unlock(lock).await
     }
+
+    async fn annotate(
+        &self,
+        namespace: &str,
+        workloads: &[String],
+        annotations: &[(String, String)],
+    ) -> Result<(), AdapterError> {
+        self.of(namespace)
+            .annotate(namespace, workloads, annotations)
+            .await
+    }
 }

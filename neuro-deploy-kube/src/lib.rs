@@ -214,4 +214,14 @@ impl ClusterDeployer for KubeCluster {
     async fn unlock(&self, lock: &LockHandle) -> Result<(), AdapterError> {
         self.release_lease(lock).await
     }
+
+    async fn annotate(
+        &self,
+        namespace: &str,
+        workloads: &[String],
+        annotations: &[(String, String)],
+    ) -> Result<(), AdapterError> {
+        self.annotate_workloads(namespace, workloads, annotations)
+            .await
+    }
 }

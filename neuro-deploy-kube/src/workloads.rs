@@ -74,6 +74,7 @@ impl KubeCluster {
                 previous_version: annotation(annotations::PREVIOUS_VERSION),
                 deployed_at: annotation(annotations::DEPLOYED_AT),
                 deployed_by: annotation(annotations::DEPLOYED_BY),
+                verified: annotation(annotations::VERIFIED),
             },
         }
     }
@@ -122,6 +123,33 @@ impl KubeCluster {
                 other => return other.map(|_| ()),
             }
         }
+    }
+
+    /// Merges `annotations` into each named Deployment's metadata (a merge patch: the pod
+    /// template is untouched, so nothing rolls out).
+    pub(crate) async fn annotate_workloads(
+        &self,
+        namespace: &str,
+        workloads: &[String],
+        annotations: &[(String, String)],
+    ) -> Result<(), AdapterError> {
+        let api = self.deployments(namespace);
+        let values: BTreeMap<&str, &str> = annotations
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let patch = json!({ "metadata": { "annotations": values } });
+        let params = PatchParams {
+            field_manager: Some(FIELD_MANAGER.to_owned()),
+            ..PatchParams::default()
+        };
+        let merge = Patch::Merge(&patch);
+        for name in workloads {
+            let operation = format!("annotating deployment `{name}` in `{namespace}`");
+            self.call(&operation, || api.patch(name, &params, &merge))
+                .await?;
+        }
+        Ok(())
     }
 
     pub(crate) async fn list_workloads(

@@ -105,6 +105,7 @@ async fn promote(
         run_id: "run".into(),
         started_at: "2026-11-26T00:00:00Z".into(),
         dry_run: false,
+        run_url: None,
     };
     Executor::new(adapters, config.clone())
         .run(&event, &ctx)

@@ -129,8 +129,29 @@ pub async fn execute(
 }
 
 /// Runs an event through the executor with the real adapters, asking for confirmation when it
-/// changes production (unless `options.yes`), and returns the report (not printed).
+/// changes production (unless `options.yes`), notifies when `[notify]` says so, and returns
+/// the report (not printed).
 pub async fn run(context: &Context, event: Event, options: Options) -> Result<Report, Failure> {
+    let mut report = run_unnotified(context, event, options).await?;
+    match wiring::notifier(&context.backend) {
+        Ok(Some(notifier)) => {
+            let who = crate::identity::identity();
+            neuro_deploy_core::notify::send(notifier.as_ref(), &context.config, &mut report, &who)
+                .await;
+        }
+        Ok(None) => {}
+        Err(error) => report.warnings.push(format!(
+            "the notification could not be sent ({error}); the run's outcome is unaffected"
+        )),
+    }
+    Ok(report)
+}
+
+async fn run_unnotified(
+    context: &Context,
+    event: Event,
+    options: Options,
+) -> Result<Report, Failure> {
     let (printer, config) = (context.printer, &context.config);
     let event = complete_release(event.clone(), &context.backend, config)
         .await
@@ -197,9 +218,20 @@ pub async fn run(context: &Context, event: Event, options: Options) -> Result<Re
             ));
         }
     }
-    let executor = Executor::new(adapters, config.clone())
+    let mut executor = Executor::new(adapters, config.clone())
         .with_observer(observer)
         .with_interrupt(signals.interrupt());
+    let configured = || -> Result<_, AdapterError> {
+        Ok((
+            wiring::recorder(&context.backend, config)?,
+            wiring::health_checker()?,
+        ))
+    };
+    let (recorder, checker) = configured().map_err(|error| Failure::from(error).about(&event))?;
+    executor = executor.with_health_checker(checker);
+    if let Some(recorder) = recorder {
+        executor = executor.with_recorder(recorder);
+    }
     let ctx = run_context(options.dry_run);
     Ok(if options.image_only {
         signals.during(executor.prepare_image(&event, &ctx)).await

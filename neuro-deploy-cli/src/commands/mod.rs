@@ -8,12 +8,15 @@ pub mod config;
 pub mod demo;
 pub mod doctor;
 pub mod event;
+pub mod history;
 pub mod hotfix;
 pub mod lock;
 pub mod plan;
 pub mod queues;
+pub mod record;
 pub mod shell;
 pub mod status;
+pub mod verify;
 
 use neuro_deploy_core::{
     AdapterError, Config, ConfigError, Event, ExitStatus, Outcome, ReasonCode,
@@ -205,6 +208,11 @@ pub async fn execute(context: &Context, cli: Cli) -> ExitStatus {
         },
         Command::Status { env } => status::run(context, env.as_deref()).await,
         Command::Queues => queues::run(context).await,
+        Command::History { env, limit } => {
+            history::run(context, env.as_deref(), usize::from(limit)).await
+        }
+        Command::Verify { env } => verify::run(context, &env).await,
+        Command::Record { env } => record::run(context, &env).await,
         Command::Hotfix { action } => hotfix::run(context, action).await,
         Command::Lock { action } => lock::run(context, action, cli.yes).await,
         Command::Doctor => doctor::run(context).await,

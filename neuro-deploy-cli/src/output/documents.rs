@@ -4,8 +4,8 @@
 use neuro_deploy_core::hotfix::HotfixStart;
 use neuro_deploy_core::policy::EnvironmentStatus;
 use neuro_deploy_core::{
-    Config, Decision, EnvironmentConfig, Event, Outcome, QueueSample, ReasonCode, ReleaseInfo,
-    Report, Step,
+    Config, Decision, DeploymentRecord, EnvironmentConfig, Event, HistoryEntry, Outcome,
+    QueueSample, ReasonCode, ReleaseInfo, Report, Step, Verification,
 };
 use neuro_deploy_kube::{BreakResult, LeaseInfo};
 use serde::Serialize;
@@ -272,6 +272,63 @@ pub struct LockBreakDocument<'a> {
     pub result: &'a BreakResult,
     /// What was recorded on the Lease.
     pub recorded: &'a str,
+    /// The process exit code.
+    pub exit_code: u8,
+}
+
+/// Where a history comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HistorySource {
+    /// GitHub Deployments and their latest status.
+    GithubDeployments,
+    /// The audit annotations on the Deployments: the last change of each environment only.
+    Annotations,
+}
+
+/// `neuro-deploy history`.
+#[derive(Debug, Serialize)]
+pub struct HistoryDocument<'a> {
+    /// Shape version.
+    pub schema_version: u32,
+    /// Where the entries come from.
+    pub source: HistorySource,
+    /// Newest first.
+    pub entries: &'a [HistoryEntry],
+    /// What the source cannot tell.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<&'a str>,
+    /// The process exit code.
+    pub exit_code: u8,
+}
+
+/// `neuro-deploy verify`.
+#[derive(Debug, Serialize)]
+pub struct VerifyDocument<'a> {
+    /// `verified` or `refused`.
+    pub outcome: &'static str,
+    /// `verification_failed` when a check failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<ReasonCode>,
+    /// Shape version.
+    pub schema_version: u32,
+    /// What was checked and how it came out.
+    pub verification: &'a Verification,
+    /// The process exit code.
+    pub exit_code: u8,
+}
+
+/// `neuro-deploy record`.
+#[derive(Debug, Serialize)]
+pub struct RecordDocument<'a> {
+    /// Shape version.
+    pub schema_version: u32,
+    /// `recorded`.
+    pub outcome: &'static str,
+    /// The GitHub Deployment written.
+    pub id: u64,
+    /// What it records.
+    pub record: &'a DeploymentRecord,
     /// The process exit code.
     pub exit_code: u8,
 }

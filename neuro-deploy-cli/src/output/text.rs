@@ -63,6 +63,16 @@ pub fn report_text(report: &Report) -> String {
             out.push_str(&format!("  {label:<9} {}\n", listed.join(", ")));
         }
     }
+    if let Some(recorded) = &report.recorded {
+        out.push_str(&format!(
+            "  recorded  GitHub Deployment {} ({})\n",
+            recorded.id,
+            recorded.state.as_str()
+        ));
+    }
+    for warning in &report.warnings {
+        out.push_str(&format!("  warning   {warning}\n"));
+    }
     if !report.steps.is_empty() {
         out.push_str("  steps\n");
         for step in &report.steps {

@@ -92,6 +92,9 @@ pub struct GitConfig {
     pub hotfix_prefix: String,
     /// Digits of a short SHA image tag.
     pub short_sha_length: usize,
+    /// Record every deploy that writes as a GitHub Deployment with its statuses (needs
+    /// `repository` and a token with "Deployments: write").
+    pub deployments: bool,
 }
 
 /// `[registry]`.
@@ -216,6 +219,120 @@ pub struct EnvironmentConfig {
         skip_serializing_if = "Option::is_none"
     )]
     queue_gate_setting: Option<bool>,
+    /// Where people reach the environment (shown on its GitHub Deployments).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// `[environments.verify]`: checks that must pass after a rollout completes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<VerifyConfig>,
+}
+
+/// `[environments.verify]`: after the rollout, every URL must answer 2xx on every probe for
+/// `for`, probed `every`; each probe is bounded by `timeout`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyConfig {
+    /// URLs probed with GET (`http://` or `https://`).
+    pub http: Vec<String>,
+    /// How long every probe must keep passing.
+    #[serde(
+        rename = "for",
+        with = "duration::serde",
+        default = "VerifyConfig::default_window"
+    )]
+    pub window: Duration,
+    /// Time between probes.
+    #[serde(with = "duration::serde", default = "VerifyConfig::default_every")]
+    pub every: Duration,
+    /// Bound of one probe (never more than `every`).
+    #[serde(with = "duration::serde", default = "VerifyConfig::default_timeout")]
+    pub timeout: Duration,
+}
+
+impl VerifyConfig {
+    /// The bound of one probe: `timeout`, but never more than `every`, so probes never overlap.
+    pub fn probe_timeout(&self) -> Duration {
+        self.timeout.min(self.every)
+    }
+}
+
+impl VerifyConfig {
+    fn default_window() -> Duration {
+        Duration::from_secs(120)
+    }
+    fn default_every() -> Duration {
+        Duration::from_secs(10)
+    }
+    fn default_timeout() -> Duration {
+        Duration::from_secs(5)
+    }
+
+    /// Checks of `http`, with the default window (2m), interval (10s) and probe bound (5s).
+    pub fn new(http: Vec<String>) -> VerifyConfig {
+        VerifyConfig {
+            http,
+            window: Self::default_window(),
+            every: Self::default_every(),
+            timeout: Self::default_timeout(),
+        }
+    }
+}
+
+/// Which finished runs are notified, by outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotifyOn {
+    /// The new version runs.
+    Deployed,
+    /// A gate said no (other than a held lock).
+    Refused,
+    /// Another deploy held the lock.
+    LockHeld,
+    /// The rollout or its verification failed and the previous images were restored.
+    RolledBack,
+    /// The restore failed too: an operator is needed.
+    RollbackFailed,
+    /// A signal stopped the run.
+    Interrupted,
+    /// Something unexpected failed.
+    Failed,
+}
+
+impl NotifyOn {
+    /// Every outcome.
+    pub const ALL: [NotifyOn; 7] = [
+        NotifyOn::Deployed,
+        NotifyOn::Refused,
+        NotifyOn::LockHeld,
+        NotifyOn::RolledBack,
+        NotifyOn::RollbackFailed,
+        NotifyOn::Interrupted,
+        NotifyOn::Failed,
+    ];
+}
+
+/// The message a notification carries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotifyFormat {
+    /// A Slack incoming-webhook message (`text` and `blocks`).
+    #[default]
+    Slack,
+    /// The run's JSON report.
+    Json,
+}
+
+/// `[notify]`: one POST per finished run to `NEURO_DEPLOY_WEBHOOK_URL` (a secret, so it is
+/// read from the environment only, never from this file).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotifyConfig {
+    /// The message's shape.
+    pub format: NotifyFormat,
+    /// Outcomes that notify; default: all of them for promotion-only environments (production),
+    /// all but `deployed` elsewhere.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on: Option<Vec<NotifyOn>>,
 }
 
 impl EnvironmentConfig {
@@ -234,6 +351,8 @@ impl EnvironmentConfig {
             promote_from: promote_from.map(str::to_owned),
             kube_context: None,
             queue_gate_setting: Some(queue_gate.unwrap_or(promote_from.is_some())),
+            url: None,
+            verify: None,
         }
     }
 
@@ -281,6 +400,8 @@ pub struct Config {
     pub builder: BuilderConfig,
     /// `[[environments]]`, in the order written.
     pub environments: Vec<EnvironmentConfig>,
+    /// `[notify]`.
+    pub notify: NotifyConfig,
 }
 
 impl Default for AppConfig {
@@ -300,6 +421,7 @@ impl Default for GitConfig {
             release_branches: vec!["main".to_owned(), "hotfix/*".to_owned()],
             hotfix_prefix: "hotfix/".to_owned(),
             short_sha_length: 7,
+            deployments: false,
         }
     }
 }
@@ -377,6 +499,7 @@ impl Default for Config {
                     None,
                 ),
             ],
+            notify: NotifyConfig::default(),
         }
     }
 }

@@ -123,6 +123,29 @@ impl Config {
             if let Err(problem) = validate_namespace(&env.namespace) {
                 return invalid(key("namespace"), &problem.to_string());
             }
+            let web_url = |url: &str| url.starts_with("http://") || url.starts_with("https://");
+            if let Some(url) = &env.url
+                && !web_url(url)
+            {
+                return invalid(key("url"), "must start with `http://` or `https://`");
+            }
+            if let Some(verify) = &env.verify {
+                if verify.http.is_empty() || verify.http.iter().any(|u| !web_url(u)) {
+                    return invalid(
+                        key("verify.http"),
+                        "must list at least one URL, each starting with `http://` or `https://`",
+                    );
+                }
+                if verify.every.is_zero() || verify.every > verify.window {
+                    return invalid(
+                        key("verify.every"),
+                        "must be more than 0s and at most `verify.for`, e.g. `10s` for `2m`",
+                    );
+                }
+                if verify.timeout.is_zero() {
+                    return invalid(key("verify.timeout"), "must be more than 0s, e.g. `5s`");
+                }
+            }
             if !namespaces.insert(env.namespace.as_str()) {
                 return invalid(
                     key("namespace"),
@@ -154,6 +177,18 @@ impl Config {
                     );
                 }
             }
+        }
+        if self.git.deployments && self.git.repository.is_none() {
+            return invalid(
+                "git.deployments".into(),
+                "needs `git.repository` (`owner/name`): the Deployments are recorded there",
+            );
+        }
+        if self.notify.on.as_ref().is_some_and(Vec::is_empty) {
+            return invalid(
+                "notify.on".into(),
+                "must list at least one outcome, or be left out for the defaults",
+            );
         }
         for trigger in [Trigger::Merge, Trigger::Release] {
             let count = self

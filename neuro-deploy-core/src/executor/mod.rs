@@ -6,7 +6,8 @@
 //!
 //! The parts, one concept a file: [`report`] (what a run reports), `interrupt` (signals and a
 //! lost lock), `queue_gate`, `image` (retag or build, then check), `lock` (take, renew, release),
-//! `locked_steps` (re-decide, write, await) and `rollback`.
+//! `locked_steps` (re-decide, write, await), `verify` (checks after the rollout), `record` (the
+//! deploy's GitHub Deployment) and `rollback`.
 
 use std::sync::Arc;
 
@@ -16,6 +17,7 @@ use crate::config::Config;
 use crate::error::{AdapterError, Reason, ReasonCode};
 use crate::model::{Event, ImageChange};
 use crate::policy::{Decision, Fact, Facts, Plan, Step, Target, decide, previous_version, target};
+use crate::traits::{DeploymentRecorder, HealthChecker};
 use crate::version::Version;
 
 mod image;
@@ -23,16 +25,19 @@ mod interrupt;
 mod lock;
 mod locked_steps;
 mod queue_gate;
+mod record;
 pub mod report;
 mod rollback;
 mod steps;
+mod verify;
 
 pub use interrupt::{CLEANUP_BOUND, Interrupt, Interrupter, interrupt_channel};
 pub use queue_gate::sample_queues;
 pub use report::{
-    Adapters, Observer, Outcome, Progress, QueueSample, Report, RunContext, Silent, StepReport,
-    StepStatus,
+    Adapters, Observer, Outcome, Progress, QueueSample, RecordedDeployment, Report, RunContext,
+    Silent, StepReport, StepStatus,
 };
+pub use verify::Verification;
 
 use interrupt::Watch;
 use queue_gate::queue_verdict;
@@ -60,6 +65,8 @@ enum Ending {
     Refused(Reason),
     Failed(AdapterError),
     RolledBack(String),
+    /// Rolled back because the checks after the rollout failed.
+    VerificationFailed(String),
     RollbackFailed(String),
     Interrupted(String),
 }
@@ -70,6 +77,8 @@ pub struct Executor {
     config: Config,
     observer: Arc<dyn Observer>,
     interrupt: Interrupt,
+    health: Option<Arc<dyn HealthChecker>>,
+    recorder: Option<Arc<dyn DeploymentRecorder>>,
 }
 
 impl Executor {
@@ -80,7 +89,24 @@ impl Executor {
             config,
             observer: Arc::new(Silent),
             interrupt: Interrupt::never(),
+            health: None,
+            recorder: None,
         }
+    }
+
+    /// Probes environments' `[environments.verify]` checks with `checker` (without one, a
+    /// configured verification fails and the deploy is rolled back).
+    pub fn with_health_checker(mut self, checker: Arc<dyn HealthChecker>) -> Executor {
+        self.health = Some(checker);
+        self
+    }
+
+    /// Records every deploy that writes with `recorder` (a GitHub Deployment: `in_progress`
+    /// just before the first write, then its final state). A recorder that fails never changes
+    /// the outcome: the report carries a warning instead.
+    pub fn with_recorder(mut self, recorder: Arc<dyn DeploymentRecorder>) -> Executor {
+        self.recorder = Some(recorder);
+        self
     }
 
     /// Sends progress to `observer`.
@@ -171,6 +197,8 @@ impl Executor {
         let ending = self
             .execute(event, &mut plan, ctx, &mut report, image_only)
             .await;
+        self.finish_record(event, &plan, ctx, &mut report, &ending)
+            .await;
         let target_text = format!("{} in namespace `{}`", plan.image.pinned(), plan.namespace);
         match ending {
             Ending::Deployed if image_only => report.end(
@@ -198,6 +226,11 @@ impl Executor {
             Ending::Refused(reason) => report.refused(reason),
             Ending::Failed(error) => report.failed(&error),
             Ending::RolledBack(message) => report.end(Outcome::RolledBack, None, message),
+            Ending::VerificationFailed(message) => report.end(
+                Outcome::RolledBack,
+                Some(ReasonCode::VerificationFailed),
+                message,
+            ),
             Ending::RollbackFailed(message) => report.end(Outcome::RollbackFailed, None, message),
             Ending::Interrupted(message) => report.end(Outcome::Interrupted, None, message),
         }

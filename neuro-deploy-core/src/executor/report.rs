@@ -9,7 +9,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{AdapterError, ExitStatus, Reason, ReasonCode};
-use crate::model::{Event, ImageChange, QueueDepth};
+use crate::model::{DeploymentState, Event, ImageChange, QueueDepth};
 use crate::policy::Facts;
 use crate::traits::{ClusterDeployer, ImageBuilder, QueueInspector, Registry, ReleaseSource};
 
@@ -39,6 +39,9 @@ pub struct RunContext {
     pub started_at: String,
     /// Gather facts and evaluate gates, write nothing.
     pub dry_run: bool,
+    /// The CI run's page, when known (linked from the deploy's record).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_url: Option<String>,
 }
 
 impl RunContext {
@@ -212,6 +215,22 @@ pub struct Report {
     /// Changes this run wrote back to undo `applied` (rollback, interruption).
     #[serde(default)]
     pub restored: Vec<ImageChange>,
+    /// The record of this deploy (a GitHub Deployment), when one was written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded: Option<RecordedDeployment>,
+    /// What went wrong without changing the outcome: a record or a notification that could
+    /// not be written, and how to add it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// The record a run wrote about its deploy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordedDeployment {
+    /// Its id (the GitHub Deployment id).
+    pub id: u64,
+    /// Its latest state.
+    pub state: DeploymentState,
 }
 
 impl Report {
@@ -262,6 +281,8 @@ impl Report {
             queues: Vec::new(),
             applied: Vec::new(),
             restored: Vec::new(),
+            recorded: None,
+            warnings: Vec::new(),
         }
     }
 

@@ -91,6 +91,7 @@ impl Executor {
             Step::AcquireLock { .. }
             | Step::SetImage { .. }
             | Step::AwaitRollout { .. }
+            | Step::Verify { .. }
             | Step::ReleaseLock { .. } => StepEnd::Skipped("handled by the executor".to_owned()),
         };
         match end {

@@ -1,15 +1,18 @@
 //! Plain data the policy, the executor and the adapters share.
 //!
-//! One concept a file: [`image`], [`workload`], [`event`] and what the systems answer ([`outside`]).
+//! One concept a file: [`image`], [`workload`], [`event`], what the systems answer ([`outside`])
+//! and what is recorded about deploys ([`record`]).
 
 pub mod event;
 pub mod image;
 pub mod outside;
+pub mod record;
 pub mod workload;
 
 pub use event::{DeployTarget, Event, validate_namespace};
 pub use image::{ContainerImage, ImageRef};
 pub use outside::{LockAttempt, LockHandle, QueueDepth, ReleaseInfo, RolloutResult};
+pub use record::{DeploymentPayload, DeploymentRecord, DeploymentState, HistoryEntry};
 pub use workload::{
     AuditRecord, DeployAudit, ImageChange, RolloutCounts, RolloutState, Workload, annotations,
 };

@@ -91,6 +91,19 @@ pub struct AuditRecord {
     pub deployed_at: Option<String>,
     /// `neuro-deploy.io/deployed-by`.
     pub deployed_by: Option<String>,
+    /// `neuro-deploy.io/verified`: `VERSION@TIME` of the last passed verification.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified: Option<String>,
+}
+
+impl AuditRecord {
+    /// Whether the last passed verification was of `version`.
+    pub fn verified(&self, version: &str) -> bool {
+        self.verified
+            .as_deref()
+            .and_then(|v| v.split_once('@'))
+            .is_some_and(|(verified, _)| verified == version)
+    }
 }
 
 /// Annotation keys of the audit trail.
@@ -107,6 +120,9 @@ pub mod annotations {
     pub const CHANGE_CAUSE: &str = "kubernetes.io/change-cause";
     /// Why an operator skipped the queue gate, and the depths skipped (emergency rollback).
     pub const QUEUE_GATE_SKIPPED: &str = "neuro-deploy.io/queue-gate-skipped";
+    /// On the Deployment's metadata (not the pod template, which would start a rollout):
+    /// `VERSION@TIME` of the last verification that passed there.
+    pub const VERIFIED: &str = "neuro-deploy.io/verified";
     /// On the Lease: who broke the lock, when and why (`neuro-deploy lock break`).
     pub const LOCK_BROKEN_BY: &str = "neuro-deploy.io/lock-broken-by";
 }

@@ -196,13 +196,35 @@ pub(crate) fn promotion_gates(
                     ),
                 ));
             }
-            known => steps.push(PlannedStep {
-                reason: if known.is_some() {
-                    format!("`{source_env}` runs {version} with a complete rollout")
-                } else {
+            Some(workloads)
+                if target.source_verifies
+                    && !workloads
+                        .iter()
+                        .filter(|w| w.runs_app(repository))
+                        .all(|w| w.audit.verified(&image.tag)) =>
+            {
+                return Err(refuse(
+                    ReasonCode::NotVerifiedOnStaging,
                     format!(
+                        "`{source_env}` runs {version} with a complete rollout, but its verification has not passed there (no `neuro-deploy.io/verified: {}@…` on every Deployment); run `neuro-deploy verify --env {source_env}`, or deploy a version that passes",
+                        image.tag
+                    ),
+                ));
+            }
+            known => steps.push(PlannedStep {
+                reason: match (known.is_some(), target.source_verifies) {
+                    (true, false) => {
+                        format!("`{source_env}` runs {version} with a complete rollout")
+                    }
+                    (true, true) => format!(
+                        "`{source_env}` runs {version} with a complete rollout and its verification passed there"
+                    ),
+                    (false, false) => format!(
                         "`{source_env}` must run {version} with a complete rollout — checked at run time"
-                    )
+                    ),
+                    (false, true) => format!(
+                        "`{source_env}` must run {version} with a complete rollout and a passed verification — checked at run time"
+                    ),
                 },
                 step: Step::GateSourceVerified {
                     environment: source_env.clone(),

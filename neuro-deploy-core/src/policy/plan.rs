@@ -111,6 +111,18 @@ pub enum Step {
         /// Bound, seconds.
         timeout_secs: u64,
     },
+    /// Probe the environment's checks after the rollout; a failure restores the previous
+    /// images like a failed rollout. A pass is recorded on the Deployments.
+    Verify {
+        /// Namespace.
+        namespace: String,
+        /// URLs that must answer 2xx on every probe.
+        http: Vec<String>,
+        /// How long every probe must pass, seconds.
+        for_secs: u64,
+        /// Time between probes, seconds.
+        every_secs: u64,
+    },
     /// Release the lock (on every path).
     ReleaseLock {
         /// Namespace.
@@ -132,6 +144,7 @@ impl Step {
             Step::RecheckQueues { .. } => "recheck_queues",
             Step::SetImage { .. } => "set_image",
             Step::AwaitRollout { .. } => "await_rollout",
+            Step::Verify { .. } => "verify",
             Step::ReleaseLock { .. } => "release_lock",
         }
     }
@@ -148,6 +161,7 @@ impl Step {
             } | Step::AcquireLock { .. }
                 | Step::SetImage { .. }
                 | Step::AwaitRollout { .. }
+                | Step::Verify { .. }
                 | Step::ReleaseLock { .. }
         )
     }

@@ -105,6 +105,29 @@ pub(crate) fn deploy_steps(
             timeout_secs: config.rollout.timeout.as_secs(),
         },
     });
+    if let Some(verify) = target
+        .environment
+        .as_deref()
+        .and_then(|name| config.environment(name))
+        .and_then(|env| env.verify.as_ref())
+        .filter(|_| target.verify)
+    {
+        steps.push(PlannedStep {
+            reason: format!(
+                "verify: {} must answer 2xx on every probe for {}, every {} (each probe bounded by {}); on failure restore the previous images",
+                verify.http.join(", "),
+                crate::config::format_duration(verify.window),
+                crate::config::format_duration(verify.every),
+                crate::config::format_duration(verify.probe_timeout()),
+            ),
+            step: Step::Verify {
+                namespace: ns.clone(),
+                http: verify.http.clone(),
+                for_secs: verify.window.as_secs(),
+                every_secs: verify.every.as_secs(),
+            },
+        });
+    }
     steps.push(PlannedStep {
         reason: "release the lock, whatever happened".to_owned(),
         step: Step::ReleaseLock {

@@ -25,6 +25,12 @@ pub struct Target {
     pub queue_gate: bool,
     /// An operator's reason for skipping the queue gate (emergency rollback only).
     pub skip_queue_gate: Option<String>,
+    /// Whether the environment's verification runs after the rollout (not after a rollback:
+    /// a failing check cannot undo going back).
+    pub verify: bool,
+    /// Whether the promotion source has verification configured: then only a version whose
+    /// verification passed there counts as verified.
+    pub source_verifies: bool,
 }
 
 impl Target {
@@ -37,6 +43,8 @@ impl Target {
             source: None,
             queue_gate: env.queue_gate(),
             skip_queue_gate: None,
+            verify: env.verify.is_some(),
+            source_verifies: false,
         }
     }
 }
@@ -157,11 +165,10 @@ pub fn target(event: &Event, config: &Config) -> Result<Target, Reason> {
                     ),
                 ));
             }
-            let source = config
-                .environment(source_name)
-                .map(|s| (s.name.clone(), s.namespace.clone()));
+            let source = config.environment(source_name);
             let mut target = Target::in_env(env, Some(version.clone()), None);
-            target.source = source;
+            target.source = source.map(|s| (s.name.clone(), s.namespace.clone()));
+            target.source_verifies = source.is_some_and(|s| s.verify.is_some());
             Ok(target)
         }
         Event::Deploy { version, target } => {
@@ -202,6 +209,8 @@ pub fn target(event: &Event, config: &Config) -> Result<Target, Reason> {
                 source: None,
                 queue_gate: env.is_some_and(EnvironmentConfig::queue_gate),
                 skip_queue_gate: None,
+                verify: env.is_some_and(|e| e.verify.is_some()),
+                source_verifies: false,
             })
         }
         Event::Rollback {
@@ -221,6 +230,7 @@ pub fn target(event: &Event, config: &Config) -> Result<Target, Reason> {
             }
             let mut target = Target::in_env(env, None, None);
             target.skip_queue_gate = skip_queue_gate.clone();
+            target.verify = false;
             Ok(target)
         }
     }

@@ -26,6 +26,7 @@ fn ctx(dry_run: bool) -> RunContext {
         run_id: "run-1".into(),
         started_at: "2026-11-26T12:00:00Z".into(),
         dry_run,
+        run_url: None,
     }
 }
 
@@ -600,6 +601,14 @@ impl neuro_deploy_core::ClusterDeployer for SlowRollout {
     }
     async fn unlock(&self, h: &LockHandle) -> Result<(), AdapterError> {
         self.inner.unlock(h).await
+    }
+    async fn annotate(
+        &self,
+        ns: &str,
+        w: &[String],
+        a: &[(String, String)],
+    ) -> Result<(), AdapterError> {
+        self.inner.annotate(ns, w, a).await
     }
 }
 

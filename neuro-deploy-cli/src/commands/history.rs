@@ -1,0 +1,102 @@
+//! `neuro-deploy history`: who deployed which version where, when, and how it ended — from
+//! GitHub Deployments when they are recorded, else from the audit annotations.
+
+use neuro_deploy_core::{ExitStatus, HistoryEntry};
+
+use super::{Context, Failure, environment_namespace};
+use crate::output::SCHEMA_VERSION;
+use crate::output::documents::{HistoryDocument, HistorySource};
+use crate::wiring;
+
+/// What the annotations cannot tell.
+const ANNOTATIONS_NOTE: &str = "from the audit annotations on the Deployments: only the last change of each environment is known; set `[git] deployments = true` for the full history";
+
+/// Prints the history, newest first.
+pub async fn run(
+    context: &Context,
+    only: Option<&str>,
+    limit: usize,
+) -> Result<ExitStatus, Failure> {
+    let config = &context.config;
+    if let Some(name) = only {
+        environment_namespace(config, name)?;
+    }
+    let (source, mut entries) = match wiring::recorder(&context.backend, config)? {
+        Some(recorder) => (
+            HistorySource::GithubDeployments,
+            recorder.history(only, limit).await?,
+        ),
+        None => (
+            HistorySource::Annotations,
+            from_annotations(context, only).await?,
+        ),
+    };
+    entries.truncate(limit);
+    let note = (source == HistorySource::Annotations).then_some(ANNOTATIONS_NOTE);
+    let mut text = format!(
+        "{:<12} {:<12} {:<12} {:<22} {:<12} {}\n",
+        "ENVIRONMENT", "VERSION", "PREVIOUS", "WHEN", "OUTCOME", "WHO"
+    );
+    for entry in &entries {
+        text.push_str(&format!(
+            "{:<12} {:<12} {:<12} {:<22} {:<12} {}\n",
+            entry.environment,
+            entry.version,
+            entry.previous_version.as_deref().unwrap_or("-"),
+            entry.at.as_deref().unwrap_or("-"),
+            entry.outcome.as_deref().unwrap_or("-"),
+            entry.deployed_by.as_deref().unwrap_or("-"),
+        ));
+    }
+    if let Some(note) = note {
+        text.push_str(&format!("({note})\n"));
+    }
+    let document = HistoryDocument {
+        schema_version: SCHEMA_VERSION,
+        source,
+        entries: &entries,
+        note,
+        exit_code: 0,
+    };
+    context.printer.print(&document, &text);
+    Ok(ExitStatus::Done)
+}
+
+/// The last deploy of each environment, as its Deployments' annotations record it.
+async fn from_annotations(
+    context: &Context,
+    only: Option<&str>,
+) -> Result<Vec<HistoryEntry>, Failure> {
+    let config = &context.config;
+    let touched: Vec<&str> = only.into_iter().collect();
+    let cluster = wiring::cluster(config, &context.cluster, &touched, None).await?;
+    let repository = wiring::registry(&context.backend, config)
+        .await
+        .repository_uri()
+        .await?;
+    let mut entries = Vec::new();
+    for env in config
+        .environments
+        .iter()
+        .filter(|e| only.is_none_or(|name| e.name == name))
+    {
+        let workloads = cluster.workloads(&env.namespace).await?;
+        let Some(audit) = neuro_deploy_core::policy::app_workloads(&workloads, &repository)
+            .map(|w| &w.audit)
+            .find(|a| a.version.is_some())
+        else {
+            continue;
+        };
+        entries.push(HistoryEntry {
+            environment: env.name.clone(),
+            version: audit.version.clone().unwrap_or_default(),
+            previous_version: audit.previous_version.clone(),
+            deployed_by: audit.deployed_by.clone(),
+            at: audit.deployed_at.clone(),
+            outcome: None,
+        });
+    }
+    // Newest first, as GitHub lists them.
+    entries.sort_by(|a, b| b.at.cmp(&a.at));
+    Ok(entries)
+}

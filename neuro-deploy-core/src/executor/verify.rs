@@ -1,0 +1,199 @@
+//! Verification after the rollout: every URL must answer 2xx on every probe over the window;
+//! a pass is recorded on the Deployments' metadata (`neuro-deploy.io/verified`), which is what
+//! a promotion from this environment requires.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::config::{format_duration, format_elapsed};
+use crate::error::{AdapterError, ReasonCode};
+use crate::model::annotations;
+
+use super::interrupt::*;
+use super::*;
+
+/// How the checks came out.
+pub(super) enum Verified {
+    /// Every probe passed (the text says how many, over how long).
+    Passed(String),
+    /// A probe failed: the URL and its status or error.
+    Failed(String),
+    /// A signal or the lost lock stopped the checks.
+    Halted(Halt),
+}
+
+impl Executor {
+    /// Probes every URL now and then every `every` until `window` has passed; the first probe
+    /// that does not answer 2xx within `timeout` fails the checks.
+    pub(super) async fn run_checks(
+        &self,
+        http: &[String],
+        window: Duration,
+        every: Duration,
+        timeout: Duration,
+        watch: &Watch,
+    ) -> Verified {
+        let Some(checker) = &self.health else {
+            return Verified::Failed(
+                "verification is configured but this run has no health checker".to_owned(),
+            );
+        };
+        let started = Instant::now();
+        let mut rounds = 0u32;
+        loop {
+            for url in http {
+                let probe = tokio::time::timeout(timeout, checker.probe(url, timeout));
+                let answer = match watch.race(probe).await {
+                    Err(halt) => return Verified::Halted(halt),
+                    Ok(Err(_)) => Err(format!("no answer within {}", format_duration(timeout))),
+                    Ok(Ok(Err(error))) => Err(error.to_string()),
+                    Ok(Ok(Ok(status))) if (200..300).contains(&status) => Ok(()),
+                    Ok(Ok(Ok(status))) => Err(format!("answered HTTP {status}")),
+                };
+                if let Err(why) = answer {
+                    return Verified::Failed(format!(
+                        "{url} {why} (after {} of {})",
+                        format_elapsed(started.elapsed()),
+                        format_duration(window)
+                    ));
+                }
+            }
+            rounds += 1;
+            let elapsed = started.elapsed();
+            if elapsed >= window {
+                return Verified::Passed(format!(
+                    "{} URL(s) answered 2xx on all {rounds} probes over {}",
+                    http.len(),
+                    format_duration(window)
+                ));
+            }
+            self.observer.progress(&Progress::Note(format!(
+                "verification: {rounds} probe(s) passed; {} of {} to go",
+                format_elapsed(window - elapsed),
+                format_duration(window)
+            )));
+            let pause = every.min(window - elapsed);
+            if let Err(halt) = watch.race(tokio::time::sleep(pause)).await {
+                return Verified::Halted(halt);
+            }
+        }
+    }
+
+    /// Records a passed verification of `version` on the Deployments' metadata.
+    pub(super) async fn mark_verified(
+        &self,
+        namespace: &str,
+        workloads: &[String],
+        version: &str,
+        ctx: &RunContext,
+    ) -> Result<(), AdapterError> {
+        let value = format!("{version}@{}", ctx.started_at);
+        self.adapters
+            .cluster
+            .annotate(
+                namespace,
+                workloads,
+                &[(annotations::VERIFIED.to_owned(), value)],
+            )
+            .await
+    }
+}
+
+/// What `neuro-deploy verify` found: the environment's checks run now against what runs there.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Verification {
+    /// Environment name.
+    pub environment: String,
+    /// Its namespace.
+    pub namespace: String,
+    /// The version running there.
+    pub version: String,
+    /// Whether every probe passed.
+    pub passed: bool,
+    /// How many probes passed, or the failing URL and its status or error.
+    pub detail: String,
+    /// Whether a pass was recorded on the Deployments (`neuro-deploy.io/verified`).
+    pub recorded: bool,
+}
+
+impl Executor {
+    /// Runs `environment`'s `[environments.verify]` checks now against the version running
+    /// there (one version, rollout complete) and records a pass on its Deployments — for a
+    /// version deployed before checks were configured, or whose record was lost. Nothing is
+    /// rolled back: a failure is reported.
+    pub async fn verify_environment(
+        &self,
+        environment: &str,
+        ctx: &RunContext,
+    ) -> Result<Verification, AdapterError> {
+        let invalid = |message: String| AdapterError::Refused {
+            code: ReasonCode::InvalidInput,
+            message,
+        };
+        let env = self
+            .config
+            .environment(environment)
+            .ok_or_else(|| invalid(format!("there is no environment `{environment}`")))?;
+        let verify = env.verify.clone().ok_or_else(|| {
+            invalid(format!(
+                "environment `{environment}` has no `[environments.verify]` checks; add `http = [\"https://…/healthz\"]` under it"
+            ))
+        })?;
+        let repository = self.adapters.registry.repository_uri().await?;
+        let workloads = self.adapters.cluster.workloads(&env.namespace).await?;
+        let apps: Vec<String> = crate::policy::app_workloads(&workloads, &repository)
+            .map(|w| w.name.clone())
+            .collect();
+        let refused = |code: ReasonCode, message: String| AdapterError::Refused { code, message };
+        if apps.is_empty() {
+            return Err(refused(
+                ReasonCode::NoWorkloads,
+                format!(
+                    "namespace `{}` has no Deployment running {repository}",
+                    env.namespace
+                ),
+            ));
+        }
+        let status = crate::policy::EnvironmentStatus::of(&workloads, &repository);
+        let version = match (&status.version, &status.rollout) {
+            (Some(version), crate::policy::RolloutSummary::Complete) => version.clone(),
+            _ => {
+                return Err(refused(
+                    ReasonCode::NotVerifiedOnStaging,
+                    format!(
+                        "`{environment}` does not run one version with a complete rollout ({}); wait for the rollout, or deploy one version",
+                        status.version.as_deref().unwrap_or("several versions")
+                    ),
+                ));
+            }
+        };
+        let watch = Watch::unlocked(&self.interrupt);
+        let checks = self
+            .run_checks(
+                &verify.http,
+                verify.window,
+                verify.every,
+                verify.probe_timeout(),
+                &watch,
+            )
+            .await;
+        let (passed, detail) = match checks {
+            Verified::Passed(detail) => (true, detail),
+            Verified::Failed(detail) => (false, detail),
+            Verified::Halted(halt) => (false, halt_text(&halt).to_owned()),
+        };
+        if passed {
+            self.mark_verified(&env.namespace, &apps, &version, ctx)
+                .await?;
+        }
+        Ok(Verification {
+            environment: environment.to_owned(),
+            namespace: env.namespace.clone(),
+            version,
+            passed,
+            detail,
+            recorded: passed,
+        })
+    }
+}

@@ -1,0 +1,121 @@
+//! Notifications: which finished runs tell people (a pure rule over the report and `[notify]`),
+//! the message (a Slack incoming-webhook message or the run's JSON report), and sending it
+//! through a [`Notifier`] without ever changing the run's outcome.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::config::{Config, NotifyFormat, NotifyOn};
+use crate::error::ExitStatus;
+use crate::executor::{Outcome, Report};
+use crate::traits::Notifier;
+
+/// How long sending one notification may take, retries included.
+pub const NOTIFY_BOUND: Duration = Duration::from_secs(30);
+
+/// The notification outcome of a finished run; `None` for runs that never notify: dry runs,
+/// ignored events, plans, an image only prepared, and bad input (exit 2) that changed nothing.
+pub fn notify_on(report: &Report) -> Option<NotifyOn> {
+    if report.dry_run {
+        return None;
+    }
+    match report.outcome {
+        Outcome::Deployed => Some(NotifyOn::Deployed),
+        Outcome::Refused if report.exit_code() == ExitStatus::InvalidInput => None,
+        Outcome::Refused if report.exit_code() == ExitStatus::LockHeld => Some(NotifyOn::LockHeld),
+        Outcome::Refused => Some(NotifyOn::Refused),
+        Outcome::RolledBack => Some(NotifyOn::RolledBack),
+        Outcome::RollbackFailed => Some(NotifyOn::RollbackFailed),
+        Outcome::Interrupted => Some(NotifyOn::Interrupted),
+        Outcome::Failed => Some(NotifyOn::Failed),
+        Outcome::WouldDeploy | Outcome::Ignored | Outcome::ImageReady | Outcome::Planned => None,
+    }
+}
+
+/// Whether `report` notifies: its outcome is in `notify.on`, or by default every outcome for a
+/// promotion-only environment (production) and all but `deployed` elsewhere.
+pub fn should_notify(config: &Config, report: &Report) -> bool {
+    let Some(on) = notify_on(report) else {
+        return false;
+    };
+    match &config.notify.on {
+        Some(outcomes) => outcomes.contains(&on),
+        None => {
+            let production = report
+                .environment
+                .as_deref()
+                .and_then(|name| config.environment(name))
+                .is_some_and(|env| env.is_promotion_target());
+            production || on != NotifyOn::Deployed
+        }
+    }
+}
+
+/// The message for `report`, run by `who`, in the configured format.
+pub fn message(config: &Config, report: &Report, who: &str) -> Value {
+    match config.notify.format {
+        NotifyFormat::Json => json!({
+            "who": who,
+            "exit_code": report.exit_code().code(),
+            "report": report,
+        }),
+        NotifyFormat::Slack => slack_message(config, report, who),
+    }
+}
+
+/// A Slack incoming-webhook message: a one-line `text` (what notifications show) and blocks
+/// with the environment, version, previous version, who, outcome and reason.
+pub fn slack_message(config: &Config, report: &Report, who: &str) -> Value {
+    let (mark, word) = match report.outcome {
+        Outcome::Deployed => (":white_check_mark:", "deployed"),
+        Outcome::Refused => (":no_entry:", "refused"),
+        Outcome::RolledBack => (":rewind:", "rolled back"),
+        Outcome::RollbackFailed => (":rotating_light:", "ROLLBACK FAILED"),
+        Outcome::Interrupted => (":octagonal_sign:", "interrupted"),
+        Outcome::Failed => (":x:", "failed"),
+        _ => (":information_source:", "finished"),
+    };
+    let app = &config.app.name;
+    let version = report.version.as_deref().unwrap_or("?");
+    let place = match (&report.environment, &report.namespace) {
+        (Some(env), _) => env.clone(),
+        (None, Some(ns)) => format!("namespace {ns}"),
+        (None, None) => "?".to_owned(),
+    };
+    let text = format!("{mark} {app} {version} → {place}: {word}");
+    let mut details = vec![format!("*by* {who}")];
+    if let Some(previous) = &report.previous_version {
+        details.push(format!("*previous* {previous}"));
+    }
+    if let Some(reason) = report.reason {
+        details.push(format!("*reason* `{reason}`"));
+    }
+    json!({
+        "text": text,
+        "blocks": [
+            { "type": "section", "text": { "type": "mrkdwn", "text": format!("*{text}*\n{}", report.message) } },
+            { "type": "context", "elements": [ { "type": "mrkdwn", "text": details.join(" · ") } ] },
+        ],
+    })
+}
+
+/// Sends the notification `report` calls for, bounded by [`NOTIFY_BOUND`]; a failure is a
+/// warning in the report, never a different outcome.
+pub async fn send(notifier: &dyn Notifier, config: &Config, report: &mut Report, who: &str) {
+    if !should_notify(config, report) {
+        return;
+    }
+    let body = message(config, report, who);
+    let warning = match tokio::time::timeout(NOTIFY_BOUND, notifier.notify(&body)).await {
+        Ok(Ok(())) => return,
+        Ok(Err(error)) => error.to_string(),
+        Err(_) => format!(
+            "no answer within {}",
+            crate::config::format_duration(NOTIFY_BOUND)
+        ),
+    };
+    report.warnings.push(format!(
+        "the notification could not be sent ({warning}); the run's outcome is unaffected"
+    ));
+}

@@ -125,3 +125,76 @@ fn branch_globs() {
     assert!(glob_match("a*b*c", "axxbyyc"));
     assert!(!glob_match("a*b", "ab/c"));
 }
+
+const STAGING_WITH_CHECKS: &str = r#"
+[[environments]]
+name = "staging"
+namespace = "staging"
+trigger = "release"
+url = "https://staging.neuro-ui.example"
+[environments.verify]
+http = ["https://staging.neuro-ui.example/healthz"]
+for = "2m"
+every = "10s"
+
+[[environments]]
+name = "production"
+namespace = "leaf-neuro-ui"
+trigger = "manual"
+promote_from = "staging"
+"#;
+
+#[test]
+fn verification_reads_like_the_file_and_its_rules_name_the_key() {
+    let config = Config::from_toml(STAGING_WITH_CHECKS, "test.toml").expect("valid");
+    let verify = config
+        .environment("staging")
+        .and_then(|e| e.verify.as_ref())
+        .expect("verify");
+    assert_eq!(verify.window, Duration::from_secs(120));
+    assert_eq!(verify.every, Duration::from_secs(10));
+    assert_eq!(verify.probe_timeout(), Duration::from_secs(5));
+    // `config show` writes it back the way it was read.
+    let shown = toml::to_string(&config).expect("serializes");
+    assert!(shown.contains("for = \"2m\""), "{shown}");
+
+    let no_urls = STAGING_WITH_CHECKS.replace(
+        "http = [\"https://staging.neuro-ui.example/healthz\"]",
+        "http = []",
+    );
+    assert!(reject(&no_urls).contains("environments[0].verify.http"));
+    let not_web =
+        STAGING_WITH_CHECKS.replace("https://staging.neuro-ui.example/healthz", "ftp://x");
+    assert!(reject(&not_web).contains("environments[0].verify.http"));
+    let too_rare = STAGING_WITH_CHECKS.replace("every = \"10s\"", "every = \"5m\"");
+    assert!(reject(&too_rare).contains("environments[0].verify.every"));
+    let bad_url = STAGING_WITH_CHECKS.replace(
+        "url = \"https://staging.neuro-ui.example\"",
+        "url = \"staging\"",
+    );
+    assert!(reject(&bad_url).contains("environments[0].url"));
+}
+
+#[test]
+fn deployments_need_the_repository_and_notify_on_must_list_something() {
+    assert!(reject("[git]\ndeployments = true\n").contains("git.deployments"));
+    assert!(
+        Config::from_toml(
+            "[git]\ndeployments = true\nrepository = \"o/r\"\n",
+            "test.toml"
+        )
+        .is_ok()
+    );
+    assert!(reject("[notify]\non = []\n").contains("notify.on"));
+    assert!(reject("[notify]\non = [\"sometimes\"]\n").contains("notify.on"));
+    let config = Config::from_toml(
+        "[notify]\nformat = \"json\"\non = [\"rolled_back\", \"lock_held\"]\n",
+        "test.toml",
+    )
+    .expect("valid");
+    assert_eq!(config.notify.format, NotifyFormat::Json);
+    assert_eq!(
+        config.notify.on,
+        Some(vec![NotifyOn::RolledBack, NotifyOn::LockHeld])
+    );
+}

@@ -1080,4 +1080,5 @@ async fn a_rollback_restores_the_recorded_trail() {
     assert_eq!(audits[1].previous_version.as_deref(), Some("v1.2.0"));
 }
 
+mod record_verify;
 mod safety;

@@ -5,6 +5,7 @@
 // Tests: `unwrap` on known-good fixtures reads better than plumbing errors.
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod deployments;
 mod hotfix;
 mod rate_limit;
 mod releases;

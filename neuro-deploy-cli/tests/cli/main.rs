@@ -10,6 +10,7 @@ mod habits;
 mod lifecycle;
 mod pipelines;
 mod playground;
+mod record_verify;
 mod safety;
 mod snapshots;
 mod world;

@@ -149,7 +149,7 @@ pub enum ExitStatus {
     InvalidInput = 2,
     /// 3: refused by a gate; nothing changed.
     Refused = 3,
-    /// 4: the rollout failed and was rolled back.
+    /// 4: the rollout (or the checks after it) failed and was rolled back.
     RolledBack = 4,
     /// 5: another deploy holds the lock.
     LockHeld = 5,
@@ -182,7 +182,7 @@ impl ExitStatus {
             ExitStatus::Refused => {
                 "refused by a gate (queues, staging verification, image, downgrade, failing rollout); nothing changed"
             }
-            ExitStatus::RolledBack => "rollout failed and was rolled back",
+            ExitStatus::RolledBack => "rollout or its verification failed and was rolled back",
             ExitStatus::LockHeld => "another deploy holds the namespace lock",
             ExitStatus::RollbackFailed => {
                 "rollout failed and the rollback failed too, or the lock was lost after a write: an operator is needed"

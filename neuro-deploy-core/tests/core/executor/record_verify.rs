@@ -405,6 +405,27 @@ async fn runs_that_write_nothing_are_never_recorded() {
     }
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_refusal_under_the_lock_records_nothing() {
+    let mut d = Doubles::new();
+    // Someone promoted v1.5.0 while this run waited for the lock: a downgrade now.
+    super::safety::workloads_in_turn(&mut d, "leaf-neuro-ui", vec![app("v1.3.0"), app("v1.5.0")]);
+    d.workloads("staging", app("v1.4.0"))
+        .images(&["v1.4.0"])
+        .queues_always(EMPTY)
+        .lock_once("leaf-neuro-ui");
+    d.cluster.expect_set_images().times(0);
+    let mut recorder = MockDeploymentRecorder::new();
+    recorder.expect_start().times(0);
+    recorder.expect_finish().times(0);
+    let report = Executor::new(d.adapters(), fast_gate(config()))
+        .with_recorder(Arc::new(recorder))
+        .run(&promote("v1.4.0"), &ctx(false))
+        .await;
+    assert_eq!(report.reason, Some(ReasonCode::Downgrade), "{report:#?}");
+    assert_eq!(report.recorded, None);
+}
+
 // ---- notifications ----
 
 fn finished(outcome: Outcome, reason: Option<ReasonCode>, env: &str, dry_run: bool) -> Report {

@@ -6,7 +6,7 @@ use neuro_deploy_core::{ImageRef, interrupt_channel};
 use super::*;
 
 /// Production's workloads: what each successive read returns (the last repeats).
-fn workloads_in_turn(d: &mut Doubles, ns: &'static str, reads: Vec<Vec<Workload>>) {
+pub(super) fn workloads_in_turn(d: &mut Doubles, ns: &'static str, reads: Vec<Vec<Workload>>) {
     let count = Arc::new(AtomicUsize::new(0));
     d.cluster
         .expect_workloads()

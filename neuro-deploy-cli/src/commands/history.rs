@@ -3,7 +3,7 @@
 
 use neuro_deploy_core::{ExitStatus, HistoryEntry};
 
-use super::{Context, Failure, environment_namespace};
+use super::{Context, EnvironmentReader, Failure, environment_namespace};
 use crate::output::SCHEMA_VERSION;
 use crate::output::documents::{HistoryDocument, HistorySource};
 use crate::wiring;
@@ -67,21 +67,11 @@ async fn from_annotations(
     context: &Context,
     only: Option<&str>,
 ) -> Result<Vec<HistoryEntry>, Failure> {
-    let config = &context.config;
-    let touched: Vec<&str> = only.into_iter().collect();
-    let cluster = wiring::cluster(config, &context.cluster, &touched, None).await?;
-    let repository = wiring::registry(&context.backend, config)
-        .await
-        .repository_uri()
-        .await?;
+    let reader = EnvironmentReader::connect(context, only).await?;
     let mut entries = Vec::new();
-    for env in config
-        .environments
-        .iter()
-        .filter(|e| only.is_none_or(|name| e.name == name))
-    {
-        let workloads = cluster.workloads(&env.namespace).await?;
-        let Some(audit) = neuro_deploy_core::policy::app_workloads(&workloads, &repository)
+    for env in reader.environments {
+        let workloads = reader.cluster.workloads(&env.namespace).await?;
+        let Some(audit) = neuro_deploy_core::policy::app_workloads(&workloads, &reader.repository)
             .map(|w| &w.audit)
             .find(|a| a.version.is_some())
         else {

@@ -225,6 +225,46 @@ pub async fn execute(context: &Context, cli: Cli) -> ExitStatus {
     result.unwrap_or_else(|failure| failure.print(context.printer))
 }
 
+/// What reading environments needs: their clusters, the app's repository (which containers are
+/// the app's), and the environments themselves — every one, or `only` that one (checked).
+pub struct EnvironmentReader<'a> {
+    /// The clusters, each environment in its own.
+    pub cluster: std::sync::Arc<dyn neuro_deploy_core::ClusterDeployer>,
+    /// The app's repository URI.
+    pub repository: String,
+    /// The environments to read, in config order.
+    pub environments: Vec<&'a neuro_deploy_core::EnvironmentConfig>,
+}
+
+impl<'a> EnvironmentReader<'a> {
+    /// Connects to what reading every environment, or `only` that one, needs.
+    pub async fn connect(
+        context: &'a Context,
+        only: Option<&str>,
+    ) -> Result<EnvironmentReader<'a>, Failure> {
+        let config = &context.config;
+        if let Some(name) = only {
+            environment_namespace(config, name)?;
+        }
+        let touched: Vec<&str> = only.into_iter().collect();
+        let cluster = wiring::cluster(config, &context.cluster, &touched, None).await?;
+        let repository = wiring::registry(&context.backend, config)
+            .await
+            .repository_uri()
+            .await?;
+        let environments = config
+            .environments
+            .iter()
+            .filter(|e| only.is_none_or(|name| e.name == name))
+            .collect();
+        Ok(EnvironmentReader {
+            cluster,
+            repository,
+            environments,
+        })
+    }
+}
+
 /// The namespace of a configured environment, or invalid input naming the known ones.
 pub fn environment_namespace(config: &Config, name: &str) -> Result<String, Failure> {
     config

@@ -6,7 +6,7 @@ use neuro_deploy_core::{
     DeploymentPayload, DeploymentRecord, DeploymentState, ExitStatus, ImageRef,
 };
 
-use super::{Context, Failure, environment_namespace};
+use super::{Context, EnvironmentReader, Failure, environment_namespace};
 use crate::identity::run_context;
 use crate::output::SCHEMA_VERSION;
 use crate::output::documents::RecordDocument;
@@ -21,12 +21,9 @@ pub async fn run(context: &Context, env: &str) -> Result<ExitStatus, Failure> {
             "recording needs `[git] deployments = true` and `git.repository` in the config",
         ));
     };
-    let cluster = wiring::cluster(config, &context.cluster, &[env], None).await?;
-    let repository = wiring::registry(&context.backend, config)
-        .await
-        .repository_uri()
-        .await?;
-    let workloads = cluster.workloads(&namespace).await?;
+    let reader = EnvironmentReader::connect(context, Some(env)).await?;
+    let repository = reader.repository;
+    let workloads = reader.cluster.workloads(&namespace).await?;
     let status = EnvironmentStatus::of(&workloads, &repository);
     let Some(version) = status.version.clone() else {
         return Err(Failure::refused(

@@ -4,32 +4,21 @@
 use neuro_deploy_core::ExitStatus;
 use neuro_deploy_core::policy::EnvironmentStatus;
 
-use super::{Context, Failure, environment_namespace};
+use super::{Context, EnvironmentReader, Failure};
 use crate::output::SCHEMA_VERSION;
 use crate::output::documents::{StatusDocument, StatusRow};
-use crate::wiring;
 
 /// Reads every environment (or `only`) and prints a table.
 pub async fn run(context: &Context, only: Option<&str>) -> Result<ExitStatus, Failure> {
-    let config = &context.config;
-    if let Some(name) = only {
-        environment_namespace(config, name)?;
-    }
-    let touched: Vec<&str> = only.into_iter().collect();
-    let cluster = wiring::cluster(config, &context.cluster, &touched, None).await?;
-    let repository = wiring::registry(&context.backend, config)
-        .await
-        .repository_uri()
-        .await?;
+    let reader = EnvironmentReader::connect(context, only).await?;
     let mut rows = Vec::new();
-    for env in config
-        .environments
-        .iter()
-        .filter(|e| only.is_none_or(|name| e.name == name))
-    {
+    for env in reader.environments {
         // One unreachable cluster does not hide the others.
-        let (status, unreachable) = match cluster.workloads(&env.namespace).await {
-            Ok(workloads) => (Some(EnvironmentStatus::of(&workloads, &repository)), None),
+        let (status, unreachable) = match reader.cluster.workloads(&env.namespace).await {
+            Ok(workloads) => (
+                Some(EnvironmentStatus::of(&workloads, &reader.repository)),
+                None,
+            ),
             Err(error) => (None, Some(error.to_string())),
         };
         rows.push(StatusRow {

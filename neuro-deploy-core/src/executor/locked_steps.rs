@@ -11,7 +11,6 @@ use crate::policy::{Decision, Fact, Plan, Step, decide, target};
 
 use super::interrupt::*;
 use super::report::*;
-use super::verify::Verified;
 use super::*;
 
 impl Executor {
@@ -121,68 +120,12 @@ impl Executor {
                         }
                     }
                 }
-                Step::Verify { http, .. } => {
-                    let started = self.step_started(&planned);
-                    let Some(verify) = plan
-                        .environment
-                        .as_deref()
-                        .and_then(|name| self.config.environment(name))
-                        .and_then(|env| env.verify.clone())
-                    else {
-                        continue;
-                    };
-                    let checks = self
-                        .run_checks(
-                            http,
-                            verify.window,
-                            verify.every,
-                            verify.probe_timeout(),
-                            watch,
-                        )
-                        .await;
-                    match checks {
-                        Verified::Passed(detail) => {
-                            let names = changed_workloads(&applied);
-                            if let Err(error) = self
-                                .mark_verified(&plan.namespace, &names, &plan.version, ctx)
-                                .await
-                            {
-                                report.warnings.push(format!(
-                                    "the checks passed but could not be recorded on the Deployments ({error}); a promotion from here needs it: run `neuro-deploy verify --env {}`",
-                                    plan.environment.as_deref().unwrap_or_default()
-                                ));
-                            }
-                            self.step_finished(report, index, started, StepEnd::Ok(Some(detail)));
-                        }
-                        Verified::Halted(halt) => {
-                            self.record(
-                                report,
-                                index,
-                                started,
-                                StepStatus::NotRun,
-                                Some(halt_text(&halt).to_owned()),
-                            );
-                            return self
-                                .halted_after_writes(plan, ctx, report, &applied, halt)
-                                .await;
-                        }
-                        Verified::Failed(why) => {
-                            self.record(
-                                report,
-                                index,
-                                started,
-                                StepStatus::Failed,
-                                Some(why.clone()),
-                            );
-                            let why = format!("verification failed: {why}");
-                            return match self
-                                .roll_back(plan, ctx, report, &applied, &why, watch)
-                                .await
-                            {
-                                Ending::RolledBack(message) => Ending::VerificationFailed(message),
-                                other => other,
-                            };
-                        }
+                Step::Verify { .. } => {
+                    if let Err(ending) = self
+                        .verify_step(plan, ctx, report, index, &applied, watch)
+                        .await
+                    {
+                        return ending;
                     }
                 }
                 _ => {
@@ -386,12 +329,4 @@ impl Executor {
             queue_gate_skipped,
         }
     }
-}
-
-/// The Deployments `applied` changed, each once.
-fn changed_workloads(applied: &[ImageChange]) -> Vec<String> {
-    let mut names: Vec<String> = applied.iter().map(|c| c.workload.clone()).collect();
-    names.sort();
-    names.dedup();
-    names
 }

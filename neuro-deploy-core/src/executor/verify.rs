@@ -10,7 +10,11 @@ use crate::config::{format_duration, format_elapsed};
 use crate::error::{AdapterError, ReasonCode};
 use crate::model::annotations;
 
+use crate::model::ImageChange;
+use crate::policy::Plan;
+
 use super::interrupt::*;
+use super::report::*;
 use super::*;
 
 /// How the checks came out.
@@ -24,6 +28,90 @@ pub(super) enum Verified {
 }
 
 impl Executor {
+    /// The plan's `Verify` step after a complete rollout: the checks, then a pass recorded on
+    /// the Deployments, or a failure rolled back (`Err` with how the run ends).
+    pub(super) async fn verify_step(
+        &self,
+        plan: &Plan,
+        ctx: &RunContext,
+        report: &mut Report,
+        index: usize,
+        applied: &[ImageChange],
+        watch: &Watch,
+    ) -> Result<(), Ending> {
+        let started = self.step_started(&plan.steps[index]);
+        let Some(verify) = plan
+            .environment
+            .as_deref()
+            .and_then(|name| self.config.environment(name))
+            .and_then(|env| env.verify.clone())
+        else {
+            self.step_finished(
+                report,
+                index,
+                started,
+                StepEnd::Skipped("no checks configured".to_owned()),
+            );
+            return Ok(());
+        };
+        let checks = self
+            .run_checks(
+                &verify.http,
+                verify.window,
+                verify.every,
+                verify.probe_timeout(),
+                watch,
+            )
+            .await;
+        match checks {
+            Verified::Passed(detail) => {
+                let names = changed_workloads(applied);
+                if let Err(error) = self
+                    .mark_verified(&plan.namespace, &names, &plan.version, ctx)
+                    .await
+                {
+                    report.warnings.push(format!(
+                        "the checks passed but could not be recorded on the Deployments ({error}); a promotion from here needs it: run `neuro-deploy verify --env {}`",
+                        plan.environment.as_deref().unwrap_or_default()
+                    ));
+                }
+                self.step_finished(report, index, started, StepEnd::Ok(Some(detail)));
+                Ok(())
+            }
+            Verified::Halted(halt) => {
+                self.record(
+                    report,
+                    index,
+                    started,
+                    StepStatus::NotRun,
+                    Some(halt_text(&halt).to_owned()),
+                );
+                Err(self
+                    .halted_after_writes(plan, ctx, report, applied, halt)
+                    .await)
+            }
+            Verified::Failed(why) => {
+                self.record(
+                    report,
+                    index,
+                    started,
+                    StepStatus::Failed,
+                    Some(why.clone()),
+                );
+                let why = format!("verification failed: {why}");
+                Err(
+                    match self
+                        .roll_back(plan, ctx, report, applied, &why, watch)
+                        .await
+                    {
+                        Ending::RolledBack(message) => Ending::VerificationFailed(message),
+                        other => other,
+                    },
+                )
+            }
+        }
+    }
+
     /// Probes every URL now and then every `every` until `window` has passed; the first probe
     /// that does not answer 2xx within `timeout` fails the checks.
     pub(super) async fn run_checks(
@@ -196,4 +284,12 @@ impl Executor {
             recorded: passed,
         })
     }
+}
+
+/// The Deployments `applied` changed, each once.
+fn changed_workloads(applied: &[ImageChange]) -> Vec<String> {
+    let mut names: Vec<String> = applied.iter().map(|c| c.workload.clone()).collect();
+    names.sort();
+    names.dedup();
+    names
 }

@@ -169,6 +169,30 @@ pub async fn run(context: &Context) -> Result<ExitStatus, Failure> {
         }
     }
 
+    if config.git.deployments
+        && let Some(repository) = &config.git.repository
+    {
+        use neuro_deploy_core::DeploymentRecorder;
+        let check = format!("GitHub Deployments of `{repository}`");
+        let read = match GithubReleases::from_env(repository, GithubSettings::default()) {
+            Ok(github) => github.history(None, 1).await.map(|_| ()),
+            Err(error) => Err(error),
+        };
+        checks.push(match read {
+            Ok(()) => passed(
+                check,
+                "readable; writing them is proven by the first deploy (a failure there is a warning, never a failed deploy)"
+                    .to_owned(),
+            ),
+            Err(error) => failed(
+                check,
+                error.to_string(),
+                "give GITHUB_TOKEN Deployments: write on the repository, or set `[git] deployments = false`"
+                    .to_owned(),
+            ),
+        });
+    }
+
     let all_ok = checks.iter().all(|c| c.ok);
     let status = if all_ok {
         ExitStatus::Done

@@ -17,9 +17,14 @@ pub async fn run(context: &Context, env: &str) -> Result<ExitStatus, Failure> {
     let config = &context.config;
     let namespace = environment_namespace(config, env)?;
     let Some(recorder) = wiring::recorder(&context.backend, config)? else {
-        return Err(Failure::invalid(
-            "recording needs `[git] deployments = true` and `git.repository` in the config",
-        ));
+        return Err(Failure::invalid(match context.backend {
+            wiring::Backend::Real => {
+                "recording needs `[git] deployments = true` and `git.repository` in the config"
+            }
+            wiring::Backend::Simulated(_) => {
+                "the playground has no GitHub to record to; `history` reads what the Deployments record"
+            }
+        }));
     };
     let reader = EnvironmentReader::connect(context, Some(env)).await?;
     let repository = reader.repository;

@@ -210,6 +210,16 @@ async fn every_deploy_is_a_github_deployment_and_history_reads_them_back() {
     assert_eq!(json["entries"].as_array().unwrap().len(), 1);
     assert_eq!(json["entries"][0]["environment"], "production");
 
+    // `doctor` checks the Deployments can be read.
+    let (_, json, _) = w.run(&["doctor"]).await;
+    let check = json["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "GitHub Deployments of `octo-org/neuro-ui`")
+        .unwrap_or_else(|| panic!("{json:#}"));
+    assert_eq!(check["ok"], true, "{check:#}");
+
     // `record` writes what runs now, for a deploy whose record was lost.
     let (code, json, stderr) = w.run(&["record", "--env", "staging"]).await;
     assert_eq!(code, 0, "{json:#}\n{stderr}");

@@ -31,10 +31,7 @@ impl MemoryBuilder {
 
     /// The images built so far, oldest first.
     pub fn builds(&self) -> Vec<ImageRef> {
-        match self.builds.lock() {
-            Ok(builds) => builds.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+        crate::locked(&self.builds).clone()
     }
 }
 
@@ -45,10 +42,7 @@ impl ImageBuilder for MemoryBuilder {
         let pushed = self
             .registry
             .push(&image.tag, &digest_of(revision.as_str()))?;
-        match self.builds.lock() {
-            Ok(mut builds) => builds.push(pushed.clone()),
-            Err(poisoned) => poisoned.into_inner().push(pushed.clone()),
-        }
+        crate::locked(&self.builds).push(pushed.clone());
         Ok(pushed)
     }
 }

@@ -32,6 +32,15 @@ mod releases;
 mod world;
 
 pub use builder::MemoryBuilder;
+
+/// The guarded value, also after a panic elsewhere poisoned the lock: the simulated world's
+/// state stays readable (a test that panicked already failed on its own).
+pub(crate) fn locked<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match mutex.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
 pub use digest::digest_of;
 pub use queues::MemoryQueues;
 pub use registry::MemoryRegistry;

@@ -27,10 +27,7 @@ impl MemoryQueues {
     }
 
     fn depths(&self) -> std::sync::MutexGuard<'_, BTreeMap<(String, String), QueueDepth>> {
-        match self.depths.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        }
+        crate::locked(&self.depths)
     }
 
     fn change<T>(

@@ -24,10 +24,7 @@ impl MemoryRegistry {
     }
 
     fn tags(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, String>> {
-        match self.tags.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        }
+        crate::locked(&self.tags)
     }
 
     /// Pushes an image with `digest` under `tag`, as a build does; refused when the tag names

@@ -63,10 +63,7 @@ impl MemoryReleases {
     }
 
     fn repository(&self) -> std::sync::MutexGuard<'_, Repository> {
-        match self.repository.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        }
+        crate::locked(&self.repository)
     }
 
     /// Adds a commit on top of `branch` (a merge, a fix) and returns its SHA.

@@ -212,8 +212,7 @@ impl Executor {
         report.restored = restored.clone();
         let previous = describe_changes(&restore);
         let problem = if failures.is_empty() {
-            let mut names: Vec<String> = restored.iter().map(|c| c.workload.clone()).collect();
-            names.dedup();
+            let names = ImageChange::workloads(&restored);
             match watch
                 .race(self.await_rollout(&plan.namespace, &names))
                 .await

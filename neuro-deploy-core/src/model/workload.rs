@@ -207,6 +207,17 @@ pub struct ImageChange {
 }
 
 impl ImageChange {
+    /// The Deployments `changes` touch, each once, in the order first touched.
+    pub fn workloads(changes: &[ImageChange]) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for change in changes {
+            if !names.contains(&change.workload) {
+                names.push(change.workload.clone());
+            }
+        }
+        names
+    }
+
     /// The change that undoes this one (what a rollback applies).
     pub fn reverted(&self) -> ImageChange {
         ImageChange {

@@ -70,13 +70,11 @@ pub(crate) fn deploy_steps(
     }
     let set_reason = match &changes {
         Some(changes) => {
-            let mut names: Vec<&str> = changes.iter().map(|c| c.workload.as_str()).collect();
-            names.dedup();
             format!(
                 "set {} on {} container(s) of {} Deployment(s); sidecars untouched",
                 image.pinned(),
                 changes.len(),
-                names.len()
+                ImageChange::workloads(changes).len()
             )
         }
         None => format!(

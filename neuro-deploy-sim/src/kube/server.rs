@@ -42,10 +42,7 @@ impl Shared {
     }
 
     pub(crate) fn store(&self) -> std::sync::MutexGuard<'_, Store> {
-        match self.store.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        }
+        crate::locked(&self.store)
     }
 
     pub(crate) fn inject(&self, fault: Fault) {

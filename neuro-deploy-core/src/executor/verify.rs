@@ -2,16 +2,12 @@
 //! a pass is recorded on the Deployments' metadata (`neuro-deploy.io/verified`), which is what
 //! a promotion from this environment requires.
 
-use std::time::Duration;
-
 use tokio::time::Instant;
 
-use crate::config::{format_duration, format_elapsed};
+use crate::config::{VerifyConfig, format_duration, format_elapsed};
 use crate::error::{AdapterError, ReasonCode};
-use crate::model::annotations;
-
-use crate::model::ImageChange;
-use crate::policy::Plan;
+use crate::model::{ImageChange, annotations};
+use crate::policy::{Plan, Step};
 
 use super::interrupt::*;
 use super::report::*;
@@ -40,32 +36,13 @@ impl Executor {
         watch: &Watch,
     ) -> Result<(), Ending> {
         let started = self.step_started(&plan.steps[index]);
-        let Some(verify) = plan
-            .environment
-            .as_deref()
-            .and_then(|name| self.config.environment(name))
-            .and_then(|env| env.verify.clone())
-        else {
-            self.step_finished(
-                report,
-                index,
-                started,
-                StepEnd::Skipped("no checks configured".to_owned()),
-            );
-            return Ok(());
+        let checks = match &plan.steps[index].step {
+            Step::Verify { checks, .. } => self.run_checks(checks, watch).await,
+            _ => Verified::Failed("the plan's verify step has no checks".to_owned()),
         };
-        let checks = self
-            .run_checks(
-                &verify.http,
-                verify.window,
-                verify.every,
-                verify.probe_timeout(),
-                watch,
-            )
-            .await;
         match checks {
             Verified::Passed(detail) => {
-                let names = changed_workloads(applied);
+                let names = ImageChange::workloads(applied);
                 if let Err(error) = self
                     .mark_verified(&plan.namespace, &names, &plan.version, ctx)
                     .await
@@ -112,25 +89,19 @@ impl Executor {
         }
     }
 
-    /// Probes every URL now and then every `every` until `window` has passed; the first probe
-    /// that does not answer 2xx within `timeout` fails the checks.
-    pub(super) async fn run_checks(
-        &self,
-        http: &[String],
-        window: Duration,
-        every: Duration,
-        timeout: Duration,
-        watch: &Watch,
-    ) -> Verified {
+    /// Probes every URL now and then every `every` until the window (`for`) has passed; the
+    /// first probe that does not answer 2xx within the probe bound fails the checks.
+    pub(super) async fn run_checks(&self, checks: &VerifyConfig, watch: &Watch) -> Verified {
         let Some(checker) = &self.health else {
             return Verified::Failed(
                 "verification is configured but this run has no health checker".to_owned(),
             );
         };
+        let (window, every, timeout) = (checks.window, checks.every, checks.probe_timeout());
         let started = Instant::now();
         let mut rounds = 0u32;
         loop {
-            for url in http {
+            for url in &checks.http {
                 let probe = tokio::time::timeout(timeout, checker.probe(url, timeout));
                 let answer = match watch.race(probe).await {
                     Err(halt) => return Verified::Halted(halt),
@@ -152,7 +123,7 @@ impl Executor {
             if elapsed >= window {
                 return Verified::Passed(format!(
                     "{} URL(s) answered 2xx on all {rounds} probes over {}",
-                    http.len(),
+                    checks.http.len(),
                     format_duration(window)
                 ));
             }
@@ -257,15 +228,7 @@ impl Executor {
             }
         };
         let watch = Watch::unlocked(&self.interrupt);
-        let checks = self
-            .run_checks(
-                &verify.http,
-                verify.window,
-                verify.every,
-                verify.probe_timeout(),
-                &watch,
-            )
-            .await;
+        let checks = self.run_checks(&verify, &watch).await;
         let (passed, detail) = match checks {
             Verified::Passed(detail) => (true, detail),
             Verified::Failed(detail) => (false, detail),
@@ -284,12 +247,4 @@ impl Executor {
             recorded: passed,
         })
     }
-}
-
-/// The Deployments `applied` changed, each once.
-fn changed_workloads(applied: &[ImageChange]) -> Vec<String> {
-    let mut names: Vec<String> = applied.iter().map(|c| c.workload.clone()).collect();
-    names.sort();
-    names.dedup();
-    names
 }

@@ -116,12 +116,8 @@ pub enum Step {
     Verify {
         /// Namespace.
         namespace: String,
-        /// URLs that must answer 2xx on every probe.
-        http: Vec<String>,
-        /// How long every probe must pass, seconds.
-        for_secs: u64,
-        /// Time between probes, seconds.
-        every_secs: u64,
+        /// The environment's checks (`[environments.verify]`).
+        checks: crate::config::VerifyConfig,
     },
     /// Release the lock (on every path).
     ReleaseLock {

@@ -120,9 +120,7 @@ pub(crate) fn deploy_steps(
             ),
             step: Step::Verify {
                 namespace: ns.clone(),
-                http: verify.http.clone(),
-                for_secs: verify.window.as_secs(),
-                every_secs: verify.every.as_secs(),
+                checks: verify.clone(),
             },
         });
     }

@@ -115,7 +115,10 @@ pub async fn send(notifier: &dyn Notifier, config: &Config, report: &mut Report,
             crate::config::format_duration(NOTIFY_BOUND)
         ),
     };
-    report.warnings.push(format!(
-        "the notification could not be sent ({warning}); the run's outcome is unaffected"
-    ));
+    report.warnings.push(unsent(&warning));
+}
+
+/// The report's warning for a notification that could not be sent, and why.
+pub fn unsent(why: &str) -> String {
+    format!("the notification could not be sent ({why}); the run's outcome is unaffected")
 }

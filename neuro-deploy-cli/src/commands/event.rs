@@ -140,9 +140,9 @@ pub async fn run(context: &Context, event: Event, options: Options) -> Result<Re
                 .await;
         }
         Ok(None) => {}
-        Err(error) => report.warnings.push(format!(
-            "the notification could not be sent ({error}); the run's outcome is unaffected"
-        )),
+        Err(error) => report
+            .warnings
+            .push(neuro_deploy_core::notify::unsent(&error.to_string())),
     }
     Ok(report)
 }
@@ -221,15 +221,11 @@ async fn run_unnotified(
     let mut executor = Executor::new(adapters, config.clone())
         .with_observer(observer)
         .with_interrupt(signals.interrupt());
-    let configured = || -> Result<_, AdapterError> {
-        Ok((
-            wiring::recorder(&context.backend, config)?,
-            wiring::health_checker()?,
-        ))
-    };
-    let (recorder, checker) = configured().map_err(|error| Failure::from(error).about(&event))?;
-    executor = executor.with_health_checker(checker);
-    if let Some(recorder) = recorder {
+    let unavailable = |error: AdapterError| Failure::from(error).about(&event);
+    if config.environments.iter().any(|e| e.verify.is_some()) {
+        executor = executor.with_health_checker(wiring::health_checker().map_err(unavailable)?);
+    }
+    if let Some(recorder) = wiring::recorder(&context.backend, config).map_err(unavailable)? {
         executor = executor.with_recorder(recorder);
     }
     let ctx = run_context(options.dry_run);

@@ -45,3 +45,21 @@ pub fn kubectl() -> PathBuf {
     );
     path
 }
+
+/// Codefresh's pipeline validator: `node` and the `NODE_PATH` holding the pinned packages that
+/// `scripts/test` installed (scripts/codefresh-validator).
+pub fn codefresh_validator() -> (PathBuf, PathBuf) {
+    let modules = PathBuf::from(required(
+        "NEURO_DEPLOY_TEST_NODE_MODULES",
+        "the pipeline tests need Codefresh's validator",
+    ));
+    assert!(
+        modules.join("@codefresh-io/yaml-validator").is_dir(),
+        "Codefresh's validator is missing under {}: scripts/test installs it with npm; re-run `scripts/test`",
+        modules.display()
+    );
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../scripts/codefresh-validator/validate.js");
+    assert!(script.exists(), "{} is missing", script.display());
+    (script, modules)
+}

@@ -274,7 +274,21 @@ fn problems(name: &str, text: &str) -> Vec<String> {
             }
             Some("push") => problem(format!("step {step_name}: the build step pushes already")),
             Some("pending-approval") => {}
-            Some(marketplace) if MARKETPLACE_STEPS.contains(&marketplace) => {
+            Some(typed)
+                if MARKETPLACE_STEPS.contains(&typed.split(':').next().unwrap_or(typed)) =>
+            {
+                // A typed step without `:VERSION` runs whatever is latest when the build starts.
+                let Some((marketplace, version)) = typed.split_once(':') else {
+                    problem(format!(
+                        "step {step_name}: pin `{typed}` to a version (`{typed}:X.Y.Z`)"
+                    ));
+                    continue;
+                };
+                if semver::Version::parse(version).is_err() {
+                    problem(format!(
+                        "step {step_name}: `{version}` is not a version of `{marketplace}`"
+                    ));
+                }
                 if marketplace == "obtain-oidc-id-token" {
                     known.insert("ID_TOKEN".to_owned());
                 }
@@ -420,5 +434,70 @@ fn every_command_parses_with_the_binaries_own_parsers() {
     assert!(
         position("preview") < position("approve") && position("approve") < position("deploy"),
         "a dry run, then the approval, then the deploy: {steps:?}"
+    );
+}
+
+/// Runs Codefresh's own validator (`@codefresh-io/yaml-validator`, pinned; installed by
+/// `scripts/test`) over `files`: its exit status and what it printed.
+fn codefresh_validator(files: &[std::path::PathBuf]) -> (bool, String) {
+    let (script, modules) = neuro_deploy_testkit::env::codefresh_validator();
+    let out = std::process::Command::new("node")
+        .arg(script)
+        .args(files)
+        .env("NODE_PATH", modules)
+        .output()
+        .expect("node runs (Node.js is needed by the tests; see scripts/test)");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn codefreshs_own_validator_finds_no_error_and_no_warning_in_any_example_pipeline() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/codefresh");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "yml" || e == "yaml"))
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 3, "{files:?}");
+    let (ok, printed) = codefresh_validator(&files);
+    assert!(ok, "{printed}");
+    for file in &files {
+        assert!(
+            printed.contains(&format!("{}: 0 errors, 0 warnings", file.display())),
+            "{printed}"
+        );
+    }
+
+    // The same validator does speak up: an unpinned typed step is a warning, an approval
+    // timeout that is not a number an error.
+    let scratch = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(dir.join("deploy.yml")).unwrap();
+    let unpinned = scratch.path().join("unpinned.yml");
+    std::fs::write(
+        &unpinned,
+        text.replace("obtain-oidc-id-token:1.1.2", "obtain-oidc-id-token"),
+    )
+    .unwrap();
+    let misspelt = scratch.path().join("misspelt.yml");
+    std::fs::write(
+        &misspelt,
+        text.replace("        duration: 2\n", "        duration: soon\n"),
+    )
+    .unwrap();
+    let (ok, printed) = codefresh_validator(&[unpinned, misspelt]);
+    assert!(!ok, "{printed}");
+    assert!(
+        printed.contains("unpinned.yml: 0 errors, 1 warnings")
+            && printed.contains("Step version not specified"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("misspelt.yml: 1 errors, 0 warnings")
+            && printed.contains("\"duration\" must be a number"),
+        "{printed}"
     );
 }

@@ -1,5 +1,15 @@
 //! Waiting for rollouts by kubectl's rule over one list and one watch, re-established after
 //! drops, bounded by the timeout.
+//!
+//! Why a hand-written watch and not kube-runtime's `watcher` (so the `runtime` feature of `kube`
+//! is off): the wait needs kubectl's rule on every event (observedGeneration first, then the
+//! replica counts and `ProgressDeadlineExceeded`) — kube-runtime's own `is_deployment_completed`
+//! ignores observedGeneration and can report the previous rollout as done right after a patch —
+//! and it needs only the named Deployments: one list, one watch from the list's resourceVersion,
+//! list and watch again after a drop, all bounded by the run's own deadline. The `watcher` would
+//! put its state machine and its own backoff around the same two requests (one list and one
+//! watch per rollout wait either way: see BENCHMARKS.md), and the kube-runtime crate into every
+//! build.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -9,7 +19,7 @@ use kube::api::{ListParams, WatchEvent, WatchParams};
 use neuro_deploy_core::{AdapterError, RolloutResult, RolloutState};
 
 use crate::KubeCluster;
-use crate::request::*;
+use crate::request::{is_retryable, map_error};
 
 impl KubeCluster {
     pub(crate) async fn wait_for_rollouts(

@@ -164,16 +164,31 @@ class KubeSim:
         self.proc.wait()
 
 
+GNU_TIME = "/usr/bin/time"
+
+
 def run_with_rss(argv, env):
-    """Runs argv; returns (seconds, peak RSS KiB of that process, exit code, stdout, stderr)."""
+    """Runs argv; returns (seconds, peak RSS KiB of that process, exit code, stdout, stderr).
+
+    The peak comes from GNU time (`%M`), not from this script's own wait4: Linux carries the
+    high-water mark of the memory a process had before exec into its maxrss (fs/exec.c keeps the
+    old mm's hiwater_rss), so a child forked from this Python process reports at least Python's
+    own peak (~46 MiB with boto3 loaded) whatever it uses itself. GNU time forks from a process of
+    about 2 MiB, so what it reports is the measured program's own peak."""
+    if not os.access(GNU_TIME, os.X_OK):
+        raise SystemExit(f"{GNU_TIME} is missing: install GNU time (Debian: apt-get install time)")
+    marker = "neuro-deploy-bench-maxrss-kib="
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    out = proc.stdout.read()
-    err = proc.stderr.read()
-    _, status, rusage = os.wait4(proc.pid, 0)
+    proc = subprocess.run([GNU_TIME, "-f", marker + "%M", *argv], env=env, capture_output=True)
     elapsed = time.perf_counter() - start
-    code = os.waitstatus_to_exitcode(status)
-    return elapsed, rusage.ru_maxrss, code, out.decode(), err.decode()
+    err = proc.stderr.decode()
+    lines = err.rstrip("\n").split("\n")
+    if not lines or not lines[-1].startswith(marker):
+        raise SystemExit(f"GNU time printed no peak RSS: {err}")
+    rss = int(lines[-1][len(marker):])
+    err = "\n".join(lines[:-1])
+    code = proc.returncode
+    return elapsed, rss, code, proc.stdout.decode(), err
 
 
 def neuro_deploy(work, sim, proxy, n):
@@ -318,7 +333,9 @@ def write_report(rows):
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, {cpu}; Linux {platform.release()}. "
         f"Tools: {kubectl_version}; {aws_version}. kube-sim rollouts take {ROLLOUT_MS} ms; API latency added per request as listed.",
         "Requests are counted by kube-sim (`/_sim/requests`) and by a counting proxy in front of moto. Peak RSS is the",
-        "neuro-deploy process's own (`wait4` rusage).",
+        "neuro-deploy process's own, from GNU time (`/usr/bin/time -f %M`); an earlier version read it with `wait4` from the",
+        "benchmark's Python process and reported Python's own ~46 MiB for every N, because Linux carries the pre-exec",
+        "memory's high-water mark into a child's maxrss.",
         "",
         "Reproduce: `scripts/bench` (after `scripts/test` has set up the tools; about 5 minutes).",
         "",

@@ -10,7 +10,7 @@
 
 use clap::{Parser, Subcommand};
 use neuro_deploy_codefresh::{PipelineRequest, cf_export, export_file};
-use neuro_deploy_core::{Event, ExitStatus, Outcome, ReasonCode, Report};
+use neuro_deploy_core::{Event, ExitStatus, Intent, Outcome, ReasonCode, Report};
 
 use crate::args::{CommonArgs, exit_codes};
 use crate::commands::event::{self, complete_release};
@@ -52,6 +52,9 @@ pub async fn run(cli: CodefreshCli) -> ExitStatus {
     };
     let dry_run = cli.common.dry_run;
     let outcome = async {
+        if !dry_run {
+            writable_export_file()?;
+        }
         let (config, origin) = wiring::load_config(cli.common.config.as_deref())?;
         let context = Context::new(&cli.common, config, origin);
         step(&context, cli.command, dry_run).await
@@ -96,6 +99,25 @@ pub async fn run(cli: CodefreshCli) -> ExitStatus {
     status
 }
 
+/// The step's exports must be able to land: a volume whose export file cannot be opened for
+/// appending is invalid input (exit 2) found before anything is contacted, not a failure after
+/// the deploy.
+fn writable_export_file() -> Result<(), Failure> {
+    let file = export_file(std::env::var("CF_VOLUME_PATH").ok().as_deref());
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&file)
+        .map(drop)
+        .map_err(|error| {
+            Failure::invalid(format!(
+                "{}: the step cannot write its exports there ({}); check CF_VOLUME_PATH (the pipeline's shared volume)",
+                file.display(),
+                wiring::io_problem(&error)
+            ))
+        })
+}
+
 /// The outcome as reports spell it (`deployed`, `refused` …).
 fn outcome_word(outcome: Outcome) -> String {
     serde_json::to_value(outcome)
@@ -132,7 +154,7 @@ async fn step(context: &Context, step: Step, dry_run: bool) -> Result<Report, Fa
         )
         .about(&event));
     }
-    let Ok(target) = neuro_deploy_core::policy::target(&event, config) else {
+    let Ok(Intent { target, .. }) = Intent::of(&event, config) else {
         // The executor reports the refusal or ignore, exactly as `neuro-deploy` does.
         return event::run(context, event, options(deploy, dry_run)).await;
     };
@@ -150,10 +172,10 @@ async fn step(context: &Context, step: Step, dry_run: bool) -> Result<Report, Fa
                 ("NEURO_UI_VERSION", version.as_str()),
             ],
         )
-        .map_err(|error| Failure {
-            reason: None,
-            message: format!("cannot export variables to {}: {error}", file.display()),
-            event: Some(Box::new(event.clone())),
+        .map_err(|error| {
+            Failure::failed(format!("cannot export variables to {}", file.display()))
+                .because(&error)
+                .about(&event)
         })?;
     }
     event::run(context, event, options(deploy, dry_run)).await

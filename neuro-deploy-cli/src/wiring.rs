@@ -47,7 +47,10 @@ pub fn load_config(path: Option<&Path>) -> Result<(Config, String), ConfigError>
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Parse {
                 origin: path.display().to_string(),
-                message: format!("cannot read it ({e}); check --config / NEURO_DEPLOY_CONFIG"),
+                message: format!(
+                    "cannot read it ({}); check --config / NEURO_DEPLOY_CONFIG",
+                    io_problem(&e)
+                ),
             })?;
             (Some(text), path.display().to_string())
         }
@@ -55,7 +58,20 @@ pub fn load_config(path: Option<&Path>) -> Result<(Config, String), ConfigError>
             let default = PathBuf::from(DEFAULT_CONFIG_FILE);
             match std::fs::read_to_string(&default) {
                 Ok(text) => (Some(text), DEFAULT_CONFIG_FILE.to_owned()),
-                Err(_) => (None, "built-in defaults".to_owned()),
+                // Only a file that is not there means "use the defaults": one that is there but
+                // cannot be read must never fall back to them (they name production).
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    (None, "built-in defaults".to_owned())
+                }
+                Err(e) => {
+                    return Err(ConfigError::Parse {
+                        origin: format!("./{DEFAULT_CONFIG_FILE}"),
+                        message: format!(
+                            "it exists but cannot be read ({}); fix or remove it, or point --config at the file to use",
+                            io_problem(&e)
+                        ),
+                    });
+                }
             }
         }
     };
@@ -64,6 +80,16 @@ pub fn load_config(path: Option<&Path>) -> Result<(Config, String), ConfigError>
         None => Config::default(),
     };
     Ok((config, origin))
+}
+
+/// Why a file could not be read, in words: "not UTF-8 text" says more than `stream did not
+/// contain valid UTF-8`, and a directory is named as such.
+pub fn io_problem(error: &std::io::Error) -> String {
+    match error.kind() {
+        std::io::ErrorKind::InvalidData => "it is not UTF-8 text".to_owned(),
+        std::io::ErrorKind::IsADirectory => "it is a directory, not a file".to_owned(),
+        _ => error.to_string(),
+    }
 }
 
 /// AWS settings: the reliability defaults.

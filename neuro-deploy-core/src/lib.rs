@@ -57,18 +57,18 @@ pub mod version;
 
 pub use backoff::Backoff;
 pub use config::{Config, ConfigError, EnvironmentConfig, QueueGateOverrides, Trigger};
-pub use error::{AdapterError, Cause, ExitStatus, InputError, Reason, ReasonCode};
+pub use error::{AdapterError, Cause, ExitStatus, InputError, Reason, ReasonCode, causes};
 pub use executor::{
-    Adapters, CLEANUP_BOUND, Executor, Interrupt, Interrupter, Observer, Outcome, Progress,
-    QueueSample, Report, RunContext, Silent, StepReport, StepStatus, Verification,
-    interrupt_channel, sample_queues,
+    Adapters, CLEANUP_BOUND, Executor, Interrupt, Interrupter, Observer, Outcome, Preview,
+    PreviewVerdict, Progress, QueueSample, Report, RunContext, Silent, StepReport, StepStatus,
+    Verification, interrupt_channel, sample_queues,
 };
 pub use model::{
     DeployAudit, DeployTarget, DeploymentPayload, DeploymentRecord, DeploymentState, Event,
     HistoryEntry, ImageChange, ImageRef, LockAttempt, LockHandle, QueueDepth, ReleaseInfo,
     RolloutCounts, RolloutResult, RolloutState, Workload,
 };
-pub use policy::{Decision, Fact, Facts, Plan, PlannedStep, Step, decide};
+pub use policy::{Decision, Fact, Facts, Intent, Plan, PlannedStep, Step, decide};
 pub use traits::{
     ClusterDeployer, DeploymentRecorder, HealthChecker, ImageBuilder, Notifier, QueueInspector,
     Registry, ReleaseSource,

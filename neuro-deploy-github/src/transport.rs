@@ -47,6 +47,15 @@ impl Reply {
                 service: SERVICE,
                 what: format!("{operation} (check `git.repository` and that the token can see it)"),
             },
+            // 5xx are retried before they get here (`send`).
+            status if status.is_server_error() => AdapterError::failed(
+                SERVICE,
+                operation.to_owned(),
+                format!(
+                    "GitHub answered {} {message} on every attempt; it may be having trouble: try again later",
+                    status.as_u16()
+                ),
+            ),
             status => AdapterError::failed(
                 SERVICE,
                 operation.to_owned(),

@@ -6,7 +6,7 @@
 //! What it is not: it chooses no context; the binaries map environments to contexts.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,7 +17,7 @@ use neuro_deploy_core::{
     RolloutResult, Workload,
 };
 
-use crate::{KubeCluster, KubeSettings};
+use crate::{KubeCluster, KubeSettings, config_error, kubeconfig_shown};
 
 /// Which cluster: a kubeconfig (this path, else `KUBECONFIG` or `~/.kube/config`, else the
 /// in-cluster service account) and a context in it (else its current context).
@@ -44,7 +44,7 @@ impl KubeCluster {
             Some(path) => Kubeconfig::read_from(path),
             None => Kubeconfig::read(),
         }
-        .map_err(|e| config_error(choice.kubeconfig.as_deref(), e))?;
+        .map_err(|e| config_error(choice.kubeconfig.as_deref(), &e))?;
         if let Some(context) = &choice.context
             && !kubeconfig.contexts.iter().any(|c| &c.name == context)
         {
@@ -57,7 +57,7 @@ impl KubeCluster {
                 code: ReasonCode::InvalidInput,
                 message: format!(
                     "kube context `{context}` is not in the kubeconfig ({}); its contexts: {}",
-                    shown(choice.kubeconfig.as_deref()),
+                    kubeconfig_shown(choice.kubeconfig.as_deref()),
                     if known.is_empty() {
                         "none".to_owned()
                     } else {
@@ -72,24 +72,9 @@ impl KubeCluster {
         };
         let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
             .await
-            .map_err(|e| config_error(choice.kubeconfig.as_deref(), e))?;
+            .map_err(|e| config_error(choice.kubeconfig.as_deref(), &e))?;
         KubeCluster::from_config(config, selector, settings)
     }
-}
-
-fn shown(path: Option<&Path>) -> String {
-    path.map_or_else(
-        || "KUBECONFIG or ~/.kube/config".to_owned(),
-        |p| p.display().to_string(),
-    )
-}
-
-fn config_error(path: Option<&Path>, error: impl std::fmt::Display) -> AdapterError {
-    AdapterError::failed(
-        crate::SERVICE,
-        format!("loading the kubeconfig ({})", shown(path)),
-        error.to_string(),
-    )
 }
 
 /// Namespaces served by their environments' clusters; any other by the default one.

@@ -21,7 +21,7 @@ use kube::api::Api;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 use neuro_deploy_core::{
-    AdapterError, ClusterDeployer, DeployAudit, ImageChange, LockAttempt, LockHandle,
+    AdapterError, ClusterDeployer, DeployAudit, ImageChange, LockAttempt, LockHandle, ReasonCode,
     RolloutResult, Workload,
 };
 
@@ -102,12 +102,28 @@ impl std::fmt::Debug for KubeCluster {
     }
 }
 
-fn config_error(error: impl std::fmt::Display) -> AdapterError {
-    AdapterError::failed(
-        SERVICE,
-        "loading the cluster configuration",
-        format!("{error}; set KUBECONFIG or run inside the cluster"),
+/// Where the kubeconfig comes from, for messages.
+pub(crate) fn kubeconfig_shown(path: Option<&Path>) -> String {
+    path.map_or_else(
+        || "KUBECONFIG or ~/.kube/config".to_owned(),
+        |p| p.display().to_string(),
     )
+}
+
+/// A kubeconfig that cannot be read or used is configuration the user gave: invalid input
+/// (exit 2) naming the file and why, found before anything is contacted.
+pub(crate) fn config_error(
+    path: Option<&Path>,
+    error: &(dyn std::error::Error + 'static),
+) -> AdapterError {
+    let why = neuro_deploy_core::error::one_line(error);
+    AdapterError::Refused {
+        code: ReasonCode::InvalidInput,
+        message: format!(
+            "the kubeconfig ({}) cannot be used: {why}; point --kubeconfig or KUBECONFIG at a readable kubeconfig, or run inside the cluster",
+            kubeconfig_shown(path)
+        ),
+    }
 }
 
 impl KubeCluster {
@@ -116,7 +132,7 @@ impl KubeCluster {
         selector: &str,
         settings: KubeSettings,
     ) -> Result<KubeCluster, AdapterError> {
-        let config = Config::infer().await.map_err(config_error)?;
+        let config = Config::infer().await.map_err(|e| config_error(None, &e))?;
         KubeCluster::from_config(config, selector, settings)
     }
 
@@ -126,10 +142,10 @@ impl KubeCluster {
         selector: &str,
         settings: KubeSettings,
     ) -> Result<KubeCluster, AdapterError> {
-        let kubeconfig = Kubeconfig::read_from(path).map_err(config_error)?;
+        let kubeconfig = Kubeconfig::read_from(path).map_err(|e| config_error(Some(path), &e))?;
         let config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
             .await
-            .map_err(config_error)?;
+            .map_err(|e| config_error(Some(path), &e))?;
         KubeCluster::from_config(config, selector, settings)
     }
 
@@ -148,7 +164,7 @@ impl KubeCluster {
                 .max(settings.watch_timeout + Duration::from_secs(5)),
         );
         config.write_timeout = Some(settings.request_timeout);
-        let client = Client::try_from(config).map_err(config_error)?;
+        let client = Client::try_from(config).map_err(|e| config_error(None, &e))?;
         Ok(KubeCluster {
             client,
             selector: selector.to_owned(),

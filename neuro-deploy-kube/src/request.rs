@@ -94,6 +94,15 @@ pub(crate) fn map_error(operation: &str, error: kube::Error) -> AdapterError {
             operation.to_owned(),
             format!("{} ({})", status.message, status.code),
         ),
+        // No connection was made, so nothing was sent: the request certainly did not apply.
+        kube::Error::HyperError(_) | kube::Error::Service(_) if never_connected(&error) => {
+            AdapterError::Unreachable {
+                source: None,
+                service: SERVICE,
+                operation: operation.to_owned(),
+                message: "could not connect to the API server; check the server address in the kubeconfig and that it is reachable".to_owned(),
+            }
+        }
         // The connection broke: the request may have been applied before it did.
         kube::Error::HyperError(_) | kube::Error::Service(_) => AdapterError::Unanswered {
             source: None,
@@ -109,4 +118,26 @@ pub(crate) fn map_error(operation: &str, error: kube::Error) -> AdapterError {
     };
     // The kube-rs error stays reachable as the cause.
     mapped.caused_by(error)
+}
+
+/// Whether the connection itself failed (refused, no route): an I/O error of that kind anywhere
+/// in the chain means the request was never sent.
+fn never_connected(error: &(dyn std::error::Error + 'static)) -> bool {
+    use std::io::ErrorKind;
+    let mut next = Some(error);
+    while let Some(current) = next {
+        if let Some(io) = current.downcast_ref::<std::io::Error>()
+            && matches!(
+                io.kind(),
+                ErrorKind::ConnectionRefused
+                    | ErrorKind::AddrNotAvailable
+                    | ErrorKind::NetworkUnreachable
+                    | ErrorKind::HostUnreachable
+            )
+        {
+            return true;
+        }
+        next = current.source();
+    }
+    false
 }

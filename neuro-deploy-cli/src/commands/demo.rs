@@ -54,11 +54,7 @@ pub async fn run(common: &CommonArgs, shell: bool) -> Result<ExitStatus, Failure
     }
     let world = World::start(WorldOptions::default())
         .await
-        .map_err(|error| Failure {
-            reason: None,
-            message: format!("cannot start the simulated world: {error}"),
-            event: None,
-        })?;
+        .map_err(|error| Failure::failed(format!("cannot start the simulated world: {error}")))?;
     let playground = Playground {
         world: Arc::new(world),
         shell,

@@ -4,9 +4,10 @@
 
 use std::sync::Arc;
 
-use neuro_deploy_core::policy::{confirmation_refusal, needs_confirmation};
+use neuro_deploy_core::config::format_duration;
 use neuro_deploy_core::{
-    AdapterError, Config, DeployTarget, Event, Executor, ExitStatus, Outcome, ReasonCode, Report,
+    AdapterError, Config, DeployTarget, Event, Executor, ExitStatus, Intent, Outcome,
+    PreviewVerdict, ReasonCode, Report,
 };
 
 use super::{Context, Failure, confirm_on_terminal};
@@ -101,18 +102,6 @@ pub async fn complete_release(
     Ok(event)
 }
 
-/// The environments an event reads or writes: its target and, for a promotion, the source.
-fn touched_environments(event: &Event, config: &Config) -> Vec<String> {
-    let Ok(target) = neuro_deploy_core::policy::target(event, config) else {
-        return Vec::new();
-    };
-    target
-        .environment
-        .into_iter()
-        .chain(target.source.map(|(source, _)| source))
-        .collect()
-}
-
 fn print(printer: Printer, report: &Report) -> ExitStatus {
     printer.print(&ReportDocument::new(report), &text::report_text(report));
     report.exit_code()
@@ -156,26 +145,28 @@ async fn run_unnotified(
     let event = complete_release(event.clone(), &context.backend, config)
         .await
         .map_err(|error| Failure::from(error).about(&event))?;
-    // Refusals that need no facts come first: nothing is contacted for them.
-    if let Err(reason) = neuro_deploy_core::policy::target(&event, config) {
-        return Ok(Report::from_reason(&event, options.dry_run, reason));
-    }
-    let confirm = needs_confirmation(&event, config) && !options.yes && !options.dry_run;
+    // Where the run goes and whether it must be confirmed, from config alone; refusals that
+    // need no facts come first: nothing is contacted for them.
+    let intent = match Intent::of(&event, config) {
+        Ok(intent) => intent,
+        Err(reason) => return Ok(Report::from_reason(&event, options.dry_run, reason)),
+    };
+    let confirmation = intent
+        .confirmation
+        .clone()
+        .filter(|_| !options.yes && !options.dry_run);
     let on_terminal = std::io::IsTerminal::is_terminal(&std::io::stdin())
         && std::io::IsTerminal::is_terminal(&std::io::stderr());
-    if confirm && !on_terminal {
-        let reason = confirmation_refusal(&event);
+    if let Some(reason) = confirmation.clone().filter(|_| !on_terminal) {
         return Ok(Report::from_reason(&event, options.dry_run, reason));
     }
     let signals = Signals::install(printer, &event);
-    let touched = touched_environments(&event, config);
-    let touched: Vec<&str> = touched.iter().map(String::as_str).collect();
     let progress = crate::output::progress::rollout_progress(context.quiet);
     let adapters = wiring::adapters(
         &context.backend,
         config,
         &context.cluster,
-        &touched,
+        &intent.environments(),
         progress,
     )
     .await
@@ -183,37 +174,30 @@ async fn run_unnotified(
     let observer = Arc::new(StderrProgress {
         quiet: context.quiet,
     });
-    if confirm {
-        // The preview looks at the queues once and says what it saw; the window is waited
-        // once, after the confirmation (the real run checks everything again anyway).
-        let mut glance = config.clone();
-        glance.queues.window = std::time::Duration::ZERO;
-        glance.queues.timeout = std::time::Duration::ZERO;
-        let preview = Executor::new(adapters.clone(), glance)
+    if let Some(refusal) = confirmation {
+        let preview = Executor::new(adapters.clone(), config.clone())
             .with_observer(observer.clone())
             .with_interrupt(signals.interrupt());
         let preview = signals
-            .during(preview.run(&event, &run_context(true)))
+            .during(preview.preview(&event, &run_context(true)))
             .await;
-        note(&format!("preview:\n{}", text::report_text(&preview)));
-        let busy_now = preview.reason == Some(ReasonCode::QueueNotDrained);
-        if preview.outcome != Outcome::WouldDeploy && !busy_now {
-            return Ok(preview);
+        note(&format!("preview:\n{}", text::report_text(&preview.report)));
+        if !preview.verdict.worth_confirming() {
+            return Ok(preview.report);
         }
-        if busy_now {
+        if let PreviewVerdict::WaitsForQueues { timeout, window } = preview.verdict {
             note(&format!(
                 "the queues are busy now; after confirmation the run waits up to {} for them to drain and stay drained for {}",
-                neuro_deploy_core::config::format_duration(config.queues.timeout),
-                neuro_deploy_core::config::format_duration(config.queues.window)
+                format_duration(timeout),
+                format_duration(window)
             ));
         }
         if !confirm_on_terminal("Proceed with this change to production? [y/N] ") {
-            let reason = confirmation_refusal(&event);
             return Ok(Report::without_plan(
                 &event,
                 false,
                 Outcome::Refused,
-                Some(reason.code),
+                Some(refusal.code),
                 "not confirmed; nothing changed",
             ));
         }

@@ -24,7 +24,7 @@ use neuro_deploy_core::{
 
 use crate::args::{Cli, Command, OutputFormat};
 use crate::output::documents::FailureDocument;
-use crate::output::{Printer, SCHEMA_VERSION};
+use crate::output::{Printer, SCHEMA_VERSION, text};
 use crate::wiring;
 use neuro_deploy_kube::ClusterChoice;
 
@@ -68,6 +68,8 @@ pub struct Failure {
     pub reason: Option<ReasonCode>,
     /// What happened and what to do.
     pub message: String,
+    /// The causes behind it, outermost first (see [`neuro_deploy_core::causes`]).
+    pub causes: Vec<String>,
     /// The event, when it was understood.
     pub event: Option<Box<Event>>,
 }
@@ -82,9 +84,25 @@ impl Failure {
     pub fn refused(code: ReasonCode, message: impl Into<String>) -> Failure {
         Failure {
             reason: Some(code),
+            ..Failure::failed(message)
+        }
+    }
+
+    /// An unexpected failure (exit 1) that no adapter reported.
+    pub fn failed(message: impl Into<String>) -> Failure {
+        Failure {
+            reason: None,
             message: message.into(),
+            causes: Vec::new(),
             event: None,
         }
+    }
+
+    /// The same failure, caused by `cause` (and whatever caused that).
+    pub fn because(mut self, cause: &(dyn std::error::Error + 'static)) -> Failure {
+        self.causes.push(cause.to_string());
+        self.causes.extend(neuro_deploy_core::causes(cause));
+        self
     }
 
     /// The same failure, about `event`.
@@ -111,6 +129,7 @@ impl Failure {
             },
             reason: self.reason,
             message: &self.message,
+            causes: &self.causes,
             event: self.event.as_deref(),
             steps: [],
             exit_code: status.code(),
@@ -121,7 +140,14 @@ impl Failure {
         // Text mode: a run that could not start says so on stderr, stdout stays empty.
         match printer.format {
             OutputFormat::Json => printer.print(&document, ""),
-            OutputFormat::Text => crate::output::note(&format!("{word}: {}", self.message)),
+            OutputFormat::Text => crate::output::note(
+                format!(
+                    "{word}: {}\n{}",
+                    self.message,
+                    text::caused_by(&self.causes)
+                )
+                .trim_end(),
+            ),
         }
         status
     }
@@ -133,6 +159,7 @@ impl From<AdapterError> for Failure {
         Failure {
             reason: error.reason_code(),
             message: error.to_string(),
+            causes: neuro_deploy_core::causes(&error),
             event: None,
         }
     }

@@ -48,6 +48,9 @@ pub struct FailureDocument<'a> {
     pub reason: Option<ReasonCode>,
     /// What happened and what to do.
     pub message: &'a str,
+    /// The causes behind an unexpected failure, outermost first.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub causes: &'a [String],
     /// The event, when it was understood.
     pub event: Option<&'a Event>,
     /// No step ran.

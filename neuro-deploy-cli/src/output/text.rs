@@ -37,6 +37,7 @@ pub fn report_text(report: &Report) -> String {
         outcome_word(report.outcome),
         report.message
     ));
+    out.push_str(&caused_by(&report.causes));
     let target = match (&report.environment, &report.namespace) {
         (Some(env), Some(ns)) => format!("{env} (namespace {ns})"),
         (None, Some(ns)) => format!("namespace {ns}"),
@@ -86,6 +87,15 @@ pub fn report_text(report: &Report) -> String {
         }
     }
     out
+}
+
+/// One `caused by: …` line per cause, indented under the message it explains (as uv and
+/// anyhow's `{:#}` show a chain).
+pub fn caused_by(causes: &[String]) -> String {
+    causes
+        .iter()
+        .map(|cause| format!("  caused by: {cause}\n"))
+        .collect()
 }
 
 /// `promote v1.4.0 → production (namespace leaf-neuro-ui)`.

@@ -6,6 +6,7 @@
 mod clusters;
 mod codefresh;
 mod dist;
+mod files;
 mod habits;
 mod lifecycle;
 mod pipelines;
@@ -13,4 +14,5 @@ mod playground;
 mod record_verify;
 mod safety;
 mod snapshots;
+mod tripwire;
 mod world;

@@ -4,52 +4,22 @@
 //! kubectl reads the simulated cluster.
 
 use std::io::{Read, Write};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::tripwire::Tripwire;
 use crate::world::kubectl;
 
 const SECRET: &str = "ghp_playground_secret_token";
-
-/// A listener on 127.0.0.1 that counts every connection made to it.
-struct Tripwire {
-    url: String,
-    hits: Arc<AtomicUsize>,
-}
-
-impl Tripwire {
-    fn start() -> Tripwire {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let hits = Arc::new(AtomicUsize::new(0));
-        let counted = Arc::clone(&hits);
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                counted.fetch_add(1, Ordering::SeqCst);
-                drop(stream);
-            }
-        });
-        Tripwire { url, hits }
-    }
-}
 
 /// `neuro-deploy demo …` in a directory holding a broken `neuro-deploy.toml`, with every
 /// endpoint, kubeconfig and credential of the environment pointing at the tripwire.
 fn playground_command(dir: &std::path::Path, tripwire: &Tripwire, args: &[&str]) -> Command {
     std::fs::write(dir.join("neuro-deploy.toml"), "this is [not toml").unwrap();
     let kubeconfig = dir.join("kubeconfig");
-    std::fs::write(
-        &kubeconfig,
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: {}\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\nusers:\n- name: u\n  user:\n    token: t\n",
-            tripwire.url
-        ),
-    )
-    .unwrap();
+    std::fs::write(&kubeconfig, tripwire.kubeconfig("t")).unwrap();
     let mut command = Command::new(env!("CARGO_BIN_EXE_neuro-deploy"));
     command
         .env_clear()
@@ -133,7 +103,7 @@ async fn demo_runs_the_whole_story_on_loopback_ignoring_this_machines_setup() {
         "{stderr}"
     );
     assert_eq!(
-        tripwire.hits.load(Ordering::SeqCst),
+        tripwire.hits(),
         0,
         "the demo contacted an endpoint from the environment"
     );
@@ -352,5 +322,5 @@ async fn the_shell_takes_commands_on_stdin_while_kubectl_reads_the_same_world() 
     .unwrap();
     assert_eq!(status.0, Some(0), "{}", status.1);
     assert!(!status.1.contains(SECRET));
-    assert_eq!(tripwire.hits.load(Ordering::SeqCst), 0);
+    assert_eq!(tripwire.hits(), 0);
 }

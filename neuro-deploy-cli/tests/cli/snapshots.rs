@@ -132,3 +132,77 @@ async fn commands_against_the_world() {
     let again = shot(command).await;
     settings.bind(|| insta::assert_snapshot!("promote_already_deployed_json", again));
 }
+
+/// A port on 127.0.0.1 nothing listens on: connecting to it is refused.
+fn refused_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// What went wrong underneath reaches the user: the message, then one `caused by:` line per
+/// cause (text) or `causes` (JSON) — down to the refused connection or the status GitHub sent —
+/// and never a token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn causes_reach_the_user() {
+    const TOKEN: &str = "kube-bearer-secret";
+    let settings = redacted();
+    let check = async |name: &str, mut command: Command, format: &str| {
+        command.args(["--output", format]);
+        let shot = shot(command).await;
+        assert!(
+            !shot.contains(TOKEN) && !shot.contains("ghp_test_token"),
+            "{shot}"
+        );
+        // Only neuro-deploy's own lines on stderr: no dependency's timestamped log lines.
+        assert!(
+            !shot.contains(" ERROR ") && !shot.contains(" WARN "),
+            "{shot}"
+        );
+        settings.bind(|| insta::assert_snapshot!(format!("{name}_{format}"), shot));
+    };
+
+    // A kube API server that refuses connections.
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: http://127.0.0.1:{}\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\nusers:\n- name: u\n  user:\n    token: {TOKEN}\n",
+            refused_port()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("neuro-deploy.toml"),
+        "[registry]\nuri = \"123456789012.dkr.ecr.us-west-2.amazonaws.com/neuro-ui\"\n",
+    )
+    .unwrap();
+    for format in ["text", "json"] {
+        let mut command = offline(dir.path(), &["deploy", SHORT, "--env", "dev"]);
+        command.env("KUBECONFIG", &kubeconfig);
+        check("kube_connection_refused", command, format).await;
+    }
+
+    // An AWS endpoint that cannot be reached (the cluster answers).
+    let w = World::start(fast_sim(), "").await;
+    let unreachable = format!("http://127.0.0.1:{}", refused_port());
+    for format in ["text", "json"] {
+        let mut command = w.command(env!("CARGO_BIN_EXE_neuro-deploy"));
+        command
+            .env("AWS_ENDPOINT_URL", &unreachable)
+            .args(["deploy", SHORT, "--env", "dev", "--quiet"]);
+        check("aws_unreachable", command, format).await;
+    }
+
+    // GitHub answering 502 to every attempt.
+    wiremock::Mock::given(wiremock::matchers::path_regex("/releases/"))
+        .respond_with(wiremock::ResponseTemplate::new(502).set_body_string("Bad Gateway"))
+        .with_priority(1)
+        .mount(&w.github)
+        .await;
+    for format in ["text", "json"] {
+        let mut command = w.command(env!("CARGO_BIN_EXE_neuro-deploy"));
+        command.args(["released", "--tag", "v1.4.0", "--quiet"]);
+        check("github_bad_gateway", command, format).await;
+    }
+}

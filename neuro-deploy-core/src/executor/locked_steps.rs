@@ -252,9 +252,14 @@ impl Executor {
             match result {
                 Ok(()) => applied.extend(group),
                 Err(error) => {
-                    failures.push(format!("Deployment `{}`: {error}", group[0].workload));
+                    let workload = &group[0].workload;
                     if error.outcome_unknown() {
+                        failures.push(format!(
+                            "Deployment `{workload}`: {error}; the write may have landed, so it counts as applied"
+                        ));
                         applied.extend(group);
+                    } else {
+                        failures.push(format!("Deployment `{workload}`: {error}"));
                     }
                 }
             }

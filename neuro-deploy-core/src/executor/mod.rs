@@ -7,7 +7,8 @@
 //! The parts, one concept a file: [`report`] (what a run reports), `interrupt` (signals and a
 //! lost lock), `queue_gate`, `image` (retag or build, then check), `lock` (take, renew, release),
 //! `locked_steps` (re-decide, write, await), `verify` (checks after the rollout), `record` (the
-//! deploy's GitHub Deployment) and `rollback`.
+//! deploy's GitHub Deployment), `rollback`, and `preview` (what a run would do, before an operator
+//! confirms it).
 
 use std::sync::Arc;
 
@@ -24,6 +25,7 @@ mod image;
 mod interrupt;
 mod lock;
 mod locked_steps;
+mod preview;
 mod queue_gate;
 mod record;
 pub mod report;
@@ -32,6 +34,7 @@ mod steps;
 mod verify;
 
 pub use interrupt::{CLEANUP_BOUND, Interrupt, Interrupter, interrupt_channel};
+pub use preview::{Preview, PreviewVerdict};
 pub use queue_gate::sample_queues;
 pub use report::{
     Adapters, Observer, Outcome, Progress, QueueSample, RecordedDeployment, Report, RunContext,

@@ -28,7 +28,7 @@ pub async fn sample_queues(
                 queue: queue.clone(),
                 region: region.clone(),
                 depth: result.as_ref().ok().copied(),
-                error: result.err().map(|e| e.to_string()),
+                error: result.err().map(|e| crate::error::one_line(&e)),
             };
             observer.progress(&Progress::QueueSample(sample.clone()));
             sample

@@ -189,6 +189,10 @@ pub struct Report {
     pub reason: Option<ReasonCode>,
     /// One sentence for people.
     pub message: String,
+    /// The causes behind an unexpected failure, outermost first (the SDK's and transport's
+    /// errors, each once).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub causes: Vec<String>,
     /// The event.
     pub event: Event,
     /// Whether this was a dry run.
@@ -269,6 +273,7 @@ impl Report {
             outcome: Outcome::Failed,
             reason: None,
             message: String::new(),
+            causes: Vec::new(),
             event: event.clone(),
             dry_run,
             environment: None,
@@ -313,9 +318,11 @@ impl Report {
     }
 
     pub(super) fn failed(self, error: &AdapterError) -> Report {
-        match error.reason_code() {
+        let mut report = match error.reason_code() {
             Some(code) => self.refused(Reason::new(code, error.to_string())),
             None => self.end(Outcome::Failed, None, error.to_string()),
-        }
+        };
+        report.causes = crate::error::causes(error);
+        report
     }
 }

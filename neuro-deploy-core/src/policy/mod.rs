@@ -16,6 +16,7 @@
 
 mod facts;
 mod gates;
+mod intent;
 mod plan;
 mod status;
 mod steps;
@@ -23,9 +24,10 @@ mod target;
 mod workloads;
 
 pub use facts::{Fact, Facts};
+pub use intent::Intent;
 pub use plan::{Decision, ImageAction, Plan, PlannedStep, Step};
 pub use status::{EnvironmentStatus, RolloutSummary};
-pub use target::{Target, confirmation_refusal, needs_confirmation, target};
+pub use target::{Target, target};
 pub use workloads::{
     RunningReleases, app_workloads, common_tag, previous_version, runs_completely,
     version_being_replaced,

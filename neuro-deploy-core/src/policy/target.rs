@@ -250,24 +250,3 @@ pub(crate) fn unknown_env(config: &Config, name: &str) -> Reason {
         ),
     )
 }
-
-/// Whether an event changes a promotion-only environment (production), which needs an
-/// operator's explicit confirmation (`--yes`, or a yes on a terminal).
-pub fn needs_confirmation(event: &Event, config: &Config) -> bool {
-    target(event, config).is_ok_and(|t| {
-        t.environment
-            .and_then(|name| config.environment(&name).cloned())
-            .is_some_and(|env| env.is_promotion_target())
-    })
-}
-
-/// The refusal for a production change that nobody confirmed.
-pub fn confirmation_refusal(event: &Event) -> Reason {
-    Reason::new(
-        ReasonCode::ConfirmationRequired,
-        format!(
-            "`{}` changes production and needs confirmation: pass `--yes`, or run it on a terminal to review the plan and confirm",
-            event.kind()
-        ),
-    )
-}

@@ -8,8 +8,8 @@ use mockall::predicate::eq;
 use neuro_deploy_core::{
     AdapterError, Adapters, Config, DeployTarget, Event, ExitStatus, ImageChange, LockAttempt,
     LockHandle, MockClusterDeployer, MockImageBuilder, MockQueueInspector, MockRegistry,
-    MockReleaseSource, Outcome, QueueDepth, ReasonCode, Report, RolloutResult, RunContext,
-    StepStatus, Workload,
+    MockReleaseSource, Outcome, PreviewVerdict, QueueDepth, ReasonCode, Report, RolloutResult,
+    RunContext, StepStatus, Workload,
 };
 
 use crate::support::*;
@@ -1082,3 +1082,64 @@ async fn a_rollback_restores_the_recorded_trail() {
 
 mod record_verify;
 mod safety;
+
+// ---- preview (before an operator confirms) ----
+
+#[tokio::test(start_paused = true)]
+async fn a_preview_looks_at_the_queues_once_and_says_a_real_run_would_wait() {
+    let mut d = promotion_doubles();
+    d.no_writes();
+    d.queues
+        .expect_depth()
+        .times(2) // once per region: no window, no wait
+        .returning(|_, region| {
+            Ok(if region == "us-east-2" {
+                QueueDepth {
+                    in_flight: 1,
+                    ..EMPTY
+                }
+            } else {
+                EMPTY
+            })
+        });
+    // The configured gate waits (1m window, 10m timeout); the preview does not.
+    let executor = neuro_deploy_core::Executor::new(d.adapters(), config());
+    let started = tokio::time::Instant::now();
+    let preview = executor.preview(&promote("v1.4.0"), &ctx(false)).await;
+    assert_eq!(started.elapsed(), Duration::ZERO, "a preview never waits");
+    assert!(preview.report.dry_run, "a preview writes nothing");
+    assert_eq!(preview.report.reason, Some(ReasonCode::QueueNotDrained));
+    assert_eq!(
+        preview.verdict,
+        PreviewVerdict::WaitsForQueues {
+            timeout: Duration::from_secs(600),
+            window: Duration::from_secs(60),
+        }
+    );
+    assert!(preview.verdict.worth_confirming());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_preview_of_a_run_that_would_not_deploy_is_not_worth_confirming() {
+    let mut d = Doubles::new();
+    d.workloads("leaf-neuro-ui", app("v1.3.0"))
+        .workloads("staging", app("v1.3.0"))
+        .images(&["v1.4.0", "v1.3.0"])
+        .queues_always(EMPTY)
+        .no_writes();
+    let executor = neuro_deploy_core::Executor::new(d.adapters(), config());
+    let preview = executor.preview(&promote("v1.4.0"), &ctx(false)).await;
+    assert_eq!(
+        preview.report.reason,
+        Some(ReasonCode::NotVerifiedOnStaging)
+    );
+    assert_eq!(preview.verdict, PreviewVerdict::WouldNotDeploy);
+    assert!(!preview.verdict.worth_confirming());
+
+    let mut d = promotion_doubles();
+    d.queues_always(EMPTY).no_writes();
+    let executor = neuro_deploy_core::Executor::new(d.adapters(), config());
+    let preview = executor.preview(&promote("v1.4.0"), &ctx(false)).await;
+    assert_eq!(preview.report.outcome, Outcome::WouldDeploy);
+    assert_eq!(preview.verdict, PreviewVerdict::WouldDeploy);
+}

@@ -1,8 +1,6 @@
 //! The release policy table, row by row, positive and negative.
 
-use neuro_deploy_core::policy::{
-    ImageAction, confirmation_refusal, needs_confirmation, version_being_replaced,
-};
+use neuro_deploy_core::policy::{ImageAction, Intent, version_being_replaced};
 use neuro_deploy_core::{
     Decision, DeployTarget, Event, ExitStatus, Fact, Facts, Plan, ReasonCode, Step, decide,
 };
@@ -738,23 +736,32 @@ fn interrupted_deploy_remembers_what_it_replaced() {
 #[test]
 fn production_changes_need_confirmation() {
     let c = config();
-    assert!(needs_confirmation(&promote("v1.4.0"), &c));
-    assert!(needs_confirmation(
-        &Event::Rollback {
+    let confirmation = |event: &Event| Intent::of(event, &c).unwrap().confirmation;
+    let reason = confirmation(&promote("v1.4.0")).expect("a promotion needs confirmation");
+    assert!(
+        confirmation(&Event::Rollback {
             env: "production".into(),
             skip_queue_gate: None,
-        },
-        &c
-    ));
-    assert!(!needs_confirmation(&merged("main"), &c));
-    assert!(!needs_confirmation(
-        &deploy(SHORT, DeployTarget::Environment("dev".into())),
-        &c
-    ));
-    let reason = confirmation_refusal(&promote("v1.4.0"));
+        })
+        .is_some()
+    );
+    assert!(confirmation(&merged("main")).is_none());
+    assert!(confirmation(&deploy(SHORT, DeployTarget::Environment("dev".into()))).is_none());
     assert_eq!(reason.code, ReasonCode::ConfirmationRequired);
     assert_eq!(reason.code.exit_code(), ExitStatus::InvalidInput);
-    assert!(reason.message.contains("--yes"));
+    assert!(reason.message.contains("--yes") && reason.message.contains("promote"));
+}
+
+#[test]
+fn an_intent_names_the_environments_a_run_touches() {
+    let c = config();
+    let intent = Intent::of(&promote("v1.4.0"), &c).unwrap();
+    assert_eq!(intent.environments(), ["production", "staging"]);
+    assert_eq!(intent.target.namespace, "leaf-neuro-ui");
+    let intent = Intent::of(&merged("main"), &c).unwrap();
+    assert_eq!(intent.environments(), ["dev"]);
+    let ignored = Intent::of(&merged("feature/x"), &c).unwrap_err();
+    assert_eq!(ignored.code, ReasonCode::NotReleaseBranch);
 }
 
 #[test]

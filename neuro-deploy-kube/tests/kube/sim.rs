@@ -431,6 +431,9 @@ async fn the_kube_error_stays_reachable_as_the_cause() {
     assert!(cause.downcast_ref::<kube::Error>().is_some(), "{cause:?}");
     assert!(
         error.is_retryable(),
-        "no answer: worth trying again ({error})"
+        "no connection: worth trying again ({error})"
     );
+    // Nothing was sent, so not even a write could have landed.
+    assert!(!error.outcome_unknown(), "{error}");
+    assert!(error.to_string().contains("could not connect"), "{error}");
 }

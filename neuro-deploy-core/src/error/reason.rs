@@ -1,0 +1,166 @@
+//! Reason codes: why a run was refused or ignored, as a stable code for machines and a
+//! sentence for people.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::exit::ExitStatus;
+
+/// A stable, machine-readable reason for a refusal or an ignore.
+///
+/// Codes appear in JSON reports (`reason`) and text output. They are never renamed; new ones may be added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ReasonCode {
+    // ---- refusals ----
+    /// A configured queue held visible, in-flight or delayed messages (or could not be read).
+    QueueNotDrained,
+    /// The promotion source does not run the version with a complete rollout.
+    NotVerifiedOnStaging,
+    /// The registry has no image for the version, and none may be built.
+    ImageMissing,
+    /// The version is older than what the environment runs.
+    Downgrade,
+    /// A release was required, but the version or tag is not SemVer.
+    NotARelease,
+    /// Production takes versions only through `promote`.
+    ProductionRequiresPromotion,
+    /// Another run holds the namespace's lock.
+    LockHeld,
+    /// Production needs `--yes` or an interactive confirmation.
+    ConfirmationRequired,
+    /// An argument or setting is malformed.
+    InvalidInput,
+    /// The registry refuses to move an existing tag (immutable repository).
+    ImmutableTag,
+    /// No Deployment in the namespace matches the selector.
+    NoWorkloads,
+    /// Rollback needs a recorded previous version, and the workloads have none (or disagree).
+    NoPreviousVersion,
+    /// A Deployment is paused, so a rollout would never finish.
+    WorkloadPaused,
+    /// The images are already set, but their rollout is failing; this run changed nothing.
+    RolloutFailing,
+    /// The environment's checks failed after the rollout (the previous images were restored).
+    VerificationFailed,
+    // ---- ignores ----
+    /// The branch is not one that deploys.
+    NotReleaseBranch,
+    /// Draft releases are not deployed.
+    DraftRelease,
+    /// The environment already runs the version with a complete rollout.
+    AlreadyDeployed,
+}
+
+impl ReasonCode {
+    /// Every code, for documentation and tests.
+    pub const ALL: [ReasonCode; 18] = [
+        ReasonCode::QueueNotDrained,
+        ReasonCode::NotVerifiedOnStaging,
+        ReasonCode::ImageMissing,
+        ReasonCode::Downgrade,
+        ReasonCode::NotARelease,
+        ReasonCode::ProductionRequiresPromotion,
+        ReasonCode::LockHeld,
+        ReasonCode::ConfirmationRequired,
+        ReasonCode::InvalidInput,
+        ReasonCode::ImmutableTag,
+        ReasonCode::NoWorkloads,
+        ReasonCode::NoPreviousVersion,
+        ReasonCode::WorkloadPaused,
+        ReasonCode::RolloutFailing,
+        ReasonCode::VerificationFailed,
+        ReasonCode::NotReleaseBranch,
+        ReasonCode::DraftRelease,
+        ReasonCode::AlreadyDeployed,
+    ];
+
+    /// The snake_case code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReasonCode::QueueNotDrained => "queue_not_drained",
+            ReasonCode::NotVerifiedOnStaging => "not_verified_on_staging",
+            ReasonCode::ImageMissing => "image_missing",
+            ReasonCode::Downgrade => "downgrade",
+            ReasonCode::NotARelease => "not_a_release",
+            ReasonCode::ProductionRequiresPromotion => "production_requires_promotion",
+            ReasonCode::LockHeld => "lock_held",
+            ReasonCode::ConfirmationRequired => "confirmation_required",
+            ReasonCode::InvalidInput => "invalid_input",
+            ReasonCode::ImmutableTag => "immutable_tag",
+            ReasonCode::NoWorkloads => "no_workloads",
+            ReasonCode::NoPreviousVersion => "no_previous_version",
+            ReasonCode::WorkloadPaused => "workload_paused",
+            ReasonCode::RolloutFailing => "rollout_failing",
+            ReasonCode::VerificationFailed => "verification_failed",
+            ReasonCode::NotReleaseBranch => "not_release_branch",
+            ReasonCode::DraftRelease => "draft_release",
+            ReasonCode::AlreadyDeployed => "already_deployed",
+        }
+    }
+
+    /// Whether this code means "nothing to do" rather than "refused".
+    pub fn is_ignore(self) -> bool {
+        matches!(
+            self,
+            ReasonCode::NotReleaseBranch | ReasonCode::DraftRelease | ReasonCode::AlreadyDeployed
+        )
+    }
+
+    /// The process exit code for a run that ended with this reason.
+    pub fn exit_code(self) -> ExitStatus {
+        match self {
+            ReasonCode::NotReleaseBranch
+            | ReasonCode::DraftRelease
+            | ReasonCode::AlreadyDeployed => ExitStatus::Done,
+            ReasonCode::InvalidInput
+            | ReasonCode::NotARelease
+            | ReasonCode::ProductionRequiresPromotion
+            | ReasonCode::ConfirmationRequired => ExitStatus::InvalidInput,
+            ReasonCode::LockHeld => ExitStatus::LockHeld,
+            ReasonCode::VerificationFailed => ExitStatus::RolledBack,
+            ReasonCode::QueueNotDrained
+            | ReasonCode::NotVerifiedOnStaging
+            | ReasonCode::ImageMissing
+            | ReasonCode::Downgrade
+            | ReasonCode::ImmutableTag
+            | ReasonCode::NoWorkloads
+            | ReasonCode::NoPreviousVersion
+            | ReasonCode::WorkloadPaused
+            | ReasonCode::RolloutFailing => ExitStatus::Refused,
+        }
+    }
+}
+
+impl fmt::Display for ReasonCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A refusal or ignore: a code for machines and a sentence for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reason {
+    /// The stable code.
+    pub code: ReasonCode,
+    /// What happened and what to do.
+    pub message: String,
+}
+
+impl Reason {
+    /// A reason.
+    pub fn new(code: ReasonCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.message, self.code)
+    }
+}

@@ -56,7 +56,7 @@ pub mod traits;
 pub mod version;
 
 pub use backoff::Backoff;
-pub use config::{Config, ConfigError, EnvironmentConfig, QueueGateOverrides, Trigger};
+pub use config::{Config, ConfigError, EnvironmentConfig, RunOverrides, Trigger};
 pub use error::{AdapterError, Cause, ExitStatus, InputError, Reason, ReasonCode, causes};
 pub use executor::{
     Adapters, CLEANUP_BOUND, Executor, Interrupt, Interrupter, Observer, Outcome, Preview,

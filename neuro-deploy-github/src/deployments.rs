@@ -12,7 +12,8 @@ use neuro_deploy_core::{
 use serde_json::{Value, json};
 
 use crate::wire::{Deployment, DeploymentStatus};
-use crate::*;
+
+use crate::GithubReleases;
 
 /// GitHub's limit on a status description.
 const DESCRIPTION_LIMIT: usize = 140;

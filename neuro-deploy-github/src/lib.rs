@@ -26,6 +26,8 @@ use octocrab::Octocrab;
 use octocrab::service::middleware::retry::RetryConfig;
 use serde_json::json;
 
+use crate::wire::{Commit, Comparison, GitRef, GitTag, Release, parse_sha};
+
 /// Environment variable holding the token.
 pub const TOKEN_ENV: &str = "GITHUB_TOKEN";
 /// Environment variable holding the API base URL (GitHub Enterprise).
@@ -36,8 +38,6 @@ const SERVICE: &str = "github";
 mod deployments;
 mod transport;
 mod wire;
-
-use wire::*;
 
 /// Timeouts, retries and rate-limit waits.
 #[derive(Debug, Clone, PartialEq, Eq)]

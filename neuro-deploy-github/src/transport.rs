@@ -8,7 +8,7 @@ use neuro_deploy_core::{AdapterError, Backoff};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::*;
+use crate::{API_URL_ENV, GithubReleases, SERVICE, TOKEN_ENV};
 
 /// A response, read whole.
 pub(crate) struct Reply {

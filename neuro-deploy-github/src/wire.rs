@@ -4,7 +4,7 @@
 use neuro_deploy_core::{AdapterError, GitSha, ReleaseInfo};
 use serde::Deserialize;
 
-use crate::*;
+use crate::SERVICE;
 
 #[derive(Deserialize)]
 pub(crate) struct GitRef {

@@ -199,23 +199,16 @@ pub async fn dispatch(cli: Cli) -> ExitStatus {
     execute(&context, cli).await
 }
 
-/// The per-run flags (queue gate, rollout timeout, lock wait) replace their config keys, and are
-/// validated like them.
+/// The per-run flags (queue gate, rollout timeout, lock wait) replace their config keys; the
+/// core applies and validates them (`Config::with_overrides`).
 pub fn with_run_flags(config: Config, cli: &Cli) -> Result<Config, ConfigError> {
-    let overrides = neuro_deploy_core::QueueGateOverrides {
-        window: cli.queue_window,
-        timeout: cli.queue_timeout,
-        poll: cli.queue_poll,
-    };
-    let mut config = config.with_queue_overrides(overrides)?;
-    if let Some(timeout) = cli.rollout_timeout {
-        config.rollout.timeout = timeout;
-    }
-    if let Some(wait) = cli.wait_for_lock {
-        config.lock.wait = wait;
-    }
-    config.validate("command line")?;
-    Ok(config)
+    config.with_overrides(neuro_deploy_core::RunOverrides {
+        queue_window: cli.queue_window,
+        queue_timeout: cli.queue_timeout,
+        queue_poll: cli.queue_poll,
+        rollout_timeout: cli.rollout_timeout,
+        lock_wait: cli.wait_for_lock,
+    })
 }
 
 /// Runs one parsed command in `context` and prints its result; the exit status is the

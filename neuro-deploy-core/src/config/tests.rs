@@ -1,6 +1,8 @@
 //! The configuration's rules, one test each.
 
-use super::*;
+use std::time::Duration;
+
+use super::{Config, NotifyFormat, NotifyOn, RunOverrides, glob_match};
 
 fn reject(text: &str) -> String {
     Config::from_toml(text, "test.toml")
@@ -95,24 +97,38 @@ fn nonsense_durations_are_rejected() {
 #[test]
 fn overrides_are_validated() {
     let c = Config::default()
-        .with_queue_overrides(QueueGateOverrides {
-            window: Some(Duration::ZERO),
-            timeout: Some(Duration::ZERO),
-            poll: None,
+        .with_overrides(RunOverrides {
+            queue_window: Some(Duration::ZERO),
+            queue_timeout: Some(Duration::ZERO),
+            ..RunOverrides::default()
         })
         .expect("look-once is valid");
     assert_eq!(c.queues.samples_needed(), 1);
     // A timeout shorter than the window bounds only the wait for a drain; it is valid.
-    let short = Config::default().with_queue_overrides(QueueGateOverrides {
-        timeout: Some(Duration::ZERO),
+    let short = Config::default().with_overrides(RunOverrides {
+        queue_timeout: Some(Duration::ZERO),
         ..Default::default()
     });
     assert!(short.is_ok(), "{short:?}");
-    let bad = Config::default().with_queue_overrides(QueueGateOverrides {
-        poll: Some(Duration::ZERO),
+    let bad = Config::default().with_overrides(RunOverrides {
+        queue_poll: Some(Duration::ZERO),
         ..Default::default()
     });
     assert!(bad.is_err());
+    let c = Config::default()
+        .with_overrides(RunOverrides {
+            rollout_timeout: Some(Duration::from_secs(90)),
+            lock_wait: Some(Duration::from_secs(30)),
+            ..Default::default()
+        })
+        .expect("valid");
+    assert_eq!(c.rollout.timeout, Duration::from_secs(90));
+    assert_eq!(c.lock.wait, Duration::from_secs(30));
+    let bad = Config::default().with_overrides(RunOverrides {
+        rollout_timeout: Some(Duration::ZERO),
+        ..Default::default()
+    });
+    assert!(bad.unwrap_err().to_string().contains("rollout.timeout"));
 }
 
 #[test]

@@ -6,9 +6,9 @@ use crate::model::ImageRef;
 use crate::policy::ImageAction;
 use crate::version::GitSha;
 
-use super::interrupt::*;
-use super::report::*;
-use super::*;
+use super::interrupt::{CLEANUP_BOUND, Watch};
+use super::progress::Progress;
+use super::{Executor, StepEnd, Stop};
 
 impl Executor {
     pub(super) async fn ensure_image(

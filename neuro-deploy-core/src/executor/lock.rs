@@ -11,9 +11,11 @@ use crate::error::{AdapterError, Reason, ReasonCode};
 use crate::model::{Event, LockAttempt, LockHandle};
 use crate::policy::{Plan, Step};
 
-use super::interrupt::*;
-use super::report::*;
-use super::*;
+use super::interrupt::{Halt, UNLOCK_BOUND, Watch};
+use super::progress::Progress;
+use super::report::Report;
+use super::run_context::RunContext;
+use super::{Ending, Executor, StepEnd, Stop};
 
 pub(super) fn lock_value(shared: &Mutex<LockHandle>) -> LockHandle {
     match shared.lock() {

@@ -9,9 +9,11 @@ use crate::error::{AdapterError, Reason, ReasonCode};
 use crate::model::{DeployAudit, Event, ImageChange, ImageRef};
 use crate::policy::{Decision, Fact, Plan, Step, decide, target};
 
-use super::interrupt::*;
-use super::report::*;
-use super::*;
+use super::interrupt::{Halt, Watch};
+use super::report::{QueueSample, Report, StepStatus};
+use super::rollback::AwaitedRollout;
+use super::run_context::RunContext;
+use super::{Ending, Executor, StepEnd, Stop, describe_changes, rollout_failing};
 
 impl Executor {
     /// The steps under the lock: the queue re-check, the decision again on fresh facts, the

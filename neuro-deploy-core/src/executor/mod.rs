@@ -21,25 +21,28 @@ use crate::policy::{Decision, Fact, Facts, Plan, Step, Target, decide, previous_
 use crate::traits::{DeploymentRecorder, HealthChecker};
 use crate::version::Version;
 
+mod adapters;
 mod image;
 mod interrupt;
 mod lock;
 mod locked_steps;
 mod preview;
+mod progress;
 mod queue_gate;
 mod record;
 pub mod report;
 mod rollback;
+mod run_context;
 mod steps;
 mod verify;
 
+pub use adapters::Adapters;
 pub use interrupt::{CLEANUP_BOUND, Interrupt, Interrupter, interrupt_channel};
 pub use preview::{Preview, PreviewVerdict};
+pub use progress::{Observer, Progress, Silent};
 pub use queue_gate::sample_queues;
-pub use report::{
-    Adapters, Observer, Outcome, Progress, QueueSample, RecordedDeployment, Report, RunContext,
-    Silent, StepReport, StepStatus,
-};
+pub use report::{Outcome, QueueSample, RecordedDeployment, Report, StepReport, StepStatus};
+pub use run_context::RunContext;
 pub use verify::Verification;
 
 use interrupt::Watch;

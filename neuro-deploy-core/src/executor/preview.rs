@@ -8,7 +8,8 @@ use crate::error::ReasonCode;
 use crate::model::Event;
 
 use super::Executor;
-use super::report::{Outcome, Report, RunContext};
+use super::report::{Outcome, Report};
+use super::run_context::RunContext;
 
 /// A dry run's report and what it means for the real run.
 #[derive(Debug, Clone, PartialEq, Eq)]

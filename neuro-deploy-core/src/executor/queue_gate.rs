@@ -10,8 +10,9 @@ use crate::config::{format_duration, format_elapsed};
 use crate::error::{Reason, ReasonCode};
 use crate::traits::QueueInspector;
 
-use super::report::*;
-use super::*;
+use super::progress::{Observer, Progress};
+use super::report::QueueSample;
+use super::{Executor, StepEnd, Stop};
 
 /// Reads every queue in every region concurrently, reporting each sample to `observer`.
 /// An unreadable queue is a sample with an error, which counts as not drained.

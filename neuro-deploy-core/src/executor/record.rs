@@ -9,8 +9,9 @@ use crate::model::{DeploymentPayload, DeploymentRecord, DeploymentState, Event};
 use crate::policy::Plan;
 use crate::version::Version;
 
-use super::report::*;
-use super::*;
+use super::report::{RecordedDeployment, Report};
+use super::run_context::RunContext;
+use super::{Ending, Executor};
 
 /// How long one call to the recorder may take before the run goes on without it.
 const RECORD_BOUND: Duration = Duration::from_secs(20);

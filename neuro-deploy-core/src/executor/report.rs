@@ -1,95 +1,13 @@
-//! What a run reports and whom it tells: the adapters it acts through, who runs it, the
-//! [`Report`] (outcome, steps, facts, what was applied and restored) and [`Progress`] for an
-//! [`Observer`].
+//! What a run reports: the [`Report`] (outcome, steps, facts, queue samples, what was applied
+//! and restored).
 //!
 //! What it is not: no logic beyond the report's own bookkeeping (the exit code of an outcome).
-
-use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{AdapterError, ExitStatus, Reason, ReasonCode};
 use crate::model::{DeploymentState, Event, ImageChange, QueueDepth};
 use crate::policy::Facts;
-use crate::traits::{ClusterDeployer, ImageBuilder, QueueInspector, Registry, ReleaseSource};
-
-/// The adapters a run acts through.
-#[derive(Clone)]
-pub struct Adapters {
-    /// Image registry.
-    pub registry: Arc<dyn Registry>,
-    /// Image builder; `None` when builds are not possible here (a build is then a failure).
-    pub builder: Option<Arc<dyn ImageBuilder>>,
-    /// Queue depths.
-    pub queues: Arc<dyn QueueInspector>,
-    /// The cluster.
-    pub cluster: Arc<dyn ClusterDeployer>,
-    /// Releases; `None` when no GitHub repository is configured.
-    pub releases: Option<Arc<dyn ReleaseSource>>,
-}
-
-/// Who runs, when, and how.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RunContext {
-    /// `user@host`.
-    pub identity: String,
-    /// A unique id for this run (lock holder and audit).
-    pub run_id: String,
-    /// When the run started, RFC 3339 UTC (written to `neuro-deploy.io/deployed-at`).
-    pub started_at: String,
-    /// Gather facts and evaluate gates, write nothing.
-    pub dry_run: bool,
-    /// The CI run's page, when known (linked from the deploy's record).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub run_url: Option<String>,
-}
-
-impl RunContext {
-    /// The lock holder and `deployed-by` value: `user@host/run-id`.
-    pub fn holder(&self) -> String {
-        format!("{}/{}", self.identity, self.run_id)
-    }
-}
-
-/// Progress, for binaries to show. Library code never prints.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "progress", rename_all = "snake_case")]
-pub enum Progress {
-    /// A step begins.
-    StepStarted {
-        /// Step kind.
-        kind: String,
-        /// Why.
-        reason: String,
-    },
-    /// A step ended.
-    StepFinished {
-        /// Step kind.
-        kind: String,
-        /// How.
-        status: StepStatus,
-        /// Details.
-        detail: Option<String>,
-    },
-    /// One look at one queue.
-    QueueSample(QueueSample),
-    /// Anything else worth a line.
-    Note(String),
-}
-
-/// Receives [`Progress`].
-pub trait Observer: Send + Sync {
-    /// Called as things happen.
-    fn progress(&self, progress: &Progress);
-}
-
-/// An observer that drops everything.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Silent;
-
-impl Observer for Silent {
-    fn progress(&self, _: &Progress) {}
-}
 
 /// One queue in one region, at one moment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

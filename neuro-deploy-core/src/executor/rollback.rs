@@ -10,9 +10,11 @@ use crate::error::AdapterError;
 use crate::model::{DeployAudit, ImageChange, RolloutResult};
 use crate::policy::Plan;
 
-use super::interrupt::*;
-use super::report::*;
-use super::*;
+use super::interrupt::{CLEANUP_BOUND, Halt, Watch};
+use super::progress::Progress;
+use super::report::Report;
+use super::run_context::RunContext;
+use super::{Ending, Executor, StepEnd, describe_changes};
 
 /// How a plan's `AwaitRollout` step came out.
 pub(super) enum AwaitedRollout {

@@ -7,8 +7,10 @@ use crate::error::{AdapterError, Reason};
 use crate::policy::{Plan, PlannedStep, Step};
 
 use super::interrupt::{Halt, Watch};
-use super::report::{Progress, QueueSample, Report, StepStatus};
 use super::{Ending, Executor, StepEnd, Stop, queue_verdict};
+
+use super::progress::Progress;
+use super::report::{QueueSample, Report, StepStatus};
 
 impl Executor {
     /// A dry run reports the lock and the writes as skipped, but still looks at the queues.

@@ -9,9 +9,11 @@ use crate::error::{AdapterError, ReasonCode};
 use crate::model::{ImageChange, annotations};
 use crate::policy::{Plan, Step};
 
-use super::interrupt::*;
-use super::report::*;
-use super::*;
+use super::interrupt::{Halt, Watch, halt_text};
+use super::progress::Progress;
+use super::report::{Report, StepStatus};
+use super::run_context::RunContext;
+use super::{Ending, Executor, StepEnd};
 
 /// How the checks came out.
 pub(super) enum Verified {

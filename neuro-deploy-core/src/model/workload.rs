@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::image::*;
+use super::image::{ContainerImage, ImageRef};
 
 /// Where a workload's rollout stands, by kubectl's `rollout status` rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::{ImageRef, Workload};
 use crate::version::GitSha;
 
-use super::workloads::*;
+use super::workloads::app_workloads;
 
 /// A fact the executor gathered, or `Unknown` when planning offline.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -6,10 +6,10 @@ use crate::error::{Reason, ReasonCode};
 use crate::model::{Event, ImageRef};
 use crate::version::Version;
 
-use super::facts::*;
-use super::plan::*;
-use super::target::*;
-use super::workloads::*;
+use super::facts::Facts;
+use super::plan::{ImageAction, PlannedStep, Step};
+use super::target::{Target, refuse};
+use super::workloads::{RunningReleases, common_tag, runs_completely};
 
 /// The digest a promotion deploys: the one the source environment's app containers are pinned
 /// to, else the registry's for the tag. A tag that no longer names the digest the source runs

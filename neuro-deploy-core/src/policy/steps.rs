@@ -4,8 +4,8 @@
 use crate::config::Config;
 use crate::model::{ImageChange, ImageRef};
 
-use super::plan::*;
-use super::target::*;
+use super::plan::{Plan, PlannedStep, Step};
+use super::target::Target;
 
 pub(crate) fn deploy_steps(
     config: &Config,

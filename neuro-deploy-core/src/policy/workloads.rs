@@ -5,7 +5,7 @@ use crate::error::{Reason, ReasonCode};
 use crate::model::{ImageChange, ImageRef, Workload};
 use crate::version::{ReleaseTag, Version};
 
-use super::target::*;
+use super::target::refuse;
 
 /// The version every app workload's audit trail records as the previous one, for a rollback.
 /// Deployments that run no container of `repository` (a cache) are not asked.

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use super::server::Shared;
+use super::shared::Shared;
 use super::store::ApiError;
 
 /// The path the review is posted to.

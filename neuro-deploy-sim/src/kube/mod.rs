@@ -8,11 +8,16 @@
 //! The official `kubectl` drives it (see this crate's kubectl fidelity test).
 
 mod access;
+mod clock;
 mod controller;
+mod deployment;
 mod faults;
 mod patch;
+mod respond;
+mod route;
 mod select;
 mod server;
+mod shared;
 mod store;
 mod tables;
 mod watch;
@@ -29,8 +34,8 @@ pub use patch::PatchKind;
 pub use select::{FieldSelector, LabelSelector};
 pub use store::Resource;
 
-use controller::ControllerOptions;
-use server::Shared;
+use deployment::ControllerOptions;
+use shared::Shared;
 use store::Store;
 
 /// How a simulator behaves.

@@ -2,151 +2,25 @@
 //! tables and discovery: `tables`), with the faults of `faults` applied first.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::http::{HeaderMap, Method, Uri, header};
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::faults::*;
+use super::faults::{Fault, FaultAction};
 use super::patch::{self, PatchKind};
-use super::select::{FieldSelector, LabelSelector};
-use super::store::{ApiError, Resource, Store};
-use super::tables::*;
-use super::watch::*;
-
-/// State shared by the handlers, the controller and the owner.
-pub struct Shared {
-    pub(crate) store: Mutex<Store>,
-    pub(crate) counts: Mutex<RequestCounts>,
-    pub(crate) faults: Mutex<Vec<ArmedFault>>,
-    pub(crate) latency: Duration,
-    pub(crate) address: String,
-    /// `(verb, resource)` pairs access reviews deny.
-    pub(crate) denied: Mutex<Vec<(String, String)>>,
-}
-
-impl Shared {
-    pub(crate) fn new(store: Store, latency: Duration, address: String) -> Shared {
-        Shared {
-            store: Mutex::new(store),
-            counts: Mutex::new(RequestCounts::default()),
-            faults: Mutex::new(Vec::new()),
-            latency,
-            address,
-            denied: Mutex::new(Vec::new()),
-        }
-    }
-
-    pub(crate) fn store(&self) -> std::sync::MutexGuard<'_, Store> {
-        crate::locked(&self.store)
-    }
-
-    pub(crate) fn inject(&self, fault: Fault) {
-        if let Ok(mut faults) = self.faults.lock() {
-            faults.push(ArmedFault {
-                fault,
-                seen: 0,
-                fired: 0,
-            });
-        }
-    }
-
-    pub(crate) fn requests(&self) -> RequestCounts {
-        self.counts.lock().map(|c| c.clone()).unwrap_or_default()
-    }
-
-    pub(crate) fn reset_requests(&self) {
-        if let Ok(mut counts) = self.counts.lock() {
-            *counts = RequestCounts::default();
-        }
-    }
-
-    fn count(&self, method: &Method, path: &str) {
-        if let Ok(mut counts) = self.counts.lock() {
-            counts.total += 1;
-            if matches!(
-                *method,
-                Method::POST | Method::PUT | Method::PATCH | Method::DELETE
-            ) {
-                counts.writes += 1;
-            }
-            *counts
-                .by_route
-                .entry(format!("{method} {path}"))
-                .or_default() += 1;
-        }
-    }
-
-    fn fault_for(&self, method: &Method, path: &str, query: &str) -> Option<FaultAction> {
-        let mut faults = self.faults.lock().ok()?;
-        for armed in faults.iter_mut() {
-            let method_ok = armed
-                .fault
-                .method
-                .as_deref()
-                .is_none_or(|m| m.eq_ignore_ascii_case(method.as_str()));
-            let query_ok = armed
-                .fault
-                .query
-                .as_deref()
-                .is_none_or(|q| query.contains(q));
-            if !method_ok || !query_ok || !path.contains(&armed.fault.path) {
-                continue;
-            }
-            armed.seen += 1;
-            if armed.seen > armed.fault.skip && armed.fired < armed.fault.times {
-                armed.fired += 1;
-                return Some(armed.fault.action.clone());
-            }
-        }
-        None
-    }
-}
-
-pub(crate) fn json_response(code: u16, body: &Value) -> Response {
-    let mut response = Response::new(Body::from(body.to_string()));
-    *response.status_mut() =
-        StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("application/json"),
-    );
-    response
-}
-
-pub(crate) fn error_response(error: &ApiError) -> Response {
-    json_response(error.code, &error.status())
-}
-
-pub(crate) fn status_error(code: u16) -> ApiError {
-    let reason = match code {
-        404 => "NotFound",
-        409 => "Conflict",
-        422 => "Invalid",
-        429 => "TooManyRequests",
-        500 => "InternalError",
-        503 => "ServiceUnavailable",
-        504 => "Timeout",
-        _ => "Unknown",
-    };
-    ApiError {
-        code,
-        reason,
-        message: format!("kube-sim injected fault: {code} {reason}"),
-    }
-}
-
-pub(crate) fn bad_request(message: String) -> ApiError {
-    ApiError {
-        code: 400,
-        reason: "BadRequest",
-        message,
-    }
-}
+use super::respond::{
+    bad_request, error_response, json_response, parse_body, respond, status_error,
+};
+use super::route::{Route, is_true, route, selectors};
+use super::shared::Shared;
+use super::store::ApiError;
+use super::tables::{discovery, table, wants_table};
+use super::watch::watch;
 
 /// The one handler: routes by path like the API server.
 pub(crate) async fn handle(
@@ -282,22 +156,6 @@ pub(crate) async fn serve(
     }
 }
 
-pub(crate) fn is_true(value: Option<&String>) -> bool {
-    value.is_some_and(|v| v == "true" || v == "1")
-}
-
-pub(crate) fn respond(result: Result<(u16, Value), ApiError>) -> Response {
-    match result {
-        Ok((code, object)) => json_response(code, &object),
-        Err(error) => error_response(&error),
-    }
-}
-
-pub(crate) fn parse_body(body: &Bytes) -> Result<Value, ApiError> {
-    serde_json::from_slice(body)
-        .map_err(|e| bad_request(format!("the request body is not JSON: {e}")))
-}
-
 pub(crate) fn patch_object(
     shared: &Shared,
     route: &Route,
@@ -331,66 +189,6 @@ pub(crate) fn patch_object(
     store
         .write(route.resource, &route.namespace, name, current, updated)
         .map(|o| (200, o))
-}
-
-pub(crate) struct Route {
-    pub(crate) resource: Resource,
-    pub(crate) namespace: String,
-    pub(crate) name: Option<String>,
-}
-
-pub(crate) fn route(segments: &[&str]) -> Option<Route> {
-    let resource_of = |group_version: &[&str], plural: &str| -> Option<Resource> {
-        match (group_version, plural) {
-            (["api", "v1"], "namespaces") => Some(Resource::Namespace),
-            (["apis", "apps", "v1"], "deployments") => Some(Resource::Deployment),
-            (["apis", "apps", "v1"], "replicasets") => Some(Resource::ReplicaSet),
-            (["apis", "coordination.k8s.io", "v1"], "leases") => Some(Resource::Lease),
-            _ => None,
-        }
-    };
-    let split = if segments.first() == Some(&"api") {
-        2
-    } else {
-        3
-    };
-    if segments.len() <= split {
-        return None;
-    }
-    let (group_version, rest) = segments.split_at(split);
-    match rest {
-        [plural] => Some(Route {
-            resource: resource_of(group_version, plural)?,
-            namespace: String::new(),
-            name: None,
-        }),
-        ["namespaces", name] if group_version == ["api", "v1"] => Some(Route {
-            resource: Resource::Namespace,
-            namespace: String::new(),
-            name: Some((*name).to_owned()),
-        }),
-        ["namespaces", namespace, plural] => Some(Route {
-            resource: resource_of(group_version, plural)?,
-            namespace: (*namespace).to_owned(),
-            name: None,
-        }),
-        ["namespaces", namespace, plural, name] => Some(Route {
-            resource: resource_of(group_version, plural)?,
-            namespace: (*namespace).to_owned(),
-            name: Some((*name).to_owned()),
-        }),
-        _ => None,
-    }
-}
-
-pub(crate) fn selectors(
-    query: &HashMap<String, String>,
-) -> Result<(LabelSelector, FieldSelector), ApiError> {
-    let labels = LabelSelector::parse(query.get("labelSelector").map_or("", String::as_str))
-        .map_err(bad_request)?;
-    let fields = FieldSelector::parse(query.get("fieldSelector").map_or("", String::as_str))
-        .map_err(bad_request)?;
-    Ok((labels, fields))
 }
 
 pub(crate) fn list(

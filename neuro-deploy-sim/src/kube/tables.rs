@@ -3,6 +3,7 @@
 use axum::http::{HeaderMap, header};
 use serde_json::{Value, json};
 
+use super::clock::{now_rfc3339, parse_rfc3339};
 use super::store::Resource;
 
 /// kubectl asks for server-side printing with `Accept: application/json;as=Table;…`.
@@ -16,11 +17,11 @@ pub(crate) fn wants_table(headers: &HeaderMap) -> bool {
 pub(crate) fn age(object: &Value) -> String {
     let Some(created) = object["metadata"]["creationTimestamp"]
         .as_str()
-        .and_then(super::store::parse_rfc3339)
+        .and_then(parse_rfc3339)
     else {
         return "<unknown>".to_owned();
     };
-    let now = super::store::parse_rfc3339(&super::store::now_rfc3339()).unwrap_or(created);
+    let now = parse_rfc3339(&now_rfc3339()).unwrap_or(created);
     let secs = now.saturating_sub(created);
     match secs {
         s if s < 120 => format!("{s}s"),

@@ -12,7 +12,9 @@ use axum::response::Response;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use super::server::*;
+use super::respond::error_response;
+use super::route::{Route, is_true, selectors};
+use super::shared::Shared;
 use super::store::ApiError;
 
 pub(crate) fn event_line(kind: &str, object: &Value) -> Bytes {

@@ -1,0 +1,153 @@
+//! `[[environments]]`: where each environment lives, what deploys there ([`Trigger`]), and the
+//! checks after its rollouts (`[environments.verify]`).
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::duration;
+
+/// How an environment is deployed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    /// Every merge to the main branch deploys here.
+    Merge,
+    /// Every published release deploys here.
+    Release,
+    /// Only on request (`deploy`, or `promote` when it has `promote_from`).
+    Manual,
+}
+
+impl Trigger {
+    /// The name written in the file.
+    pub fn name(self) -> &'static str {
+        match self {
+            Trigger::Merge => "merge",
+            Trigger::Release => "release",
+            Trigger::Manual => "manual",
+        }
+    }
+}
+
+/// One `[[environments]]` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvironmentConfig {
+    /// The name people use (`dev`, `staging`, `production`).
+    pub name: String,
+    /// The Kubernetes namespace.
+    pub namespace: String,
+    /// What deploys here.
+    pub trigger: Trigger,
+    /// Set for promotion-only environments (production): only a version verified there may come here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promote_from: Option<String>,
+    /// The kubeconfig context of the cluster this environment lives in (default: `--context`,
+    /// else the kubeconfig's current context).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kube_context: Option<String>,
+    /// Wait for drained queues before deploying here (and before rolling back); defaults to
+    /// whether the environment is promotion-only.
+    #[serde(
+        default,
+        rename = "queue_gate",
+        skip_serializing_if = "Option::is_none"
+    )]
+    queue_gate_setting: Option<bool>,
+    /// Where people reach the environment (shown on its GitHub Deployments).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// `[environments.verify]`: checks that must pass after a rollout completes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<VerifyConfig>,
+}
+
+/// `[environments.verify]`: after the rollout, every URL must answer 2xx on every probe for
+/// `for`, probed `every`; each probe is bounded by `timeout`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyConfig {
+    /// URLs probed with GET (`http://` or `https://`).
+    pub http: Vec<String>,
+    /// How long every probe must keep passing.
+    #[serde(
+        rename = "for",
+        with = "duration::serde",
+        default = "VerifyConfig::default_window"
+    )]
+    pub window: Duration,
+    /// Time between probes.
+    #[serde(with = "duration::serde", default = "VerifyConfig::default_every")]
+    pub every: Duration,
+    /// Bound of one probe (never more than `every`).
+    #[serde(with = "duration::serde", default = "VerifyConfig::default_timeout")]
+    pub timeout: Duration,
+}
+
+impl VerifyConfig {
+    /// The bound of one probe: `timeout`, but never more than `every`, so probes never overlap.
+    pub fn probe_timeout(&self) -> Duration {
+        self.timeout.min(self.every)
+    }
+}
+
+impl VerifyConfig {
+    fn default_window() -> Duration {
+        Duration::from_secs(120)
+    }
+    fn default_every() -> Duration {
+        Duration::from_secs(10)
+    }
+    fn default_timeout() -> Duration {
+        Duration::from_secs(5)
+    }
+
+    /// Checks of `http`, with the default window (2m), interval (10s) and probe bound (5s).
+    pub fn new(http: Vec<String>) -> VerifyConfig {
+        VerifyConfig {
+            http,
+            window: Self::default_window(),
+            every: Self::default_every(),
+            timeout: Self::default_timeout(),
+        }
+    }
+}
+
+impl EnvironmentConfig {
+    /// An environment; `queue_gate` defaults to whether it is promotion-only.
+    pub fn new(
+        name: &str,
+        namespace: &str,
+        trigger: Trigger,
+        promote_from: Option<&str>,
+        queue_gate: Option<bool>,
+    ) -> EnvironmentConfig {
+        EnvironmentConfig {
+            name: name.to_owned(),
+            namespace: namespace.to_owned(),
+            trigger,
+            promote_from: promote_from.map(str::to_owned),
+            kube_context: None,
+            queue_gate_setting: Some(queue_gate.unwrap_or(promote_from.is_some())),
+            url: None,
+            verify: None,
+        }
+    }
+
+    /// Promotion-only environments cannot take arbitrary deploys.
+    pub fn is_promotion_target(&self) -> bool {
+        self.promote_from.is_some()
+    }
+
+    /// Writes the effective value of every defaulted key, so `config show` prints it.
+    pub(super) fn settle_defaults(&mut self) {
+        self.queue_gate_setting = Some(self.queue_gate());
+    }
+
+    /// Whether deploys here wait for drained queues.
+    pub fn queue_gate(&self) -> bool {
+        self.queue_gate_setting
+            .unwrap_or(self.is_promotion_target())
+    }
+}

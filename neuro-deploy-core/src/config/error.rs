@@ -1,0 +1,25 @@
+//! [`ConfigError`]: why a configuration was rejected, naming the key and what is allowed.
+
+/// Why a configuration was rejected. Each message names the key and what is allowed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file is not valid TOML, or has an unknown key or a wrong type.
+    #[error("{origin}: {message}")]
+    Parse {
+        /// Where the text came from (a path, or `built-in`).
+        origin: String,
+        /// The parser's explanation, with the key's path.
+        message: String,
+    },
+    /// A key has a value that makes no sense.
+    #[error("{origin}: `{key}` {problem}")]
+    Invalid {
+        /// Where the text came from.
+        origin: String,
+        /// The dotted key, e.g. `queues.poll` or `environments[2].namespace`.
+        key: String,
+        /// What is wrong and what is allowed.
+        problem: String,
+    },
+}

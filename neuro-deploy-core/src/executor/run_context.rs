@@ -1,0 +1,26 @@
+//! [`RunContext`]: who runs, when, and how (a dry run, the CI run's page).
+
+use serde::{Deserialize, Serialize};
+
+/// Who runs, when, and how.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunContext {
+    /// `user@host`.
+    pub identity: String,
+    /// A unique id for this run (lock holder and audit).
+    pub run_id: String,
+    /// When the run started, RFC 3339 UTC (written to `neuro-deploy.io/deployed-at`).
+    pub started_at: String,
+    /// Gather facts and evaluate gates, write nothing.
+    pub dry_run: bool,
+    /// The CI run's page, when known (linked from the deploy's record).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_url: Option<String>,
+}
+
+impl RunContext {
+    /// The lock holder and `deployed-by` value: `user@host/run-id`.
+    pub fn holder(&self) -> String {
+        format!("{}/{}", self.identity, self.run_id)
+    }
+}

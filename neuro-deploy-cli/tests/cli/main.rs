@@ -13,6 +13,7 @@ mod pipelines;
 mod playground;
 mod record_verify;
 mod safety;
+mod shape;
 mod snapshots;
 mod tripwire;
 mod world;

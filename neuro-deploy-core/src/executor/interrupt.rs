@@ -21,7 +21,7 @@ pub const CLEANUP_BOUND: Duration = Duration::from_secs(20);
 /// How long releasing the lock may take once a run is interrupted.
 pub(super) const UNLOCK_BOUND: Duration = Duration::from_secs(5);
 
-/// Sends interrupts (SIGINT, SIGTERM) to a running [`Executor`]; see [`interrupt_channel`].
+/// Sends interrupts (SIGINT, SIGTERM) to a running [`Executor`](super::Executor); see [`interrupt_channel`].
 #[derive(Debug)]
 pub struct Interrupter {
     signals: tokio::sync::watch::Sender<u32>,
@@ -65,7 +65,7 @@ impl Interrupt {
 }
 
 /// A connected [`Interrupter`] and [`Interrupt`]: the binary's signal handler holds the first,
-/// the executor the second ([`Executor::with_interrupt`]).
+/// the executor the second ([`Executor::with_interrupt`](super::Executor::with_interrupt)).
 pub fn interrupt_channel() -> (Interrupter, Interrupt) {
     let (signals_tx, signals) = tokio::sync::watch::channel(0);
     (

@@ -78,6 +78,22 @@ enum Ending {
 }
 
 /// Runs events through the policy and the adapters.
+///
+/// Its methods live with the concept they serve, one `impl Executor` a file, each file importing
+/// what it uses by name:
+///
+/// | file | methods |
+/// |---|---|
+/// | `mod.rs` | building (`new`, `with_*`), `run`, `prepare_image`, `run_scoped`, `gather_facts`, `read_workloads`, `execute`, `await_as_set` |
+/// | `preview.rs` | `preview` |
+/// | `steps.rs` | `run_step`, `dry_run_rest`, `step_started`, `step_finished`, `stop`, `record`, `record_halt` |
+/// | `queue_gate.rs` | `wait_for_drained`, `sample_queues` |
+/// | `image.rs` | `ensure_image`, `check_built` |
+/// | `lock.rs` | `locked`, `take_lock`, `keep_lock` |
+/// | `locked_steps.rs` | `locked_steps`, `decide_again`, `set_each`, `audit`, `halted_before_writes`, `halted_after_writes` |
+/// | `rollback.rs` | `await_rollout_step`, `await_rollout`, `rollout_problem`, `roll_back`, `restore_on_interrupt`, `restore_audit` |
+/// | `verify.rs` | `verify_step`, `run_checks`, `mark_verified`, `verify_environment` |
+/// | `record.rs` | `deployment_record`, `start_record`, `finish_record` |
 pub struct Executor {
     adapters: Adapters,
     config: Config,

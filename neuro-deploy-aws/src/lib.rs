@@ -91,6 +91,21 @@ const AUTH_CODES: [&str; 8] = [
     "MissingAuthenticationToken",
 ];
 
+/// Whether the credential chain came up empty (or failed) somewhere under `error`.
+fn lacks_credentials(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(error);
+    while let Some(current) = next {
+        if current
+            .downcast_ref::<aws_credential_types::provider::error::CredentialsError>()
+            .is_some()
+        {
+            return true;
+        }
+        next = current.source();
+    }
+    false
+}
+
 /// Maps any SDK error onto the core's vocabulary. `operation` says what was attempted,
 /// naming the resource (queue and region, repository and tag).
 pub(crate) fn map_sdk_error<E>(
@@ -111,6 +126,13 @@ where
             service,
             operation,
             seconds: timeout.as_secs_f64(),
+        },
+        // No credentials: the request was never sent, and the network is not the problem.
+        SdkError::DispatchFailure(_) if lacks_credentials(&error) => AdapterError::Unauthorized {
+            source: None,
+            service,
+            operation,
+            message: "no AWS credentials were found: the default provider chain tried the environment (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), the profile (AWS_PROFILE, ~/.aws), SSO, web identity (AWS_WEB_IDENTITY_TOKEN_FILE, as on EKS with IRSA or Codefresh OIDC), the ECS container and the instance role; configure one of them".to_owned(),
         },
         SdkError::DispatchFailure(failure) => {
             let why = if failure.is_timeout() {

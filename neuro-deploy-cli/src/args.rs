@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use neuro_deploy_core::{GitSha, Version};
+use neuro_deploy_core::{GitSha, ReleaseTag, Version};
 
 /// `--version`: the package version and the commit it was built from.
 pub const VERSION: &str = concat!(
@@ -17,11 +17,13 @@ pub const VERSION: &str = concat!(
 
 /// Exit statuses, shown in `--help`: generated from the core's one list.
 pub fn exit_codes() -> String {
-    neuro_deploy_core::ExitStatus::table()
+    neuro_deploy_core::error::exit_codes_help()
 }
 
-/// Release automation for neuro-ui: build once, promote by retagging, gate production on drained
-/// queues and verified staging, wait for rollouts and roll back.
+/// Release automation for neuro-ui: build once, promote, gate, roll back.
+///
+/// Build once and promote by retagging; gate production on drained queues and a verified
+/// staging; wait for rollouts and roll back a failed one; one deploy per namespace at a time.
 #[derive(Debug, Parser)]
 #[command(name = "neuro-deploy", version = VERSION, after_help = exit_codes())]
 pub struct Cli {
@@ -29,30 +31,48 @@ pub struct Cli {
     #[command(flatten)]
     pub common: CommonArgs,
     /// Confirm production changes without asking.
-    #[arg(long, short = 'y', global = true)]
+    #[arg(long, short = 'y', global = true, help_heading = GLOBAL)]
     pub yes: bool,
     /// How long queues must stay empty (`0s`: one all-zero sample suffices).
-    #[arg(long, global = true, value_parser = duration, env = "NEURO_DEPLOY_QUEUE_WINDOW")]
+    #[arg(long, global = true, help_heading = GLOBAL, value_parser = duration, env = "NEURO_DEPLOY_QUEUE_WINDOW")]
     pub queue_window: Option<Duration>,
     /// How long to wait for drained queues (`0s`: look once).
-    #[arg(long, global = true, value_parser = duration, env = "NEURO_DEPLOY_QUEUE_TIMEOUT")]
+    #[arg(long, global = true, help_heading = GLOBAL, value_parser = duration, env = "NEURO_DEPLOY_QUEUE_TIMEOUT")]
     pub queue_timeout: Option<Duration>,
     /// Time between queue samples.
-    #[arg(long, global = true, value_parser = duration, env = "NEURO_DEPLOY_QUEUE_POLL")]
+    #[arg(long, global = true, help_heading = GLOBAL, value_parser = duration, env = "NEURO_DEPLOY_QUEUE_POLL")]
     pub queue_poll: Option<Duration>,
     /// How long a rollout may take before it is rolled back (replaces `rollout.timeout`).
-    #[arg(long, global = true, value_parser = duration)]
+    #[arg(long, global = true, help_heading = GLOBAL, value_parser = duration)]
     pub rollout_timeout: Option<Duration>,
     /// Wait up to this long for another deploy's lock instead of refusing at once (exit 5).
-    #[arg(long, global = true, value_parser = duration)]
+    #[arg(long, global = true, help_heading = GLOBAL, value_parser = duration)]
     pub wait_for_lock: Option<Duration>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// The `neuro-deploy` command definition, as parsed, completed and documented: `demo` does not
+/// offer the global options it ignores (its world brings its own config and cluster).
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    let command = Cli::command();
+    // A subcommand's own argument of the same id keeps a global one from being propagated to it.
+    let hidden: Vec<clap::Arg> = ["config", "kubeconfig", "context"]
+        .into_iter()
+        .filter_map(|id| command.get_arguments().find(|a| a.get_id() == id))
+        .map(|arg| arg.clone().global(false).hide(true))
+        .collect();
+    command.mut_subcommand("demo", |demo| demo.args(hidden))
+}
+
+/// The heading global options are listed under in every command's help, after its own.
+pub const GLOBAL: &str = "Global options";
+
 /// Options both `neuro-deploy` and `neuro-deploy-codefresh` take.
 #[derive(Debug, Args)]
+#[command(next_help_heading = GLOBAL)]
 pub struct CommonArgs {
     /// Configuration file (default ./neuro-deploy.toml when present, else built-in defaults).
     #[arg(long, global = true, env = "NEURO_DEPLOY_CONFIG")]
@@ -112,6 +132,10 @@ fn version(text: &str) -> Result<Version, neuro_deploy_core::VersionError> {
     Version::parse(text)
 }
 
+fn release_tag(text: &str) -> Result<ReleaseTag, neuro_deploy_core::VersionError> {
+    ReleaseTag::parse(text)
+}
+
 fn sha(text: &str) -> Result<GitSha, neuro_deploy_core::VersionError> {
     GitSha::parse(text)
 }
@@ -122,22 +146,29 @@ pub enum Command {
     /// An event to act on.
     #[command(flatten)]
     Event(EventCommand),
-    /// Show what an event would do, offline: contacts nothing, needs no credentials.
+    /// What an event would do, decided offline.
+    ///
+    /// Contacts nothing and needs no credentials: facts are unknown, so the plan shows both
+    /// branches where one depends on them.
     Plan {
         /// The event.
         #[command(subcommand)]
         event: EventCommand,
     },
-    /// Per environment: version, image, replicas ready, rollout state, last deploy.
+    /// Per environment: namespace, version, ready, rollout, last deploy.
     Status {
         /// Only this environment.
         #[arg(long)]
         env: Option<String>,
     },
-    /// Depth of every configured queue in every region; exit 0 when drained, 3 when not.
+    /// Depth of every configured queue in every region.
+    ///
+    /// Exit 0 when every queue was read and is empty, 3 when every queue was read and one is
+    /// busy, 1 when a queue could not be read (the reason is printed).
     Queues,
-    /// Who deployed which version to which environment when, and how it ended, newest first:
-    /// from GitHub Deployments with `[git] deployments = true`, else from the audit annotations
+    /// Who deployed what, where, when, and how it ended.
+    ///
+    /// From GitHub Deployments with `[git] deployments = true`, else from the audit annotations
     /// on the Deployments (there only the last change of each environment is known).
     History {
         /// Only this environment.
@@ -147,16 +178,20 @@ pub enum Command {
         #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..=100))]
         limit: u16,
     },
-    /// Run an environment's `[environments.verify]` checks now against what runs there, and
-    /// record a pass on its Deployments (what a promotion from it requires). Exit 0 passed, 3
-    /// failed (nothing is rolled back).
+    /// Run an environment's checks now and record a pass.
+    ///
+    /// Runs `[environments.verify]` against what runs there and records a pass on its
+    /// Deployments (what a promotion from it requires). Exit 0 passed, 3 failed (nothing is
+    /// rolled back).
     Verify {
         /// Environment name.
         #[arg(long)]
         env: String,
     },
-    /// Record what runs in an environment now as a GitHub Deployment (`success`): for a deploy
-    /// whose record could not be written. Needs `[git] deployments = true`.
+    /// Record what runs in an environment now as a GitHub Deployment.
+    ///
+    /// For a deploy whose record could not be written (status `success`). Needs
+    /// `[git] deployments = true`.
     Record {
         /// Environment name.
         #[arg(long)]
@@ -174,25 +209,35 @@ pub enum Command {
         #[command(subcommand)]
         action: ConfigCommand,
     },
-    /// Preflight, once per environment: clusters reachable, every RBAC verb allowed, the ECR
-    /// repository and the queues readable, the GitHub token able to read the repository.
+    /// Preflight: can every environment be reached and deployed to?
+    ///
+    /// Clusters reachable, every RBAC verb allowed, the ECR repository and the queues readable,
+    /// the GitHub token able to read the repository.
     Doctor,
-    /// Print a shell completion script (`source <(neuro-deploy completion bash)`).
+    /// Print a shell completion script.
+    ///
+    /// `source <(neuro-deploy completion bash)`.
     Completion {
         /// The shell.
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff): `neuro-deploy man > neuro-deploy.1`, `man -l neuro-deploy.1`.
+    /// Print the man page (roff).
+    ///
+    /// `neuro-deploy man > neuro-deploy.1 && man -l neuro-deploy.1`.
     Man,
-    /// The deploy lock of an environment (a Lease): who holds it, and breaking a stuck one.
+    /// Who holds an environment's deploy lock; break a stuck one.
+    ///
+    /// The lock is the Lease `neuro-deploy` in the environment's namespace.
     Lock {
         /// Action.
         #[command(subcommand)]
         action: LockCommand,
     },
-    /// The whole release process on a simulated world, in one command: merge → dev, release →
-    /// staging (retagged), a queue wait before production, a failed rollout rolled back, a
-    /// hotfix. Nothing but 127.0.0.1 is contacted; no config, kubeconfig or credential is read.
+    /// The whole release process on a simulated world, offline.
+    ///
+    /// Merge → dev, release → staging (retagged), a queue wait before production, a failed
+    /// rollout rolled back, a hotfix. Nothing but 127.0.0.1 is contacted; no config, kubeconfig
+    /// or credential is read (so `--config`, `--kubeconfig` and `--context` are not offered).
     Demo {
         /// Instead of the story, open a prompt on the same world: any neuro-deploy command,
         /// plus `queue push|pop REGION`, `release TAG`, `break-image TAG`, `help`, `exit`.
@@ -206,12 +251,14 @@ pub enum Command {
 pub enum LockCommand {
     /// Who holds the lock, since when, and when it was last renewed.
     Status {
-        /// Environment name.
+        /// Only this environment (default: every environment).
         #[arg(long)]
-        env: String,
+        env: Option<String>,
     },
-    /// Clear a lock nobody renews any more (watched unchanged for its whole duration first);
-    /// with `--force`, any lock. Recorded on the Lease, in the log and in the report.
+    /// Clear a lock nobody renews any more.
+    ///
+    /// The lock is watched unchanged for its whole duration first; with `--force`, any lock.
+    /// Recorded on the Lease, in the log and in the report.
     Break {
         /// Environment name.
         #[arg(long)]
@@ -228,11 +275,11 @@ pub enum LockCommand {
 /// Events (what CI calls, and what operators ask for).
 #[derive(Debug, Subcommand)]
 pub enum EventCommand {
-    /// A merge landed: deploy its short SHA to the merge environment (dev).
+    /// A merge landed: deploy its short SHA to dev.
     Merged(MergedArgs),
-    /// A GitHub release was published: retag (or build) and deploy to the release environment.
+    /// A release was published: retag (or build), deploy to staging.
     Released(ReleasedArgs),
-    /// Promote a release verified on its source environment (production by default).
+    /// Promote a release verified on staging to production.
     Promote(PromoteArgs),
     /// Deploy any version to a non-production environment or namespace.
     Deploy(DeployArgs),
@@ -318,9 +365,15 @@ pub struct RollbackArgs {
 /// `hotfix`.
 #[derive(Debug, Subcommand)]
 pub enum HotfixCommand {
-    /// Create `hotfix/<next patch>` at the latest release's commit.
-    Start,
-    /// Create the release TAG targeting its hotfix branch (notes generated by GitHub).
+    /// Create `hotfix/<next patch>` at the commit of the release production runs.
+    Start {
+        /// Branch off this release instead of the one production runs.
+        #[arg(long, value_parser = release_tag)]
+        from: Option<ReleaseTag>,
+    },
+    /// Create the release TAG targeting its hotfix branch.
+    ///
+    /// GitHub generates the release notes.
     Release {
         /// The new patch tag, e.g. v1.4.1.
         tag: String,

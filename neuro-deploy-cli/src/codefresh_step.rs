@@ -1,4 +1,5 @@
-//! `neuro-deploy-codefresh`: the seed's `deploy-trigger` and `deploy` pipelines as one binary.
+//! `neuro-deploy-codefresh`: the team's `deploy-trigger` and `deploy` Codefresh pipelines as one
+//! binary.
 //!
 //! `trigger` reads what the pipeline was triggered for (merge, release or the manual
 //! NAMESPACE + version form), decides with the core policy, exports `NAMESPACE` and
@@ -15,13 +16,35 @@ use neuro_deploy_core::{Event, ExitStatus, Intent, Outcome, ReasonCode, Report};
 use crate::args::{CommonArgs, exit_codes};
 use crate::commands::event::{self, complete_release};
 use crate::commands::{Context, Failure};
-use crate::output::documents::ReportDocument;
-use crate::output::{self, Printer, text};
+use crate::output::{self, Printer};
 use crate::wiring;
+
+/// The variables the step reads, then the exit codes: what `--help` ends with.
+fn step_help() -> String {
+    format!("{ENVIRONMENT}\n{}", exit_codes())
+}
+
+/// Every variable the step binary reads.
+const ENVIRONMENT: &str = "\
+Pipeline variables (what the run is for):
+  CF_BRANCH, CF_REVISION, CF_SHORT_REVISION   a merge (Codefresh git trigger)
+  CF_RELEASE_TAG, CF_PRERELEASE_FLAG          a published GitHub release
+  NAMESPACE, NEURO_UI_VERSION                 a manual deploy (the `deploy` pipeline's
+                                              existing neuro-ui_VERSION works too)
+Codefresh:
+  CF_VOLUME_PATH       the shared volume; exports land in its env_vars_to_export
+  CF_BUILD_URL         the build's page (recorded with the deploy)
+  CF_BUILD_INITIATOR   who started the build (recorded with the deploy)
+  CF_API_KEY, CF_URL   the Codefresh API, for builds (`[builder] kind = \"codefresh\"`)
+Everything else as for neuro-deploy: NEURO_DEPLOY_CONFIG, NEURO_DEPLOY_OUTPUT, KUBECONFIG,
+GITHUB_TOKEN, GITHUB_API_URL, AWS_* (the default provider chain, AWS_REGION,
+AWS_ENDPOINT_URL), NEURO_DEPLOY_WEBHOOK_URL, RUST_LOG, NO_COLOR.
+Exports for later steps: NAMESPACE, NEURO_UI_VERSION, NEURO_DEPLOY_OUTCOME, NEURO_DEPLOY_REASON.
+";
 
 /// Codefresh pipeline steps of neuro-deploy.
 #[derive(Debug, Parser)]
-#[command(name = "neuro-deploy-codefresh", version = crate::args::VERSION, after_help = exit_codes())]
+#[command(name = "neuro-deploy-codefresh", version = crate::args::VERSION, after_help = step_help())]
 pub struct CodefreshCli {
     /// Options every binary shares (`--dry-run` also skips the export).
     #[command(flatten)]
@@ -47,9 +70,7 @@ pub enum Step {
 /// Runs the step binary.
 pub async fn run(cli: CodefreshCli) -> ExitStatus {
     output::init_logging(cli.common.verbose, cli.common.quiet);
-    let printer = Printer {
-        format: cli.common.output,
-    };
+    let printer = Printer::of(&cli.common);
     let dry_run = cli.common.dry_run;
     let outcome = async {
         if !dry_run {
@@ -62,8 +83,7 @@ pub async fn run(cli: CodefreshCli) -> ExitStatus {
     .await;
     let (status, outcome, reason) = match outcome {
         Ok(report) => {
-            let status = report.exit_code();
-            printer.print(&ReportDocument::new(&report), &text::report_text(&report));
+            let status = printer.report(&report);
             (status, report.outcome, report.reason)
         }
         Err(failure) => {

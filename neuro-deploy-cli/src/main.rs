@@ -2,10 +2,15 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use neuro_deploy_cli::args::Cli;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match neuro_deploy_cli::commands::parse_or_refuse::<Cli>(
+        neuro_deploy_cli::args::command(),
+        std::env::args().collect(),
+    ) {
+        Ok(cli) => cli,
+        Err(status) => return ExitCode::from(status.code()),
+    };
     neuro_deploy_cli::block_on("neuro-deploy", neuro_deploy_cli::commands::dispatch(cli))
 }

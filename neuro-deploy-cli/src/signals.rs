@@ -14,8 +14,7 @@ use std::time::Duration;
 
 use neuro_deploy_core::{Event, ExitStatus, Interrupt, Outcome, Report, interrupt_channel};
 
-use crate::output::documents::ReportDocument;
-use crate::output::{Printer, note, text};
+use crate::output::{Printer, note};
 
 /// After a second signal, the process ends by itself if the run has not returned by then.
 const HARD_STOP: Duration = Duration::from_secs(10);
@@ -58,7 +57,7 @@ impl Signals {
                         None,
                         format!("interrupted ({name}) before any change; nothing was changed"),
                     );
-                    printer.print(&ReportDocument::new(&report), &text::report_text(&report));
+                    printer.report(&report);
                     std::process::exit(i32::from(ExitStatus::Interrupted.code()));
                 }
                 interrupter.interrupt();

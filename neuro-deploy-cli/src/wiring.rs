@@ -130,7 +130,7 @@ impl NoRegion {
     fn error() -> AdapterError {
         AdapterError::Refused {
             code: neuro_deploy_core::ReasonCode::InvalidInput,
-            message: "no ECR region is known: set `registry.region` in the config or AWS_REGION in the environment".to_owned(),
+            message: "no ECR region is known: set `registry.region` in the config or AWS_REGION in the environment (with `registry.uri` set too, `status` and `history` never ask ECR)".to_owned(),
         }
     }
 }

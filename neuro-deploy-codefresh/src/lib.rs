@@ -3,7 +3,7 @@
 //! The Codefresh adapter of neuro-deploy:
 //! - [`PipelineRequest::from_env`]: what a pipeline step was triggered for — a merge
 //!   (`CF_BRANCH`, `CF_REVISION`), a GitHub release (`CF_RELEASE_TAG`, `CF_PRERELEASE_FLAG`) or the
-//!   seed's manual form (`NAMESPACE` + `NEURO_UI_VERSION` / `neuro-ui_VERSION`) — and the core event for it;
+//!   team's manual form (`NAMESPACE` + `NEURO_UI_VERSION` / `neuro-ui_VERSION`) — and the core event for it;
 //! - [`cf_export`]: hand variables to later steps the way `cf_export` does;
 //! - [`CodefreshBuilder`]: the core's `ImageBuilder`, running the `build` pipeline through the
 //!   Codefresh API (`CF_URL`, `CF_API_KEY`) without ever starting a second build of a revision.

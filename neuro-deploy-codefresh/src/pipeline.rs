@@ -39,7 +39,7 @@ pub struct EnvError {
 const BOTH: &str =
     "both a release (CF_RELEASE_TAG) and a manual deploy (NAMESPACE / version) are set";
 
-const NEEDED: &str = "a merge (CF_BRANCH + CF_REVISION), a GitHub release (CF_RELEASE_TAG + CF_REVISION, optional CF_PRERELEASE_FLAG), or a manual deploy (NAMESPACE + NEURO_UI_VERSION, or the seed's neuro-ui_VERSION)";
+const NEEDED: &str = "a merge (CF_BRANCH + CF_REVISION), a GitHub release (CF_RELEASE_TAG + CF_REVISION, optional CF_PRERELEASE_FLAG), or a manual deploy (NAMESPACE + NEURO_UI_VERSION; the `deploy` pipeline's existing neuro-ui_VERSION variable works too)";
 
 /// What the pipeline was triggered for.
 #[derive(Debug, Clone, PartialEq, Eq)]

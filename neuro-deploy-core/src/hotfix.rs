@@ -61,19 +61,37 @@ pub struct HotfixStart {
     pub created: bool,
 }
 
-/// Creates the hotfix branch at the latest release's commit.
+/// Creates the hotfix branch at the commit of release `from` (the one production runs, as the
+/// binaries choose it), or of the latest release when `None`.
 pub async fn start(
     source: &dyn ReleaseSource,
     config: &Config,
+    from: Option<&ReleaseTag>,
 ) -> Result<HotfixStart, AdapterError> {
     let releases = source.releases().await?;
-    let base = latest_release(&releases, false).ok_or_else(|| {
-        refused(
-            ReasonCode::NotARelease,
-            "there is no published SemVer release to branch a hotfix from; create a release first"
-                .to_owned(),
-        )
-    })?;
+    let base = match from {
+        Some(from) => {
+            let published = releases
+                .iter()
+                .any(|r| !r.draft && r.tag == from.as_str());
+            if !published {
+                return Err(refused(
+                    ReasonCode::InvalidInput,
+                    format!(
+                        "`{from}` is not a published release on GitHub, so no hotfix can branch off it; name one with `--from vX.Y.Z`"
+                    ),
+                ));
+            }
+            from.clone()
+        }
+        None => latest_release(&releases, false).ok_or_else(|| {
+            refused(
+                ReasonCode::NotARelease,
+                "there is no published SemVer release to branch a hotfix from; create a release first"
+                    .to_owned(),
+            )
+        })?,
+    };
     let sha = source
         .resolve(base.as_str())
         .await?

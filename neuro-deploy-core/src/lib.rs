@@ -54,6 +54,7 @@ pub mod notify;
 pub mod policy;
 pub mod traits;
 pub mod version;
+pub mod words;
 
 pub use backoff::Backoff;
 pub use config::{Config, ConfigError, EnvironmentConfig, RunOverrides, Trigger};

@@ -7,22 +7,32 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::config::{Config, NotifyFormat, NotifyOn};
-use crate::error::ExitStatus;
+use crate::error::{ExitStatus, ReasonCode};
 use crate::executor::{Outcome, Report};
 use crate::traits::Notifier;
 
 /// How long sending one notification may take, retries included.
 pub const NOTIFY_BOUND: Duration = Duration::from_secs(30);
 
+/// Refusals of what someone typed rather than of the deploy: nothing was attempted, so nobody
+/// is told.
+const INPUT_REFUSALS: [ReasonCode; 4] = [
+    ReasonCode::InvalidInput,
+    ReasonCode::NotARelease,
+    ReasonCode::ProductionRequiresPromotion,
+    ReasonCode::ConfirmationRequired,
+];
+
 /// The notification outcome of a finished run; `None` for runs that never notify: dry runs,
-/// ignored events, plans, an image only prepared, and bad input (exit 2) that changed nothing.
+/// ignored events, plans, an image only prepared, and refused input (a bad argument, a version
+/// that is not a release, production outside `promote`, no confirmation) that changed nothing.
 pub fn notify_on(report: &Report) -> Option<NotifyOn> {
     if report.dry_run {
         return None;
     }
     match report.outcome {
         Outcome::Deployed => Some(NotifyOn::Deployed),
-        Outcome::Refused if report.exit_code() == ExitStatus::InvalidInput => None,
+        Outcome::Refused if report.reason.is_some_and(|r| INPUT_REFUSALS.contains(&r)) => None,
         Outcome::Refused if report.exit_code() == ExitStatus::LockHeld => Some(NotifyOn::LockHeld),
         Outcome::Refused => Some(NotifyOn::Refused),
         Outcome::RolledBack => Some(NotifyOn::RolledBack),

@@ -10,7 +10,7 @@ use neuro_deploy_core::AdapterError;
 use crate::KubeCluster;
 
 /// `(API group, resource, verb)` the adapter uses in each namespace it deploys to: the rules of
-/// `examples/k8s/rbac.yaml`, and nothing more.
+/// `examples/k8s/rbac-role.yaml`, and nothing more.
 pub const REQUIRED_ACCESS: &[(&str, &str, &str)] = &[
     ("apps", "deployments", "get"),
     ("apps", "deployments", "list"),

@@ -77,7 +77,7 @@ pub(crate) fn map_error(operation: &str, error: kube::Error) -> AdapterError {
                 service: SERVICE,
                 operation: operation.to_owned(),
                 message: format!(
-                    "{}; grant the Role in examples/k8s/rbac.yaml to the identity neuro-deploy runs as",
+                    "{}; grant the ClusterRole of examples/k8s/rbac-role.yaml in this namespace (examples/k8s/README.md) to the identity neuro-deploy runs as",
                     status.message
                 ),
             }

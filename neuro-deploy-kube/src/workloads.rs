@@ -72,6 +72,7 @@ impl KubeCluster {
             audit: AuditRecord {
                 version: annotation(annotations::VERSION),
                 previous_version: annotation(annotations::PREVIOUS_VERSION),
+                previous_image: annotation(annotations::PREVIOUS_IMAGE),
                 deployed_at: annotation(annotations::DEPLOYED_AT),
                 deployed_by: annotation(annotations::DEPLOYED_BY),
                 verified: annotation(annotations::VERIFIED),

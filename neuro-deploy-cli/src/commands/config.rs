@@ -17,17 +17,20 @@ pub fn run(context: &Context, action: ConfigCommand) -> Result<ExitStatus, Failu
                 .iter()
                 .map(|e| format!("{} → {}", e.name, e.namespace))
                 .collect();
+            let warnings = config.warnings();
             let document = ConfigCheckDocument {
                 schema_version: SCHEMA_VERSION,
                 outcome: "valid",
                 origin,
                 environments: &config.environments,
+                warnings: &warnings,
                 exit_code: 0,
             };
-            context.printer.print(
-                &document,
-                &format!("config OK ({origin}): environments {}\n", names.join(", ")),
-            );
+            let mut text = format!("config OK ({origin}): environments {}\n", names.join(", "));
+            for warning in &warnings {
+                text.push_str(&format!("  warning: {warning}\n"));
+            }
+            context.printer.print(&document, &text);
         }
         ConfigCommand::Show => {
             let document = ConfigShowDocument {

@@ -11,7 +11,6 @@ use std::io::{BufRead, Write};
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::Parser;
 use neuro_deploy_core::{ExitStatus, ReleaseTag};
 use neuro_deploy_kube::ClusterChoice;
 use neuro_deploy_sim::kube::Resource;
@@ -108,18 +107,12 @@ impl Playground {
             note("unbalanced quotes; nothing was run");
             return ExitStatus::InvalidInput;
         };
-        let cli = match Cli::try_parse_from(std::iter::once("neuro-deploy".to_owned()).chain(words))
-        {
+        let args = std::iter::once("neuro-deploy".to_owned())
+            .chain(words)
+            .collect();
+        let cli = match super::parse_or_refuse::<Cli>(crate::args::command(), args) {
             Ok(cli) => cli,
-            Err(error) => {
-                // `--help` and `--version` are answers, not errors.
-                let _ = error.print();
-                return if error.use_stderr() {
-                    ExitStatus::InvalidInput
-                } else {
-                    ExitStatus::Done
-                };
-            }
+            Err(status) => return status,
         };
         if cli.common.kubeconfig.is_some() || cli.common.context.is_some() {
             note(
@@ -128,9 +121,7 @@ impl Playground {
         }
         match self.context(&cli) {
             Ok(context) => execute(&context, cli).await,
-            Err(failure) => failure.print(crate::output::Printer {
-                format: cli.common.output,
-            }),
+            Err(failure) => failure.print(crate::output::Printer::of(&cli.common)),
         }
     }
 
@@ -391,20 +382,20 @@ impl Playground {
         )?;
 
         self.chapter(
-            "5. The hotfix: branch off the latest release, fix, release, staging, production",
+            "5. The hotfix: branch off the release production runs, fix, release, staging, production",
         );
         self.step("hotfix start", ExitStatus::Done).await?;
-        let branch = format!("{}v1.5.1", world.config().git.hotfix_prefix);
+        let branch = format!("{}v1.4.1", world.config().git.hotfix_prefix);
         let fix = world
             .commit(&branch, "fix the crash on start")
             .map_err(|e| fail(&e))?;
         say(&format!("[world] the fix {fix} is merged into {branch}"));
-        self.step("hotfix release v1.5.1", ExitStatus::Done).await?;
-        self.step("released --tag v1.5.1", ExitStatus::Done).await?;
-        self.step("promote v1.5.1 --yes", ExitStatus::Done).await?;
+        self.step("hotfix release v1.4.1", ExitStatus::Done).await?;
+        self.step("released --tag v1.4.1", ExitStatus::Done).await?;
+        self.step("promote v1.4.1 --yes", ExitStatus::Done).await?;
         self.check(
-            self.running("leaf-neuro-ui").contains(":v1.5.1@sha256:"),
-            "production to run v1.5.1",
+            self.running("leaf-neuro-ui").contains(":v1.4.1@sha256:"),
+            "production to run v1.4.1",
         )?;
 
         self.chapter("Where everything stands");

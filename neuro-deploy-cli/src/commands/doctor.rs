@@ -98,7 +98,7 @@ pub async fn run(context: &Context) -> Result<ExitStatus, Failure> {
                     check,
                     "denied".to_owned(),
                     format!(
-                        "bind the ClusterRole of examples/k8s/rbac.yaml in `{namespace}` to the identity neuro-deploy runs as"
+                        "bind the ClusterRole of examples/k8s/rbac-role.yaml in `{namespace}` (examples/k8s/rbac-binding-{namespace}.yaml) to the identity neuro-deploy runs as"
                     ),
                 )),
                 Err(error) => checks.push(failed(

@@ -13,8 +13,7 @@ use neuro_deploy_core::{
 use super::{Context, Failure, confirm_on_terminal};
 use crate::args::EventCommand;
 use crate::identity::run_context;
-use crate::output::documents::ReportDocument;
-use crate::output::{Printer, StderrProgress, note, text};
+use crate::output::{StderrProgress, note, text};
 use crate::signals::Signals;
 use crate::wiring;
 
@@ -102,11 +101,6 @@ pub async fn complete_release(
     Ok(event)
 }
 
-fn print(printer: Printer, report: &Report) -> ExitStatus {
-    printer.print(&ReportDocument::new(report), &text::report_text(report));
-    report.exit_code()
-}
-
 /// Runs an event and prints its report; the exit status is the report's.
 pub async fn execute(
     context: &Context,
@@ -114,7 +108,7 @@ pub async fn execute(
     options: Options,
 ) -> Result<ExitStatus, Failure> {
     let report = run(context, event, options).await?;
-    Ok(print(context.printer, &report))
+    Ok(context.printer.report(&report))
 }
 
 /// Runs an event through the executor with the real adapters, asking for confirmation when it
@@ -181,7 +175,10 @@ async fn run_unnotified(
         let preview = signals
             .during(preview.preview(&event, &run_context(true)))
             .await;
-        note(&format!("preview:\n{}", text::report_text(&preview.report)));
+        note(&format!(
+            "preview:\n{}",
+            text::report_text(&preview.report, false)
+        ));
         if !preview.verdict.worth_confirming() {
             return Ok(preview.report);
         }

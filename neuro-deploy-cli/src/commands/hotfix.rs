@@ -1,9 +1,10 @@
-//! `neuro-deploy hotfix start|release`: the hotfix branch off the latest release, and the patch
-//! release targeting it.
+//! `neuro-deploy hotfix start|release`: the hotfix branch off the release production runs (or
+//! `--from`), and the patch release targeting it.
 
-use neuro_deploy_core::{ExitStatus, hotfix};
+use neuro_deploy_core::policy::common_tag;
+use neuro_deploy_core::{ExitStatus, ReleaseTag, hotfix};
 
-use super::{Context, Failure};
+use super::{Context, EnvironmentReader, Failure};
 use crate::args::HotfixCommand;
 use crate::output::SCHEMA_VERSION;
 use crate::output::documents::{HotfixReleaseDocument, HotfixStartDocument};
@@ -14,8 +15,12 @@ pub async fn run(context: &Context, action: HotfixCommand) -> Result<ExitStatus,
     let config = &context.config;
     let source = wiring::required_releases(&context.backend, config)?;
     match action {
-        HotfixCommand::Start => {
-            let started = hotfix::start(source.as_ref(), config).await?;
+        HotfixCommand::Start { from } => {
+            let from = match from {
+                Some(from) => from,
+                None => production_release(context).await?,
+            };
+            let started = hotfix::start(source.as_ref(), config, Some(&from)).await?;
             let verb = if started.created {
                 "created"
             } else {
@@ -52,4 +57,28 @@ pub async fn run(context: &Context, action: HotfixCommand) -> Result<ExitStatus,
         }
     }
     Ok(ExitStatus::Done)
+}
+
+/// The release production runs: what a hotfix fixes (the latest release may be one that failed
+/// on staging and never reached production).
+async fn production_release(context: &Context) -> Result<ReleaseTag, Failure> {
+    let Some(production) = context.config.production() else {
+        return Err(Failure::invalid(
+            "no environment is promotion-only, so there is no production release to branch off; pass `--from vX.Y.Z`",
+        ));
+    };
+    let reader = EnvironmentReader::connect(context, Some(&production.name)).await?;
+    let workloads = reader.cluster.workloads(&production.namespace).await?;
+    let running = common_tag(&workloads, &reader.repository);
+    running
+        .as_deref()
+        .and_then(|tag| ReleaseTag::parse(tag).ok())
+        .ok_or_else(|| {
+            Failure::invalid(format!(
+                "`{}` (namespace `{}`) does not run one release ({}), so there is nothing to branch a hotfix off by default; pass `--from vX.Y.Z`",
+                production.name,
+                production.namespace,
+                running.map_or_else(|| "its Deployments disagree".to_owned(), |tag| format!("it runs {tag}"))
+            ))
+        })
 }

@@ -48,9 +48,7 @@ impl Context {
     /// The context both binaries build from their shared options and the loaded config.
     pub fn new(common: &crate::args::CommonArgs, config: Config, origin: String) -> Context {
         Context {
-            printer: Printer {
-                format: common.output,
-            },
+            printer: Printer::of(common),
             config,
             origin,
             quiet: common.quiet,
@@ -137,18 +135,12 @@ impl Failure {
         let word = self
             .reason
             .map_or_else(|| "failed".to_owned(), |code| format!("refused ({code})"));
-        // Text mode: a run that could not start says so on stderr, stdout stays empty.
-        match printer.format {
-            OutputFormat::Json => printer.print(&document, ""),
-            OutputFormat::Text => crate::output::note(
-                format!(
-                    "{word}: {}\n{}",
-                    self.message,
-                    text::caused_by(&self.causes)
-                )
-                .trim_end(),
-            ),
-        }
+        let text = format!(
+            "{word}: {}\n{}",
+            self.message,
+            text::caused_by(&self.causes)
+        );
+        printer.print_unsuccessful(&document, &text);
         status
     }
 }
@@ -174,9 +166,7 @@ impl From<ConfigError> for Failure {
 /// Runs the `neuro-deploy` command line: one dispatcher, one failure path.
 pub async fn dispatch(cli: Cli) -> ExitStatus {
     crate::output::init_logging(cli.common.verbose, cli.common.quiet);
-    let printer = Printer {
-        format: cli.common.output,
-    };
+    let printer = Printer::of(&cli.common);
     // Generated from the argument definitions: no config needed.
     match &cli.command {
         Command::Completion { shell } => return shell::completion(*shell),
@@ -243,6 +233,72 @@ pub async fn execute(context: &Context, cli: Cli) -> ExitStatus {
         )),
     };
     result.unwrap_or_else(|failure| failure.print(context.printer))
+}
+
+/// Whether the raw arguments ask for JSON output (`-o json`, `--output json`, `--output=json`,
+/// `-ojson`, or `NEURO_DEPLOY_OUTPUT=json`): what a run whose arguments did not parse prints.
+fn json_requested(args: &[String]) -> bool {
+    let from_env = std::env::var("NEURO_DEPLOY_OUTPUT").is_ok_and(|v| v == "json");
+    let from_args = args
+        .windows(2)
+        .any(|pair| matches!(pair[0].as_str(), "-o" | "--output") && pair[1] == "json")
+        || args.iter().any(|a| a == "--output=json" || a == "-ojson");
+    from_args || from_env
+}
+
+/// Parses `args` (program name first) with `command` into `P`. `--help` and `--version` print and end the run
+/// (exit 0); anything else that does not parse is refused like other bad input: `neuro-deploy:
+/// refused (invalid_input): …` on stderr, or the failure document with `--output json` — exit 2.
+pub fn parse_or_refuse<P: clap::FromArgMatches>(
+    command: clap::Command,
+    args: Vec<String>,
+) -> Result<P, ExitStatus> {
+    use clap::error::ErrorKind;
+    let parsed = command
+        .try_get_matches_from(&args)
+        .and_then(|matches| P::from_arg_matches(&matches));
+    let error = match parsed {
+        Ok(parsed) => return Ok(parsed),
+        Err(error) => error,
+    };
+    if matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    ) {
+        let _ = error.print();
+        return Err(ExitStatus::Done);
+    }
+    // clap's text: `error: WHAT\n\nUsage: …\n\nFor more information, try '--help'.`
+    let rendered = error.to_string();
+    let mut paragraphs = rendered.split("\n\n").map(str::trim);
+    let what = paragraphs
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("error: ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let usage = paragraphs.find(|p| p.starts_with("Usage: "));
+    let program = args.first().map_or("neuro-deploy", String::as_str);
+    let program = std::path::Path::new(program)
+        .file_name()
+        .map_or_else(|| program.to_owned(), |n| n.to_string_lossy().into_owned());
+    let message = match usage {
+        Some(usage) => format!(
+            "{what} (usage: {}; see `{program} --help`)",
+            usage.trim_start_matches("Usage: ")
+        ),
+        None => format!("{what} (see `{program} --help`)"),
+    };
+    let printer = Printer {
+        format: if json_requested(&args) {
+            OutputFormat::Json
+        } else {
+            OutputFormat::Text
+        },
+        quiet: false,
+    };
+    Err(Failure::invalid(message).print(printer))
 }
 
 /// What reading environments needs: their clusters, the app's repository (which containers are

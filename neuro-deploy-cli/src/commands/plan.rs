@@ -17,9 +17,11 @@ pub fn run(context: &Context, command: EventCommand) -> Result<ExitStatus, Failu
         Decision::Ignore(_) | Decision::Refuse(_) => String::new(),
     };
     let document = PlanDocument::new(&event, &decision, headline);
-    context
-        .printer
-        .print(&document, &text::plan_text(&event, &decision));
+    let text = text::plan_text(&event, &decision);
+    match &decision {
+        Decision::Refuse(_) => context.printer.print_unsuccessful(&document, &text),
+        Decision::Proceed(_) | Decision::Ignore(_) => context.printer.print(&document, &text),
+    }
     Ok(match &decision {
         Decision::Proceed(_) => ExitStatus::Done,
         Decision::Ignore(reason) | Decision::Refuse(reason) => reason.code.exit_code(),

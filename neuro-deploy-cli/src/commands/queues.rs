@@ -1,5 +1,7 @@
-//! `neuro-deploy queues`: every configured queue in every region, once; exit 3 when any is
-//! not drained.
+//! `neuro-deploy queues`: every configured queue in every region, once. Exit 0 when every queue
+//! was read and is empty, 3 when every queue was read and one is busy, 1 when a queue could not
+//! be read (naming why) — so `until neuro-deploy queues; do sleep 60; done` waits for busy
+//! queues but stops on a credentials or network problem.
 
 use neuro_deploy_core::{ExitStatus, sample_queues};
 
@@ -23,34 +25,43 @@ pub async fn run(context: &Context) -> Result<ExitStatus, Failure> {
     )
     .await;
     let drained = samples.iter().all(|s| s.is_drained());
+    let unreadable: Vec<_> = samples.iter().filter(|s| s.depth.is_none()).collect();
     let status = if drained {
         ExitStatus::Done
-    } else {
+    } else if unreadable.is_empty() {
         ExitStatus::Refused
+    } else {
+        ExitStatus::Failed
     };
     let mut text = format!(
         "{:<44} {:<10} {:>8} {:>10} {:>8}\n",
         "QUEUE", "REGION", "VISIBLE", "IN FLIGHT", "DELAYED"
     );
     for s in &samples {
-        match (&s.depth, &s.error) {
-            (Some(d), _) => text.push_str(&format!(
+        match &s.depth {
+            Some(d) => text.push_str(&format!(
                 "{:<44} {:<10} {:>8} {:>10} {:>8}\n",
                 s.queue, s.region, d.visible, d.in_flight, d.delayed
             )),
-            (None, e) => text.push_str(&format!(
-                "{:<44} {:<10} unreadable: {}\n",
-                s.queue,
-                s.region,
-                e.as_deref().unwrap_or("")
+            None => text.push_str(&format!(
+                "{:<44} {:<10} {:>8}\n",
+                s.queue, s.region, "unreadable"
             )),
         }
     }
-    text.push_str(if drained {
-        "drained in every region\n"
-    } else {
-        "NOT drained\n"
+    text.push_str(match status {
+        ExitStatus::Done => "drained in every region\n",
+        ExitStatus::Refused => "NOT drained\n",
+        _ => "NOT known: a queue could not be read\n",
     });
+    for s in unreadable {
+        text.push_str(&format!(
+            "{} in {} could not be read: {}\n",
+            s.queue,
+            s.region,
+            s.error.as_deref().unwrap_or("no answer")
+        ));
+    }
     let document = QueuesDocument {
         schema_version: SCHEMA_VERSION,
         drained,

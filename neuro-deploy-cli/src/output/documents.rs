@@ -225,6 +225,8 @@ pub struct ConfigCheckDocument<'a> {
     pub origin: &'a str,
     /// The environments.
     pub environments: &'a [EnvironmentConfig],
+    /// What a real run will miss (valid, but incomplete for real use).
+    pub warnings: &'a [String],
     /// The process exit code.
     pub exit_code: u8,
 }
@@ -239,6 +241,33 @@ pub struct ConfigShowDocument<'a> {
     /// The configuration.
     #[serde(flatten)]
     pub config: &'a Config,
+}
+
+/// `neuro-deploy lock status` without `--env`: every environment's lock.
+#[derive(Debug, Serialize)]
+pub struct LockStatusAllDocument<'a> {
+    /// Shape version.
+    pub schema_version: u32,
+    /// One row per configured environment, in config order.
+    pub locks: Vec<LockRow<'a>>,
+    /// The process exit code (1 when a lock could not be read).
+    pub exit_code: u8,
+}
+
+/// One environment's lock in [`LockStatusAllDocument`].
+#[derive(Debug, Serialize)]
+pub struct LockRow<'a> {
+    /// Environment.
+    pub environment: &'a str,
+    /// Namespace.
+    pub namespace: &'a str,
+    /// Whether someone holds it; `null` when it could not be read.
+    pub held: Option<bool>,
+    /// The Lease, when there is one.
+    pub lease: Option<LeaseInfo>,
+    /// Why it could not be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// `neuro-deploy lock status`.

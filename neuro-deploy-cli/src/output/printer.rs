@@ -1,10 +1,15 @@
-//! stdout carries the result: one JSON document (`--output json`) or text for people. A closed
-//! stdout (`| head`) is not an error.
+//! stdout carries the result: one JSON document (`--output json`) or text for people. In text
+//! mode a refusal or an error is not a result: it goes to stderr, in one format (`neuro-deploy:
+//! refused (CODE): …` or `neuro-deploy: failed: …`, details below it). A closed stdout or stderr
+//! (`| head`) is not an error: output stops quietly.
 
 use std::io::Write;
 
+use neuro_deploy_core::{ExitStatus, Outcome, Report};
 use serde::Serialize;
 
+use super::documents::ReportDocument;
+use super::text::report_text;
 use crate::args::OutputFormat;
 
 /// Writes results to stdout.
@@ -12,20 +17,73 @@ use crate::args::OutputFormat;
 pub struct Printer {
     /// Text or JSON.
     pub format: OutputFormat,
+    /// `-q`: no live progress on stderr (so reports list their steps).
+    pub quiet: bool,
 }
 
 impl Printer {
+    /// The printer the shared options ask for (`-o`, `-q`).
+    pub fn of(common: &crate::args::CommonArgs) -> Printer {
+        Printer {
+            format: common.output,
+            quiet: common.quiet,
+        }
+    }
+
     /// Prints `document` as JSON, or `text`, depending on the format.
     pub fn print<D: Serialize>(&self, document: &D, text: &str) {
-        let mut out = std::io::stdout().lock();
-        let _ = match self.format {
-            OutputFormat::Json => writeln!(
-                out,
-                "{}",
-                serde_json::to_string_pretty(document).unwrap_or_default()
-            ),
-            OutputFormat::Text => write!(out, "{text}"),
-        };
-        let _ = out.flush();
+        match self.format {
+            OutputFormat::Json => write_quietly(&mut std::io::stdout().lock(), &json(document)),
+            OutputFormat::Text => write_quietly(&mut std::io::stdout().lock(), text),
+        }
     }
+
+    /// Prints a run's report — on stdout, or in text mode on stderr when the run did not
+    /// succeed — and returns its exit status.
+    pub fn report(&self, report: &Report) -> ExitStatus {
+        let document = ReportDocument::new(report);
+        // The live progress on a terminal showed every step already.
+        let live = !self.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr());
+        let text = report_text(report, !live);
+        match report.outcome {
+            Outcome::Deployed
+            | Outcome::WouldDeploy
+            | Outcome::Ignored
+            | Outcome::ImageReady
+            | Outcome::Planned => self.print(&document, &text),
+            Outcome::Refused
+            | Outcome::RolledBack
+            | Outcome::RollbackFailed
+            | Outcome::Failed
+            | Outcome::Interrupted => self.print_unsuccessful(&document, &text),
+        }
+        report.exit_code()
+    }
+
+    /// Prints a run that did not succeed: the JSON document on stdout, or in text mode `text`
+    /// on stderr, its first line marked as neuro-deploy's.
+    pub fn print_unsuccessful<D: Serialize>(&self, document: &D, text: &str) {
+        match self.format {
+            OutputFormat::Json => write_quietly(&mut std::io::stdout().lock(), &json(document)),
+            OutputFormat::Text => {
+                write_quietly(
+                    &mut std::io::stderr().lock(),
+                    &format!("neuro-deploy: {text}"),
+                );
+            }
+        }
+    }
+}
+
+fn json<D: Serialize>(document: &D) -> String {
+    let mut text = serde_json::to_string_pretty(document).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// Writes and flushes `text`, ignoring a closed pipe (and any other write error: there is
+/// nowhere left to report it).
+pub fn write_quietly(out: &mut impl Write, text: &str) {
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
 }

@@ -1,12 +1,14 @@
 //! Reports and plans for people: a headline with the outcome and reason code, the target,
 //! the version and image, what was applied and restored, then one line per step.
 
-use neuro_deploy_core::{Decision, Event, Outcome, Plan, Report, StepStatus};
+use neuro_deploy_core::{Decision, Event, ImageChange, Outcome, Plan, Report, StepStatus};
 
-fn outcome_word(outcome: Outcome) -> &'static str {
-    match outcome {
+/// What happened, as the headline's first words.
+fn outcome_word(report: &Report) -> &'static str {
+    match report.outcome {
+        Outcome::Deployed if matches!(report.event, Event::Rollback { .. }) => "rolled back",
         Outcome::Deployed => "deployed",
-        Outcome::WouldDeploy => "would deploy (dry run)",
+        Outcome::WouldDeploy => "would deploy",
         Outcome::Ignored => "ignored",
         Outcome::Refused => "refused",
         Outcome::RolledBack => "rolled back",
@@ -28,15 +30,58 @@ pub(crate) fn status_word(status: StepStatus) -> &'static str {
     }
 }
 
-/// The report for people.
-pub fn report_text(report: &Report) -> String {
+/// What an action step that passed without saying more did (its reason says what it was to
+/// do); a gate's reason already says what held, so gates have none.
+fn done_word(kind: &str) -> Option<&'static str> {
+    Some(match kind {
+        "acquire_lock" => "lock taken",
+        "release_lock" => "released",
+        "set_image" => "images set",
+        "await_rollout" => "rollout complete",
+        "verify" => "checks passed",
+        "recheck_queues" => "queues still empty",
+        "ensure_image" => "image ready",
+        _ => return None,
+    })
+}
+
+/// `sha256:` digests cut to their first 12 hex digits (`sha256:871ffadb1f14…`), so lines fit a
+/// terminal; JSON keeps them whole.
+pub fn short_digests(text: &str) -> String {
+    const HEX: usize = 64;
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("sha256:") {
+        let (before, from) = rest.split_at(at);
+        out.push_str(before);
+        let digits = &from["sha256:".len()..];
+        let whole = digits.len() >= HEX && digits[..HEX].chars().all(|c| c.is_ascii_hexdigit());
+        if whole {
+            out.push_str("sha256:");
+            out.push_str(&digits[..12]);
+            out.push('…');
+            rest = &digits[HEX..];
+        } else {
+            out.push_str("sha256:");
+            rest = digits;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The report for people; `steps`: include the step table (left out where the live progress
+/// on a terminal already showed every step).
+pub fn report_text(report: &Report, steps: bool) -> String {
     let mut out = String::new();
+    let word = outcome_word(report);
     let reason = report.reason.map(|r| format!(" ({r})")).unwrap_or_default();
-    out.push_str(&format!(
-        "{}{reason}: {}\n",
-        outcome_word(report.outcome),
-        report.message
-    ));
+    // Say what happened once: a message that starts with it is the headline.
+    if report.message.starts_with(word) {
+        out.push_str(&format!("{}{reason}\n", report.message));
+    } else {
+        out.push_str(&format!("{word}{reason}: {}\n", report.message));
+    }
     out.push_str(&caused_by(&report.causes));
     let target = match (&report.environment, &report.namespace) {
         (Some(env), Some(ns)) => format!("{env} (namespace {ns})"),
@@ -56,12 +101,18 @@ pub fn report_text(report: &Report) -> String {
         out.push_str(&format!("  previous  {previous}\n"));
     }
     for (label, changes) in [("applied", &report.applied), ("restored", &report.restored)] {
-        if !changes.is_empty() {
-            let listed: Vec<String> = changes
+        // One Deployment a line.
+        for (i, workload) in ImageChange::workloads(changes).iter().enumerate() {
+            let containers: Vec<String> = changes
                 .iter()
-                .map(|c| format!("{}/{}={}", c.workload, c.container, c.image))
+                .filter(|c| &c.workload == workload)
+                .map(|c| format!("{}={}", c.container, c.image))
                 .collect();
-            out.push_str(&format!("  {label:<9} {}\n", listed.join(", ")));
+            let label = if i == 0 { label } else { "" };
+            out.push_str(&format!(
+                "  {label:<9} {workload}: {}\n",
+                containers.join(", ")
+            ));
         }
     }
     if let Some(recorded) = &report.recorded {
@@ -74,10 +125,16 @@ pub fn report_text(report: &Report) -> String {
     for warning in &report.warnings {
         out.push_str(&format!("  warning   {warning}\n"));
     }
-    if !report.steps.is_empty() {
+    if steps && !report.steps.is_empty() {
         out.push_str("  steps\n");
         for step in &report.steps {
-            let detail = step.detail.as_deref().unwrap_or(&step.reason);
+            let detail = match (&step.detail, step.status) {
+                // The refusal or failure the headline already says.
+                (Some(detail), _) if detail.starts_with(&report.message) => "see above",
+                (Some(detail), _) => detail.as_str(),
+                (None, StepStatus::Ok) => done_word(&step.kind).unwrap_or(&step.reason),
+                (None, _) => step.reason.as_str(),
+            };
             out.push_str(&format!(
                 "    {:<8} {:<21} {:>7} ms  {detail}\n",
                 status_word(step.status),
@@ -86,7 +143,7 @@ pub fn report_text(report: &Report) -> String {
             ));
         }
     }
-    out
+    short_digests(&out)
 }
 
 /// One `caused by: …` line per cause, indented under the message it explains (as uv and
@@ -109,7 +166,7 @@ pub fn plan_headline(event: &Event, plan: &Plan) -> String {
 
 /// An offline plan for people.
 pub fn plan_text(event: &Event, decision: &Decision) -> String {
-    match decision {
+    short_digests(&match decision {
         Decision::Proceed(plan) => {
             let mut out = format!(
                 "plan: {}\n  image {}\n",
@@ -128,5 +185,5 @@ pub fn plan_text(event: &Event, decision: &Decision) -> String {
         }
         Decision::Ignore(reason) => format!("ignored ({}): {}\n", reason.code, reason.message),
         Decision::Refuse(reason) => format!("refused ({}): {}\n", reason.code, reason.message),
-    }
+    })
 }

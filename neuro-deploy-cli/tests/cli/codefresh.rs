@@ -182,7 +182,7 @@ async fn deploy_trigger_refuses_production_and_points_at_the_deploy_pipeline() {
         None,
     )
     .await;
-    assert_eq!(code, 2, "{json:#}");
+    assert_eq!(code, 3, "{json:#}");
     assert_eq!(json["reason"], "production_requires_promotion");
     assert!(
         json["message"].as_str().unwrap().contains("deploy.yml"),

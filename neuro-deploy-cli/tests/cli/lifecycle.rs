@@ -199,15 +199,15 @@ async fn promotion_refusals_and_failures() {
     );
     // A SHA is not a release.
     let (code, json, _) = w.run(&["promote", SHORT, "--yes"]).await;
-    assert_eq!((code, reason(&json)), (2, "not_a_release"));
+    assert_eq!((code, reason(&json)), (3, "not_a_release"));
     // Without --yes and without a terminal: confirmation required, nothing contacted.
     let (code, json, _) = w.run(&["promote", "v1.4.0"]).await;
-    assert_eq!((code, reason(&json)), (2, "confirmation_required"));
+    assert_eq!((code, reason(&json)), (3, "confirmation_required"));
     // Production only by promotion.
     let (code, json, _) = w
         .run(&["deploy", "v1.4.0", "--namespace", "leaf-neuro-ui"])
         .await;
-    assert_eq!((code, reason(&json)), (2, "production_requires_promotion"));
+    assert_eq!((code, reason(&json)), (3, "production_requires_promotion"));
 
     // Another holder has the lease.
     w.sim
@@ -311,7 +311,16 @@ async fn hotfix_flow_builds_and_deploys_to_staging() {
         .mount(&w.github)
         .await;
 
+    // By default a hotfix branches off what production runs: v1.3.0 here, which GitHub does
+    // not list as a release — refused, pointing at `--from`.
     let (code, json, stderr) = w.run(&["hotfix", "start"]).await;
+    assert_eq!(code, 2, "{json:#}\n{stderr}");
+    let message = json["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("`v1.3.0` is not a published release") && message.contains("--from"),
+        "{message}"
+    );
+    let (code, json, stderr) = w.run(&["hotfix", "start", "--from", "v1.4.0"]).await;
     assert_eq!(code, 0, "{json:#}\n{stderr}");
     assert_eq!(json["hotfix"]["branch"], "hotfix/v1.4.1");
     let (code, json, stderr) = w.run(&["hotfix", "release", "v1.4.1"]).await;
@@ -345,18 +354,6 @@ async fn bad_input_is_refused_with_exit_2_and_writes_nothing() {
         ),
         (vec!["rollback", "--env", "prod"], "no environment `prod`"),
         (
-            vec![
-                "released",
-                "--tag",
-                "release-one",
-                "--sha",
-                SHA,
-                "--target",
-                "main",
-            ],
-            "SemVer",
-        ),
-        (
             vec!["promote", "v1.4.0", "--queue-window", "soon"],
             "not a duration",
         ),
@@ -380,6 +377,25 @@ async fn bad_input_is_refused_with_exit_2_and_writes_nothing() {
             "{args:?} should mention `{expected}`: {all}"
         );
     }
+    // A release tag that is not SemVer is refused by the rule (exit 3), not as bad input.
+    let (code, json, _) = w
+        .run(&[
+            "released",
+            "--tag",
+            "release-one",
+            "--sha",
+            SHA,
+            "--target",
+            "main",
+        ])
+        .await;
+    assert_eq!((code, reason(&json)), (3, "not_a_release"), "{json:#}");
+    assert!(
+        json["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("SemVer")
+    );
     // Malformed config files.
     for (text, expected) in [
         ("[queues]\nwindw = \"1m\"\n", "windw"),
@@ -531,7 +547,7 @@ async fn on_a_terminal_promotion_shows_the_plan_and_asks() {
     assert_eq!(code, 0, "{json:#}\n{stderr}");
 
     let (code, text) = on_a_terminal(&w, "promote v1.4.0", "n\n").await;
-    assert_eq!(code, 2, "{text}");
+    assert_eq!(code, 3, "{text}");
     assert!(
         text.contains("would deploy") && text.contains("Proceed with this change to production?"),
         "{text}"

@@ -9,6 +9,7 @@ mod dist;
 mod files;
 mod habits;
 mod lifecycle;
+mod operator;
 mod pipelines;
 mod playground;
 mod record_verify;

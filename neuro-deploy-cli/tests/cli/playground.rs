@@ -82,11 +82,12 @@ async fn demo_runs_the_whole_story_on_loopback_ignoring_this_machines_setup() {
         stdout.contains("$ neuro-deploy released --tag v1.5.0"),
         "{stdout}"
     );
-    assert!(stdout.contains("rolled back: deploy of "), "{stdout}");
+    // A run that did not succeed is reported on stderr, like every refusal and error.
+    assert!(stderr.contains("rolled back: deploy of "), "{stderr}");
     assert!(stdout.contains("(exit 4)"), "{stdout}");
     // The hotfix reaches production, and the final status says so.
     assert!(
-        stdout.contains("release `v1.5.1` created targeting `hotfix/v1.5.1`"),
+        stdout.contains("release `v1.4.1` created targeting `hotfix/v1.4.1`"),
         "{stdout}"
     );
     let final_status = stdout.rsplit("$ neuro-deploy status").next().unwrap();
@@ -94,7 +95,7 @@ async fn demo_runs_the_whole_story_on_loopback_ignoring_this_machines_setup() {
         .lines()
         .find(|line| line.starts_with("production"))
         .unwrap_or_else(|| panic!("no production row: {final_status}"));
-    assert!(production.contains("v1.5.1"), "{production}");
+    assert!(production.contains("v1.4.1"), "{production}");
     assert!(production.contains("complete"), "{production}");
 
     // Nothing of this machine was read or contacted; no secret was printed.
@@ -259,7 +260,12 @@ async fn the_shell_takes_commands_on_stdin_while_kubectl_reads_the_same_world() 
         "{release}"
     );
     let staging = shell.run("released --tag v1.4.0 -q").await;
-    assert!(staging.contains("deployed: deployed "), "{staging}");
+    // The headline says what happened once.
+    assert!(
+        staging.contains("deployed ") && staging.contains("in namespace `staging`"),
+        "{staging}"
+    );
+    assert!(!staging.contains("deployed: deployed"), "{staging}");
 
     let push = shell.run("queue push us-east-2").await;
     assert!(push.contains("1 in flight"), "{push}");

@@ -657,7 +657,7 @@ async fn lock_status_and_break_with_and_without_force() {
         .await;
     assert_eq!(
         (code, reason(&json)),
-        (2, "confirmation_required"),
+        (3, "confirmation_required"),
         "{json:#}"
     );
     assert_eq!(

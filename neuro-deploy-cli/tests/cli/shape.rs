@@ -229,3 +229,41 @@ fn no_module_imports_in_a_circle() {
     }
     assert!(circles.is_empty(), "{circles:#?}");
 }
+
+/// The README's text between `<!-- NAME:start -->` and `<!-- NAME:end -->`.
+fn readme_section(name: &str) -> String {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let start = format!("<!-- {name}:start -->\n");
+    let from = readme
+        .find(&start)
+        .unwrap_or_else(|| panic!("README has no {start}"))
+        + start.len();
+    let to = readme[from..]
+        .find(&format!("<!-- {name}:end -->"))
+        .unwrap_or_else(|| panic!("README has no end marker for {name}"));
+    readme[from..from + to].to_owned()
+}
+
+#[test]
+fn the_readme_tables_of_reason_and_exit_codes_are_generated_from_the_code() {
+    assert_eq!(
+        readme_section("reason-codes"),
+        neuro_deploy_core::ReasonCode::markdown_table(),
+        "regenerate the README's reason-code table from ReasonCode::markdown_table()"
+    );
+    assert_eq!(
+        readme_section("exit-codes"),
+        neuro_deploy_core::ExitStatus::markdown_table(),
+        "regenerate the README's exit-code table from ExitStatus::markdown_table()"
+    );
+    // `--help` prints the same rule.
+    let help = std::process::Command::new(env!("CARGO_BIN_EXE_neuro-deploy"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        help.contains(&neuro_deploy_core::error::exit_codes_help()),
+        "{help}"
+    );
+}

@@ -22,4 +22,35 @@ pub enum ConfigError {
         /// What is wrong and what is allowed.
         problem: String,
     },
+    /// Several keys have values that make no sense: every one is named.
+    #[error("{origin}: {} problems:{}", problems.len(), listed(problems))]
+    Problems {
+        /// Where the text came from.
+        origin: String,
+        /// `(dotted key, what is wrong and what is allowed)`, in the file's order.
+        problems: Vec<(String, String)>,
+    },
+}
+
+impl ConfigError {
+    /// Each problem as `(key, what is wrong)`; a parse error has no key.
+    pub fn problems(&self) -> Vec<(Option<&str>, String)> {
+        match self {
+            ConfigError::Parse { message, .. } => vec![(None, message.clone())],
+            ConfigError::Invalid { key, problem, .. } => {
+                vec![(Some(key.as_str()), problem.clone())]
+            }
+            ConfigError::Problems { problems, .. } => problems
+                .iter()
+                .map(|(key, problem)| (Some(key.as_str()), problem.clone()))
+                .collect(),
+        }
+    }
+}
+
+fn listed(problems: &[(String, String)]) -> String {
+    problems
+        .iter()
+        .map(|(key, problem)| format!("\n  `{key}` {problem}"))
+        .collect()
 }

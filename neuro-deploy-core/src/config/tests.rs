@@ -214,3 +214,73 @@ fn deployments_need_the_repository_and_notify_on_must_list_something() {
         Some(vec![NotifyOn::RolledBack, NotifyOn::LockHeld])
     );
 }
+
+#[test]
+fn regions_selectors_and_a_window_that_cannot_be_met_are_refused_all_at_once() {
+    let error = Config::from_toml(
+        "[app]\nselector = \"app==\"\n[queues]\nregions = [\"us-west2\", \"us-east-2\"]\nwindow = \"30s\"\npoll = \"20s\"\nmin_samples = 3\n",
+        "test.toml",
+    )
+    .expect_err("three problems");
+    let text = error.to_string();
+    let keys: Vec<Option<&str>> = error.problems().iter().map(|(k, _)| *k).collect();
+    assert_eq!(
+        keys,
+        [
+            Some("app.selector"),
+            Some("queues.regions[0]"),
+            Some("queues.window")
+        ],
+        "{text}"
+    );
+    assert!(text.starts_with("test.toml: 3 problems:"), "{text}");
+    assert!(
+        text.contains("`us-west2` is not an AWS region name"),
+        "{text}"
+    );
+    assert!(
+        text.contains("3 samples `queues.poll` (20s) apart span 40s"),
+        "{text}"
+    );
+}
+
+#[test]
+fn label_selectors_follow_kubernetes() {
+    for good in [
+        "app.kubernetes.io/part-of=neuro-ui",
+        "app==web",
+        "tier in (web, worker)",
+        "app=web,!legacy",
+        "app=web,env!=dev",
+    ] {
+        let text = format!("[app]\nselector = \"{good}\"\n");
+        assert!(Config::from_toml(&text, "t").is_ok(), "{good}");
+    }
+    for bad in [
+        "app==",
+        "=web",
+        "app=we b",
+        "tier in web",
+        "!legacy",
+        "app=web,",
+        "-app=x",
+    ] {
+        let text = format!("[app]\nselector = \"{bad}\"\n");
+        let error = reject(&text);
+        assert!(error.contains("app.selector"), "{bad}: {error}");
+    }
+}
+
+#[test]
+fn the_defaults_warn_about_what_a_real_run_needs() {
+    let warnings = Config::default().warnings();
+    assert_eq!(warnings.len(), 2, "{warnings:#?}");
+    assert!(warnings[0].contains("`registry.region`"), "{warnings:#?}");
+    assert!(warnings[1].contains("`git.repository`"), "{warnings:#?}");
+    let complete = Config::from_toml(
+        "[git]\nrepository = \"o/r\"\n[registry]\nregion = \"us-west-2\"\nuri = \"1.dkr.ecr.us-west-2.amazonaws.com/neuro-ui\"\n",
+        "t",
+    )
+    .expect("valid");
+    assert!(complete.warnings().is_empty());
+}

@@ -28,7 +28,8 @@ pub fn one_line(error: &(dyn std::error::Error + 'static)) -> String {
         line.push_str(": ");
         line.push_str(&cause);
     }
-    line
+    // An SDK's multi-line cause (a list of what it tried) stays on the line.
+    line.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]

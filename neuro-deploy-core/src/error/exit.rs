@@ -44,16 +44,14 @@ impl ExitStatus {
             ExitStatus::Done => "done (including no-op and ignored events)",
             ExitStatus::Failed => "unexpected failure after retries",
             ExitStatus::InvalidInput => "invalid input or config; nothing changed",
-            ExitStatus::Refused => {
-                "refused by a gate (queues, staging verification, image, downgrade, failing rollout); nothing changed"
-            }
+            ExitStatus::Refused => "refused (a gate, a rule, or no confirmation); nothing changed",
             ExitStatus::RolledBack => "rollout or its verification failed and was rolled back",
             ExitStatus::LockHeld => "another deploy holds the namespace lock",
             ExitStatus::RollbackFailed => {
-                "rollout failed and the rollback failed too, or the lock was lost after a write: an operator is needed"
+                "rollback failed too, or the lock lost after a write: operator needed"
             }
             ExitStatus::Interrupted => {
-                "interrupted (SIGINT/SIGTERM); what this run changed was restored and the lock released"
+                "interrupted (SIGINT/SIGTERM); what it changed restored, the lock released"
             }
         }
     }
@@ -63,12 +61,12 @@ impl ExitStatus {
         self as u8
     }
 
-    /// The exit-code table for `--help` and docs, one line per code.
-    pub fn table() -> String {
-        let mut text = String::from("Exit codes:\n");
-        for code in ExitStatus::ALL {
-            text.push_str(&format!("  {}  {}\n", code.code(), code.meaning()));
+    /// Every exit status with its meaning, as the README's Markdown table.
+    pub fn markdown_table() -> String {
+        let mut out = String::from("| exit | meaning |\n|---:|---|\n");
+        for status in ExitStatus::ALL {
+            out.push_str(&format!("| {} | {} |\n", status.code(), status.meaning()));
         }
-        text
+        out
     }
 }

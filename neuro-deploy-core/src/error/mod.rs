@@ -12,7 +12,7 @@ pub use adapter::{AdapterError, Cause};
 pub use chain::{causes, one_line};
 pub use exit::ExitStatus;
 pub use input::InputError;
-pub use reason::{Reason, ReasonCode};
+pub use reason::{Reason, ReasonCode, exit_codes_help};
 
 #[cfg(test)]
 mod tests {
@@ -49,7 +49,20 @@ mod tests {
     #[test]
     fn exit_codes_follow_the_design() {
         assert_eq!(ReasonCode::QueueNotDrained.exit_code().code(), 3);
-        assert_eq!(ReasonCode::NotARelease.exit_code().code(), 2);
+        assert_eq!(ReasonCode::NotARelease.exit_code().code(), 3);
+        assert_eq!(ReasonCode::InvalidInput.exit_code().code(), 2);
+        // One rule: `invalid_input` is 2, every other refusal 3 (but a held lock and failed
+        // verification, which have their own), ignores 0.
+        for code in ReasonCode::ALL {
+            let expected = match code {
+                ReasonCode::InvalidInput => 2,
+                ReasonCode::LockHeld => 5,
+                ReasonCode::VerificationFailed => 4,
+                code if code.is_ignore() => 0,
+                _ => 3,
+            };
+            assert_eq!(code.exit_code().code(), expected, "{code}");
+        }
         assert_eq!(ReasonCode::LockHeld.exit_code().code(), 5);
         assert_eq!(ReasonCode::AlreadyDeployed.exit_code().code(), 0);
         assert!(ReasonCode::DraftRelease.is_ignore());

@@ -109,28 +109,72 @@ impl ReasonCode {
         )
     }
 
-    /// The process exit code for a run that ended with this reason.
+    /// The process exit code for a run that ended with this reason — one rule: an ignore is
+    /// done (0), `invalid_input` is 2, a held lock 5, failed verification (rolled back) 4, and
+    /// every other refusal 3.
     pub fn exit_code(self) -> ExitStatus {
         match self {
-            ReasonCode::NotReleaseBranch
-            | ReasonCode::DraftRelease
-            | ReasonCode::AlreadyDeployed => ExitStatus::Done,
-            ReasonCode::InvalidInput
-            | ReasonCode::NotARelease
-            | ReasonCode::ProductionRequiresPromotion
-            | ReasonCode::ConfirmationRequired => ExitStatus::InvalidInput,
+            code if code.is_ignore() => ExitStatus::Done,
+            ReasonCode::InvalidInput => ExitStatus::InvalidInput,
             ReasonCode::LockHeld => ExitStatus::LockHeld,
             ReasonCode::VerificationFailed => ExitStatus::RolledBack,
-            ReasonCode::QueueNotDrained
-            | ReasonCode::NotVerifiedOnStaging
-            | ReasonCode::ImageMissing
-            | ReasonCode::Downgrade
-            | ReasonCode::ImmutableTag
-            | ReasonCode::NoWorkloads
-            | ReasonCode::NoPreviousVersion
-            | ReasonCode::WorkloadPaused
-            | ReasonCode::RolloutFailing => ExitStatus::Refused,
+            _ => ExitStatus::Refused,
         }
+    }
+
+    /// One line for people: when a run ends with this code.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            ReasonCode::QueueNotDrained => {
+                "a training queue held visible, in-flight or delayed messages (or could not be read)"
+            }
+            ReasonCode::NotVerifiedOnStaging => {
+                "the promotion source does not run the version with a complete rollout (and passed checks)"
+            }
+            ReasonCode::ImageMissing => {
+                "the registry has no image for the version, and none may be built"
+            }
+            ReasonCode::Downgrade => "the version is older than what the environment runs",
+            ReasonCode::NotARelease => {
+                "a release was required, but the version or tag is not SemVer"
+            }
+            ReasonCode::ProductionRequiresPromotion => {
+                "production takes versions only through `promote`"
+            }
+            ReasonCode::LockHeld => "another deploy holds the namespace's lock",
+            ReasonCode::ConfirmationRequired => {
+                "a production change was not confirmed (`--yes`, or yes on a terminal)"
+            }
+            ReasonCode::InvalidInput => "an argument, a setting or a file cannot be used",
+            ReasonCode::ImmutableTag => "the registry refuses to move an existing tag",
+            ReasonCode::NoWorkloads => "no Deployment of the app in the namespace",
+            ReasonCode::NoPreviousVersion => "nothing recorded to roll back to",
+            ReasonCode::WorkloadPaused => "a Deployment is paused, so a rollout would never finish",
+            ReasonCode::RolloutFailing => {
+                "the images are already set but their rollout is failing; nothing changed"
+            }
+            ReasonCode::VerificationFailed => {
+                "the checks after the rollout failed; the previous images were restored"
+            }
+            ReasonCode::NotReleaseBranch => "the branch does not deploy",
+            ReasonCode::DraftRelease => "draft releases are not deployed",
+            ReasonCode::AlreadyDeployed => {
+                "the environment already runs the version with a complete rollout"
+            }
+        }
+    }
+
+    /// Every code with its exit status and meaning, as the README's Markdown table.
+    pub fn markdown_table() -> String {
+        let mut out = String::from("| reason code | exit | when |\n|---|---:|---|\n");
+        for code in ReasonCode::ALL {
+            out.push_str(&format!(
+                "| `{code}` | {} | {} |\n",
+                code.exit_code().code(),
+                code.meaning()
+            ));
+        }
+        out
     }
 }
 
@@ -163,4 +207,38 @@ impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} ({})", self.message, self.code)
     }
+}
+
+/// The exit-code table for `--help`, one line per code, with the reason codes that end a run
+/// with it (the same rule as [`ReasonCode::exit_code`]).
+pub fn exit_codes_help() -> String {
+    let mut text = String::from("Exit codes:\n");
+    for status in ExitStatus::ALL {
+        text.push_str(&format!("  {}  {}\n", status.code(), status.meaning()));
+        let codes: Vec<&str> = ReasonCode::ALL
+            .iter()
+            .filter(|code| code.exit_code() == status)
+            .map(|code| code.as_str())
+            .collect();
+        // Wrapped to fit 80 columns.
+        let mut line = String::from("     reasons:");
+        for (i, code) in codes.iter().enumerate() {
+            let word = if i + 1 < codes.len() {
+                format!(" {code},")
+            } else {
+                format!(" {code}")
+            };
+            if line.len() + word.len() > 80 {
+                text.push_str(&line);
+                text.push('\n');
+                line = String::from("             ");
+            }
+            line.push_str(&word);
+        }
+        if !codes.is_empty() {
+            text.push_str(&line);
+            text.push('\n');
+        }
+    }
+    text
 }

@@ -14,6 +14,7 @@ use super::report::{QueueSample, Report, StepStatus};
 use super::rollback::AwaitedRollout;
 use super::run_context::RunContext;
 use super::{Ending, Executor, StepEnd, Stop, describe_changes, rollout_failing};
+use crate::words::counted;
 
 impl Executor {
     /// The steps under the lock: the queue re-check, the decision again on fresh facts, the
@@ -91,7 +92,10 @@ impl Executor {
                         report,
                         index,
                         started,
-                        StepEnd::Ok(Some(format!("{} container(s) changed", changes.len()))),
+                        StepEnd::Ok(Some(format!(
+                            "{} changed",
+                            counted(changes.len(), "container")
+                        ))),
                     );
                 }
                 Step::AwaitRollout { .. } => {
@@ -324,6 +328,7 @@ impl Executor {
         DeployAudit {
             version: plan.version.clone(),
             previous_version: plan.previous_version.clone(),
+            previous_image: plan.previous_image.clone(),
             deployed_at: ctx.started_at.clone(),
             deployed_by: ctx.holder(),
             change_cause: format!(

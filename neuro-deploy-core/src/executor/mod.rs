@@ -228,12 +228,24 @@ impl Executor {
                 None,
                 format!("image {} is ready; deploy not requested", plan.image),
             ),
-            Ending::Deployed | Ending::Converged if ctx.dry_run => report.end(
-                Outcome::WouldDeploy,
+            Ending::Deployed | Ending::Converged if ctx.dry_run => {
+                let busy = report.queues.iter().any(|sample| !sample.is_drained());
+                let message = if busy {
+                    format!(
+                        "would deploy {target_text} once the queues drain (dry run: every other gate passed; the queues are busy now, so a real run would wait up to {} for them); nothing was written",
+                        crate::config::format_duration(self.config.queues.timeout)
+                    )
+                } else {
+                    format!(
+                        "would deploy {target_text} (dry run: every gate passed); nothing was written"
+                    )
+                };
+                report.end(Outcome::WouldDeploy, None, message)
+            }
+            Ending::Deployed if matches!(event, Event::Rollback { .. }) => report.end(
+                Outcome::Deployed,
                 None,
-                format!(
-                    "dry run: every gate passed; would deploy {target_text}; nothing was written"
-                ),
+                format!("rolled back to {target_text}"),
             ),
             Ending::Deployed => {
                 report.end(Outcome::Deployed, None, format!("deployed {target_text}"))
@@ -310,6 +322,20 @@ impl Executor {
                 facts.commit_image = Fact::Known(registry.find(short).await?);
             }
             facts.revision = Fact::Known(revision);
+        }
+        // A promotion of a release written without its `v` (or with one it lacks): name what
+        // exists, since nothing is built for it.
+        if target_image.is_none()
+            && matches!(event, Event::Promote { .. })
+            && let Version::Release(release) = &version
+        {
+            let other = if release.has_v_prefix() {
+                release.as_str().trim_start_matches('v').to_owned()
+            } else {
+                format!("v{}", release.as_str())
+            };
+            let exists = registry.find(&other).await?.is_some();
+            facts.other_spelling = Fact::Known(exists.then_some(other));
         }
         facts.target_image = Fact::Known(target_image);
         if let Event::Released {

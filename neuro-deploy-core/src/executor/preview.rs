@@ -1,10 +1,9 @@
 //! [`Preview`]: what a real run would do now, shown before an operator confirms it — every
-//! read-only step and gate evaluated (a dry run), the queues looked at once instead of waited
-//! for, and a verdict on whether confirming makes sense.
+//! read-only step and gate evaluated (a dry run, which looks at the queues once instead of
+//! waiting for them), and a verdict on whether confirming makes sense.
 
 use std::time::Duration;
 
-use crate::error::ReasonCode;
 use crate::model::Event;
 
 use super::Executor;
@@ -45,33 +44,21 @@ impl PreviewVerdict {
 }
 
 impl Executor {
-    /// Previews `event`: a dry run whose queue gate looks once (no window, no wait), so a
-    /// preview never holds anyone up; the real run checks everything again.
+    /// Previews `event`: a dry run (every read-only step and gate; the queues looked at once,
+    /// never waited for) and what it means for a real run. The real run checks everything again.
     pub async fn preview(&self, event: &Event, ctx: &RunContext) -> Preview {
-        let queues = &self.config.queues;
-        let verdict_when_busy = PreviewVerdict::WaitsForQueues {
-            timeout: queues.timeout,
-            window: queues.window,
-        };
-        let mut glance = self.config.clone();
-        glance.queues.window = Duration::ZERO;
-        glance.queues.timeout = Duration::ZERO;
-        let glancing = Executor {
-            adapters: self.adapters.clone(),
-            config: glance,
-            observer: self.observer.clone(),
-            interrupt: self.interrupt.clone(),
-            health: self.health.clone(),
-            recorder: None,
-        };
         let ctx = RunContext {
             dry_run: true,
             ..ctx.clone()
         };
-        let report = glancing.run(event, &ctx).await;
-        let verdict = match (report.outcome, report.reason) {
-            (Outcome::WouldDeploy, _) => PreviewVerdict::WouldDeploy,
-            (Outcome::Refused, Some(ReasonCode::QueueNotDrained)) => verdict_when_busy,
+        let report = self.run(event, &ctx).await;
+        let busy = report.queues.iter().any(|sample| !sample.is_drained());
+        let verdict = match report.outcome {
+            Outcome::WouldDeploy if busy => PreviewVerdict::WaitsForQueues {
+                timeout: self.config.queues.timeout,
+                window: self.config.queues.window,
+            },
+            Outcome::WouldDeploy => PreviewVerdict::WouldDeploy,
             _ => PreviewVerdict::WouldNotDeploy,
         };
         Preview { report, verdict }

@@ -13,6 +13,7 @@ use crate::traits::QueueInspector;
 use super::progress::{Observer, Progress};
 use super::report::QueueSample;
 use super::{Executor, StepEnd, Stop};
+use crate::words::counted;
 
 /// Reads every queue in every region concurrently, reporting each sample to `observer`.
 /// An unreadable queue is a sample with an error, which counts as not drained.
@@ -58,6 +59,44 @@ pub(super) fn queue_verdict(samples: &[QueueSample], when: &str) -> StepEnd {
 }
 
 impl Executor {
+    /// What a dry run's one look at the queues means for a real run: drained now (the real run
+    /// still holds them for the window), busy now (the real run would wait up to the timeout —
+    /// not a refusal), or busy with no waiting allowed (`queues.timeout = 0s`: the real run
+    /// refuses, and so does the dry run).
+    pub(super) fn glance_verdict(&self, samples: &[QueueSample], regions: &[String]) -> StepEnd {
+        let gate = &self.config.queues;
+        let hold = if gate.window.is_zero() {
+            String::new()
+        } else {
+            format!(
+                ", then hold them drained for {}",
+                format_duration(gate.window)
+            )
+        };
+        if samples.iter().all(QueueSample::is_drained) {
+            return StepEnd::Ok(Some(format!(
+                "drained now in {}; a real run samples them again{hold}",
+                regions.join(" and ")
+            )));
+        }
+        if gate.timeout.is_zero() {
+            return queue_verdict(
+                samples,
+                "on the first look (`--queue-timeout 0s`: no waiting for a busy queue)",
+            );
+        }
+        let busy: Vec<String> = samples
+            .iter()
+            .filter(|s| !s.is_drained())
+            .map(QueueSample::describe)
+            .collect();
+        StepEnd::Skipped(format!(
+            "busy now ({}): a real run would wait up to {} for them to drain{hold}",
+            busy.join("; "),
+            format_duration(gate.timeout)
+        ))
+    }
+
     /// Reads every queue in every region concurrently (see [`sample_queues`]).
     pub async fn sample_queues(&self, queues: &[String], regions: &[String]) -> Vec<QueueSample> {
         sample_queues(
@@ -90,10 +129,10 @@ impl Executor {
                 *count += 1;
                 if *count >= needed && now.duration_since(*since) >= gate.window {
                     let detail = format!(
-                        "drained in {} for {} over {} samples",
+                        "drained in {} for {} over {}",
                         regions.join(" and "),
                         format_elapsed(now.duration_since(*since)),
-                        count
+                        counted(*count as usize, "sample")
                     );
                     return (StepEnd::Ok(Some(detail)), samples);
                 }
@@ -107,9 +146,9 @@ impl Executor {
                 };
                 // Past the samples needed only the window is left to wait for.
                 let streak = if count < needed {
-                    format!("{count} of {needed} samples")
+                    format!("{count} of {}", counted(needed as usize, "sample"))
                 } else {
-                    format!("{count} samples")
+                    counted(count as usize, "sample")
                 };
                 self.observer.progress(&Progress::Note(format!(
                     "queues clear for {} of {} ({streak}); waited {}",

@@ -181,6 +181,8 @@ impl Executor {
                 .clone()
                 .unwrap_or_else(|| "previous images".to_owned()),
             previous_version: trail,
+            // Like the version trail: `None` leaves the recorded previous image as it is.
+            previous_image: None,
             deployed_at: ctx.started_at.clone(),
             deployed_by: ctx.holder(),
             change_cause: format!(

@@ -56,6 +56,21 @@ impl Executor {
             Step::GateImageExists { .. }
             | Step::GateSourceVerified { .. }
             | Step::GateNotDowngrade { .. } => StepEnd::Ok(None),
+            // A dry run looks once and says what a real run would do; it never waits.
+            Step::GateQueuesDrained { queues, regions } if dry_run => {
+                match watch.race(self.sample_queues(queues, regions)).await {
+                    Ok(samples) => {
+                        let end = self.glance_verdict(&samples, regions);
+                        report.queues = samples;
+                        end
+                    }
+                    Err(_) => StepEnd::Stop(Stop::Interrupted),
+                }
+            }
+            Step::RecheckQueues { .. } if dry_run => StepEnd::Skipped(
+                "dry run: a real run looks at the queues once more after taking the lock"
+                    .to_owned(),
+            ),
             Step::GateQueuesDrained { queues, regions } => {
                 match watch.race(self.wait_for_drained(queues, regions)).await {
                     Ok((end, samples)) => {

@@ -14,6 +14,7 @@ use super::progress::Progress;
 use super::report::{Report, StepStatus};
 use super::run_context::RunContext;
 use super::{Ending, Executor, StepEnd};
+use crate::words::counted;
 
 /// How the checks came out.
 pub(super) enum Verified {
@@ -101,7 +102,7 @@ impl Executor {
         };
         let (window, every, timeout) = (checks.window, checks.every, checks.probe_timeout());
         let started = Instant::now();
-        let mut rounds = 0u32;
+        let mut rounds = 0usize;
         loop {
             for url in &checks.http {
                 let probe = tokio::time::timeout(timeout, checker.probe(url, timeout));
@@ -124,13 +125,15 @@ impl Executor {
             let elapsed = started.elapsed();
             if elapsed >= window {
                 return Verified::Passed(format!(
-                    "{} URL(s) answered 2xx on all {rounds} probes over {}",
-                    checks.http.len(),
+                    "{} answered 2xx on all {} over {}",
+                    counted(checks.http.len(), "URL"),
+                    counted(rounds, "probe"),
                     format_duration(window)
                 ));
             }
             self.observer.progress(&Progress::Note(format!(
-                "verification: {rounds} probe(s) passed; {} of {} to go",
+                "verification: {} passed; {} of {} to go",
+                counted(rounds, "probe"),
                 format_elapsed(window - elapsed),
                 format_duration(window)
             )));

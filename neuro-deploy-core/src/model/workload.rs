@@ -87,6 +87,9 @@ pub struct AuditRecord {
     pub version: Option<String>,
     /// `neuro-deploy.io/previous-version`.
     pub previous_version: Option<String>,
+    /// `neuro-deploy.io/previous-image`: the exact image (with its digest) the app ran before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_image: Option<String>,
     /// `neuro-deploy.io/deployed-at` (RFC 3339).
     pub deployed_at: Option<String>,
     /// `neuro-deploy.io/deployed-by`.
@@ -112,6 +115,9 @@ pub mod annotations {
     pub const VERSION: &str = "neuro-deploy.io/version";
     /// The version before that deploy; what `rollback` returns to.
     pub const PREVIOUS_VERSION: &str = "neuro-deploy.io/previous-version";
+    /// The exact image reference (with its digest, when it ran pinned) before that deploy:
+    /// what `rollback` restores, digest included.
+    pub const PREVIOUS_IMAGE: &str = "neuro-deploy.io/previous-image";
     /// When (RFC 3339, UTC).
     pub const DEPLOYED_AT: &str = "neuro-deploy.io/deployed-at";
     /// Who (`user@host/run-id`).
@@ -184,6 +190,14 @@ impl Workload {
     }
 
     /// The tag every app container runs, or `None` when they differ or there are none.
+    /// The image string every app container runs (digest included), when they agree.
+    pub fn app_image(&self, repository: &str) -> Option<String> {
+        let mut images = self.app_containers(repository).map(|c| c.image.clone());
+        let first = images.next()?;
+        images.all(|i| i == first).then_some(first)
+    }
+
+    /// The tag every app container runs, when they agree.
     pub fn app_tag(&self, repository: &str) -> Option<String> {
         let mut tags = self
             .app_containers(repository)
@@ -236,6 +250,9 @@ pub struct DeployAudit {
     pub version: String,
     /// The version it replaces (what `rollback` goes back to), when known.
     pub previous_version: Option<String>,
+    /// The exact image the app ran before (digest included), when one image ran there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_image: Option<String>,
     /// When (RFC 3339, UTC).
     pub deployed_at: String,
     /// Who: `user@host/run-id`.
@@ -255,6 +272,9 @@ impl DeployAudit {
         map.insert(annotations::VERSION.to_owned(), self.version.clone());
         if let Some(previous) = &self.previous_version {
             map.insert(annotations::PREVIOUS_VERSION.to_owned(), previous.clone());
+        }
+        if let Some(previous) = &self.previous_image {
+            map.insert(annotations::PREVIOUS_IMAGE.to_owned(), previous.clone());
         }
         map.insert(
             annotations::DEPLOYED_AT.to_owned(),

@@ -20,6 +20,11 @@ pub enum Fact<T> {
 }
 
 impl<T> Fact<T> {
+    /// Whether it was not looked up.
+    pub fn is_unknown(&self) -> bool {
+        matches!(self, Fact::Unknown)
+    }
+
     /// The value when known.
     pub fn known(&self) -> Option<&T> {
         match self {
@@ -46,6 +51,10 @@ pub struct Facts {
     pub target_workloads: Fact<Vec<Workload>>,
     /// The app's Deployments in the promotion source's namespace.
     pub source_workloads: Fact<Vec<Workload>>,
+    /// When a release's image is missing: the same release written the other way (`v1.4.0`
+    /// for `1.4.0`, and back), if that tag's image exists — what the user probably meant.
+    #[serde(default, skip_serializing_if = "Fact::is_unknown")]
+    pub other_spelling: Fact<Option<String>>,
 }
 
 impl Facts {

@@ -166,9 +166,14 @@ pub(crate) fn promotion_gates(
         Some(None) => {
             return Err(refuse(
                 ReasonCode::ImageMissing,
-                format!(
-                    "no image {image} exists; production never builds — release {version} first so it is built and deployed to staging"
-                ),
+                match facts.other_spelling.known() {
+                    Some(Some(tag)) => format!(
+                        "no image {image} exists; did you mean `{tag}`? That release's image exists — run the same command with `{tag}`"
+                    ),
+                    _ => format!(
+                        "no image {image} exists; production never builds — release {version} first so it is built and deployed to staging"
+                    ),
+                },
             ));
         }
         known => steps.push(PlannedStep {

@@ -29,8 +29,8 @@ pub use plan::{Decision, ImageAction, Plan, PlannedStep, Step};
 pub use status::{EnvironmentStatus, RolloutSummary};
 pub use target::{Target, target};
 pub use workloads::{
-    RunningReleases, app_workloads, common_tag, previous_version, runs_completely,
-    version_being_replaced,
+    RunningReleases, app_workloads, common_tag, image_being_replaced, previous_version,
+    recorded_previous_digest, runs_completely, version_being_replaced,
 };
 
 use facts::only_app_workloads;
@@ -127,7 +127,13 @@ fn decide_inner(event: &Event, config: &Config, facts: &Facts) -> Result<Plan, R
             let gates = promotion_gates(facts, &target, &version, &image, *allow_downgrade)?;
             steps.extend(gates);
         }
-        Event::Rollback { .. } => steps.push(rollback_image_gate(facts, &image)?),
+        Event::Rollback { .. } => {
+            // Back to exactly what ran: the recorded digest, not just the tag.
+            if let Some(workloads) = facts.target_workloads.known() {
+                image.digest = recorded_previous_digest(workloads, &repository, &image);
+            }
+            steps.push(rollback_image_gate(facts, &image)?);
+        }
     }
 
     let changes = match facts.target_workloads.known() {
@@ -147,6 +153,10 @@ fn decide_inner(event: &Event, config: &Config, facts: &Facts) -> Result<Plan, R
         .target_workloads
         .known()
         .and_then(|ws| version_being_replaced(ws, &repository, &tag));
+    let previous_image = facts
+        .target_workloads
+        .known()
+        .and_then(|ws| image_being_replaced(ws, &repository, &tag));
     match (changes, awaited) {
         // Every app container already has the image, but the rollout is not complete: that is
         // not "already deployed". Nothing is written, so no lock and no queue gate: await it.
@@ -176,6 +186,7 @@ fn decide_inner(event: &Event, config: &Config, facts: &Facts) -> Result<Plan, R
         version: tag,
         image,
         previous_version: previous,
+        previous_image,
         steps,
     })
 }

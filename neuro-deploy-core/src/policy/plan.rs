@@ -186,6 +186,9 @@ pub struct Plan {
     pub image: ImageRef,
     /// The version it replaces, when one version runs there now.
     pub previous_version: Option<String>,
+    /// The exact image it replaces (digest included), when one image runs there now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_image: Option<String>,
     /// The steps, in order.
     pub steps: Vec<PlannedStep>,
 }

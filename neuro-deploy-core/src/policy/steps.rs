@@ -6,6 +6,7 @@ use crate::model::{ImageChange, ImageRef};
 
 use super::plan::{Plan, PlannedStep, Step};
 use super::target::Target;
+use crate::words::counted;
 
 pub(crate) fn deploy_steps(
     config: &Config,
@@ -71,10 +72,10 @@ pub(crate) fn deploy_steps(
     let set_reason = match &changes {
         Some(changes) => {
             format!(
-                "set {} on {} container(s) of {} Deployment(s); sidecars untouched",
+                "set {} on {} of {}; sidecars untouched",
                 image.pinned(),
-                changes.len(),
-                ImageChange::workloads(changes).len()
+                counted(changes.len(), "container"),
+                counted(ImageChange::workloads(changes).len(), "Deployment")
             )
         }
         None => format!(
@@ -155,6 +156,7 @@ pub(crate) fn offline_rollback_plan(
         version: "<previous version>".to_owned(),
         image,
         previous_version: None,
+        previous_image: None,
         steps,
     }
 }

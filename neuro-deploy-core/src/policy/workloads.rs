@@ -120,6 +120,43 @@ pub fn version_being_replaced(
         .then_some(first)
 }
 
+/// The exact image (digest included) a deploy of `tag` replaces, by the same rule as
+/// [`version_being_replaced`]: what runs, or — when `tag` already runs because an earlier run
+/// set it — what that run recorded as the previous image.
+pub fn image_being_replaced(workloads: &[Workload], repository: &str, tag: &str) -> Option<String> {
+    let mut candidates = app_workloads(workloads, repository).map(|w| {
+        let running = w.app_tag(repository);
+        if running.as_deref() == Some(tag) && w.audit.version.as_deref() == Some(tag) {
+            w.audit.previous_image.clone()
+        } else {
+            w.app_image(repository)
+        }
+    });
+    let first = candidates.next()??;
+    candidates
+        .all(|c| c.as_deref() == Some(first.as_str()))
+        .then_some(first)
+}
+
+/// The digest a rollback to `image` restores: the one recorded with the previous image
+/// (`neuro-deploy.io/previous-image`), when every app Deployment recorded the same image of
+/// that tag.
+pub fn recorded_previous_digest(
+    workloads: &[Workload],
+    repository: &str,
+    image: &ImageRef,
+) -> Option<String> {
+    let mut recorded = app_workloads(workloads, repository).map(|w| w.audit.previous_image.clone());
+    let first = recorded.next()??;
+    if !recorded.all(|r| r.as_deref() == Some(first.as_str())) {
+        return None;
+    }
+    let previous = ImageRef::parse_container_image(&first);
+    (previous.repository == image.repository && previous.tag == image.tag)
+        .then_some(previous.digest)
+        .flatten()
+}
+
 /// The image changes that move every app container to `image`; sidecars are left alone.
 pub(crate) fn image_changes(
     workloads: &[Workload],

@@ -1108,7 +1108,22 @@ async fn a_preview_looks_at_the_queues_once_and_says_a_real_run_would_wait() {
     let preview = executor.preview(&promote("v1.4.0"), &ctx(false)).await;
     assert_eq!(started.elapsed(), Duration::ZERO, "a preview never waits");
     assert!(preview.report.dry_run, "a preview writes nothing");
-    assert_eq!(preview.report.reason, Some(ReasonCode::QueueNotDrained));
+    // Busy queues are not a refusal for a run that may wait for them.
+    assert_eq!(preview.report.outcome, Outcome::WouldDeploy);
+    assert!(
+        preview.report.message.contains("would wait up to 10m"),
+        "{}",
+        preview.report.message
+    );
+    let gate = step(&preview.report, "gate_queues_drained");
+    assert_eq!(gate.status, StepStatus::Skipped);
+    let detail = gate.detail.as_deref().unwrap_or_default();
+    assert!(
+        detail.contains("busy now")
+            && detail.contains("1 in flight")
+            && detail.contains("hold them drained for 1m"),
+        "{detail}"
+    );
     assert_eq!(
         preview.verdict,
         PreviewVerdict::WaitsForQueues {
@@ -1142,4 +1157,41 @@ async fn a_preview_of_a_run_that_would_not_deploy_is_not_worth_confirming() {
     let preview = executor.preview(&promote("v1.4.0"), &ctx(false)).await;
     assert_eq!(preview.report.outcome, Outcome::WouldDeploy);
     assert_eq!(preview.verdict, PreviewVerdict::WouldDeploy);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dry_run_never_waits_for_the_queues_and_refuses_only_when_a_real_run_would() {
+    let busy = |_: &str, region: &str| {
+        Ok(if region == "us-east-2" {
+            QueueDepth {
+                visible: 2,
+                ..EMPTY
+            }
+        } else {
+            EMPTY
+        })
+    };
+    // Waiting allowed (10m): the dry run says a real run would wait; exit 0.
+    let mut d = promotion_doubles();
+    d.no_writes();
+    d.queues.expect_depth().times(2).returning(busy);
+    let started = tokio::time::Instant::now();
+    let report = run_with(d, config(), &promote("v1.4.0"), true).await;
+    assert_eq!(started.elapsed(), Duration::ZERO, "a dry run never waits");
+    assert_eq!(report.outcome, Outcome::WouldDeploy, "{report:#?}");
+    assert_eq!(report.exit_code(), ExitStatus::Done);
+    assert_eq!(
+        step(&report, "recheck_queues").status,
+        StepStatus::Skipped,
+        "the look after the lock is the real run's"
+    );
+    // No waiting allowed (`--queue-timeout 0s`): a real run would refuse, and so does the dry run.
+    let mut d = promotion_doubles();
+    d.no_writes();
+    d.queues.expect_depth().times(2).returning(busy);
+    let mut no_wait = config();
+    no_wait.queues.timeout = Duration::ZERO;
+    let report = run_with(d, no_wait, &promote("v1.4.0"), true).await;
+    assert_eq!(report.reason, Some(ReasonCode::QueueNotDrained));
+    assert_eq!(report.exit_code(), ExitStatus::Refused);
 }

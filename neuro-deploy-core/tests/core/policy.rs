@@ -210,10 +210,7 @@ fn non_semver_release_tag_is_refused() {
         );
         assert!(msg.contains("SemVer"), "{msg}");
     }
-    assert_eq!(
-        ReasonCode::NotARelease.exit_code(),
-        ExitStatus::InvalidInput
-    );
+    assert_eq!(ReasonCode::NotARelease.exit_code(), ExitStatus::Refused);
 }
 
 #[test]
@@ -748,7 +745,7 @@ fn production_changes_need_confirmation() {
     assert!(confirmation(&merged("main")).is_none());
     assert!(confirmation(&deploy(SHORT, DeployTarget::Environment("dev".into()))).is_none());
     assert_eq!(reason.code, ReasonCode::ConfirmationRequired);
-    assert_eq!(reason.code.exit_code(), ExitStatus::InvalidInput);
+    assert_eq!(reason.code.exit_code(), ExitStatus::Refused);
     assert!(reason.message.contains("--yes") && reason.message.contains("promote"));
 }
 
@@ -770,4 +767,64 @@ fn every_decision_serializes_with_its_code() {
     let json = serde_json::to_value(&d).unwrap();
     assert_eq!(json["decision"], "ignore");
     assert_eq!(json["code"], "not_release_branch");
+}
+
+#[test]
+fn a_promotion_of_a_release_written_without_its_v_names_the_one_that_exists() {
+    let mut facts = known(app("v1.3.0"));
+    facts.source_workloads = Fact::Known(app("v1.4.0"));
+    facts.other_spelling = Fact::Known(Some("v1.4.0".into()));
+    let message = refused(
+        decide(&promote("1.4.0"), &config(), &facts),
+        ReasonCode::ImageMissing,
+    );
+    assert!(message.contains("did you mean `v1.4.0`?"), "{message}");
+    // Nothing else exists: the usual advice.
+    facts.other_spelling = Fact::Known(None);
+    let message = refused(
+        decide(&promote("1.4.0"), &config(), &facts),
+        ReasonCode::ImageMissing,
+    );
+    assert!(!message.contains("did you mean"), "{message}");
+}
+
+#[test]
+fn a_rollback_restores_the_recorded_digest_of_the_previous_image() {
+    let mut running = with_previous(
+        workload("neuro-ui", "v1.5.0", complete()),
+        "v1.5.0",
+        "v1.4.0",
+    );
+    let digest = format!("sha256:{}", "a".repeat(64));
+    running.audit.previous_image = Some(format!("{REPO}:v1.4.0@{digest}"));
+    let mut facts = known(vec![running]);
+    facts.target_image = Fact::Known(Some(image("v1.4.0")));
+    let p = plan(decide(
+        &Event::Rollback {
+            env: "production".into(),
+            skip_queue_gate: None,
+        },
+        &config(),
+        &facts,
+    ));
+    assert_eq!(p.image.digest.as_deref(), Some(digest.as_str()));
+    assert_eq!(p.image.pinned(), format!("{REPO}:v1.4.0@{digest}"));
+    // A recorded image of another tag is not this rollback's: no digest is borrowed from it.
+    let mut other = with_previous(
+        workload("neuro-ui", "v1.5.0", complete()),
+        "v1.5.0",
+        "v1.4.0",
+    );
+    other.audit.previous_image = Some(format!("{REPO}:v1.3.9@{digest}"));
+    let mut facts = known(vec![other]);
+    facts.target_image = Fact::Known(Some(image("v1.4.0")));
+    let p = plan(decide(
+        &Event::Rollback {
+            env: "production".into(),
+            skip_queue_gate: None,
+        },
+        &config(),
+        &facts,
+    ));
+    assert_eq!(p.image.digest, None);
 }

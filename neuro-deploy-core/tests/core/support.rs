@@ -106,6 +106,7 @@ pub fn known(target: Vec<Workload>) -> Facts {
         target_on_release_branch: Fact::Unknown,
         target_workloads: Fact::Known(target),
         source_workloads: Fact::Unknown,
+        other_spelling: Fact::Unknown,
     }
 }
 

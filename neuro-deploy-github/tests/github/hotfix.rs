@@ -31,7 +31,7 @@ async fn hotfix_start_branches_off_the_latest_release() {
     not_found(&s, "git/ref/heads/hotfix/v1.4.1").await;
     expect_branch_created(&s, "hotfix/v1.4.1", TAG_COMMIT).await;
     catch_all(&s).await;
-    let started = hotfix::start(&client(&s), &Config::default())
+    let started = hotfix::start(&client(&s), &Config::default(), None)
         .await
         .unwrap();
     assert_eq!(started.base, "v1.4.0");

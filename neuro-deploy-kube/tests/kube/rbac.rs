@@ -3,9 +3,50 @@
 
 use serde_json::Value;
 
+/// The role, then each namespace's binding, each file applied on its own.
+const FILES: [(&str, &str); 4] = [
+    (
+        "rbac-role.yaml",
+        include_str!("../../../examples/k8s/rbac-role.yaml"),
+    ),
+    (
+        "rbac-binding-dev.yaml",
+        include_str!("../../../examples/k8s/rbac-binding-dev.yaml"),
+    ),
+    (
+        "rbac-binding-staging.yaml",
+        include_str!("../../../examples/k8s/rbac-binding-staging.yaml"),
+    ),
+    (
+        "rbac-binding-leaf-neuro-ui.yaml",
+        include_str!("../../../examples/k8s/rbac-binding-leaf-neuro-ui.yaml"),
+    ),
+];
+
 fn documents() -> Vec<Value> {
-    let text = include_str!("../../../examples/k8s/rbac.yaml");
-    serde_saphyr::from_multiple(text).unwrap()
+    FILES
+        .iter()
+        .flat_map(|(_, text)| serde_saphyr::from_multiple::<Value>(text).unwrap())
+        .collect()
+}
+
+#[test]
+fn each_cluster_applies_the_role_and_only_the_bindings_of_its_namespaces() {
+    // A production-only cluster applies the role and one binding: each file stands alone.
+    for (name, text) in FILES {
+        let docs: Vec<Value> = serde_saphyr::from_multiple(text).unwrap();
+        assert_eq!(docs.len(), 1, "{name}: one object per file");
+        let kind = docs[0]["kind"].as_str().unwrap();
+        if let Some(namespace) = name
+            .strip_prefix("rbac-binding-")
+            .and_then(|n| n.strip_suffix(".yaml"))
+        {
+            assert_eq!(kind, "RoleBinding", "{name}");
+            assert_eq!(docs[0]["metadata"]["namespace"], namespace, "{name}");
+        } else {
+            assert_eq!(kind, "ClusterRole", "{name}");
+        }
+    }
 }
 
 #[test]

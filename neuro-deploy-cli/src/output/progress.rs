@@ -40,8 +40,12 @@ impl Observer for StderrProgress {
                     StepStatus::Skipped | StepStatus::NotRun => "-",
                     StepStatus::Refused | StepStatus::Failed => "✗",
                 };
+                // On a terminal a refusal or failure is said once, by the report right after.
+                let said_by_the_report =
+                    live && matches!(status, StepStatus::Refused | StepStatus::Failed);
                 let detail = detail
                     .as_ref()
+                    .filter(|_| !said_by_the_report)
                     .map(|d| format!(" — {d}"))
                     .unwrap_or_default();
                 format!("{prefix}{mark} {kind}: {}{detail}\n", status_word(*status))

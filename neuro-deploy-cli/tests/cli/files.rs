@@ -14,26 +14,8 @@ const SECRET: &str = "ghp_files_secret_token";
 /// `BINARY ARGS --output json` in `dir`, every endpoint and the kubeconfig pointing at the
 /// tripwire.
 fn command(binary: &str, dir: &Path, tripwire: &Tripwire, args: &[&str]) -> Command {
-    let kubeconfig = dir.join("tripwire-kubeconfig");
-    std::fs::write(&kubeconfig, tripwire.kubeconfig(SECRET)).unwrap();
-    let mut command = Command::new(binary);
-    command
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", dir)
-        .env("KUBECONFIG", &kubeconfig)
-        .env("GITHUB_TOKEN", SECRET)
-        .env("GITHUB_API_URL", &tripwire.url)
-        .env("AWS_ENDPOINT_URL", &tripwire.url)
-        .env("AWS_REGION", "us-west-2")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("CF_URL", &tripwire.url)
-        .env("CF_API_KEY", SECRET)
-        .current_dir(dir)
-        .args(args)
-        .args(["--output", "json"]);
+    let mut command = tripwire.command(binary, dir, SECRET);
+    command.args(args).args(["--output", "json"]);
     command
 }
 
@@ -117,6 +99,17 @@ async fn a_kubeconfig_that_cannot_be_read_is_invalid_input_naming_it() {
         &["--kubeconfig", &folder, "status"],
     );
     refused_as_invalid(run, &tripwire, &folder, "directory").await;
+
+    // A kubeconfig that names no usable context.
+    let contextless = dir.path().join("contextless");
+    std::fs::write(
+        &contextless,
+        "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n",
+    )
+    .unwrap();
+    let mut run = command(neuro_deploy, dir.path(), &tripwire, &["status"]);
+    run.env("KUBECONFIG", &contextless);
+    refused_as_invalid(run, &tripwire, "kubeconfig", "cannot be used").await;
 
     // KUBECONFIG naming a file that is not a kubeconfig.
     let garbage = dir.path().join("garbage");

@@ -18,26 +18,10 @@ const SECRET: &str = "ghp_playground_secret_token";
 /// endpoint, kubeconfig and credential of the environment pointing at the tripwire.
 fn playground_command(dir: &std::path::Path, tripwire: &Tripwire, args: &[&str]) -> Command {
     std::fs::write(dir.join("neuro-deploy.toml"), "this is [not toml").unwrap();
-    let kubeconfig = dir.join("kubeconfig");
-    std::fs::write(&kubeconfig, tripwire.kubeconfig("t")).unwrap();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_neuro-deploy"));
+    let mut command = tripwire.command(env!("CARGO_BIN_EXE_neuro-deploy"), dir, SECRET);
     command
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", dir)
         .env("USER", "ops")
-        .env("KUBECONFIG", &kubeconfig)
         .env("NEURO_DEPLOY_CONFIG", dir.join("neuro-deploy.toml"))
-        .env("GITHUB_TOKEN", SECRET)
-        .env("GITHUB_API_URL", &tripwire.url)
-        .env("AWS_ENDPOINT_URL", &tripwire.url)
-        .env("AWS_REGION", "us-west-2")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("CF_URL", &tripwire.url)
-        .env("CF_API_KEY", SECRET)
-        .current_dir(dir)
         .args(args);
     command
 }

@@ -206,3 +206,23 @@ async fn causes_reach_the_user() {
         check("github_bad_gateway", command, format).await;
     }
 }
+
+/// Help pages operators read: a subcommand's own options first, the global ones under their
+/// heading, `demo` without what it ignores, the step binary with every variable it reads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn help_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = redacted();
+    for (name, args) in [
+        ("help_rollback", &["rollback", "--help"][..]),
+        ("help_status", &["status", "--help"]),
+        ("help_demo", &["demo", "--help"]),
+    ] {
+        let shot = shot(offline(dir.path(), args)).await;
+        settings.bind(|| insta::assert_snapshot!(name, shot));
+    }
+    let mut step = Command::new(env!("CARGO_BIN_EXE_neuro-deploy-codefresh"));
+    step.env_clear().arg("--help");
+    let shot = shot(step).await;
+    settings.bind(|| insta::assert_snapshot!("help_codefresh_step", shot));
+}

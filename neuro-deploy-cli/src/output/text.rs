@@ -1,7 +1,9 @@
 //! Reports and plans for people: a headline with the outcome and reason code, the target,
 //! the version and image, what was applied and restored, then one line per step.
 
-use neuro_deploy_core::{Decision, Event, ImageChange, Outcome, Plan, Report, StepStatus};
+use neuro_deploy_core::{
+    Decision, Event, ImageChange, Outcome, Plan, Report, StepReport, StepStatus,
+};
 
 /// What happened, as the headline's first words.
 fn outcome_word(report: &Report) -> &'static str {
@@ -43,6 +45,17 @@ fn done_word(kind: &str) -> Option<&'static str> {
         "ensure_image" => "image ready",
         _ => return None,
     })
+}
+
+/// What a step came to, in a few words: its detail, or for an action that passed what it did;
+/// a detail that repeats `headline` (the refusal or failure the report leads with) is "see above".
+pub(crate) fn step_result<'a>(step: &'a StepReport, headline: &str) -> &'a str {
+    match (&step.detail, step.status) {
+        (Some(detail), _) if detail.starts_with(headline) => "see above",
+        (Some(detail), _) => detail.as_str(),
+        (None, StepStatus::Ok) => done_word(&step.kind).unwrap_or(&step.reason),
+        (None, _) => step.reason.as_str(),
+    }
 }
 
 /// `sha256:` digests cut to their first 12 hex digits (`sha256:871ffadb1f14…`), so lines fit a
@@ -128,13 +141,7 @@ pub fn report_text(report: &Report, steps: bool) -> String {
     if steps && !report.steps.is_empty() {
         out.push_str("  steps\n");
         for step in &report.steps {
-            let detail = match (&step.detail, step.status) {
-                // The refusal or failure the headline already says.
-                (Some(detail), _) if detail.starts_with(&report.message) => "see above",
-                (Some(detail), _) => detail.as_str(),
-                (None, StepStatus::Ok) => done_word(&step.kind).unwrap_or(&step.reason),
-                (None, _) => step.reason.as_str(),
-            };
+            let detail = step_result(step, &report.message);
             out.push_str(&format!(
                 "    {:<8} {:<21} {:>7} ms  {detail}\n",
                 status_word(step.status),

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod actions;
 mod clusters;
 mod codefresh;
 mod dist;

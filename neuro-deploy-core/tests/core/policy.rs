@@ -790,41 +790,30 @@ fn a_promotion_of_a_release_written_without_its_v_names_the_one_that_exists() {
 
 #[test]
 fn a_rollback_restores_the_recorded_digest_of_the_previous_image() {
-    let mut running = with_previous(
-        workload("neuro-ui", "v1.5.0", complete()),
-        "v1.5.0",
-        "v1.4.0",
-    );
     let digest = format!("sha256:{}", "a".repeat(64));
-    running.audit.previous_image = Some(format!("{REPO}:v1.4.0@{digest}"));
-    let mut facts = known(vec![running]);
-    facts.target_image = Fact::Known(Some(image("v1.4.0")));
-    let p = plan(decide(
-        &Event::Rollback {
-            env: "production".into(),
-            skip_queue_gate: None,
-        },
-        &config(),
-        &facts,
-    ));
+    // Production runs v1.5.0, recorded as replacing v1.4.0 that ran as `previous_image`.
+    let rollback_plan = |previous_image: String| {
+        let mut running = with_previous(
+            workload("neuro-ui", "v1.5.0", complete()),
+            "v1.5.0",
+            "v1.4.0",
+        );
+        running.audit.previous_image = Some(previous_image);
+        let mut facts = known(vec![running]);
+        facts.target_image = Fact::Known(Some(image("v1.4.0")));
+        plan(decide(
+            &Event::Rollback {
+                env: "production".into(),
+                skip_queue_gate: None,
+            },
+            &config(),
+            &facts,
+        ))
+    };
+    let p = rollback_plan(format!("{REPO}:v1.4.0@{digest}"));
     assert_eq!(p.image.digest.as_deref(), Some(digest.as_str()));
     assert_eq!(p.image.pinned(), format!("{REPO}:v1.4.0@{digest}"));
     // A recorded image of another tag is not this rollback's: no digest is borrowed from it.
-    let mut other = with_previous(
-        workload("neuro-ui", "v1.5.0", complete()),
-        "v1.5.0",
-        "v1.4.0",
-    );
-    other.audit.previous_image = Some(format!("{REPO}:v1.3.9@{digest}"));
-    let mut facts = known(vec![other]);
-    facts.target_image = Fact::Known(Some(image("v1.4.0")));
-    let p = plan(decide(
-        &Event::Rollback {
-            env: "production".into(),
-            skip_queue_gate: None,
-        },
-        &config(),
-        &facts,
-    ));
+    let p = rollback_plan(format!("{REPO}:v1.3.9@{digest}"));
     assert_eq!(p.image.digest, None);
 }

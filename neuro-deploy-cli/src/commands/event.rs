@@ -175,13 +175,14 @@ async fn run_unnotified(
         let preview = signals
             .during(preview.preview(&event, &run_context(true)))
             .await;
+        // A run that would not deploy is reported once, as it is; nobody is asked.
+        if !preview.verdict.worth_confirming() {
+            return Ok(preview.report);
+        }
         note(&format!(
             "preview:\n{}",
             text::report_text(&preview.report, false)
         ));
-        if !preview.verdict.worth_confirming() {
-            return Ok(preview.report);
-        }
         if let PreviewVerdict::WaitsForQueues { timeout, window } = preview.verdict {
             note(&format!(
                 "the queues are busy now; after confirmation the run waits up to {} for them to drain and stay drained for {}",

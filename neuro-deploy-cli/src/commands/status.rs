@@ -1,5 +1,6 @@
 //! `neuro-deploy status`: per environment, the version, replicas ready, where the rollout
-//! stands, whether it counts as verified, and the last deploy (the verdict is the core's).
+//! stands, whether it counts as verified, the last deploy, and drift (the verdicts are the
+//! core's). Exit 1 when an environment drifted or could not be read.
 
 use neuro_deploy_core::ExitStatus;
 use neuro_deploy_core::policy::EnvironmentStatus;
@@ -59,7 +60,23 @@ pub async fn run(context: &Context, only: Option<&str>) -> Result<ExitStatus, Fa
             rollout
         ));
     }
-    let status = if rows.iter().any(|r| r.unreachable.is_some()) {
+    // Drift: what runs is not what neuro-deploy recorded.
+    for row in &rows {
+        let Some(status) = &row.status else { continue };
+        for drift in &status.drift {
+            text.push_str(&format!(
+                "drift in `{}`: Deployment `{}` runs {}, recorded {} (changed outside neuro-deploy, e.g. `kubectl set image`; deploy the version you want, or roll back)\n",
+                row.environment,
+                drift.workload,
+                drift.running.as_deref().unwrap_or("mixed images"),
+                drift.recorded.as_deref().unwrap_or("nothing")
+            ));
+        }
+    }
+    let drifted = rows
+        .iter()
+        .any(|r| r.status.as_ref().is_some_and(|s| !s.drift.is_empty()));
+    let status = if drifted || rows.iter().any(|r| r.unreachable.is_some()) {
         ExitStatus::Failed
     } else {
         ExitStatus::Done

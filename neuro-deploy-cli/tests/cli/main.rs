@@ -8,6 +8,7 @@ mod clusters;
 mod codefresh;
 mod dist;
 mod files;
+mod guardrails;
 mod habits;
 mod lifecycle;
 mod operator;

@@ -26,7 +26,7 @@ mod workloads;
 pub use facts::{Fact, Facts};
 pub use intent::Intent;
 pub use plan::{Decision, ImageAction, Plan, PlannedStep, Step};
-pub use status::{EnvironmentStatus, RolloutSummary};
+pub use status::{Drift, EnvironmentStatus, RolloutSummary};
 pub use target::{Target, target};
 pub use workloads::{
     RunningReleases, app_workloads, common_tag, image_being_replaced, previous_version,

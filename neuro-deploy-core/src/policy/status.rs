@@ -1,6 +1,6 @@
 //! What `status` says about one environment: the version its app runs, replicas ready, where
-//! the rollout stands, whether it counts as verified (what a promotion from it needs), and the
-//! last deploy recorded on it.
+//! the rollout stands, whether it counts as verified (what a promotion from it needs), the
+//! last deploy recorded on it, and drift (what runs is not what neuro-deploy recorded).
 
 use serde::{Deserialize, Serialize};
 
@@ -39,6 +39,41 @@ pub struct EnvironmentStatus {
     pub deployed_at: Option<String>,
     /// Who made it.
     pub deployed_by: Option<String>,
+    /// App Deployments that do not run what neuro-deploy recorded on them (changed outside it,
+    /// e.g. `kubectl set image`), or that run different versions in one environment. Empty
+    /// where nothing was ever recorded.
+    pub drift: Vec<Drift>,
+}
+
+/// One app Deployment that drifted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Drift {
+    /// The Deployment.
+    pub workload: String,
+    /// The version recorded on it (`neuro-deploy.io/version`), if any.
+    pub recorded: Option<String>,
+    /// The version its app containers run (`None` when they disagree).
+    pub running: Option<String>,
+}
+
+/// The app Deployments among `apps` that drifted: each whose running version is not its
+/// recorded one, and — when the environment runs more than one version and neuro-deploy
+/// recorded something there — every one of them.
+fn drift(apps: &[&Workload], repository: &str, one_version: bool) -> Vec<Drift> {
+    let recorded_anywhere = apps.iter().any(|w| w.audit.version.is_some());
+    apps.iter()
+        .filter_map(|w| {
+            let running = w.app_tag(repository);
+            let recorded = w.audit.version.clone();
+            let differs = recorded.is_some() && running != recorded;
+            let mixed = recorded_anywhere && !one_version;
+            (differs || mixed).then(|| Drift {
+                workload: w.name.clone(),
+                recorded,
+                running,
+            })
+        })
+        .collect()
 }
 
 impl EnvironmentStatus {
@@ -64,6 +99,7 @@ impl EnvironmentStatus {
                 .map(|at| (at, w.audit.deployed_by.clone()))
         });
         EnvironmentStatus {
+            drift: drift(&apps, repository, version.is_some()),
             image: version.as_ref().map(|v| format!("{repository}:{v}")),
             verified: version
                 .as_ref()

@@ -817,3 +817,34 @@ fn a_rollback_restores_the_recorded_digest_of_the_previous_image() {
     let p = rollback_plan(format!("{REPO}:v1.3.9@{digest}"));
     assert_eq!(p.image.digest, None);
 }
+
+#[test]
+fn drift_is_what_runs_against_what_was_recorded() {
+    use neuro_deploy_core::policy::EnvironmentStatus;
+    // Never deployed by neuro-deploy: nothing recorded, no drift — even with mixed versions.
+    let mixed = vec![
+        workload("neuro-ui", "v1.3.0", complete()),
+        workload("neuro-ui-api", "v1.2.0", complete()),
+    ];
+    assert!(EnvironmentStatus::of(&mixed, REPO).drift.is_empty());
+    // Recorded v1.4.0, running v1.3.0: that Deployment drifted.
+    let mut changed = workload("neuro-ui", "v1.3.0", complete());
+    changed.audit.version = Some("v1.4.0".into());
+    let status = EnvironmentStatus::of(&[changed], REPO);
+    assert_eq!(status.drift.len(), 1);
+    assert_eq!(status.drift[0].recorded.as_deref(), Some("v1.4.0"));
+    assert_eq!(status.drift[0].running.as_deref(), Some("v1.3.0"));
+    // Recorded and running agree: none.
+    let mut same = workload("neuro-ui", "v1.4.0", complete());
+    same.audit.version = Some("v1.4.0".into());
+    assert!(
+        EnvironmentStatus::of(&[same.clone()], REPO)
+            .drift
+            .is_empty()
+    );
+    // Two Deployments, one version recorded, two running: both are listed.
+    let mut other = workload("neuro-ui-api", "v1.3.0", complete());
+    other.audit.version = Some("v1.3.0".into());
+    let status = EnvironmentStatus::of(&[same, other], REPO);
+    assert_eq!(status.drift.len(), 2, "{:?}", status.drift);
+}

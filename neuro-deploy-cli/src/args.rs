@@ -225,6 +225,34 @@ pub enum Command {
     ///
     /// `neuro-deploy man > neuro-deploy.1 && man -l neuro-deploy.1`.
     Man,
+    /// Freeze an environment: only `rollback` writes there until unfrozen.
+    ///
+    /// The freeze is kept in the environment's ConfigMap `neuro-deploy`, so every operator and
+    /// CI run sees it; with `--for` it ends by itself. There is no override: `unfreeze`, on
+    /// the record, is the way.
+    Freeze {
+        /// The environment.
+        #[arg(long, required_unless_present = "all", conflicts_with = "all")]
+        env: Option<String>,
+        /// Every configured environment.
+        #[arg(long)]
+        all: bool,
+        /// Why (recorded).
+        #[arg(long)]
+        reason: String,
+        /// End the freeze by itself after this long (e.g. `2h`).
+        #[arg(long = "for", value_parser = duration)]
+        duration: Option<Duration>,
+    },
+    /// Lift an environment's freeze, on the record.
+    Unfreeze {
+        /// The environment.
+        #[arg(long)]
+        env: String,
+        /// Why (recorded).
+        #[arg(long)]
+        reason: String,
+    },
     /// Who holds an environment's deploy lock; break a stuck one.
     ///
     /// The lock is the Lease `neuro-deploy` in the environment's namespace.

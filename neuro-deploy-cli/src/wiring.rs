@@ -16,8 +16,8 @@ use neuro_deploy_aws::{AwsSettings, EcrRegistry, SqsQueues, load_sdk_config};
 use neuro_deploy_codefresh::{BuildSettings, CodefreshBuilder};
 use neuro_deploy_core::config::BuilderKind;
 use neuro_deploy_core::{
-    AdapterError, Adapters, ClusterDeployer, Config, ConfigError, DeploymentRecorder, GitSha,
-    HealthChecker, ImageBuilder, ImageRef, Notifier, QueueInspector, Registry, ReleaseSource,
+    AdapterError, Adapters, Config, ConfigError, DeploymentRecorder, GitSha, HealthChecker,
+    ImageBuilder, ImageRef, Notifier, QueueInspector, Registry, ReleaseSource,
 };
 use neuro_deploy_github::{GithubReleases, GithubSettings};
 use neuro_deploy_http::{HttpHealthChecker, WebhookNotifier};
@@ -212,7 +212,7 @@ pub async fn cluster(
     choice: &ClusterChoice,
     environments: &[&str],
     progress: Option<RolloutProgress>,
-) -> Result<Arc<dyn ClusterDeployer>, AdapterError> {
+) -> Result<Arc<Clusters>, AdapterError> {
     check_contexts(config, choice, environments)?;
     let selector = &config.app.selector;
     let connect = async |choice: &ClusterChoice| -> Result<Arc<KubeCluster>, AdapterError> {
@@ -350,11 +350,14 @@ pub async fn adapters(
     environments: &[&str],
     progress: Option<RolloutProgress>,
 ) -> Result<Adapters, AdapterError> {
+    let clusters = cluster(config, choice, environments, progress).await?;
     Ok(Adapters {
         registry: registry(backend, config).await,
         builder: Some(builder(backend, config)),
         queues: queues(backend, config).await,
-        cluster: cluster(config, choice, environments, progress).await?,
+        cluster: clusters.clone(),
         releases: releases(backend, config)?,
+        // The freeze and the other guardrails live in each environment's cluster.
+        state: Some(clusters),
     })
 }

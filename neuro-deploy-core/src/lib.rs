@@ -48,6 +48,7 @@ pub mod backoff;
 pub mod config;
 pub mod error;
 pub mod executor;
+pub mod guard;
 pub mod hotfix;
 pub mod model;
 pub mod notify;
@@ -65,19 +66,19 @@ pub use executor::{
     Verification, interrupt_channel, sample_queues,
 };
 pub use model::{
-    DeployAudit, DeployTarget, DeploymentPayload, DeploymentRecord, DeploymentState, Event,
-    HistoryEntry, ImageChange, ImageRef, LockAttempt, LockHandle, QueueDepth, ReleaseInfo,
-    RolloutCounts, RolloutResult, RolloutState, Workload,
+    DeployAudit, DeployTarget, DeploymentPayload, DeploymentRecord, DeploymentState, Event, Freeze,
+    GuardState, HistoryEntry, ImageChange, ImageRef, LockAttempt, LockHandle, QueueDepth,
+    ReleaseInfo, RolloutCounts, RolloutResult, RolloutState, Unfrozen, VersionedState, Workload,
 };
 pub use policy::{Decision, Fact, Facts, Intent, Plan, PlannedStep, Step, decide};
 pub use traits::{
     ClusterDeployer, DeploymentRecorder, HealthChecker, ImageBuilder, Notifier, QueueInspector,
-    Registry, ReleaseSource,
+    Registry, ReleaseSource, SharedState,
 };
 pub use version::{GitSha, ReleaseTag, Version, VersionError};
 
 #[cfg(any(test, feature = "mocks"))]
 pub use traits::{
     MockClusterDeployer, MockDeploymentRecorder, MockHealthChecker, MockImageBuilder, MockNotifier,
-    MockQueueInspector, MockRegistry, MockReleaseSource,
+    MockQueueInspector, MockRegistry, MockReleaseSource, MockSharedState,
 };

@@ -1,5 +1,6 @@
-//! The boundaries the executor acts through: the five a deploy needs, and three optional ones
-//! (a health checker for verification, a deployment recorder, a notifier). Adapter crates implement them;
+//! The boundaries the executor acts through: the five a deploy needs, the shared guardrail
+//! state, and three optional ones (a health checker for verification, a deployment recorder, a
+//! notifier). Adapter crates implement them;
 //! `mocks` (feature) exposes `mockall` doubles (`MockRegistry` …) for embedders' tests.
 //!
 //! Every trait is object safe (`Arc<dyn Registry>`), `Send + Sync`, and speaks the domain's words.
@@ -10,8 +11,9 @@ use async_trait::async_trait;
 
 use crate::error::AdapterError;
 use crate::model::{
-    DeployAudit, DeploymentRecord, DeploymentState, HistoryEntry, ImageChange, ImageRef,
-    LockAttempt, LockHandle, QueueDepth, ReleaseInfo, RolloutResult, Workload,
+    DeployAudit, DeploymentRecord, DeploymentState, GuardState, HistoryEntry, ImageChange,
+    ImageRef, LockAttempt, LockHandle, QueueDepth, ReleaseInfo, RolloutResult, VersionedState,
+    Workload,
 };
 use crate::version::GitSha;
 
@@ -54,6 +56,24 @@ pub trait QueueInspector: Send + Sync {
     /// Visible, in-flight and delayed counts of `queue` in `region`. A queue that does not
     /// exist is an error, never "empty".
     async fn depth(&self, queue: &str, region: &str) -> Result<QueueDepth, AdapterError>;
+}
+
+/// Guardrail state each environment shares with every operator and CI run (a freeze …), kept
+/// in its namespace. Implemented by `KubeCluster` (the ConfigMap `neuro-deploy`).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait SharedState: Send + Sync {
+    /// The state of `namespace` and its version; an empty state when nothing was written yet.
+    async fn read_state(&self, namespace: &str) -> Result<VersionedState, AdapterError>;
+
+    /// Writes `state` if it is still at `version` (`None`: creates it). Someone else having
+    /// written first is [`AdapterError::Conflict`]: read again and re-apply.
+    async fn write_state(
+        &self,
+        namespace: &str,
+        state: &GuardState,
+        version: Option<String>,
+    ) -> Result<(), AdapterError>;
 }
 
 /// The cluster the app runs in. Implemented by `KubeCluster` (neuro-deploy-kube).

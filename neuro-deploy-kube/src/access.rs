@@ -12,6 +12,9 @@ use crate::KubeCluster;
 /// `(API group, resource, verb)` the adapter uses in each namespace it deploys to: the rules of
 /// `examples/k8s/rbac-role.yaml`, and nothing more.
 pub const REQUIRED_ACCESS: &[(&str, &str, &str)] = &[
+    ("", "configmaps", "get"),
+    ("", "configmaps", "create"),
+    ("", "configmaps", "update"),
     ("apps", "deployments", "get"),
     ("apps", "deployments", "list"),
     ("apps", "deployments", "watch"),

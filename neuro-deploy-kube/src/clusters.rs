@@ -13,8 +13,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use neuro_deploy_core::{
-    AdapterError, ClusterDeployer, DeployAudit, ImageChange, LockAttempt, LockHandle, ReasonCode,
-    RolloutResult, Workload,
+    AdapterError, ClusterDeployer, DeployAudit, GuardState, ImageChange, LockAttempt, LockHandle,
+    ReasonCode, RolloutResult, SharedState, VersionedState, Workload,
 };
 
 use crate::{KubeCluster, KubeSettings, config_error, kubeconfig_shown};
@@ -157,6 +157,24 @@ impl ClusterDeployer for Clusters {
     ) -> Result<(), AdapterError> {
         self.of(namespace)
             .annotate(namespace, workloads, annotations)
+            .await
+    }
+}
+
+#[async_trait]
+impl SharedState for Clusters {
+    async fn read_state(&self, namespace: &str) -> Result<VersionedState, AdapterError> {
+        self.of(namespace).read_state(namespace).await
+    }
+
+    async fn write_state(
+        &self,
+        namespace: &str,
+        state: &GuardState,
+        version: Option<String>,
+    ) -> Result<(), AdapterError> {
+        self.of(namespace)
+            .write_state(namespace, state, version)
             .await
     }
 }

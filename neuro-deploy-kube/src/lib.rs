@@ -30,6 +30,7 @@ mod clusters;
 mod lease;
 mod request;
 mod rollout;
+mod state;
 mod workloads;
 
 pub use access::REQUIRED_ACCESS;

@@ -94,6 +94,7 @@ async fn promote(
         )),
         cluster: Arc::new(cluster),
         releases: None,
+        state: None,
     };
     let event = Event::Promote {
         version: Version::parse("v1.4.0").unwrap(),

@@ -1,7 +1,7 @@
 //! `neuro-deploy history`: who deployed which version where, when, and how it ended — from
 //! GitHub Deployments when they are recorded, else from the audit annotations.
 
-use neuro_deploy_core::{ExitStatus, HistoryEntry};
+use neuro_deploy_core::{ClusterDeployer, ExitStatus, HistoryEntry};
 
 use super::{Context, EnvironmentReader, Failure, environment_namespace};
 use crate::output::SCHEMA_VERSION;

@@ -2,7 +2,7 @@
 //! `--from`), and the patch release targeting it.
 
 use neuro_deploy_core::policy::common_tag;
-use neuro_deploy_core::{ExitStatus, ReleaseTag, hotfix};
+use neuro_deploy_core::{ClusterDeployer, ExitStatus, ReleaseTag, hotfix};
 
 use super::{Context, EnvironmentReader, Failure};
 use crate::args::HotfixCommand;

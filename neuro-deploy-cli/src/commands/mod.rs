@@ -8,6 +8,7 @@ pub mod config;
 pub mod demo;
 pub mod doctor;
 pub mod event;
+pub mod freeze;
 pub mod history;
 pub mod hotfix;
 pub mod lock;
@@ -233,6 +234,13 @@ pub async fn execute(context: &Context, cli: Cli) -> ExitStatus {
         Command::Record { env } => record::run(context, &env).await,
         Command::Hotfix { action } => hotfix::run(context, action).await,
         Command::Lock { action } => lock::run(context, action, cli.yes).await,
+        Command::Freeze {
+            env,
+            all,
+            reason,
+            duration,
+        } => freeze::freeze(context, env.as_deref(), all, &reason, duration).await,
+        Command::Unfreeze { env, reason } => freeze::unfreeze(context, &env, &reason).await,
         Command::Doctor => doctor::run(context).await,
         Command::Completion { shell } => Ok(shell::completion(shell)),
         Command::Man => Ok(shell::man()),
@@ -313,7 +321,7 @@ pub fn parse_or_refuse<P: clap::FromArgMatches>(
 /// the app's), and the environments themselves — every one, or `only` that one (checked).
 pub struct EnvironmentReader<'a> {
     /// The clusters, each environment in its own.
-    pub cluster: std::sync::Arc<dyn neuro_deploy_core::ClusterDeployer>,
+    pub cluster: std::sync::Arc<neuro_deploy_kube::Clusters>,
     /// The app's repository URI.
     pub repository: String,
     /// The environments to read, in config order.

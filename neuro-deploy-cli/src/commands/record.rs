@@ -3,7 +3,7 @@
 
 use neuro_deploy_core::policy::EnvironmentStatus;
 use neuro_deploy_core::{
-    DeploymentPayload, DeploymentRecord, DeploymentState, ExitStatus, ImageRef,
+    ClusterDeployer, DeploymentPayload, DeploymentRecord, DeploymentState, ExitStatus, ImageRef,
 };
 
 use super::{Context, EnvironmentReader, Failure, environment_namespace};

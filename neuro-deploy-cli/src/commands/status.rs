@@ -2,8 +2,8 @@
 //! stands, whether it counts as verified, the last deploy, and drift (the verdicts are the
 //! core's). Exit 1 when an environment drifted or could not be read.
 
-use neuro_deploy_core::ExitStatus;
 use neuro_deploy_core::policy::EnvironmentStatus;
+use neuro_deploy_core::{ClusterDeployer, ExitStatus, SharedState};
 
 use super::{Context, EnvironmentReader, Failure};
 use crate::output::SCHEMA_VERSION;
@@ -12,21 +12,29 @@ use crate::output::documents::{StatusDocument, StatusRow};
 /// Reads every environment (or `only`) and prints a table.
 pub async fn run(context: &Context, only: Option<&str>) -> Result<ExitStatus, Failure> {
     let reader = EnvironmentReader::connect(context, only).await?;
+    let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let mut rows = Vec::new();
     for env in reader.environments {
         // One unreachable cluster does not hide the others.
-        let (status, unreachable) = match reader.cluster.workloads(&env.namespace).await {
-            Ok(workloads) => (
+        let read = async {
+            let workloads = reader.cluster.workloads(&env.namespace).await?;
+            let state = reader.cluster.read_state(&env.namespace).await?;
+            Ok::<_, neuro_deploy_core::AdapterError>((workloads, state))
+        };
+        let (status, frozen, unreachable) = match read.await {
+            Ok((workloads, state)) => (
                 Some(EnvironmentStatus::of(&workloads, &reader.repository)),
+                state.state.freeze_at(&now).cloned(),
                 None,
             ),
-            Err(error) => (None, Some(error.to_string())),
+            Err(error) => (None, None, Some(error.to_string())),
         };
         rows.push(StatusRow {
             environment: &env.name,
             namespace: &env.namespace,
             status,
             unreachable,
+            frozen,
         });
     }
     let mut text = format!(
@@ -59,6 +67,21 @@ pub async fn run(context: &Context, only: Option<&str>) -> Result<ExitStatus, Fa
             status.ready,
             rollout
         ));
+    }
+    for row in &rows {
+        if let Some(freeze) = &row.frozen {
+            text.push_str(&format!(
+                "frozen: `{}` by {} since {} ({}), {}; only `rollback` writes there\n",
+                row.environment,
+                freeze.by,
+                freeze.at,
+                freeze.reason,
+                freeze
+                    .until
+                    .as_deref()
+                    .map_or_else(|| "until unfrozen".to_owned(), |u| format!("until {u}"))
+            ));
+        }
     }
     // Drift: what runs is not what neuro-deploy recorded.
     for row in &rows {

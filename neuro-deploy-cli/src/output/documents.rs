@@ -162,6 +162,8 @@ pub struct StatusRow<'a> {
     /// Why its cluster could not be read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unreachable: Option<String>,
+    /// The freeze in force there, if any (`null` otherwise).
+    pub frozen: Option<neuro_deploy_core::Freeze>,
 }
 
 /// `neuro-deploy status`.

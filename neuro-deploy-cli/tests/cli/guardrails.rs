@@ -54,3 +54,113 @@ async fn status_marks_drift_after_a_kubectl_set_image() {
         "{text}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_freeze_refuses_a_release_rollback_still_works_and_unfreeze_lifts_it() {
+    let w = World::start(fast_sim(), "").await;
+    w.staged("v1.4.0").await;
+
+    let (code, json, stderr) = w
+        .run(&["freeze", "--env", "staging", "--reason", "incident 42"])
+        .await;
+    assert_eq!(code, 0, "{json:#}\n{stderr}");
+    assert_eq!(json["environments"][0]["freeze"]["reason"], "incident 42");
+    // Every operator and CI run sees it: the official kubectl reads it from the cluster.
+    let stored = w
+        .kubectl(&[
+            "get",
+            "configmap",
+            "neuro-deploy",
+            "-n",
+            "staging",
+            "-o",
+            "jsonpath={.data.freeze}",
+        ])
+        .await;
+    assert!(
+        stored.contains("incident 42") && stored.contains("ops@"),
+        "{stored}"
+    );
+
+    // A release to staging is refused, naming who froze it and why; nothing is written.
+    w.push_image_of("v1.5.0", "another build").await;
+    let before = w.writes_to("staging");
+    let (code, json, _) = w.run(&["deploy", "v1.5.0", "--env", "staging"]).await;
+    assert_eq!((code, reason(&json)), (3, "frozen"), "{json:#}");
+    let message = json["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("incident 42") && message.contains("unfreeze"),
+        "{message}"
+    );
+    assert_eq!(
+        w.writes_to("staging"),
+        before,
+        "a frozen environment is not written"
+    );
+
+    // `status` shows it.
+    let (code, json, _) = w.run(&["status", "--env", "staging"]).await;
+    assert_eq!(code, 0, "{json:#}");
+    assert_eq!(json["environments"][0]["frozen"]["reason"], "incident 42");
+
+    // Getting back is never blocked.
+    w.push_image("v1.3.0").await;
+    let (code, json, stderr) = w.run(&["rollback", "--env", "staging"]).await;
+    assert_eq!(code, 0, "{json:#}\n{stderr}");
+    assert!(w.all_on("staging", "neuro-ui", "v1.3.0"));
+
+    // Lifted on the record, the same deploy goes through.
+    let (code, json, stderr) = w
+        .run(&[
+            "unfreeze",
+            "--env",
+            "staging",
+            "--reason",
+            "incident closed",
+        ])
+        .await;
+    assert_eq!(
+        (code, json["outcome"].as_str()),
+        (0, Some("unfrozen")),
+        "{json:#}\n{stderr}"
+    );
+    let stored = w
+        .kubectl(&[
+            "get",
+            "configmap",
+            "neuro-deploy",
+            "-n",
+            "staging",
+            "-o",
+            "jsonpath={.data.unfrozen}",
+        ])
+        .await;
+    assert!(stored.contains("incident closed"), "{stored}");
+    let (code, json, stderr) = w.run(&["deploy", "v1.5.0", "--env", "staging"]).await;
+    assert_eq!(code, 0, "{json:#}\n{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_freeze_for_a_while_ends_by_itself_and_a_freeze_needs_a_reason() {
+    let w = World::start(fast_sim(), "").await;
+    w.push_image(SHORT).await;
+    let (code, json, _) = w.run(&["freeze", "--env", "dev", "--reason", " "]).await;
+    assert_eq!((code, reason(&json)), (2, "invalid_input"), "{json:#}");
+    let (code, json, stderr) = w
+        .run(&[
+            "freeze",
+            "--all",
+            "--reason",
+            "release train",
+            "--for",
+            "2s",
+        ])
+        .await;
+    assert_eq!(code, 0, "{json:#}\n{stderr}");
+    assert_eq!(json["environments"].as_array().unwrap().len(), 3);
+    let (code, json, _) = w.run(&["deploy", SHORT, "--env", "dev"]).await;
+    assert_eq!((code, reason(&json)), (3, "frozen"), "{json:#}");
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let (code, json, stderr) = w.run(&["deploy", SHORT, "--env", "dev"]).await;
+    assert_eq!(code, 0, "the freeze ended by itself: {json:#}\n{stderr}");
+}

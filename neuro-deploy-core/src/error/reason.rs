@@ -43,6 +43,8 @@ pub enum ReasonCode {
     WorkloadPaused,
     /// The images are already set, but their rollout is failing; this run changed nothing.
     RolloutFailing,
+    /// The environment is frozen: nothing but `rollback` writes there until it is unfrozen.
+    Frozen,
     /// The environment's checks failed after the rollout (the previous images were restored).
     VerificationFailed,
     // ---- ignores ----
@@ -56,7 +58,7 @@ pub enum ReasonCode {
 
 impl ReasonCode {
     /// Every code, for documentation and tests.
-    pub const ALL: [ReasonCode; 18] = [
+    pub const ALL: [ReasonCode; 19] = [
         ReasonCode::QueueNotDrained,
         ReasonCode::NotVerifiedOnStaging,
         ReasonCode::ImageMissing,
@@ -71,6 +73,7 @@ impl ReasonCode {
         ReasonCode::NoPreviousVersion,
         ReasonCode::WorkloadPaused,
         ReasonCode::RolloutFailing,
+        ReasonCode::Frozen,
         ReasonCode::VerificationFailed,
         ReasonCode::NotReleaseBranch,
         ReasonCode::DraftRelease,
@@ -94,6 +97,7 @@ impl ReasonCode {
             ReasonCode::NoPreviousVersion => "no_previous_version",
             ReasonCode::WorkloadPaused => "workload_paused",
             ReasonCode::RolloutFailing => "rollout_failing",
+            ReasonCode::Frozen => "frozen",
             ReasonCode::VerificationFailed => "verification_failed",
             ReasonCode::NotReleaseBranch => "not_release_branch",
             ReasonCode::DraftRelease => "draft_release",
@@ -152,6 +156,9 @@ impl ReasonCode {
             ReasonCode::WorkloadPaused => "a Deployment is paused, so a rollout would never finish",
             ReasonCode::RolloutFailing => {
                 "the images are already set but their rollout is failing; nothing changed"
+            }
+            ReasonCode::Frozen => {
+                "the environment is frozen; only `rollback` writes there until `unfreeze`"
             }
             ReasonCode::VerificationFailed => {
                 "the checks after the rollout failed; the previous images were restored"

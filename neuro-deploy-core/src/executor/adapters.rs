@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use crate::traits::{ClusterDeployer, ImageBuilder, QueueInspector, Registry, ReleaseSource};
+use crate::traits::{
+    ClusterDeployer, ImageBuilder, QueueInspector, Registry, ReleaseSource, SharedState,
+};
 
 /// The adapters a run acts through.
 #[derive(Clone)]
@@ -17,4 +19,7 @@ pub struct Adapters {
     pub cluster: Arc<dyn ClusterDeployer>,
     /// Releases; `None` when no GitHub repository is configured.
     pub releases: Option<Arc<dyn ReleaseSource>>,
+    /// The environments' shared guardrail state (a freeze …); `None` when there is none to
+    /// read, and then no guardrail applies.
+    pub state: Option<Arc<dyn SharedState>>,
 }

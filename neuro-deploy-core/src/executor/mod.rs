@@ -185,7 +185,10 @@ impl Executor {
             .as_ref()
             .map(|v| v.image_tag(self.config.git.short_sha_length));
         let unlocked = Watch::unlocked(&self.interrupt);
-        let facts = match unlocked.race(self.gather_facts(event, &target)).await {
+        let facts = match unlocked
+            .race(self.gather_facts(event, &target, &ctx.started_at))
+            .await
+        {
             Ok(Ok(facts)) => facts,
             Ok(Err(error)) => return report.failed(&error),
             Err(_) => {
@@ -270,22 +273,32 @@ impl Executor {
         }
     }
 
-    /// The app's Deployments in the target namespace and, for a promotion, in the source's.
+    /// The app's Deployments in the target namespace and, for a promotion, in the source's;
+    /// and the target's shared guardrail state. Read with the facts and again under the lock.
     async fn read_workloads(&self, target: &Target, facts: &mut Facts) -> Result<(), AdapterError> {
         let cluster = &self.adapters.cluster;
         facts.target_workloads = Fact::Known(cluster.workloads(&target.namespace).await?);
         if let Some((_, source_ns)) = &target.source {
             facts.source_workloads = Fact::Known(cluster.workloads(source_ns).await?);
         }
+        if let Some(state) = &self.adapters.state {
+            facts.guard = Fact::Known(state.read_state(&target.namespace).await?.state);
+        }
         Ok(())
     }
 
     /// Reads what the policy needs; writes nothing.
-    async fn gather_facts(&self, event: &Event, target: &Target) -> Result<Facts, AdapterError> {
+    async fn gather_facts(
+        &self,
+        event: &Event,
+        target: &Target,
+        now: &str,
+    ) -> Result<Facts, AdapterError> {
         let registry = &self.adapters.registry;
         let repository = registry.repository_uri().await?;
         let mut facts = Facts {
             repository_uri: Fact::Known(repository.clone()),
+            now: Fact::Known(now.to_owned()),
             ..Facts::unknown()
         };
         self.read_workloads(target, &mut facts).await?;

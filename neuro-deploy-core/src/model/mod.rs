@@ -1,15 +1,18 @@
 //! Plain data the policy, the executor and the adapters share.
 //!
 //! One concept a file: [`image`], [`workload`], [`event`], what the systems answer ([`outside`])
-//! and what is recorded about deploys ([`record`]).
+//! what is recorded about deploys ([`record`]) and the guardrail state environments share
+//! ([`guard`]).
 
 pub mod event;
+pub mod guard;
 pub mod image;
 pub mod outside;
 pub mod record;
 pub mod workload;
 
 pub use event::{DeployTarget, Event, validate_namespace};
+pub use guard::{Freeze, GuardState, Unfrozen, VersionedState};
 pub use image::{ContainerImage, ImageRef};
 pub use outside::{LockAttempt, LockHandle, QueueDepth, ReleaseInfo, RolloutResult};
 pub use record::{DeploymentPayload, DeploymentRecord, DeploymentState, HistoryEntry};

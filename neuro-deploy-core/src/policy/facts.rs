@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{ImageRef, Workload};
+use crate::model::{GuardState, ImageRef, Workload};
 use crate::version::GitSha;
 
 use super::workloads::app_workloads;
@@ -55,6 +55,12 @@ pub struct Facts {
     /// for `1.4.0`, and back), if that tag's image exists — what the user probably meant.
     #[serde(default, skip_serializing_if = "Fact::is_unknown")]
     pub other_spelling: Fact<Option<String>>,
+    /// The target environment's shared guardrail state (a freeze …).
+    #[serde(default, skip_serializing_if = "Fact::is_unknown")]
+    pub guard: Fact<GuardState>,
+    /// When the run started (RFC 3339, UTC): the instant guardrails are judged at.
+    #[serde(default, skip_serializing_if = "Fact::is_unknown")]
+    pub now: Fact<String>,
 }
 
 impl Facts {

@@ -323,3 +323,29 @@ pub(crate) fn downgrade_gate(
         )),
     }
 }
+
+/// A frozen environment takes nothing but a rollback (getting back is never blocked). Judged
+/// at the run's start, with the facts and again under the lock.
+pub(super) fn freeze_gate(event: &Event, target: &Target, facts: &Facts) -> Result<(), Reason> {
+    if matches!(event, Event::Rollback { .. }) {
+        return Ok(());
+    }
+    let (Some(guard), Some(now)) = (facts.guard.known(), facts.now.known()) else {
+        return Ok(());
+    };
+    let Some(freeze) = guard.freeze_at(now) else {
+        return Ok(());
+    };
+    let place = target.environment.as_deref().unwrap_or(&target.namespace);
+    let until = match &freeze.until {
+        Some(until) => format!("until {until}"),
+        None => "until someone unfreezes it".to_owned(),
+    };
+    Err(refuse(
+        ReasonCode::Frozen,
+        format!(
+            "`{place}` is frozen by {} since {} ({}), {until}; nothing was changed — `rollback` still works, and `neuro-deploy unfreeze --env {place} --reason TEXT` lifts it on the record",
+            freeze.by, freeze.at, freeze.reason
+        ),
+    ))
+}

@@ -34,7 +34,7 @@ pub use workloads::{
 };
 
 use facts::only_app_workloads;
-use gates::{ensure_image_step, promotion_gates, verified_digest};
+use gates::{ensure_image_step, freeze_gate, promotion_gates, verified_digest};
 use steps::{deploy_steps, offline_rollback_plan};
 use target::{ignore, looks_like_full_sha, refuse};
 use workloads::image_changes;
@@ -53,6 +53,7 @@ pub fn decide(event: &Event, config: &Config, facts: &Facts) -> Decision {
 
 fn decide_inner(event: &Event, config: &Config, facts: &Facts) -> Result<Plan, Reason> {
     let target = target(event, config)?;
+    freeze_gate(event, &target, facts)?;
     let repository = facts
         .repository_uri
         .known()

@@ -8,8 +8,8 @@ use mockall::predicate::eq;
 use neuro_deploy_core::{
     AdapterError, Adapters, Config, DeployTarget, Event, ExitStatus, ImageChange, LockAttempt,
     LockHandle, MockClusterDeployer, MockImageBuilder, MockQueueInspector, MockRegistry,
-    MockReleaseSource, Outcome, PreviewVerdict, QueueDepth, ReasonCode, Report, RolloutResult,
-    RunContext, StepStatus, Workload,
+    MockReleaseSource, MockSharedState, Outcome, PreviewVerdict, QueueDepth, ReasonCode, Report,
+    RolloutResult, RunContext, StepStatus, Workload,
 };
 
 use crate::support::*;
@@ -47,6 +47,8 @@ struct Doubles {
     queues: MockQueueInspector,
     cluster: MockClusterDeployer,
     releases: MockReleaseSource,
+    /// The shared guardrail state, when a test gives one.
+    state: Option<MockSharedState>,
 }
 
 impl Doubles {
@@ -62,6 +64,7 @@ impl Doubles {
             queues: MockQueueInspector::new(),
             cluster: MockClusterDeployer::new(),
             releases: MockReleaseSource::new(),
+            state: None,
         }
     }
 
@@ -122,6 +125,9 @@ impl Doubles {
             queues: Arc::new(self.queues),
             cluster: Arc::new(self.cluster),
             releases: Some(Arc::new(self.releases)),
+            state: self
+                .state
+                .map(|state| Arc::new(state) as Arc<dyn neuro_deploy_core::SharedState>),
         }
     }
 }
@@ -1194,4 +1200,50 @@ async fn a_dry_run_never_waits_for_the_queues_and_refuses_only_when_a_real_run_w
     let report = run_with(d, no_wait, &promote("v1.4.0"), true).await;
     assert_eq!(report.reason, Some(ReasonCode::QueueNotDrained));
     assert_eq!(report.exit_code(), ExitStatus::Refused);
+}
+
+// ---- freeze, checked again under the lock ----
+
+#[tokio::test(start_paused = true)]
+async fn a_freeze_set_while_a_run_waits_refuses_it_under_the_lock_and_nothing_is_written() {
+    use neuro_deploy_core::model::{Freeze, GuardState, VersionedState};
+    let mut d = Doubles::new();
+    d.workloads("dev", app("v1.3.0"))
+        .images(&[SHORT])
+        .lock_once("dev");
+    d.cluster.expect_set_images().times(0);
+    // Not frozen when the facts are read; frozen by the time the lock is held.
+    let mut state = MockSharedState::new();
+    let reads = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&reads);
+    state.expect_read_state().returning(move |_| {
+        let n = counted.fetch_add(1, Ordering::SeqCst);
+        let freeze = (n > 0).then(|| Freeze {
+            by: "alice".into(),
+            at: "2026-11-26T12:00:00Z".into(),
+            reason: "incident".into(),
+            until: None,
+        });
+        Ok(VersionedState {
+            state: GuardState {
+                freeze,
+                ..GuardState::default()
+            },
+            version: Some("1".into()),
+        })
+    });
+    d.state = Some(state);
+    let report = run_with(d, config(), &merged("main"), false).await;
+    assert_eq!(report.reason, Some(ReasonCode::Frozen), "{report:#?}");
+    assert!(
+        report.message.contains("under the lock"),
+        "{}",
+        report.message
+    );
+    assert_eq!(
+        reads.load(Ordering::SeqCst),
+        2,
+        "read with the facts and again under the lock"
+    );
+    assert!(report.applied.is_empty());
 }

@@ -848,3 +848,70 @@ fn drift_is_what_runs_against_what_was_recorded() {
     let status = EnvironmentStatus::of(&[same, other], REPO);
     assert_eq!(status.drift.len(), 2, "{:?}", status.drift);
 }
+
+// ---- freeze ----
+
+fn frozen(until: Option<&str>) -> neuro_deploy_core::model::GuardState {
+    neuro_deploy_core::model::GuardState {
+        freeze: Some(neuro_deploy_core::model::Freeze {
+            by: "alice".into(),
+            at: "2026-11-29T10:00:00Z".into(),
+            reason: "incident 42".into(),
+            until: until.map(str::to_owned),
+        }),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn a_frozen_environment_refuses_everything_but_a_rollback() {
+    let mut facts = known(app("v1.3.0"));
+    facts.guard = Fact::Known(frozen(None));
+    facts.now = Fact::Known("2026-11-29T11:00:00Z".into());
+    let message = refused(
+        decide(
+            &deploy(SHORT, DeployTarget::Environment("dev".into())),
+            &config(),
+            &facts,
+        ),
+        ReasonCode::Frozen,
+    );
+    assert!(
+        message.contains("alice")
+            && message.contains("incident 42")
+            && message.contains("unfreeze"),
+        "{message}"
+    );
+    assert_eq!(ReasonCode::Frozen.exit_code(), ExitStatus::Refused);
+    // Getting back is never blocked.
+    let workloads = vec![with_previous(
+        workload("neuro-ui", "v1.4.0", complete()),
+        "v1.4.0",
+        "v1.3.0",
+    )];
+    let mut facts = known(workloads);
+    facts.guard = Fact::Known(frozen(None));
+    facts.now = Fact::Known("2026-11-29T11:00:00Z".into());
+    facts.target_image = Fact::Known(Some(image("v1.3.0")));
+    plan(decide(
+        &Event::Rollback {
+            env: "dev".into(),
+            skip_queue_gate: None,
+        },
+        &config(),
+        &facts,
+    ));
+}
+
+#[test]
+fn a_freeze_for_a_while_ends_by_itself() {
+    let mut facts = known(app("v1.3.0"));
+    facts.target_image = Fact::Known(Some(image(SHORT)));
+    facts.guard = Fact::Known(frozen(Some("2026-11-29T12:00:00Z")));
+    facts.now = Fact::Known("2026-11-29T12:00:01Z".into());
+    plan(decide(
+        &deploy(SHORT, DeployTarget::Environment("dev".into())),
+        &config(),
+        &facts,
+    ));
+}

@@ -107,6 +107,8 @@ pub fn known(target: Vec<Workload>) -> Facts {
         target_workloads: Fact::Known(target),
         source_workloads: Fact::Unknown,
         other_spelling: Fact::Unknown,
+        guard: Fact::Unknown,
+        now: Fact::Unknown,
     }
 }
 

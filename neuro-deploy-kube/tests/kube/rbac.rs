@@ -79,7 +79,7 @@ fn one_cluster_role_with_only_the_verbs_the_adapter_uses() {
     let mut expected: Vec<(String, String, Option<String>)> = neuro_deploy_kube::REQUIRED_ACCESS
         .iter()
         .map(|(_, resource, verb)| {
-            let by_name = *resource == "leases" && *verb != "create";
+            let by_name = matches!(*resource, "leases" | "configmaps") && *verb != "create";
             (
                 (*resource).to_owned(),
                 (*verb).to_owned(),

@@ -437,3 +437,62 @@ async fn the_kube_error_stays_reachable_as_the_cause() {
     assert!(!error.outcome_unknown(), "{error}");
     assert!(error.to_string().contains("could not connect"), "{error}");
 }
+
+#[tokio::test]
+async fn the_shared_state_is_a_configmap_written_with_the_version_read() {
+    use neuro_deploy_core::{Freeze, GuardState, SharedState};
+    let s = start(fast()).await;
+    let cluster = &s.harness.cluster;
+    // Nothing written yet: the empty state, no version.
+    let empty = cluster.read_state("dev").await.unwrap();
+    assert_eq!(empty.state, GuardState::default());
+    assert!(empty.version.is_none());
+    let frozen = GuardState {
+        freeze: Some(Freeze {
+            by: "alice".into(),
+            at: "2026-11-29T10:00:00Z".into(),
+            reason: "incident".into(),
+            until: None,
+        }),
+        ..GuardState::default()
+    };
+    cluster.write_state("dev", &frozen, None).await.unwrap();
+    let read = cluster.read_state("dev").await.unwrap();
+    assert_eq!(read.state, frozen);
+    let version = read.version.clone().expect("it exists now");
+    // A second creator and a writer with a stale version both lose the race.
+    let lost = cluster
+        .write_state("dev", &GuardState::default(), None)
+        .await;
+    assert!(
+        matches!(lost, Err(AdapterError::Conflict { .. })),
+        "{lost:?}"
+    );
+    cluster
+        .write_state("dev", &GuardState::default(), Some(version.clone()))
+        .await
+        .unwrap();
+    let stale = cluster.write_state("dev", &frozen, Some(version)).await;
+    assert!(
+        matches!(stale, Err(AdapterError::Conflict { .. })),
+        "{stale:?}"
+    );
+    let object = s
+        .sim
+        .get(Resource::ConfigMap, "dev", "neuro-deploy")
+        .unwrap();
+    assert_eq!(object["data"], serde_json::json!({}), "{object:#}");
+    // Updating through the core's retrying helper.
+    let written = neuro_deploy_core::guard::update(cluster, "dev", |state| {
+        state.freeze = frozen.freeze.clone();
+    })
+    .await
+    .unwrap();
+    assert_eq!(written, frozen);
+    let object = s
+        .sim
+        .get(Resource::ConfigMap, "dev", "neuro-deploy")
+        .unwrap();
+    let stored: Freeze = serde_json::from_str(object["data"]["freeze"].as_str().unwrap()).unwrap();
+    assert_eq!(stored.by, "alice");
+}

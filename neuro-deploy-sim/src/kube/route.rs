@@ -19,6 +19,7 @@ pub(crate) fn route(segments: &[&str]) -> Option<Route> {
             (["apis", "apps", "v1"], "deployments") => Some(Resource::Deployment),
             (["apis", "apps", "v1"], "replicasets") => Some(Resource::ReplicaSet),
             (["apis", "coordination.k8s.io", "v1"], "leases") => Some(Resource::Lease),
+            (["api", "v1"], "configmaps") => Some(Resource::ConfigMap),
             _ => None,
         }
     };

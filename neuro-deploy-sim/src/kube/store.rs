@@ -21,6 +21,8 @@ pub enum Resource {
     ReplicaSet,
     /// `coordination.k8s.io/v1` Leases.
     Lease,
+    /// `v1` ConfigMaps.
+    ConfigMap,
 }
 
 impl Resource {
@@ -30,6 +32,7 @@ impl Resource {
             Resource::Namespace => ("v1", "Namespace", "namespaces", ""),
             Resource::Deployment => ("apps/v1", "Deployment", "deployments", "apps"),
             Resource::ReplicaSet => ("apps/v1", "ReplicaSet", "replicasets", "apps"),
+            Resource::ConfigMap => ("v1", "ConfigMap", "configmaps", ""),
             Resource::Lease => (
                 "coordination.k8s.io/v1",
                 "Lease",
@@ -46,6 +49,7 @@ impl Resource {
             "Deployment" => Some(Resource::Deployment),
             "ReplicaSet" => Some(Resource::ReplicaSet),
             "Lease" => Some(Resource::Lease),
+            "ConfigMap" => Some(Resource::ConfigMap),
             _ => None,
         }
     }

@@ -103,6 +103,20 @@ pub(crate) fn table(resource: Resource, list: &Value) -> Value {
                 ]
             }),
         ),
+        Resource::ConfigMap => (
+            vec![
+                column("Name", "string", 0),
+                column("Data", "integer", 0),
+                column("Age", "string", 0),
+            ],
+            Box::new(|o: &Value| {
+                vec![
+                    o["metadata"]["name"].clone(),
+                    json!(o["data"].as_object().map_or(0, |d| d.len())),
+                    json!(age(o)),
+                ]
+            }),
+        ),
         Resource::Lease => (
             vec![
                 column("Name", "string", 0),
@@ -166,7 +180,10 @@ pub(crate) fn discovery(segments: &[&str], address: &str) -> Option<Value> {
         }),
         ["api", "v1"] => json!({
             "kind": "APIResourceList", "groupVersion": "v1",
-            "resources": [resource_entry("namespaces", "namespace", "Namespace", false, &["ns"])]
+            "resources": [
+                resource_entry("namespaces", "namespace", "Namespace", false, &["ns"]),
+                resource_entry("configmaps", "configmap", "ConfigMap", true, &["cm"]),
+            ]
         }),
         ["apis"] => {
             let group = |name: &str| {

@@ -1,0 +1,95 @@
+//! Guardrail state an environment shares with every operator and CI run, kept in its namespace
+//! (the ConfigMap `neuro-deploy`, one JSON value a key): a freeze, for now.
+//!
+//! Times are RFC 3339 in UTC with whole seconds (`2026-11-29T17:00:00Z`), as neuro-deploy
+//! writes them everywhere, so they compare as text.
+
+use serde::{Deserialize, Serialize};
+
+/// The name of the ConfigMap in each environment's namespace.
+pub const STATE_NAME: &str = "neuro-deploy";
+
+/// The ConfigMap key of the freeze.
+pub const FREEZE_KEY: &str = "freeze";
+
+/// The ConfigMap key of the last unfreeze (who lifted the freeze, when, why).
+pub const UNFROZEN_KEY: &str = "unfrozen";
+
+/// An environment's shared guardrail state.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuardState {
+    /// The freeze, when one was set (it may have ended by itself: see [`Freeze::active_at`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub freeze: Option<Freeze>,
+    /// The last lifting of a freeze, on the record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unfrozen: Option<Unfrozen>,
+}
+
+/// Who lifted a freeze, when and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unfrozen {
+    /// Who.
+    pub by: String,
+    /// When (RFC 3339, UTC).
+    pub at: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// A freeze: every writing run but `rollback` is refused while it holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Freeze {
+    /// Who froze it (the identity of the run that did).
+    pub by: String,
+    /// When (RFC 3339, UTC).
+    pub at: String,
+    /// Why.
+    pub reason: String,
+    /// When it ends by itself (RFC 3339, UTC); `None`: only `unfreeze` ends it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
+}
+
+impl Freeze {
+    /// Whether it holds at `now` (RFC 3339, UTC).
+    pub fn active_at(&self, now: &str) -> bool {
+        self.until.as_deref().is_none_or(|until| now < until)
+    }
+}
+
+impl GuardState {
+    /// The freeze that holds at `now`, if any.
+    pub fn freeze_at(&self, now: &str) -> Option<&Freeze> {
+        self.freeze.as_ref().filter(|f| f.active_at(now))
+    }
+}
+
+/// The state as read, with the version a write must carry (`None`: no ConfigMap yet, so a write
+/// creates it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VersionedState {
+    /// The state.
+    pub state: GuardState,
+    /// The ConfigMap's `resourceVersion`, when it exists.
+    pub version: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Freeze;
+
+    #[test]
+    fn a_freeze_with_an_end_ends_by_itself() {
+        let freeze = |until: Option<&str>| Freeze {
+            by: "ops".into(),
+            at: "2026-11-29T10:00:00Z".into(),
+            reason: "incident".into(),
+            until: until.map(str::to_owned),
+        };
+        assert!(freeze(None).active_at("2099-01-01T00:00:00Z"));
+        let timed = freeze(Some("2026-11-29T12:00:00Z"));
+        assert!(timed.active_at("2026-11-29T11:59:59Z"));
+        assert!(!timed.active_at("2026-11-29T12:00:00Z"));
+    }
+}

@@ -244,6 +244,12 @@ pub enum Command {
         #[arg(long = "for", value_parser = duration)]
         duration: Option<Duration>,
     },
+    /// Versions quarantined where they failed: list them, clear one.
+    Quarantine {
+        /// Action.
+        #[command(subcommand)]
+        action: QuarantineCommand,
+    },
     /// Lift an environment's freeze, on the record.
     Unfreeze {
         /// The environment.
@@ -271,6 +277,28 @@ pub enum Command {
         /// plus `queue push|pop REGION`, `release TAG`, `break-image TAG`, `help`, `exit`.
         #[arg(long)]
         shell: bool,
+    },
+}
+
+/// `quarantine`.
+#[derive(Debug, Subcommand)]
+pub enum QuarantineCommand {
+    /// The quarantined versions of every environment (or one), cleared ones included.
+    List {
+        /// Only this environment.
+        #[arg(long)]
+        env: Option<String>,
+    },
+    /// Let a quarantined version be deployed to an environment again, on the record.
+    Clear {
+        /// The version (as its image is tagged, e.g. `v1.5.0` or `abc1234`).
+        version: String,
+        /// The environment.
+        #[arg(long)]
+        env: String,
+        /// Why (recorded).
+        #[arg(long)]
+        reason: String,
     },
 }
 

@@ -62,6 +62,11 @@ fn local_identity() -> String {
     format!("{user}@{host}")
 }
 
+/// `at` as every time neuro-deploy records is written: RFC 3339, UTC, whole seconds.
+pub fn rfc3339(at: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(at).to_string()
+}
+
 /// A run context with a fresh run id and the current time.
 pub fn run_context(dry_run: bool) -> RunContext {
     let now = SystemTime::now();
@@ -69,7 +74,7 @@ pub fn run_context(dry_run: bool) -> RunContext {
     RunContext {
         identity: identity(),
         run_id: format!("{:x}-{:x}", nanos % 0xffff_ffff_ffff, std::process::id()),
-        started_at: humantime::format_rfc3339_seconds(now).to_string(),
+        started_at: rfc3339(now),
         dry_run,
         run_url: run_url_from(|name| std::env::var(name).ok()),
     }

@@ -67,8 +67,9 @@ pub use executor::{
 };
 pub use model::{
     DeployAudit, DeployTarget, DeploymentPayload, DeploymentRecord, DeploymentState, Event, Freeze,
-    GuardState, HistoryEntry, ImageChange, ImageRef, LockAttempt, LockHandle, QueueDepth,
-    ReleaseInfo, RolloutCounts, RolloutResult, RolloutState, Unfrozen, VersionedState, Workload,
+    GuardState, HistoryEntry, ImageChange, ImageRef, LockAttempt, LockHandle, Quarantined,
+    QueueDepth, ReleaseInfo, RolloutCounts, RolloutResult, RolloutState, Unfrozen, VersionedState,
+    Workload,
 };
 pub use policy::{Decision, Fact, Facts, Intent, Plan, PlannedStep, Step, decide};
 pub use traits::{

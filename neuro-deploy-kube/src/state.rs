@@ -1,5 +1,5 @@
 //! The environments' shared guardrail state as the ConfigMap `neuro-deploy` in each namespace:
-//! one key a concern (`freeze`), each value JSON. Writes carry the `resourceVersion` read, so a
+//! one key a concern (`freeze`, `unfrozen`, `quarantine`), each value JSON. Writes carry the `resourceVersion` read, so a
 //! concurrent writer makes this one a conflict (read again, re-apply: `neuro_deploy_core::guard`).
 
 use std::collections::BTreeMap;
@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, ObjectMeta, PostParams};
-use neuro_deploy_core::model::guard::{FREEZE_KEY, STATE_NAME, UNFROZEN_KEY};
+use neuro_deploy_core::model::guard::{FREEZE_KEY, QUARANTINE_KEY, STATE_NAME, UNFROZEN_KEY};
 use neuro_deploy_core::{AdapterError, GuardState, SharedState, VersionedState};
 
 use crate::{KubeCluster, SERVICE};
@@ -40,8 +40,13 @@ impl SharedState for KubeCluster {
         let data = map.data.unwrap_or_default();
         let freeze = read_key(&data, namespace, FREEZE_KEY)?;
         let unfrozen = read_key(&data, namespace, UNFROZEN_KEY)?;
+        let quarantine = read_key(&data, namespace, QUARANTINE_KEY)?.unwrap_or_default();
         Ok(VersionedState {
-            state: GuardState { freeze, unfrozen },
+            state: GuardState {
+                freeze,
+                unfrozen,
+                quarantine,
+            },
             version: map.metadata.resource_version,
         })
     }
@@ -58,6 +63,9 @@ impl SharedState for KubeCluster {
         }
         if let Some(unfrozen) = &state.unfrozen {
             data.insert(UNFROZEN_KEY.to_owned(), to_json(unfrozen)?);
+        }
+        if !state.quarantine.is_empty() {
+            data.insert(QUARANTINE_KEY.to_owned(), to_json(&state.quarantine)?);
         }
         let creating = version.is_none();
         let map = ConfigMap {

@@ -9,14 +9,9 @@ use neuro_deploy_core::{ExitStatus, Freeze, Unfrozen, guard};
 use serde::Serialize;
 
 use super::{Context, Failure, environment_namespace};
-use crate::identity::identity;
+use crate::identity::{identity, rfc3339};
 use crate::output::SCHEMA_VERSION;
 use crate::wiring;
-
-/// RFC 3339, UTC, whole seconds: how every time in the shared state is written.
-fn rfc3339(at: SystemTime) -> String {
-    humantime::format_rfc3339_seconds(at).to_string()
-}
 
 /// One environment's freeze after the command.
 #[derive(Debug, Serialize)]

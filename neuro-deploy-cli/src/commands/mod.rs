@@ -13,6 +13,7 @@ pub mod history;
 pub mod hotfix;
 pub mod lock;
 pub mod plan;
+pub mod quarantine;
 pub mod queues;
 pub mod record;
 pub mod shell;
@@ -241,6 +242,7 @@ pub async fn execute(context: &Context, cli: Cli) -> ExitStatus {
             duration,
         } => freeze::freeze(context, env.as_deref(), all, &reason, duration).await,
         Command::Unfreeze { env, reason } => freeze::unfreeze(context, &env, &reason).await,
+        Command::Quarantine { action } => quarantine::run(context, action).await,
         Command::Doctor => doctor::run(context).await,
         Command::Completion { shell } => Ok(shell::completion(shell)),
         Command::Man => Ok(shell::man()),

@@ -12,7 +12,7 @@ use crate::output::documents::{StatusDocument, StatusRow};
 /// Reads every environment (or `only`) and prints a table.
 pub async fn run(context: &Context, only: Option<&str>) -> Result<ExitStatus, Failure> {
     let reader = EnvironmentReader::connect(context, only).await?;
-    let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let now = crate::identity::rfc3339(std::time::SystemTime::now());
     let mut rows = Vec::new();
     for env in reader.environments {
         // One unreachable cluster does not hide the others.

@@ -1,5 +1,5 @@
-//! Guardrails on what runs: `status` marks drift — an app Deployment changed outside
-//! neuro-deploy (`kubectl set image`), or one environment running different versions.
+//! Guardrails through the real binary against kube-sim: a freeze, quarantined versions (both
+//! kept in the environment's ConfigMap, read by the official kubectl), and drift in `status`.
 
 use crate::world::*;
 
@@ -108,6 +108,12 @@ async fn a_freeze_refuses_a_release_rollback_still_works_and_unfreeze_lifts_it()
     let (code, json, stderr) = w.run(&["rollback", "--env", "staging"]).await;
     assert_eq!(code, 0, "{json:#}\n{stderr}");
     assert!(w.all_on("staging", "neuro-ui", "v1.3.0"));
+    // The version rolled back from is quarantined there.
+    let (_, json, _) = w.run(&["quarantine", "list", "--env", "staging"]).await;
+    assert_eq!(
+        json["environments"][0]["quarantined"][0]["version"], "v1.4.0",
+        "{json:#}"
+    );
 
     // Lifted on the record, the same deploy goes through.
     let (code, json, stderr) = w
@@ -163,4 +169,79 @@ async fn a_freeze_for_a_while_ends_by_itself_and_a_freeze_needs_a_reason() {
     tokio::time::sleep(std::time::Duration::from_secs(3)).await;
     let (code, json, stderr) = w.run(&["deploy", SHORT, "--env", "dev"]).await;
     assert_eq!(code, 0, "the freeze ended by itself: {json:#}\n{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_rolled_back_by_a_failed_rollout_stays_out_until_cleared() {
+    let w = World::start(fast_sim(), "").await;
+    w.push_image("v9.9.9").await;
+    let (code, json, stderr) = w.run(&["deploy", "v9.9.9", "--env", "dev"]).await;
+    assert_eq!(code, 4, "{json:#}\n{stderr}");
+    // Recorded where every run sees it.
+    let stored = w
+        .kubectl(&[
+            "get",
+            "configmap",
+            "neuro-deploy",
+            "-n",
+            "dev",
+            "-o",
+            "jsonpath={.data.quarantine}",
+        ])
+        .await;
+    assert!(stored.contains("v9.9.9"), "{stored}");
+
+    // The same deploy again (a re-run pipeline) is refused and writes nothing.
+    let before = w.writes_to("dev");
+    let (code, json, _) = w.run(&["deploy", "v9.9.9", "--env", "dev"]).await;
+    assert_eq!(
+        (code, reason(&json)),
+        (3, "version_quarantined"),
+        "{json:#}"
+    );
+    let message = json["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("quarantine clear v9.9.9 --env dev"),
+        "{message}"
+    );
+    assert_eq!(w.writes_to("dev"), before);
+
+    let (code, json, _) = w.run(&["quarantine", "list", "--env", "dev"]).await;
+    assert_eq!(code, 0);
+    let listed = &json["environments"][0]["quarantined"][0];
+    assert_eq!(listed["version"], "v9.9.9");
+    assert!(listed["cleared"].is_null(), "{json:#}");
+
+    // Cleared on the record, it may be deployed again (and fails again here).
+    let (code, json, stderr) = w
+        .run(&[
+            "quarantine",
+            "clear",
+            "v9.9.9",
+            "--env",
+            "dev",
+            "--reason",
+            "fixed the node pool",
+        ])
+        .await;
+    assert_eq!(code, 0, "{json:#}\n{stderr}");
+    assert_eq!(
+        json["environments"][0]["quarantined"][0]["cleared"]["reason"],
+        "fixed the node pool"
+    );
+    let (code, json, _) = w.run(&["deploy", "v9.9.9", "--env", "dev"]).await;
+    assert_eq!(code, 4, "not refused any more: {json:#}");
+    // Clearing what is not quarantined says so.
+    let (code, json, _) = w
+        .run(&[
+            "quarantine",
+            "clear",
+            "v1.0.0",
+            "--env",
+            "dev",
+            "--reason",
+            "x",
+        ])
+        .await;
+    assert_eq!((code, reason(&json)), (2, "invalid_input"), "{json:#}");
 }

@@ -45,6 +45,9 @@ pub enum ReasonCode {
     RolloutFailing,
     /// The environment is frozen: nothing but `rollback` writes there until it is unfrozen.
     Frozen,
+    /// The version failed in this environment (or was rolled back from) and is quarantined
+    /// there until someone clears it.
+    VersionQuarantined,
     /// The environment's checks failed after the rollout (the previous images were restored).
     VerificationFailed,
     // ---- ignores ----
@@ -58,7 +61,7 @@ pub enum ReasonCode {
 
 impl ReasonCode {
     /// Every code, for documentation and tests.
-    pub const ALL: [ReasonCode; 19] = [
+    pub const ALL: [ReasonCode; 20] = [
         ReasonCode::QueueNotDrained,
         ReasonCode::NotVerifiedOnStaging,
         ReasonCode::ImageMissing,
@@ -74,6 +77,7 @@ impl ReasonCode {
         ReasonCode::WorkloadPaused,
         ReasonCode::RolloutFailing,
         ReasonCode::Frozen,
+        ReasonCode::VersionQuarantined,
         ReasonCode::VerificationFailed,
         ReasonCode::NotReleaseBranch,
         ReasonCode::DraftRelease,
@@ -98,6 +102,7 @@ impl ReasonCode {
             ReasonCode::WorkloadPaused => "workload_paused",
             ReasonCode::RolloutFailing => "rollout_failing",
             ReasonCode::Frozen => "frozen",
+            ReasonCode::VersionQuarantined => "version_quarantined",
             ReasonCode::VerificationFailed => "verification_failed",
             ReasonCode::NotReleaseBranch => "not_release_branch",
             ReasonCode::DraftRelease => "draft_release",
@@ -159,6 +164,9 @@ impl ReasonCode {
             }
             ReasonCode::Frozen => {
                 "the environment is frozen; only `rollback` writes there until `unfreeze`"
+            }
+            ReasonCode::VersionQuarantined => {
+                "the version failed there (or was rolled back from) until `quarantine clear`"
             }
             ReasonCode::VerificationFailed => {
                 "the checks after the rollout failed; the previous images were restored"

@@ -7,8 +7,8 @@
 //! The parts, one concept a file: [`report`] (what a run reports), `interrupt` (signals and a
 //! lost lock), `queue_gate`, `image` (retag or build, then check), `lock` (take, renew, release),
 //! `locked_steps` (re-decide, write, await), `verify` (checks after the rollout), `record` (the
-//! deploy's GitHub Deployment), `rollback`, and `preview` (what a run would do, before an operator
-//! confirms it).
+//! deploy's GitHub Deployment), `rollback`, `quarantine` (what failed here is not deployed here
+//! again), and `preview` (what a run would do, before an operator confirms it).
 
 use std::sync::Arc;
 
@@ -28,6 +28,7 @@ mod lock;
 mod locked_steps;
 mod preview;
 mod progress;
+mod quarantine;
 mod queue_gate;
 mod record;
 pub mod report;
@@ -94,6 +95,7 @@ enum Ending {
 /// | `rollback.rs` | `await_rollout_step`, `await_rollout`, `rollout_problem`, `roll_back`, `restore_on_interrupt`, `restore_audit` |
 /// | `verify.rs` | `verify_step`, `run_checks`, `mark_verified`, `verify_environment` |
 /// | `record.rs` | `deployment_record`, `start_record`, `finish_record` |
+/// | `quarantine.rs` | `quarantine` |
 pub struct Executor {
     adapters: Adapters,
     config: Config,
@@ -223,6 +225,8 @@ impl Executor {
             .execute(event, &mut plan, ctx, &mut report, image_only)
             .await;
         self.finish_record(event, &plan, ctx, &mut report, &ending)
+            .await;
+        self.quarantine(event, &plan, ctx, &mut report, &ending)
             .await;
         let target_text = format!("{} in namespace `{}`", plan.image.pinned(), plan.namespace);
         match ending {

@@ -1,5 +1,5 @@
 //! Guardrail state an environment shares with every operator and CI run, kept in its namespace
-//! (the ConfigMap `neuro-deploy`, one JSON value a key): a freeze, for now.
+//! (the ConfigMap `neuro-deploy`, one JSON value a key): a freeze, and quarantined versions.
 //!
 //! Times are RFC 3339 in UTC with whole seconds (`2026-11-29T17:00:00Z`), as neuro-deploy
 //! writes them everywhere, so they compare as text.
@@ -15,6 +15,9 @@ pub const FREEZE_KEY: &str = "freeze";
 /// The ConfigMap key of the last unfreeze (who lifted the freeze, when, why).
 pub const UNFROZEN_KEY: &str = "unfrozen";
 
+/// The ConfigMap key of the quarantined versions (cleared ones stay, with who cleared them).
+pub const QUARANTINE_KEY: &str = "quarantine";
+
 /// An environment's shared guardrail state.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GuardState {
@@ -24,6 +27,30 @@ pub struct GuardState {
     /// The last lifting of a freeze, on the record.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unfrozen: Option<Unfrozen>,
+    /// Versions that failed here (or were rolled back from), newest last; a cleared one keeps
+    /// its record with who cleared it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub quarantine: Vec<Quarantined>,
+}
+
+/// A version that must not be deployed to this environment again until someone clears it:
+/// its rollout or verification failed here, or `rollback` moved away from it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quarantined {
+    /// The version (image tag).
+    pub version: String,
+    /// Who ran the deploy that failed (or the rollback).
+    pub by: String,
+    /// When (RFC 3339, UTC).
+    pub at: String,
+    /// The reason code of that run's end (`verification_failed`, or none for a failed rollout
+    /// or a rollback).
+    pub reason: String,
+    /// What failed: the Deployment or check, or the rollback's why.
+    pub detail: String,
+    /// Who cleared it, when and why: then it may be deployed again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cleared: Option<Unfrozen>,
 }
 
 /// Who lifted a freeze, when and why.
@@ -62,6 +89,14 @@ impl GuardState {
     /// The freeze that holds at `now`, if any.
     pub fn freeze_at(&self, now: &str) -> Option<&Freeze> {
         self.freeze.as_ref().filter(|f| f.active_at(now))
+    }
+
+    /// The quarantine of `version` still in force, if any.
+    pub fn quarantined(&self, version: &str) -> Option<&Quarantined> {
+        self.quarantine
+            .iter()
+            .rev()
+            .find(|q| q.version == version && q.cleared.is_none())
     }
 }
 

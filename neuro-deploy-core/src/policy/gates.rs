@@ -349,3 +349,32 @@ pub(super) fn freeze_gate(event: &Event, target: &Target, facts: &Facts) -> Resu
         ),
     ))
 }
+
+/// A version that failed in an environment (or was rolled back from there) is not deployed
+/// there again until someone clears it on the record; a rollback is never blocked.
+pub(super) fn quarantine_gate(
+    event: &Event,
+    target: &Target,
+    facts: &Facts,
+    tag: &str,
+) -> Result<(), Reason> {
+    if matches!(event, Event::Rollback { .. }) {
+        return Ok(());
+    }
+    let Some(quarantined) = facts.guard.known().and_then(|g| g.quarantined(tag)) else {
+        return Ok(());
+    };
+    let place = target.environment.as_deref().unwrap_or(&target.namespace);
+    let why = if quarantined.reason.is_empty() {
+        quarantined.detail.clone()
+    } else {
+        format!("{}: {}", quarantined.reason, quarantined.detail)
+    };
+    Err(refuse(
+        ReasonCode::VersionQuarantined,
+        format!(
+            "{tag} is quarantined in `{place}` since {} ({why}; deployed by {}); nothing was changed — deploy another version, or clear it on the record with `neuro-deploy quarantine clear {tag} --env {place} --reason TEXT`",
+            quarantined.at, quarantined.by
+        ),
+    ))
+}

@@ -34,7 +34,7 @@ pub use workloads::{
 };
 
 use facts::only_app_workloads;
-use gates::{ensure_image_step, freeze_gate, promotion_gates, verified_digest};
+use gates::{ensure_image_step, freeze_gate, promotion_gates, quarantine_gate, verified_digest};
 use steps::{deploy_steps, offline_rollback_plan};
 use target::{ignore, looks_like_full_sha, refuse};
 use workloads::image_changes;
@@ -80,6 +80,7 @@ fn decide_inner(event: &Event, config: &Config, facts: &Facts) -> Result<Plan, R
         }
     };
     let tag = version.image_tag(config.git.short_sha_length);
+    quarantine_gate(event, &target, facts, &tag)?;
     let mut image = ImageRef::new(repository.clone(), tag.clone());
     let mut steps = Vec::new();
 

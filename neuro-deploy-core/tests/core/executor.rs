@@ -1247,3 +1247,81 @@ async fn a_freeze_set_while_a_run_waits_refuses_it_under_the_lock_and_nothing_is
     );
     assert!(report.applied.is_empty());
 }
+
+// ---- quarantine ----
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_rollout_quarantines_its_version_and_a_state_that_cannot_be_written_is_a_warning()
+{
+    use neuro_deploy_core::model::{GuardState, VersionedState};
+    let failing = |d: &mut Doubles| {
+        let rollouts = Arc::new(AtomicUsize::new(0));
+        d.cluster
+            .expect_await_rollout()
+            .times(2)
+            .returning(move |_, _, _| {
+                Ok(if rollouts.fetch_add(1, Ordering::SeqCst) == 0 {
+                    RolloutResult::Failed {
+                        workload: "neuro-ui".into(),
+                        reason: "progress deadline exceeded".into(),
+                    }
+                } else {
+                    RolloutResult::Complete
+                })
+            });
+    };
+    let mut d = Doubles::new();
+    d.workloads("staging", app("v1.3.0"))
+        .images(&["v1.4.0"])
+        .lock_once("staging");
+    record_set_images(&mut d);
+    failing(&mut d);
+    let written = Arc::new(Mutex::new(Vec::<GuardState>::new()));
+    let log = Arc::clone(&written);
+    let mut state = MockSharedState::new();
+    state
+        .expect_read_state()
+        .returning(|_| Ok(VersionedState::default()));
+    state
+        .expect_write_state()
+        .withf(|ns, _, version| ns == "staging" && version.is_none())
+        .times(1)
+        .returning(move |_, s, _| {
+            log.lock().unwrap().push(s.clone());
+            Ok(())
+        });
+    d.state = Some(state);
+    let report = run_with(d, config(), &released("v1.4.0", "main"), false).await;
+    assert_eq!(report.outcome, Outcome::RolledBack, "{report:#?}");
+    let written = written.lock().unwrap().clone();
+    let quarantined = written[0].quarantined("v1.4.0").expect("quarantined");
+    assert_eq!(quarantined.by, "ops@laptop");
+    assert!(quarantined.detail.contains("neuro-ui"), "{quarantined:?}");
+    assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+
+    // The state cannot be written: the outcome stands, the report says what is missing.
+    let mut d = Doubles::new();
+    d.workloads("staging", app("v1.3.0"))
+        .images(&["v1.4.0"])
+        .lock_once("staging");
+    record_set_images(&mut d);
+    failing(&mut d);
+    let mut state = MockSharedState::new();
+    state
+        .expect_read_state()
+        .returning(|_| Ok(VersionedState::default()));
+    state
+        .expect_write_state()
+        .returning(|_, _, _| Err(AdapterError::failed("kubernetes", "writing", "forbidden")));
+    d.state = Some(state);
+    let report = run_with(d, config(), &released("v1.4.0", "main"), false).await;
+    assert_eq!(report.outcome, Outcome::RolledBack);
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.contains("could not be quarantined")),
+        "{:?}",
+        report.warnings
+    );
+}

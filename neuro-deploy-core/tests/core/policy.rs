@@ -915,3 +915,48 @@ fn a_freeze_for_a_while_ends_by_itself() {
         &facts,
     ));
 }
+
+#[test]
+fn a_quarantined_version_is_refused_everywhere_but_in_a_rollback_until_cleared() {
+    use neuro_deploy_core::model::{GuardState, Quarantined, Unfrozen};
+    let quarantined = |cleared: Option<Unfrozen>| GuardState {
+        quarantine: vec![Quarantined {
+            version: SHORT.into(),
+            by: "ci".into(),
+            at: "2026-11-29T10:00:00Z".into(),
+            reason: String::new(),
+            detail: "Deployment `neuro-ui` failed: ProgressDeadlineExceeded".into(),
+            cleared,
+        }],
+        ..GuardState::default()
+    };
+    let mut facts = known(app("v1.3.0"));
+    facts.target_image = Fact::Known(Some(image(SHORT)));
+    facts.guard = Fact::Known(quarantined(None));
+    let message = refused(
+        decide(
+            &deploy(SHORT, DeployTarget::Environment("dev".into())),
+            &config(),
+            &facts,
+        ),
+        ReasonCode::VersionQuarantined,
+    );
+    assert!(
+        message.contains("ProgressDeadlineExceeded") && message.contains("quarantine clear"),
+        "{message}"
+    );
+    assert_eq!(
+        ReasonCode::VersionQuarantined.exit_code(),
+        ExitStatus::Refused
+    );
+    facts.guard = Fact::Known(quarantined(Some(Unfrozen {
+        by: "ops".into(),
+        at: "2026-11-29T11:00:00Z".into(),
+        reason: "fixed".into(),
+    })));
+    plan(decide(
+        &deploy(SHORT, DeployTarget::Environment("dev".into())),
+        &config(),
+        &facts,
+    ));
+}

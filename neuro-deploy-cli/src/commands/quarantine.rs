@@ -1,0 +1,145 @@
+//! `neuro-deploy quarantine list|clear`: the versions quarantined where their rollout or
+//! verification failed (or a rollback moved away from them), and clearing one on the record so
+//! it may be deployed there again.
+
+use std::time::SystemTime;
+
+use neuro_deploy_core::{ExitStatus, Quarantined, SharedState, Unfrozen, guard};
+use serde::Serialize;
+
+use super::{Context, Failure, environment_namespace};
+use crate::args::QuarantineCommand;
+use crate::identity::{identity, rfc3339};
+use crate::output::SCHEMA_VERSION;
+use crate::wiring;
+
+/// One environment's quarantine.
+#[derive(Debug, Serialize)]
+struct QuarantineRow {
+    environment: String,
+    namespace: String,
+    /// Every quarantine recorded there, oldest first; cleared ones carry `cleared`.
+    quarantined: Vec<Quarantined>,
+}
+
+/// `neuro-deploy quarantine list|clear`.
+#[derive(Debug, Serialize)]
+struct QuarantineDocument {
+    schema_version: u32,
+    outcome: &'static str,
+    environments: Vec<QuarantineRow>,
+    exit_code: u8,
+}
+
+/// Lists or clears.
+pub async fn run(context: &Context, action: QuarantineCommand) -> Result<ExitStatus, Failure> {
+    match action {
+        QuarantineCommand::List { env } => list(context, env.as_deref()).await,
+        QuarantineCommand::Clear {
+            version,
+            env,
+            reason,
+        } => clear(context, &version, &env, &reason).await,
+    }
+}
+
+async fn list(context: &Context, only: Option<&str>) -> Result<ExitStatus, Failure> {
+    if let Some(name) = only {
+        environment_namespace(&context.config, name)?;
+    }
+    let mut rows = Vec::new();
+    let mut text = String::new();
+    for env in context
+        .config
+        .environments
+        .iter()
+        .filter(|e| only.is_none_or(|name| e.name == name))
+    {
+        let cluster = wiring::kube_cluster(&context.config, &context.cluster, &env.name).await?;
+        let state = cluster.read_state(&env.namespace).await?.state;
+        for q in &state.quarantine {
+            let status = match &q.cleared {
+                Some(c) => format!("cleared by {} at {}: {}", c.by, c.at, c.reason),
+                None => "quarantined".to_owned(),
+            };
+            text.push_str(&format!(
+                "{:<12} {:<12} since {} by {} — {} — {status}\n",
+                env.name, q.version, q.at, q.by, q.detail
+            ));
+        }
+        rows.push(QuarantineRow {
+            environment: env.name.clone(),
+            namespace: env.namespace.clone(),
+            quarantined: state.quarantine,
+        });
+    }
+    if text.is_empty() {
+        text.push_str("no version is quarantined\n");
+    }
+    let document = QuarantineDocument {
+        schema_version: SCHEMA_VERSION,
+        outcome: "listed",
+        environments: rows,
+        exit_code: 0,
+    };
+    context.printer.print(&document, &text);
+    Ok(ExitStatus::Done)
+}
+
+async fn clear(
+    context: &Context,
+    version: &str,
+    env: &str,
+    reason: &str,
+) -> Result<ExitStatus, Failure> {
+    if reason.trim().is_empty() {
+        return Err(Failure::invalid(
+            "`quarantine clear` needs a reason: pass `--reason TEXT` (it is recorded)",
+        ));
+    }
+    let namespace = environment_namespace(&context.config, env)?;
+    let cluster = wiring::kube_cluster(&context.config, &context.cluster, env).await?;
+    if cluster
+        .read_state(&namespace)
+        .await?
+        .state
+        .quarantined(version)
+        .is_none()
+    {
+        return Err(Failure::invalid(format!(
+            "{version} is not quarantined in `{env}`; `neuro-deploy quarantine list --env {env}` shows what is"
+        )));
+    }
+    let record = Unfrozen {
+        by: identity(),
+        at: rfc3339(SystemTime::now()),
+        reason: reason.to_owned(),
+    };
+    let written = guard::update(&cluster, &namespace, |state| {
+        for q in state
+            .quarantine
+            .iter_mut()
+            .filter(|q| q.version == version && q.cleared.is_none())
+        {
+            q.cleared = Some(record.clone());
+        }
+    })
+    .await?;
+    tracing::warn!(environment = %env, %version, by = %record.by, %reason, "quarantine cleared");
+    let text = format!(
+        "cleared {version} in `{env}`: it may be deployed there again; recorded: {}: {reason}\n",
+        record.by
+    );
+    let document = QuarantineDocument {
+        schema_version: SCHEMA_VERSION,
+        outcome: "cleared",
+        environments: vec![QuarantineRow {
+            environment: env.to_owned(),
+            namespace,
+            quarantined: written.quarantine,
+        }],
+        exit_code: 0,
+    };
+    context.printer.print(&document, &text);
+    Ok(ExitStatus::Done)
+}

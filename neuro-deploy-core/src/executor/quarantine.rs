@@ -1,0 +1,76 @@
+//! Quarantine: a version whose rollout or verification failed in an environment (exit 4, or
+//! worse), and the version a `rollback` moved away from, are recorded in the environment's
+//! shared state, so no later run — a re-run pipeline, a release event, `deploy`, `promote` —
+//! deploys them there again until someone clears them on the record.
+
+use std::time::Duration;
+
+use crate::guard;
+use crate::model::{Event, Quarantined};
+use crate::policy::Plan;
+
+use super::report::Report;
+use super::run_context::RunContext;
+use super::{Ending, Executor};
+
+/// How long recording a quarantine may take; past it the report carries a warning.
+const QUARANTINE_BOUND: Duration = Duration::from_secs(20);
+
+impl Executor {
+    /// Quarantines what this run found bad in its environment; a state that cannot be written
+    /// is a warning in the report, never a changed outcome.
+    pub(super) async fn quarantine(
+        &self,
+        event: &Event,
+        plan: &Plan,
+        ctx: &RunContext,
+        report: &mut Report,
+        ending: &Ending,
+    ) {
+        let Some(state) = self.adapters.state.as_ref().filter(|_| !ctx.dry_run) else {
+            return;
+        };
+        let (version, reason, detail) = match (ending, event) {
+            (Ending::RolledBack(why) | Ending::RollbackFailed(why), _) => {
+                (plan.version.clone(), String::new(), why.clone())
+            }
+            (Ending::VerificationFailed(why), _) => (
+                plan.version.clone(),
+                "verification_failed".to_owned(),
+                why.clone(),
+            ),
+            (Ending::Deployed, Event::Rollback { .. }) => match &plan.previous_version {
+                Some(left) => (
+                    left.clone(),
+                    String::new(),
+                    format!(
+                        "`rollback` moved `{}` back to {}",
+                        plan.namespace, plan.version
+                    ),
+                ),
+                None => return,
+            },
+            _ => return,
+        };
+        let entry = Quarantined {
+            version: version.clone(),
+            by: ctx.identity.clone(),
+            at: ctx.started_at.clone(),
+            reason,
+            detail,
+            cleared: None,
+        };
+        let change = guard::update(state.as_ref(), &plan.namespace, |s| {
+            s.quarantine.push(entry.clone());
+        });
+        let failure = match tokio::time::timeout(QUARANTINE_BOUND, change).await {
+            Ok(Ok(_)) => return,
+            Ok(Err(error)) => crate::error::one_line(&error),
+            Err(_) => format!("no answer within {}s", QUARANTINE_BOUND.as_secs()),
+        };
+        report.warnings.push(format!(
+            "{version} could not be quarantined in `{}` ({failure}); nothing stops a later run from deploying it there again",
+            plan.namespace
+        ));
+    }
+}

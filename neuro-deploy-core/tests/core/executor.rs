@@ -620,6 +620,24 @@ impl neuro_deploy_core::ClusterDeployer for SlowRollout {
 
 // ---- rollout failure and rollback ----
 
+/// The first rollout fails (the deploy), the second completes (the restore).
+fn rollout_fails_then_restores(d: &mut Doubles) {
+    let rollouts = Arc::new(AtomicUsize::new(0));
+    d.cluster
+        .expect_await_rollout()
+        .times(2)
+        .returning(move |_, _, _| {
+            Ok(if rollouts.fetch_add(1, Ordering::SeqCst) == 0 {
+                RolloutResult::Failed {
+                    workload: "neuro-ui".into(),
+                    reason: "progress deadline exceeded".into(),
+                }
+            } else {
+                RolloutResult::Complete
+            })
+        });
+}
+
 /// Records every `set_images` call; each succeeds.
 fn record_set_images(d: &mut Doubles) -> Arc<Mutex<Vec<Vec<ImageChange>>>> {
     record_set_images_answering(d, |_| Ok(()))
@@ -648,21 +666,7 @@ async fn a_failed_rollout_is_rolled_back_to_the_recorded_images() {
         .images(&["v1.4.0"])
         .lock_once("staging");
     let calls = record_set_images(&mut d);
-    let rollouts = Arc::new(AtomicUsize::new(0));
-    let counter = Arc::clone(&rollouts);
-    d.cluster
-        .expect_await_rollout()
-        .times(2)
-        .returning(move |_, _, _| {
-            Ok(if counter.fetch_add(1, Ordering::SeqCst) == 0 {
-                RolloutResult::Failed {
-                    workload: "neuro-ui".into(),
-                    reason: "progress deadline exceeded".into(),
-                }
-            } else {
-                RolloutResult::Complete
-            })
-        });
+    rollout_fails_then_restores(&mut d);
     let report = run_with(d, config(), &released("v1.4.0", "main"), false).await;
     assert_eq!(report.outcome, Outcome::RolledBack, "{report:#?}");
     assert_eq!(report.exit_code(), ExitStatus::RolledBack);
@@ -1254,28 +1258,12 @@ async fn a_freeze_set_while_a_run_waits_refuses_it_under_the_lock_and_nothing_is
 async fn a_failed_rollout_quarantines_its_version_and_a_state_that_cannot_be_written_is_a_warning()
 {
     use neuro_deploy_core::model::{GuardState, VersionedState};
-    let failing = |d: &mut Doubles| {
-        let rollouts = Arc::new(AtomicUsize::new(0));
-        d.cluster
-            .expect_await_rollout()
-            .times(2)
-            .returning(move |_, _, _| {
-                Ok(if rollouts.fetch_add(1, Ordering::SeqCst) == 0 {
-                    RolloutResult::Failed {
-                        workload: "neuro-ui".into(),
-                        reason: "progress deadline exceeded".into(),
-                    }
-                } else {
-                    RolloutResult::Complete
-                })
-            });
-    };
     let mut d = Doubles::new();
     d.workloads("staging", app("v1.3.0"))
         .images(&["v1.4.0"])
         .lock_once("staging");
     record_set_images(&mut d);
-    failing(&mut d);
+    rollout_fails_then_restores(&mut d);
     let written = Arc::new(Mutex::new(Vec::<GuardState>::new()));
     let log = Arc::clone(&written);
     let mut state = MockSharedState::new();
@@ -1305,7 +1293,7 @@ async fn a_failed_rollout_quarantines_its_version_and_a_state_that_cannot_be_wri
         .images(&["v1.4.0"])
         .lock_once("staging");
     record_set_images(&mut d);
-    failing(&mut d);
+    rollout_fails_then_restores(&mut d);
     let mut state = MockSharedState::new();
     state
         .expect_read_state()

@@ -93,17 +93,10 @@ const AUTH_CODES: [&str; 8] = [
 
 /// Whether the credential chain came up empty (or failed) somewhere under `error`.
 fn lacks_credentials(error: &(dyn std::error::Error + 'static)) -> bool {
-    let mut next = Some(error);
-    while let Some(current) = next {
-        if current
-            .downcast_ref::<aws_credential_types::provider::error::CredentialsError>()
-            .is_some()
-        {
-            return true;
-        }
-        next = current.source();
-    }
-    false
+    neuro_deploy_core::error::any_cause(
+        error,
+        |_: &aws_credential_types::provider::error::CredentialsError| true,
+    )
 }
 
 /// Maps any SDK error onto the core's vocabulary. `operation` says what was attempted,

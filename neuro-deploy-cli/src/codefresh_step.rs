@@ -102,7 +102,7 @@ pub async fn run(cli: CodefreshCli) -> ExitStatus {
         let exported = cf_export(
             &file,
             &[
-                ("NEURO_DEPLOY_OUTCOME", outcome_word(outcome).as_str()),
+                ("NEURO_DEPLOY_OUTCOME", outcome.as_str()),
                 (
                     "NEURO_DEPLOY_REASON",
                     reason.map(|r| r.as_str()).unwrap_or(""),
@@ -136,14 +136,6 @@ fn writable_export_file() -> Result<(), Failure> {
                 wiring::io_problem(&error)
             ))
         })
-}
-
-/// The outcome as reports spell it (`deployed`, `refused` …).
-fn outcome_word(outcome: Outcome) -> String {
-    serde_json::to_value(outcome)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
 }
 
 async fn step(context: &Context, step: Step, dry_run: bool) -> Result<Report, Failure> {

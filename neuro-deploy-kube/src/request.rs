@@ -124,20 +124,13 @@ pub(crate) fn map_error(operation: &str, error: kube::Error) -> AdapterError {
 /// in the chain means the request was never sent.
 fn never_connected(error: &(dyn std::error::Error + 'static)) -> bool {
     use std::io::ErrorKind;
-    let mut next = Some(error);
-    while let Some(current) = next {
-        if let Some(io) = current.downcast_ref::<std::io::Error>()
-            && matches!(
-                io.kind(),
-                ErrorKind::ConnectionRefused
-                    | ErrorKind::AddrNotAvailable
-                    | ErrorKind::NetworkUnreachable
-                    | ErrorKind::HostUnreachable
-            )
-        {
-            return true;
-        }
-        next = current.source();
-    }
-    false
+    neuro_deploy_core::error::any_cause(error, |io: &std::io::Error| {
+        matches!(
+            io.kind(),
+            ErrorKind::ConnectionRefused
+                | ErrorKind::AddrNotAvailable
+                | ErrorKind::NetworkUnreachable
+                | ErrorKind::HostUnreachable
+        )
+    })
 }

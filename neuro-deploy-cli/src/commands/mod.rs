@@ -144,12 +144,7 @@ impl Failure {
         );
         printer.print_unsuccessful(&document, &text);
         if crate::output::actions::enabled() {
-            let mut message = self.message.clone();
-            for cause in &self.causes {
-                message.push_str("\ncaused by: ");
-                message.push_str(cause);
-            }
-            crate::output::actions::failure(self.reason, &message, status);
+            crate::output::actions::failure(self.reason, &self.message, &self.causes, status);
         }
         status
     }

@@ -84,8 +84,15 @@ pub fn grouped(kind: &str) -> bool {
     matches!(kind, "gate_queues_drained" | "await_rollout" | "verify")
 }
 
+/// `message` with one `caused by:` line per cause, as an annotation shows it.
+fn with_causes(message: &str, causes: &[String]) -> String {
+    causes.iter().fold(message.to_owned(), |text, cause| {
+        format!("{text}\ncaused by: {cause}")
+    })
+}
+
 /// What a run that ended before any report says to the job: an annotation and the outputs.
-pub fn failure(reason: Option<ReasonCode>, message: &str, status: ExitStatus) {
+pub fn failure(reason: Option<ReasonCode>, message: &str, causes: &[String], status: ExitStatus) {
     let outcome = if reason.is_some() {
         "refused"
     } else {
@@ -95,7 +102,7 @@ pub fn failure(reason: Option<ReasonCode>, message: &str, status: ExitStatus) {
         Some(code) => format!("neuro-deploy refused ({code})"),
         None => "neuro-deploy failed".to_owned(),
     };
-    error(&title, message);
+    error(&title, &with_causes(message, causes));
     let reason = reason.map(|r| r.as_str().to_owned()).unwrap_or_default();
     let code = status.code().to_string();
     outputs(&[
@@ -110,25 +117,13 @@ pub fn failure(reason: Option<ReasonCode>, message: &str, status: ExitStatus) {
 
 /// What a finished run says to the job: annotations, the outputs and the summary.
 pub fn report(report: &Report) {
-    let outcome = outcome_word(report.outcome);
-    if !matches!(
-        report.outcome,
-        Outcome::Deployed
-            | Outcome::WouldDeploy
-            | Outcome::Ignored
-            | Outcome::ImageReady
-            | Outcome::Planned
-    ) {
+    let outcome = report.outcome.as_str();
+    if report.exit_code() != ExitStatus::Done {
         let title = match report.reason {
             Some(code) => format!("neuro-deploy {outcome} ({code})"),
             None => format!("neuro-deploy {outcome}"),
         };
-        let mut message = report.message.clone();
-        for cause in &report.causes {
-            message.push_str("\ncaused by: ");
-            message.push_str(cause);
-        }
-        error(&title, &message);
+        error(&title, &with_causes(&report.message, &report.causes));
     }
     for text in &report.warnings {
         warning(text);
@@ -152,22 +147,6 @@ pub fn report(report: &Report) {
         ("exit_code", &code),
     ]);
     append("GITHUB_STEP_SUMMARY", &summary(report));
-}
-
-/// The outcome as reports spell it in JSON (`deployed`, `rolled_back` …).
-fn outcome_word(outcome: Outcome) -> &'static str {
-    match outcome {
-        Outcome::Deployed => "deployed",
-        Outcome::WouldDeploy => "would_deploy",
-        Outcome::Ignored => "ignored",
-        Outcome::Refused => "refused",
-        Outcome::RolledBack => "rolled_back",
-        Outcome::RollbackFailed => "rollback_failed",
-        Outcome::Failed => "failed",
-        Outcome::ImageReady => "image_ready",
-        Outcome::Interrupted => "interrupted",
-        Outcome::Planned => "planned",
-    }
 }
 
 /// Appends `name<<DELIMITER` / value / `DELIMITER` blocks to `$GITHUB_OUTPUT` (GitHub's syntax
@@ -226,7 +205,7 @@ fn summary(report: &Report) -> String {
         .unwrap_or_default();
     let mut out = format!(
         "### {mark} neuro-deploy: {}{reason}\n\n{}\n\n",
-        outcome_word(report.outcome).replace('_', " "),
+        report.outcome.as_str().replace('_', " "),
         cell(&report.message)
     );
     out.push_str("| | |\n|---|---|\n");

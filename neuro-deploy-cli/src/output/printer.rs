@@ -3,7 +3,7 @@
 //! refused (CODE): …` or `neuro-deploy: failed: …`, details below it). A closed stdout or stderr
 //! (`| head`) is not an error: output stops quietly.
 
-use neuro_deploy_core::{ExitStatus, Outcome, Report};
+use neuro_deploy_core::{ExitStatus, Report};
 use serde::Serialize;
 
 use super::actions::inert;
@@ -45,22 +45,17 @@ impl Printer {
         // The live progress on a terminal showed every step already.
         let live = !self.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr());
         let text = report_text(report, !live);
-        match report.outcome {
-            Outcome::Deployed
-            | Outcome::WouldDeploy
-            | Outcome::Ignored
-            | Outcome::ImageReady
-            | Outcome::Planned => self.print(&document, &text),
-            Outcome::Refused
-            | Outcome::RolledBack
-            | Outcome::RollbackFailed
-            | Outcome::Failed
-            | Outcome::Interrupted => self.print_unsuccessful(&document, &text),
+        // A run that did not succeed (any exit status but 0) is not a result.
+        let status = report.exit_code();
+        if status == ExitStatus::Done {
+            self.print(&document, &text);
+        } else {
+            self.print_unsuccessful(&document, &text);
         }
         if super::actions::enabled() {
             super::actions::report(report);
         }
-        report.exit_code()
+        status
     }
 
     /// Prints a run that did not succeed: the JSON document on stdout, or in text mode `text`

@@ -20,6 +20,23 @@ pub fn causes(error: &(dyn std::error::Error + 'static)) -> Vec<String> {
     out
 }
 
+/// Whether `error`, or anything in its chain of causes, is a `T` for which `found` holds: how an
+/// adapter recognizes a cause by its type (a refused connection, missing credentials) instead
+/// of by its text.
+pub fn any_cause<T: std::error::Error + 'static>(
+    error: &(dyn std::error::Error + 'static),
+    found: impl Fn(&T) -> bool,
+) -> bool {
+    let mut next = Some(error);
+    while let Some(current) = next {
+        if current.downcast_ref::<T>().is_some_and(&found) {
+            return true;
+        }
+        next = current.source();
+    }
+    false
+}
+
 /// The message and its causes on one line, `message: cause: cause` (anyhow's `{:#}`), for places
 /// that keep one string per error (a queue sample, a step's detail).
 pub fn one_line(error: &(dyn std::error::Error + 'static)) -> String {
@@ -34,7 +51,7 @@ pub fn one_line(error: &(dyn std::error::Error + 'static)) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{causes, one_line};
+    use super::{any_cause, causes, one_line};
 
     #[derive(Debug, thiserror::Error)]
     #[error("{message}")]
@@ -69,6 +86,9 @@ mod tests {
             "the message already says `client error (Connect)`"
         );
         assert!(causes(&wrap("alone", None)).is_empty());
+        let refused = |e: &std::io::Error| e.kind() == std::io::ErrorKind::ConnectionRefused;
+        assert!(any_cause(&error, refused));
+        assert!(!any_cause(&wrap("alone", None), refused));
         assert_eq!(
             one_line(&wrap("outer", Some(wrap("inner", None)))),
             "outer: inner"

@@ -9,7 +9,7 @@ pub mod input;
 pub mod reason;
 
 pub use adapter::{AdapterError, Cause};
-pub use chain::{causes, one_line};
+pub use chain::{any_cause, causes, one_line};
 pub use exit::ExitStatus;
 pub use input::InputError;
 pub use reason::{Reason, ReasonCode, exit_codes_help};

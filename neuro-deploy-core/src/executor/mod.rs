@@ -236,8 +236,7 @@ impl Executor {
                 format!("image {} is ready; deploy not requested", plan.image),
             ),
             Ending::Deployed | Ending::Converged if ctx.dry_run => {
-                let busy = report.queues.iter().any(|sample| !sample.is_drained());
-                let message = if busy {
+                let message = if report.queues_busy() {
                     format!(
                         "would deploy {target_text} once the queues drain (dry run: every other gate passed; the queues are busy now, so a real run would wait up to {} for them); nothing was written",
                         crate::config::format_duration(self.config.queues.timeout)

@@ -52,9 +52,8 @@ impl Executor {
             ..ctx.clone()
         };
         let report = self.run(event, &ctx).await;
-        let busy = report.queues.iter().any(|sample| !sample.is_drained());
         let verdict = match report.outcome {
-            Outcome::WouldDeploy if busy => PreviewVerdict::WaitsForQueues {
+            Outcome::WouldDeploy if report.queues_busy() => PreviewVerdict::WaitsForQueues {
                 timeout: self.config.queues.timeout,
                 window: self.config.queues.window,
             },

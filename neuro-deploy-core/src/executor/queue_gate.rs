@@ -39,12 +39,20 @@ pub async fn sample_queues(
     join_all(reads).await
 }
 
-pub(super) fn queue_verdict(samples: &[QueueSample], when: &str) -> StepEnd {
-    let busy: Vec<String> = samples
+/// When a busy first sample refuses: no waiting is allowed.
+const FIRST_LOOK: &str = "on the first look (`--queue-timeout 0s`: no waiting for a busy queue)";
+
+/// The samples that are not drained, described.
+fn busy(samples: &[QueueSample]) -> Vec<String> {
+    samples
         .iter()
         .filter(|s| !s.is_drained())
         .map(QueueSample::describe)
-        .collect();
+        .collect()
+}
+
+pub(super) fn queue_verdict(samples: &[QueueSample], when: &str) -> StepEnd {
+    let busy = busy(samples);
     if busy.is_empty() {
         StepEnd::Ok(Some("every queue is empty in every region".to_owned()))
     } else {
@@ -80,19 +88,11 @@ impl Executor {
             )));
         }
         if gate.timeout.is_zero() {
-            return queue_verdict(
-                samples,
-                "on the first look (`--queue-timeout 0s`: no waiting for a busy queue)",
-            );
+            return queue_verdict(samples, FIRST_LOOK);
         }
-        let busy: Vec<String> = samples
-            .iter()
-            .filter(|s| !s.is_drained())
-            .map(QueueSample::describe)
-            .collect();
         StepEnd::Skipped(format!(
             "busy now ({}): a real run would wait up to {} for them to drain{hold}",
-            busy.join("; "),
+            busy(samples).join("; "),
             format_duration(gate.timeout)
         ))
     }
@@ -163,8 +163,7 @@ impl Executor {
             let elapsed = now.duration_since(start);
             if elapsed >= gate.timeout {
                 let waited = if gate.timeout.is_zero() {
-                    "on the first look (`--queue-timeout 0s`: no waiting for a busy queue)"
-                        .to_owned()
+                    FIRST_LOOK.to_owned()
                 } else {
                     format!("after waiting {}", format_duration(gate.timeout))
                 };

@@ -98,6 +98,24 @@ pub enum Outcome {
     Planned,
 }
 
+impl Outcome {
+    /// The snake_case word reports spell it with (`deployed`, `rolled_back` …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Deployed => "deployed",
+            Outcome::WouldDeploy => "would_deploy",
+            Outcome::Ignored => "ignored",
+            Outcome::Refused => "refused",
+            Outcome::RolledBack => "rolled_back",
+            Outcome::RollbackFailed => "rollback_failed",
+            Outcome::Failed => "failed",
+            Outcome::ImageReady => "image_ready",
+            Outcome::Interrupted => "interrupted",
+            Outcome::Planned => "planned",
+        }
+    }
+}
+
 /// Everything a run decided and did; `--output json` prints it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Report {
@@ -156,6 +174,11 @@ pub struct RecordedDeployment {
 }
 
 impl Report {
+    /// Whether the last look at the queues found one not drained (or unreadable).
+    pub fn queues_busy(&self) -> bool {
+        self.queues.iter().any(|sample| !sample.is_drained())
+    }
+
     /// The process exit code.
     pub fn exit_code(&self) -> ExitStatus {
         match self.outcome {
@@ -242,5 +265,29 @@ impl Report {
         };
         report.causes = crate::error::causes(error);
         report
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Outcome;
+
+    #[test]
+    fn an_outcome_is_spelled_as_its_json() {
+        for outcome in [
+            Outcome::Deployed,
+            Outcome::WouldDeploy,
+            Outcome::Ignored,
+            Outcome::Refused,
+            Outcome::RolledBack,
+            Outcome::RollbackFailed,
+            Outcome::Failed,
+            Outcome::ImageReady,
+            Outcome::Interrupted,
+            Outcome::Planned,
+        ] {
+            let json = serde_json::to_string(&outcome).expect("serializes");
+            assert_eq!(json, format!("\"{}\"", outcome.as_str()));
+        }
     }
 }

@@ -343,6 +343,36 @@ pub enum EventCommand {
     Rollback(RollbackArgs),
 }
 
+impl EventCommand {
+    /// The operator's reason to deploy outside the deploy windows, when given.
+    pub fn window_override(&self) -> Option<String> {
+        let flags = match self {
+            EventCommand::Merged(a) => &a.window,
+            EventCommand::Released(a) => &a.window,
+            EventCommand::Promote(a) => &a.window,
+            EventCommand::Deploy(a) => &a.window,
+            EventCommand::Rollback(_) => return None,
+        };
+        flags
+            .override_window
+            .then(|| flags.reason.clone())
+            .flatten()
+    }
+}
+
+/// `--override-window --reason TEXT` on the events that write (a rollback is never blocked).
+#[derive(Debug, Args)]
+pub struct WindowOverrideArgs {
+    /// Deploy although the environment's deploy windows are closed (an urgent fix); needs
+    /// `--reason`, recorded on the Deployments, the report, the notification and the GitHub
+    /// Deployment. A freeze is never overridden: `unfreeze` it on the record.
+    #[arg(long, requires = "reason")]
+    pub override_window: bool,
+    /// Why the deploy windows are overridden (recorded).
+    #[arg(long, requires = "override_window")]
+    pub reason: Option<String>,
+}
+
 /// `merged`.
 #[derive(Debug, Args)]
 pub struct MergedArgs {
@@ -352,6 +382,9 @@ pub struct MergedArgs {
     /// Branch merged into (default: the configured main branch).
     #[arg(long)]
     pub branch: Option<String>,
+    /// Deploy-window override.
+    #[command(flatten)]
+    pub window: WindowOverrideArgs,
 }
 
 /// `released`.
@@ -372,6 +405,9 @@ pub struct ReleasedArgs {
     /// The release is a draft (ignored).
     #[arg(long)]
     pub draft: bool,
+    /// Deploy-window override.
+    #[command(flatten)]
+    pub window: WindowOverrideArgs,
 }
 
 /// `promote`.
@@ -386,6 +422,9 @@ pub struct PromoteArgs {
     /// Allow a version older than what runs there now.
     #[arg(long)]
     pub allow_downgrade: bool,
+    /// Deploy-window override.
+    #[command(flatten)]
+    pub window: WindowOverrideArgs,
 }
 
 /// `deploy`.
@@ -401,6 +440,9 @@ pub struct DeployArgs {
     /// Namespace.
     #[arg(long)]
     pub namespace: Option<String>,
+    /// Deploy-window override.
+    #[command(flatten)]
+    pub window: WindowOverrideArgs,
 }
 
 /// `rollback`.

@@ -77,6 +77,7 @@ pub fn run_context(dry_run: bool) -> RunContext {
         started_at: rfc3339(now),
         dry_run,
         run_url: run_url_from(|name| std::env::var(name).ok()),
+        override_window: None,
     }
 }
 

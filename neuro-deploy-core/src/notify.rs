@@ -101,6 +101,9 @@ pub fn slack_message(config: &Config, report: &Report, who: &str) -> Value {
     if let Some(reason) = report.reason {
         details.push(format!("*reason* `{reason}`"));
     }
+    if let Some(overridden) = &report.overridden {
+        details.push(format!("*override* {overridden}"));
+    }
     json!({
         "text": text,
         "blocks": [

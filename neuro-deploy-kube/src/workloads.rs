@@ -94,6 +94,13 @@ impl KubeCluster {
         if audit.previous_version.is_none() {
             annotations.remove(annotations::PREVIOUS_VERSION);
         }
+        // Keys this deploy does not set are removed (null in a strategic merge patch).
+        let mut annotations = serde_json::to_value(&annotations).unwrap_or_default();
+        if let Some(map) = annotations.as_object_mut() {
+            for key in audit.cleared_annotations() {
+                map.insert(key.to_owned(), serde_json::Value::Null);
+            }
+        }
         let containers: Vec<_> = changes
             .iter()
             .map(|c| json!({ "name": c.container, "image": c.image }))

@@ -107,6 +107,7 @@ async fn promote(
         started_at: "2026-11-26T00:00:00Z".into(),
         dry_run: false,
         run_url: None,
+        override_window: None,
     };
     Executor::new(adapters, config.clone())
         .run(&event, &ctx)

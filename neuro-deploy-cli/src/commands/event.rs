@@ -18,7 +18,7 @@ use crate::signals::Signals;
 use crate::wiring;
 
 /// How an event runs.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Options {
     /// Gather facts and evaluate every gate, write nothing.
     pub dry_run: bool,
@@ -26,6 +26,8 @@ pub struct Options {
     pub yes: bool,
     /// Stop once the image exists (the Codefresh trigger step with `--no-deploy`).
     pub image_only: bool,
+    /// The operator's reason to deploy outside the deploy windows (`--override-window`).
+    pub override_window: Option<String>,
 }
 
 /// The event a command's arguments name completely (no look-ups).
@@ -210,7 +212,8 @@ async fn run_unnotified(
     if let Some(recorder) = wiring::recorder(&context.backend, config).map_err(unavailable)? {
         executor = executor.with_recorder(recorder);
     }
-    let ctx = run_context(options.dry_run);
+    let mut ctx = run_context(options.dry_run);
+    ctx.override_window = options.override_window.clone();
     Ok(if options.image_only {
         signals.during(executor.prepare_image(&event, &ctx)).await
     } else {

@@ -209,18 +209,22 @@ pub fn with_run_flags(config: Config, cli: &Cli) -> Result<Config, ConfigError> 
 /// Runs one parsed command in `context` and prints its result; the exit status is the
 /// command's. The binary and the playground shell both come through here.
 pub async fn execute(context: &Context, cli: Cli) -> ExitStatus {
-    let options = event::Options {
+    let mut options = event::Options {
         dry_run: cli.common.dry_run,
         yes: cli.yes,
         image_only: false,
+        override_window: None,
     };
     let result = match cli.command {
         Command::Config { action } => config::run(context, action),
         Command::Plan { event } => plan::run(context, event),
-        Command::Event(command) => match event::from_command(command, &context.config) {
-            Ok(event) => event::execute(context, event, options).await,
-            Err(failure) => Err(failure),
-        },
+        Command::Event(command) => {
+            options.override_window = command.window_override();
+            match event::from_command(command, &context.config) {
+                Ok(event) => event::execute(context, event, options).await,
+                Err(failure) => Err(failure),
+            }
+        }
         Command::Status { env } => status::run(context, env.as_deref()).await,
         Command::Queues => queues::run(context).await,
         Command::History { env, limit } => {

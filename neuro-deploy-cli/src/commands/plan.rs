@@ -1,7 +1,10 @@
 //! `neuro-deploy plan EVENT`: what an event would do, decided offline — contacts nothing, needs
-//! no credentials; unknown facts show both branches.
+//! no credentials; unknown facts show both branches. The clock is read: the deploy windows are
+//! judged now.
 
-use neuro_deploy_core::{Decision, ExitStatus, Facts, decide};
+use std::time::SystemTime;
+
+use neuro_deploy_core::{Decision, ExitStatus, Fact, Facts, decide};
 
 use super::{Context, Failure, event};
 use crate::args::EventCommand;
@@ -10,8 +13,14 @@ use crate::output::text;
 
 /// Decides `command` on unknown facts and prints the plan.
 pub fn run(context: &Context, command: EventCommand) -> Result<ExitStatus, Failure> {
+    let window_override = command.window_override();
     let event = event::from_command(command, &context.config)?;
-    let decision = decide(&event, &context.config, &Facts::unknown());
+    let facts = Facts {
+        now: Fact::Known(crate::identity::rfc3339(SystemTime::now())),
+        window_override,
+        ..Facts::unknown()
+    };
+    let decision = decide(&event, &context.config, &facts);
     let headline = match &decision {
         Decision::Proceed(plan) => text::plan_headline(&event, plan),
         Decision::Ignore(_) | Decision::Refuse(_) => String::new(),

@@ -64,6 +64,8 @@ pub async fn run(context: &Context, env: &str) -> Result<ExitStatus, Failure> {
             deployed_by: audit
                 .and_then(|a| a.deployed_by.clone())
                 .unwrap_or_else(|| ctx.holder()),
+            overridden: None,
+            approved_by: Vec::new(),
         },
     };
     let id = recorder.start(&record).await?;

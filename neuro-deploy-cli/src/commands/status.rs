@@ -2,7 +2,7 @@
 //! stands, whether it counts as verified, the last deploy, and drift (the verdicts are the
 //! core's). Exit 1 when an environment drifted or could not be read.
 
-use neuro_deploy_core::policy::EnvironmentStatus;
+use neuro_deploy_core::policy::{EnvironmentStatus, WindowState, window_state};
 use neuro_deploy_core::{ClusterDeployer, ExitStatus, SharedState};
 
 use super::{Context, EnvironmentReader, Failure};
@@ -12,7 +12,8 @@ use crate::output::documents::{StatusDocument, StatusRow};
 /// Reads every environment (or `only`) and prints a table.
 pub async fn run(context: &Context, only: Option<&str>) -> Result<ExitStatus, Failure> {
     let reader = EnvironmentReader::connect(context, only).await?;
-    let now = crate::identity::rfc3339(std::time::SystemTime::now());
+    let clock = chrono::Utc::now();
+    let now = neuro_deploy_core::policy::rfc3339(clock);
     let mut rows = Vec::new();
     for env in reader.environments {
         // One unreachable cluster does not hide the others.
@@ -29,12 +30,19 @@ pub async fn run(context: &Context, only: Option<&str>) -> Result<ExitStatus, Fa
             ),
             Err(error) => (None, None, Some(error.to_string())),
         };
+        // A validated configuration always reads; a window that does not is shown as closed.
+        let window = window_state(&env.windows, clock).unwrap_or_else(|why| WindowState::Closed {
+            because: why,
+            opens_at: None,
+            opens_local: None,
+        });
         rows.push(StatusRow {
             environment: &env.name,
             namespace: &env.namespace,
             status,
             unreachable,
             frozen,
+            window,
         });
     }
     let mut text = format!(
@@ -82,6 +90,16 @@ pub async fn run(context: &Context, only: Option<&str>) -> Result<ExitStatus, Fa
                     .map_or_else(|| "until unfrozen".to_owned(), |u| format!("until {u}"))
             ));
         }
+    }
+    for row in rows
+        .iter()
+        .filter(|row| row.window != WindowState::Unrestricted)
+    {
+        text.push_str(&format!(
+            "deploy window of `{}`: {}\n",
+            row.environment,
+            row.window.summary()
+        ));
     }
     // Drift: what runs is not what neuro-deploy recorded.
     for row in &rows {

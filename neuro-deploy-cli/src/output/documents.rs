@@ -164,6 +164,8 @@ pub struct StatusRow<'a> {
     pub unreachable: Option<String>,
     /// The freeze in force there, if any (`null` otherwise).
     pub frozen: Option<neuro_deploy_core::Freeze>,
+    /// Its deploy windows now (`unrestricted` when it has none).
+    pub window: neuro_deploy_core::policy::WindowState,
 }
 
 /// `neuro-deploy status`.

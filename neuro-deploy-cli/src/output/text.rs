@@ -135,6 +135,9 @@ pub fn report_text(report: &Report, steps: bool) -> String {
             recorded.state.as_str()
         ));
     }
+    if let Some(overridden) = &report.overridden {
+        out.push_str(&format!("  override  {overridden}\n"));
+    }
     for warning in &report.warnings {
         out.push_str(&format!("  warning   {warning}\n"));
     }

@@ -229,3 +229,127 @@ async fn a_version_rolled_back_by_a_failed_rollout_stays_out_until_cleared() {
         .await;
     assert_eq!((code, reason(&json)), (2, "invalid_input"), "{json:#}");
 }
+
+/// The three environments of the default config, production with `windows` (TOML).
+fn environments_with_production_windows(windows: &str) -> String {
+    format!(
+        r#"
+[[environments]]
+name = "dev"
+namespace = "dev"
+trigger = "merge"
+
+[[environments]]
+name = "staging"
+namespace = "staging"
+trigger = "release"
+
+[[environments]]
+name = "production"
+namespace = "leaf-neuro-ui"
+trigger = "manual"
+promote_from = "staging"
+{windows}
+"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deny_window_active_now_refuses_production_and_an_override_deploys_and_records_why() {
+    use chrono::{Timelike, Utc};
+    // A daily deny window that started five minutes ago and lasts an hour.
+    let start = Utc::now() - chrono::Duration::minutes(5);
+    let start = start
+        .with_second(0)
+        .and_then(|s| s.with_nanosecond(0))
+        .unwrap();
+    let opens = (start + chrono::Duration::hours(1))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let schedule = format!("{} {} * * *", start.minute(), start.hour());
+    let w = World::start(
+        fast_sim(),
+        &environments_with_production_windows(&format!(
+            "[[environments.windows]]\nkind = \"deny\"\nschedule = \"{schedule}\"\nduration = \"1h\"\nreason = \"incident review\"\n"
+        )),
+    )
+    .await;
+    w.staged("v1.4.0").await;
+
+    // Refused, naming the window and when it opens; nothing is written.
+    let before = w.writes_to("leaf-neuro-ui");
+    let (code, json, _) = w.run(&["promote", "v1.4.0", "--yes"]).await;
+    assert_eq!(
+        (code, reason(&json)),
+        (3, "outside_deploy_window"),
+        "{json:#}"
+    );
+    let message = json["message"].as_str().unwrap_or_default();
+    for needed in [
+        "incident review",
+        schedule.as_str(),
+        "UTC",
+        opens.as_str(),
+        "--override-window",
+    ] {
+        assert!(message.contains(needed), "`{needed}` missing: {message}");
+    }
+    assert_eq!(w.writes_to("leaf-neuro-ui"), before, "nothing written");
+    // The plan, the dry run and `status` say so too.
+    let (code, json, _) = w.run(&["plan", "promote", "v1.4.0"]).await;
+    assert_eq!(
+        (code, reason(&json)),
+        (3, "outside_deploy_window"),
+        "{json:#}"
+    );
+    let (code, json, _) = w.run(&["promote", "v1.4.0", "--dry-run"]).await;
+    assert_eq!(
+        (code, reason(&json)),
+        (3, "outside_deploy_window"),
+        "{json:#}"
+    );
+    let (code, json, _) = w.run(&["status", "--env", "production"]).await;
+    assert_eq!(code, 0, "{json:#}");
+    let window = &json["environments"][0]["window"];
+    assert_eq!(
+        (window["state"].as_str(), window["opens_at"].as_str()),
+        (Some("closed"), Some(opens.as_str())),
+        "{json:#}"
+    );
+    // `--override-window` needs a reason.
+    let (code, _, _) = w
+        .run(&["promote", "v1.4.0", "--yes", "--override-window"])
+        .await;
+    assert_eq!(code, 2);
+
+    // An override lets the fix through and is recorded where people look.
+    let (code, json, stderr) = w
+        .run(&[
+            "promote",
+            "v1.4.0",
+            "--yes",
+            "--override-window",
+            "--reason",
+            "hotfix for incident 42",
+        ])
+        .await;
+    assert_eq!(code, 0, "{json:#}\n{stderr}");
+    assert!(w.pinned("leaf-neuro-ui", "v1.4.0"));
+    let overridden = json["overridden"].as_str().unwrap_or_default();
+    assert!(overridden.contains("hotfix for incident 42"), "{json:#}");
+    let annotation = w
+        .kubectl(&[
+            "get",
+            "deployment",
+            "neuro-ui",
+            "-n",
+            "leaf-neuro-ui",
+            "-o",
+            r"jsonpath={.metadata.annotations.neuro-deploy\.io/override}",
+        ])
+        .await;
+    assert!(
+        annotation.contains("hotfix for incident 42") && annotation.contains("incident review"),
+        "{annotation}"
+    );
+}

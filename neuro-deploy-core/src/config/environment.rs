@@ -1,11 +1,12 @@
 //! `[[environments]]`: where each environment lives, what deploys there ([`Trigger`]), and the
-//! checks after its rollouts (`[environments.verify]`).
+//! checks after its rollouts (`[environments.verify]`); its deploy windows are in [`super::window`].
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use super::duration;
+use super::window::WindowConfig;
 
 /// How an environment is deployed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,6 +62,9 @@ pub struct EnvironmentConfig {
     /// `[environments.verify]`: checks that must pass after a rollout completes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verify: Option<VerifyConfig>,
+    /// `[[environments.windows]]`: when deploys may go in (none: always).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub windows: Vec<WindowConfig>,
 }
 
 /// `[environments.verify]`: after the rollout, every URL must answer 2xx on every probe for
@@ -132,6 +136,7 @@ impl EnvironmentConfig {
             queue_gate_setting: Some(queue_gate.unwrap_or(promote_from.is_some())),
             url: None,
             verify: None,
+            windows: Vec::new(),
         }
     }
 

@@ -10,7 +10,7 @@
 //!
 //! One concept a file: this file holds [`Config`] (loading, lookups); [`sections`] the simple
 //! sections and their defaults; [`environment`] the environments and their checks; [`notify`];
-//! [`overrides`] (per-run flags, applied once); `validate`, `duration`, [`glob`] and [`error`].
+//! [`overrides`] (per-run flags, applied once); [`window`] (deploy windows); `validate`, `duration`, [`glob`] and [`error`].
 //!
 //! What it is not: it reads no file and no environment variable (the binaries do) and holds
 //! no credential.
@@ -23,6 +23,7 @@ pub mod notify;
 pub mod overrides;
 pub mod sections;
 mod validate;
+pub mod window;
 
 use serde::{Deserialize, Serialize};
 
@@ -37,6 +38,7 @@ pub use sections::{
     RolloutConfig,
 };
 pub use validate::validate_env_name;
+pub use window::{WindowConfig, WindowKind};
 
 /// Validated settings, shaped like the file. Build with [`Config::from_toml`] or
 /// [`Config::default`].

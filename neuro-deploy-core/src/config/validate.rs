@@ -203,6 +203,11 @@ impl Config {
                     invalid(key("verify.timeout"), "must be more than 0s, e.g. `5s`");
                 }
             }
+            for (j, window) in env.windows.iter().enumerate() {
+                for (field, problem) in window.problems() {
+                    invalid(key(&format!("windows[{j}].{field}")), &problem);
+                }
+            }
             if !namespaces.insert(env.namespace.as_str()) {
                 invalid(
                     key("namespace"),

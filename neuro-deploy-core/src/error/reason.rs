@@ -48,6 +48,12 @@ pub enum ReasonCode {
     /// The version failed in this environment (or was rolled back from) and is quarantined
     /// there until someone clears it.
     VersionQuarantined,
+    /// The environment's deploy windows are closed now (an active deny window, or no allow
+    /// window active); `--override-window --reason` lets an urgent fix through.
+    OutsideDeployWindow,
+    /// The promotion lacks the approvals the environment requires (distinct people, of this
+    /// version and digest, not the promoter).
+    ApprovalRequired,
     /// The environment's checks failed after the rollout (the previous images were restored).
     VerificationFailed,
     // ---- ignores ----
@@ -61,7 +67,7 @@ pub enum ReasonCode {
 
 impl ReasonCode {
     /// Every code, for documentation and tests.
-    pub const ALL: [ReasonCode; 20] = [
+    pub const ALL: [ReasonCode; 22] = [
         ReasonCode::QueueNotDrained,
         ReasonCode::NotVerifiedOnStaging,
         ReasonCode::ImageMissing,
@@ -78,6 +84,8 @@ impl ReasonCode {
         ReasonCode::RolloutFailing,
         ReasonCode::Frozen,
         ReasonCode::VersionQuarantined,
+        ReasonCode::OutsideDeployWindow,
+        ReasonCode::ApprovalRequired,
         ReasonCode::VerificationFailed,
         ReasonCode::NotReleaseBranch,
         ReasonCode::DraftRelease,
@@ -103,6 +111,8 @@ impl ReasonCode {
             ReasonCode::RolloutFailing => "rollout_failing",
             ReasonCode::Frozen => "frozen",
             ReasonCode::VersionQuarantined => "version_quarantined",
+            ReasonCode::OutsideDeployWindow => "outside_deploy_window",
+            ReasonCode::ApprovalRequired => "approval_required",
             ReasonCode::VerificationFailed => "verification_failed",
             ReasonCode::NotReleaseBranch => "not_release_branch",
             ReasonCode::DraftRelease => "draft_release",
@@ -167,6 +177,12 @@ impl ReasonCode {
             }
             ReasonCode::VersionQuarantined => {
                 "the version failed there (or was rolled back from) until `quarantine clear`"
+            }
+            ReasonCode::OutsideDeployWindow => {
+                "the environment's deploy windows are closed now; `--override-window --reason` lets a fix through"
+            }
+            ReasonCode::ApprovalRequired => {
+                "the version lacks the approvals the environment requires (`neuro-deploy approve`)"
             }
             ReasonCode::VerificationFailed => {
                 "the checks after the rollout failed; the previous images were restored"

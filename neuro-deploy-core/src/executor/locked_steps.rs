@@ -35,7 +35,9 @@ impl Executor {
                 Step::ReleaseLock { .. } => break,
                 Step::SetImage { .. } => {
                     let started = self.step_started(&planned);
-                    if let Err(ending) = self.decide_again(event, plan, report, index, watch).await
+                    if let Err(ending) = self
+                        .decide_again(event, plan, ctx, report, index, watch)
+                        .await
                     {
                         return ending;
                     }
@@ -156,6 +158,7 @@ impl Executor {
         &self,
         event: &Event,
         plan: &mut Plan,
+        ctx: &RunContext,
         report: &mut Report,
         index: usize,
         watch: &Watch,
@@ -172,6 +175,11 @@ impl Executor {
         let Some(target) = target(event, &self.config).ok() else {
             return Ok(());
         };
+        // The guardrails are judged at this instant, not the run's start: a window that
+        // opened or a freeze that ended meanwhile counts now.
+        if let Some(now) = report.now(&ctx.started_at) {
+            facts.now = Fact::Known(now);
+        }
         match watch.race(self.read_workloads(&target, &mut facts)).await {
             Ok(Ok(())) => {}
             Ok(Err(error)) => return Err(self.stop(report, index, started, Stop::Failed(error))),
@@ -214,6 +222,8 @@ impl Executor {
         }
         report.previous_version = fresh.previous_version.clone();
         plan.previous_version = fresh.previous_version;
+        report.overridden = fresh.overridden.clone();
+        plan.overridden = fresh.overridden;
         for (mine, theirs) in plan.steps.iter_mut().zip(fresh.steps) {
             if matches!(
                 (&mine.step, &theirs.step),
@@ -339,6 +349,8 @@ impl Executor {
                 ctx.identity
             ),
             queue_gate_skipped,
+            overridden: plan.overridden.clone(),
+            approved_by: None,
         }
     }
 }

@@ -187,10 +187,7 @@ impl Executor {
             .as_ref()
             .map(|v| v.image_tag(self.config.git.short_sha_length));
         let unlocked = Watch::unlocked(&self.interrupt);
-        let facts = match unlocked
-            .race(self.gather_facts(event, &target, &ctx.started_at))
-            .await
-        {
+        let facts = match unlocked.race(self.gather_facts(event, &target, ctx)).await {
             Ok(Ok(facts)) => facts,
             Ok(Err(error)) => return report.failed(&error),
             Err(_) => {
@@ -210,6 +207,7 @@ impl Executor {
         report.version = Some(plan.version.clone());
         report.image = Some(plan.image.pinned());
         report.previous_version = plan.previous_version.clone();
+        report.overridden = plan.overridden.clone();
         report.steps = plan
             .steps
             .iter()
@@ -295,13 +293,14 @@ impl Executor {
         &self,
         event: &Event,
         target: &Target,
-        now: &str,
+        ctx: &RunContext,
     ) -> Result<Facts, AdapterError> {
         let registry = &self.adapters.registry;
         let repository = registry.repository_uri().await?;
         let mut facts = Facts {
             repository_uri: Fact::Known(repository.clone()),
-            now: Fact::Known(now.to_owned()),
+            now: Fact::Known(ctx.started_at.clone()),
+            window_override: ctx.override_window.clone(),
             ..Facts::unknown()
         };
         self.read_workloads(target, &mut facts).await?;

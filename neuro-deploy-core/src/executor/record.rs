@@ -62,6 +62,8 @@ impl Executor {
                 digest: plan.image.digest.clone(),
                 previous_version: plan.previous_version.clone(),
                 deployed_by: ctx.holder(),
+                overridden: plan.overridden.clone(),
+                approved_by: Vec::new(),
             },
         }
     }

@@ -162,6 +162,14 @@ pub struct Report {
     /// not be written, and how to add it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Why the deploy went in although a guardrail was closed (a deploy window overridden, a
+    /// rollback inside a deny window), as written to `neuro-deploy.io/override`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overridden: Option<String>,
+    /// When the run started on tokio's clock: the guardrails are judged again under the lock
+    /// at the run's start plus the time since.
+    #[serde(skip)]
+    pub(super) clock: Option<tokio::time::Instant>,
 }
 
 /// The record a run wrote about its deploy.
@@ -174,6 +182,14 @@ pub struct RecordedDeployment {
 }
 
 impl Report {
+    /// The instant now on the run's clock: its start (`started_at`, RFC 3339) plus the time
+    /// since on tokio's clock (so paused-time tests move it).
+    pub(super) fn now(&self, started_at: &str) -> Option<String> {
+        let start = crate::policy::parse_instant(started_at)?;
+        let elapsed = chrono::Duration::from_std(self.clock?.elapsed()).ok()?;
+        Some(crate::policy::rfc3339(start + elapsed))
+    }
+
     /// Whether the last look at the queues found one not drained (or unreadable).
     pub fn queues_busy(&self) -> bool {
         self.queues.iter().any(|sample| !sample.is_drained())
@@ -229,6 +245,8 @@ impl Report {
             restored: Vec::new(),
             recorded: None,
             warnings: Vec::new(),
+            overridden: None,
+            clock: Some(tokio::time::Instant::now()),
         }
     }
 

@@ -190,6 +190,8 @@ impl Executor {
                 plan.version
             ),
             queue_gate_skipped: None,
+            overridden: None,
+            approved_by: None,
         }
     }
 

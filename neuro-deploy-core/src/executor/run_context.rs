@@ -16,6 +16,10 @@ pub struct RunContext {
     /// The CI run's page, when known (linked from the deploy's record).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_url: Option<String>,
+    /// The operator's reason to deploy outside the environment's deploy windows
+    /// (`--override-window --reason`): recorded on the deploy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub override_window: Option<String>,
 }
 
 impl RunContext {

@@ -39,6 +39,13 @@ pub struct DeploymentPayload {
     pub previous_version: Option<String>,
     /// Who ran it (`user@host/run-id`).
     pub deployed_by: String,
+    /// Why it went in although a guardrail was closed (a deploy window overridden, a rollback
+    /// inside a deny window).
+    #[serde(rename = "override", default, skip_serializing_if = "Option::is_none")]
+    pub overridden: Option<String>,
+    /// Who approved it, when the environment requires approvals.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub approved_by: Vec<String>,
 }
 
 /// The state of a recorded deploy (GitHub's deployment status states that neuro-deploy uses).

@@ -126,6 +126,11 @@ pub mod annotations {
     pub const CHANGE_CAUSE: &str = "kubernetes.io/change-cause";
     /// Why an operator skipped the queue gate, and the depths skipped (emergency rollback).
     pub const QUEUE_GATE_SKIPPED: &str = "neuro-deploy.io/queue-gate-skipped";
+    /// Why the deploy went in although a guardrail was closed: a deploy window overridden
+    /// (`--override-window --reason`), or a rollback inside a deny window.
+    pub const OVERRIDE: &str = "neuro-deploy.io/override";
+    /// Who approved the deploy (the approvals it used and consumed).
+    pub const APPROVED_BY: &str = "neuro-deploy.io/approved-by";
     /// On the Deployment's metadata (not the pod template, which would start a rollout):
     /// `VERSION@TIME` of the last verification that passed there.
     pub const VERIFIED: &str = "neuro-deploy.io/verified";
@@ -263,6 +268,13 @@ pub struct DeployAudit {
     /// queue depths skipped. `None` clears an earlier record.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue_gate_skipped: Option<String>,
+    /// Set when the deploy went in although a guardrail was closed (see
+    /// [`annotations::OVERRIDE`]). `None` clears an earlier record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overridden: Option<String>,
+    /// Who approved it, when approvals are required. `None` clears an earlier record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_by: Option<String>,
 }
 
 impl DeployAudit {
@@ -288,9 +300,30 @@ impl DeployAudit {
             annotations::CHANGE_CAUSE.to_owned(),
             self.change_cause.clone(),
         );
-        if let Some(skipped) = &self.queue_gate_skipped {
-            map.insert(annotations::QUEUE_GATE_SKIPPED.to_owned(), skipped.clone());
+        let optional = [
+            (annotations::QUEUE_GATE_SKIPPED, &self.queue_gate_skipped),
+            (annotations::OVERRIDE, &self.overridden),
+            (annotations::APPROVED_BY, &self.approved_by),
+        ];
+        for (key, value) in optional {
+            if let Some(value) = value {
+                map.insert(key.to_owned(), value.clone());
+            }
         }
         map
+    }
+
+    /// The annotations this deploy does not set but an earlier one may have: a patch removes
+    /// them, so an old override or approval is never read as this deploy's.
+    pub fn cleared_annotations(&self) -> Vec<&'static str> {
+        [
+            (annotations::QUEUE_GATE_SKIPPED, &self.queue_gate_skipped),
+            (annotations::OVERRIDE, &self.overridden),
+            (annotations::APPROVED_BY, &self.approved_by),
+        ]
+        .into_iter()
+        .filter(|(_, value)| value.is_none())
+        .map(|(key, _)| key)
+        .collect()
     }
 }

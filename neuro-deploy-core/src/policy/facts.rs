@@ -61,6 +61,10 @@ pub struct Facts {
     /// When the run started (RFC 3339, UTC): the instant guardrails are judged at.
     #[serde(default, skip_serializing_if = "Fact::is_unknown")]
     pub now: Fact<String>,
+    /// Not read from the world but weighed with it: the operator's reason to deploy outside
+    /// the deploy windows (`--override-window --reason`), for this run only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_override: Option<String>,
 }
 
 impl Facts {

@@ -1,7 +1,8 @@
 //! The gates before anything is written: the image (present, retagged, built; never a moved
-//! tag), a promotion's source verification, digest and downgrade rule.
+//! tag), a promotion's source verification, digest and downgrade rule; and the guardrails (a
+//! freeze, the deploy windows, a quarantined version).
 
-use crate::config::Config;
+use crate::config::{Config, WindowConfig};
 use crate::error::{Reason, ReasonCode};
 use crate::model::{Event, ImageRef};
 use crate::version::Version;
@@ -9,6 +10,7 @@ use crate::version::Version;
 use super::facts::Facts;
 use super::plan::{ImageAction, PlannedStep, Step};
 use super::target::{Target, refuse};
+use super::window::{WindowState, parse_instant, window_state};
 use super::workloads::{RunningReleases, common_tag, runs_completely};
 
 /// The digest a promotion deploys: the one the source environment's app containers are pinned
@@ -375,6 +377,74 @@ pub(super) fn quarantine_gate(
         format!(
             "{tag} is quarantined in `{place}` since {} ({why}; deployed by {}); nothing was changed — deploy another version, or clear it on the record with `neuro-deploy quarantine clear {tag} --env {place} --reason TEXT`",
             quarantined.at, quarantined.by
+        ),
+    ))
+}
+
+/// The deploy-window gate: the plan's step saying the windows' state, and the note recorded on
+/// a deploy that went in while they were closed (an override, or a rollback, which is never
+/// blocked). `None` when the environment has no windows.
+pub(super) fn window_gate(
+    event: &Event,
+    config: &Config,
+    target: &Target,
+    facts: &Facts,
+) -> Result<Option<(PlannedStep, Option<String>)>, Reason> {
+    let Some(env) = target
+        .environment
+        .as_deref()
+        .and_then(|name| config.environment(name))
+        .filter(|env| !env.windows.is_empty())
+    else {
+        return Ok(None);
+    };
+    let step = |state: Option<WindowState>, reason: String| PlannedStep {
+        reason,
+        step: Step::GateDeployWindow {
+            environment: env.name.clone(),
+            state,
+        },
+    };
+    let Some(now) = facts.now.known().and_then(|now| parse_instant(now)) else {
+        let windows: Vec<String> = env.windows.iter().map(WindowConfig::describe).collect();
+        let reason = format!(
+            "`{}` must be inside its deploy windows — checked at run time: {}",
+            env.name,
+            windows.join("; ")
+        );
+        return Ok(Some((step(None, reason), None)));
+    };
+    let state = window_state(&env.windows, now).map_err(|why| {
+        refuse(
+            ReasonCode::InvalidInput,
+            format!(
+                "a deploy window of `{}` cannot be read ({why}); fix `[[environments.windows]]` (`neuro-deploy config check`)",
+                env.name
+            ),
+        )
+    })?;
+    let summary = state.summary();
+    if state.is_open() {
+        let reason = format!("deploy window: {summary}");
+        return Ok(Some((step(Some(state), reason), None)));
+    }
+    if matches!(event, Event::Rollback { .. }) {
+        let note = format!(
+            "rollback while the deploy windows are {summary} (a rollback is never blocked)"
+        );
+        return Ok(Some((step(Some(state), note.clone()), Some(note))));
+    }
+    if let Some(why) = &facts.window_override {
+        let note = format!(
+            "deployed outside the deploy windows ({summary}) with --override-window: {why}"
+        );
+        return Ok(Some((step(Some(state), note.clone()), Some(note))));
+    }
+    Err(refuse(
+        ReasonCode::OutsideDeployWindow,
+        format!(
+            "`{}` takes no deploys now — {summary}; nothing was changed — deploy when it opens, or let an urgent fix through with `--override-window --reason TEXT` (recorded on the deploy); `rollback` is never blocked",
+            env.name
         ),
     ))
 }

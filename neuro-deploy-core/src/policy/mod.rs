@@ -10,6 +10,10 @@
 //! | deploy V to env/namespace | non-production only (`production_requires_promotion`); build if needed |
 //! | rollback env | set the recorded previous version; production waits for drained queues |
 //!
+//! Before all of them: the guardrails — a freeze (`frozen`), the deploy windows
+//! (`outside_deploy_window`), a quarantined version (`version_quarantined`); a rollback is
+//! never blocked by them.
+//!
 //! Facts the policy needs are gathered by the executor and passed in. A fact may be
 //! [`Fact::Unknown`] (offline `plan`): the plan then shows both branches and the gates as
 //! checked at run time.
@@ -21,6 +25,7 @@ mod plan;
 mod status;
 mod steps;
 mod target;
+mod window;
 mod workloads;
 
 pub use facts::{Fact, Facts};
@@ -28,13 +33,16 @@ pub use intent::Intent;
 pub use plan::{Decision, ImageAction, Plan, PlannedStep, Step};
 pub use status::{Drift, EnvironmentStatus, RolloutSummary};
 pub use target::{Target, target};
+pub use window::{WindowState, parse_instant, rfc3339, window_state};
 pub use workloads::{
     RunningReleases, app_workloads, common_tag, image_being_replaced, previous_version,
     recorded_previous_digest, runs_completely, version_being_replaced,
 };
 
 use facts::only_app_workloads;
-use gates::{ensure_image_step, freeze_gate, promotion_gates, quarantine_gate, verified_digest};
+use gates::{
+    ensure_image_step, freeze_gate, promotion_gates, quarantine_gate, verified_digest, window_gate,
+};
 use steps::{deploy_steps, offline_rollback_plan};
 use target::{ignore, looks_like_full_sha, refuse};
 use workloads::image_changes;
@@ -54,6 +62,7 @@ pub fn decide(event: &Event, config: &Config, facts: &Facts) -> Decision {
 fn decide_inner(event: &Event, config: &Config, facts: &Facts) -> Result<Plan, Reason> {
     let target = target(event, config)?;
     freeze_gate(event, &target, facts)?;
+    let window = window_gate(event, config, &target, facts)?;
     let repository = facts
         .repository_uri
         .known()
@@ -82,7 +91,8 @@ fn decide_inner(event: &Event, config: &Config, facts: &Facts) -> Result<Plan, R
     let tag = version.image_tag(config.git.short_sha_length);
     quarantine_gate(event, &target, facts, &tag)?;
     let mut image = ImageRef::new(repository.clone(), tag.clone());
-    let mut steps = Vec::new();
+    let (window_step, overridden) = window.unzip();
+    let mut steps: Vec<PlannedStep> = window_step.into_iter().collect();
 
     // A release targeting a commit SHA must be on a release branch.
     if let Event::Released {
@@ -190,6 +200,7 @@ fn decide_inner(event: &Event, config: &Config, facts: &Facts) -> Result<Plan, R
         previous_version: previous,
         previous_image,
         steps,
+        overridden: overridden.flatten(),
     })
 }
 

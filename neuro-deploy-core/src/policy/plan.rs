@@ -7,6 +7,8 @@ use crate::error::Reason;
 use crate::model::{ImageChange, ImageRef};
 use crate::version::GitSha;
 
+use super::window::WindowState;
+
 /// How the image to deploy comes to exist.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
@@ -81,6 +83,14 @@ pub enum Step {
         /// The operator's reason.
         reason: String,
     },
+    /// The environment's deploy windows let the deploy in (or were overridden, or it is a
+    /// rollback, which is never blocked).
+    GateDeployWindow {
+        /// The environment.
+        environment: String,
+        /// Their state at the run's instant; `None` when checked at run time.
+        state: Option<WindowState>,
+    },
     /// Take the namespace's lock.
     AcquireLock {
         /// Namespace.
@@ -136,6 +146,7 @@ impl Step {
             Step::GateNotDowngrade { .. } => "gate_not_downgrade",
             Step::GateQueuesDrained { .. } => "gate_queues_drained",
             Step::QueueGateSkipped { .. } => "queue_gate_skipped",
+            Step::GateDeployWindow { .. } => "gate_deploy_window",
             Step::AcquireLock { .. } => "acquire_lock",
             Step::RecheckQueues { .. } => "recheck_queues",
             Step::SetImage { .. } => "set_image",
@@ -191,6 +202,11 @@ pub struct Plan {
     pub previous_image: Option<String>,
     /// The steps, in order.
     pub steps: Vec<PlannedStep>,
+    /// Why this deploy goes in although a guardrail is closed (a deploy window overridden, a
+    /// rollback inside a deny window): written to the Deployments as `neuro-deploy.io/override`,
+    /// the report, the notification and the GitHub Deployment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overridden: Option<String>,
 }
 
 impl Plan {
@@ -222,6 +238,8 @@ impl Plan {
 /// The policy's answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "decision", rename_all = "snake_case")]
+// One decision a run (two under the lock): boxing the plan would only add noise.
+#[allow(clippy::large_enum_variant)]
 pub enum Decision {
     /// Act.
     Proceed(Plan),

@@ -158,5 +158,6 @@ pub(crate) fn offline_rollback_plan(
         previous_version: None,
         previous_image: None,
         steps,
+        overridden: None,
     }
 }

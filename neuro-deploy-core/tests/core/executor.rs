@@ -27,6 +27,7 @@ fn ctx(dry_run: bool) -> RunContext {
         started_at: "2026-11-26T12:00:00Z".into(),
         dry_run,
         run_url: None,
+        override_window: None,
     }
 }
 
@@ -1250,6 +1251,92 @@ async fn a_freeze_set_while_a_run_waits_refuses_it_under_the_lock_and_nothing_is
         "read with the facts and again under the lock"
     );
     assert!(report.applied.is_empty());
+}
+
+// ---- deploy windows, judged again under the lock at that instant ----
+
+fn with_window(mut config: Config, env: &str, schedule: &str) -> Config {
+    use neuro_deploy_core::config::{WindowConfig, WindowKind};
+    let env = config
+        .environments
+        .iter_mut()
+        .find(|e| e.name == env)
+        .expect("environment");
+    env.windows = vec![WindowConfig {
+        reason: "nightly batch".into(),
+        ..WindowConfig::new(WindowKind::Deny, schedule, Duration::from_secs(3600), "UTC")
+    }];
+    config
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_window_that_starts_while_a_promotion_waits_for_the_queues_refuses_it_under_the_lock() {
+    let mut d = promotion_doubles();
+    d.lock_once("leaf-neuro-ui");
+    d.cluster.expect_set_images().times(0);
+    // Busy for the first four minutes of the run, then drained for good.
+    let started = tokio::time::Instant::now();
+    d.queues.expect_depth().returning(move |_, _| {
+        Ok(if started.elapsed() < Duration::from_secs(240) {
+            QueueDepth {
+                visible: 2,
+                ..EMPTY
+            }
+        } else {
+            EMPTY
+        })
+    });
+    // The run starts at 12:00; the deny window opens at 12:05, while it waits.
+    let config = with_window(config(), "production", "5 12 * * *");
+    let report = run_with(d, config, &promote("v1.4.0"), false).await;
+    assert_eq!(
+        report.reason,
+        Some(ReasonCode::OutsideDeployWindow),
+        "{report:#?}"
+    );
+    assert!(
+        report.message.contains("under the lock") && report.message.contains("nightly batch"),
+        "{}",
+        report.message
+    );
+    assert!(started.elapsed() >= Duration::from_secs(300), "it waited");
+    assert!(report.applied.is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_override_deploys_inside_a_deny_window_and_records_why_on_the_deployments() {
+    let mut d = Doubles::new();
+    d.workloads("dev", app("v1.3.0"))
+        .images(&[SHORT])
+        .lock_once("dev");
+    d.cluster
+        .expect_set_images()
+        .withf(|_, _, audit| {
+            audit.overridden.as_deref().is_some_and(|o| {
+                o.contains("hotfix for incident 42") && o.contains("nightly batch")
+            })
+        })
+        .times(2)
+        .returning(|_, _, _| Ok(()));
+    d.cluster
+        .expect_await_rollout()
+        .returning(|_, _, _| Ok(RolloutResult::Complete));
+    let config = with_window(config(), "dev", "0 12 * * *");
+    let mut context = ctx(false);
+    context.override_window = Some("hotfix for incident 42".into());
+    let report = neuro_deploy_core::Executor::new(d.adapters(), config.clone())
+        .run(&merged("main"), &context)
+        .await;
+    assert_eq!(report.outcome, Outcome::Deployed, "{report:#?}");
+    let note = report.overridden.as_deref().expect("the report says why");
+    assert!(note.contains("hotfix for incident 42"), "{note}");
+    // Without the override the same run is refused and writes nothing.
+    let mut d = Doubles::new();
+    d.workloads("dev", app("v1.3.0"))
+        .images(&[SHORT])
+        .no_writes();
+    let report = run_with(d, config, &merged("main"), false).await;
+    assert_eq!(report.reason, Some(ReasonCode::OutsideDeployWindow));
 }
 
 // ---- quarantine ----

@@ -8,3 +8,4 @@ mod executor;
 mod policy;
 mod props;
 mod support;
+mod windows;

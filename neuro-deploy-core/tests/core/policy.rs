@@ -7,14 +7,14 @@ use neuro_deploy_core::{
 
 use crate::support::*;
 
-fn plan(decision: Decision) -> Plan {
+pub(crate) fn plan(decision: Decision) -> Plan {
     match decision {
         Decision::Proceed(plan) => plan,
         other => panic!("expected a plan, got {other:?}"),
     }
 }
 
-fn refused(decision: Decision, code: ReasonCode) -> String {
+pub(crate) fn refused(decision: Decision, code: ReasonCode) -> String {
     match decision {
         Decision::Refuse(reason) if reason.code == code => reason.message,
         other => panic!("expected refusal {code}, got {other:?}"),

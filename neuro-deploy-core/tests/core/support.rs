@@ -109,6 +109,7 @@ pub fn known(target: Vec<Workload>) -> Facts {
         other_spelling: Fact::Unknown,
         guard: Fact::Unknown,
         now: Fact::Unknown,
+        window_override: None,
     }
 }
 

@@ -24,6 +24,10 @@ fn record() -> DeploymentRecord {
             digest: Some("sha256:4f1d".into()),
             previous_version: Some("v1.3.0".into()),
             deployed_by: "ops@laptop/run-1".into(),
+            overridden: Some(
+                "deployed outside the deploy windows with --override-window: hotfix".into(),
+            ),
+            approved_by: vec!["alice".into(), "bob".into()],
         },
     }
 }
@@ -58,6 +62,8 @@ async fn a_deploy_is_created_in_progress_with_the_documented_body_then_finished(
                 "digest": "sha256:4f1d",
                 "previous_version": "v1.3.0",
                 "deployed_by": "ops@laptop/run-1",
+                "override": "deployed outside the deploy windows with --override-window: hotfix",
+                "approved_by": ["alice", "bob"],
             },
         })))
         .respond_with(json_reply(201, fixture("deployment_created.json")))

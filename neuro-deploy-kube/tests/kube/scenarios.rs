@@ -42,6 +42,8 @@ pub fn audit(version: &str, previous: Option<&str>) -> DeployAudit {
         deployed_by: "ops@test/run-1".to_owned(),
         change_cause: format!("neuro-deploy: neuro-ui {version} to test by ops@test"),
         queue_gate_skipped: None,
+        overridden: None,
+        approved_by: None,
     }
 }
 

@@ -104,7 +104,14 @@ fn merge_objects(target: &mut Map<String, Value>, patch: &Map<String, Value>) {
                 strategic_merge(existing, value, key);
             }
             _ => {
-                target.insert(key.clone(), value.clone());
+                // A new object keeps none of the patch's nulls: deleting what is absent is a
+                // no-op, as on a real API server.
+                let mut fresh = value.clone();
+                if let (Value::Object(fresh), Value::Object(patch)) = (&mut fresh, value) {
+                    fresh.clear();
+                    merge_objects(fresh, patch);
+                }
+                target.insert(key.clone(), fresh);
             }
         }
     }
@@ -114,6 +121,17 @@ fn merge_objects(target: &mut Map<String, Value>, patch: &Map<String, Value>) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_null_in_a_patch_deletes_a_key_and_adds_none_where_there_was_nothing() {
+        let mut deployment = json!({ "metadata": { "name": "neuro-ui" } });
+        let patch = json!({ "metadata": { "annotations": { "a": "1", "b": null } } });
+        apply(PatchKind::Strategic, &mut deployment, &patch).unwrap();
+        assert_eq!(deployment["metadata"]["annotations"], json!({ "a": "1" }));
+        let patch = json!({ "metadata": { "annotations": { "a": null } } });
+        apply(PatchKind::Strategic, &mut deployment, &patch).unwrap();
+        assert_eq!(deployment["metadata"]["annotations"], json!({}));
+    }
 
     #[test]
     fn set_image_merges_containers_by_name() {

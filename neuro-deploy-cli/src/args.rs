@@ -244,6 +244,21 @@ pub enum Command {
         #[arg(long = "for", value_parser = duration)]
         duration: Option<Duration>,
     },
+    /// Approve a version for an environment that requires approvals.
+    ///
+    /// Records your approval of the version and the digest it would deploy in the ConfigMap
+    /// `neuro-deploy`, as who your own credentials are on that cluster (`SelfSubjectReview`).
+    Approve {
+        /// The version (a release tag or a git SHA).
+        #[arg(value_parser = version)]
+        version: Version,
+        /// The environment.
+        #[arg(long)]
+        env: String,
+        /// Why (recorded with the approval).
+        #[arg(long)]
+        reason: Option<String>,
+    },
     /// Versions quarantined where they failed: list them, clear one.
     Quarantine {
         /// Action.
@@ -343,29 +358,11 @@ pub enum EventCommand {
     Rollback(RollbackArgs),
 }
 
-impl EventCommand {
-    /// The operator's reason to deploy outside the deploy windows, when given.
-    pub fn window_override(&self) -> Option<String> {
-        let flags = match self {
-            EventCommand::Merged(a) => &a.window,
-            EventCommand::Released(a) => &a.window,
-            EventCommand::Promote(a) => &a.window,
-            EventCommand::Deploy(a) => &a.window,
-            EventCommand::Rollback(_) => return None,
-        };
-        flags
-            .override_window
-            .then(|| flags.reason.clone())
-            .flatten()
-    }
-}
-
 /// `--override-window --reason TEXT` on the events that write (a rollback is never blocked).
 #[derive(Debug, Args)]
 pub struct WindowOverrideArgs {
-    /// Deploy although the environment's deploy windows are closed (an urgent fix); needs
-    /// `--reason`, recorded on the Deployments, the report, the notification and the GitHub
-    /// Deployment. A freeze is never overridden: `unfreeze` it on the record.
+    /// Deploy although the deploy windows are closed (an urgent fix); needs `--reason`, which
+    /// is recorded. A freeze is never overridden: `unfreeze` it on the record.
     #[arg(long, requires = "reason")]
     pub override_window: bool,
     /// Why the deploy windows are overridden (recorded).

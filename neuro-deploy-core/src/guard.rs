@@ -33,6 +33,21 @@ pub async fn update(
     })
 }
 
+/// [`update`], bounded by `bound`: what a run does to the shared state after its deploy, where
+/// a failure is a warning and never a changed outcome. The error is one line for the report.
+pub async fn update_within(
+    state: &dyn SharedState,
+    namespace: &str,
+    bound: std::time::Duration,
+    change: impl Fn(&mut GuardState),
+) -> Result<GuardState, String> {
+    match tokio::time::timeout(bound, update(state, namespace, change)).await {
+        Ok(Ok(written)) => Ok(written),
+        Ok(Err(error)) => Err(crate::error::one_line(&error)),
+        Err(_) => Err(format!("no answer within {}s", bound.as_secs())),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};

@@ -66,10 +66,10 @@ pub use executor::{
     Verification, interrupt_channel, sample_queues,
 };
 pub use model::{
-    DeployAudit, DeployTarget, DeploymentPayload, DeploymentRecord, DeploymentState, Event, Freeze,
-    GuardState, HistoryEntry, ImageChange, ImageRef, LockAttempt, LockHandle, Quarantined,
-    QueueDepth, ReleaseInfo, RolloutCounts, RolloutResult, RolloutState, Unfrozen, VersionedState,
-    Workload,
+    Approval, DeployAudit, DeployTarget, DeploymentPayload, DeploymentRecord, DeploymentState,
+    Event, Freeze, GuardState, HistoryEntry, ImageChange, ImageRef, LockAttempt, LockHandle,
+    Quarantined, QueueDepth, ReleaseInfo, RolloutCounts, RolloutResult, RolloutState, Unfrozen,
+    VersionedState, Workload,
 };
 pub use policy::{Decision, Fact, Facts, Intent, Plan, PlannedStep, Step, decide};
 pub use traits::{

@@ -1,6 +1,8 @@
 //! Notifications: which finished runs tell people (a pure rule over the report and `[notify]`),
 //! the message (a Slack incoming-webhook message or the run's JSON report), and sending it
-//! through a [`Notifier`] without ever changing the run's outcome.
+//! through a [`Notifier`] without ever changing the run's outcome. A change of a guardrail
+//! (a freeze, an unfreeze, an approval, a cleared quarantine) notifies too, always: it changes
+//! what every later run may do.
 
 use std::time::Duration;
 
@@ -104,6 +106,9 @@ pub fn slack_message(config: &Config, report: &Report, who: &str) -> Value {
     if let Some(overridden) = &report.overridden {
         details.push(format!("*override* {overridden}"));
     }
+    if !report.approved_by.is_empty() {
+        details.push(format!("*approved by* {}", report.approved_by.join(", ")));
+    }
     json!({
         "text": text,
         "blocks": [
@@ -129,6 +134,63 @@ pub async fn send(notifier: &dyn Notifier, config: &Config, report: &mut Report,
         ),
     };
     report.warnings.push(unsent(&warning));
+}
+
+/// A guardrail someone changed on the record.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct GuardrailChange {
+    /// What happened: `frozen`, `unfrozen`, `approved`, `quarantine_cleared`.
+    pub change: &'static str,
+    /// The environment.
+    pub environment: String,
+    /// A sentence for people (who, why, until when).
+    pub message: String,
+}
+
+/// The message for a guardrail change by `who`, in the configured format.
+pub fn guardrail_message(config: &Config, change: &GuardrailChange, who: &str) -> Value {
+    match config.notify.format {
+        NotifyFormat::Json => json!({ "who": who, "guardrail": change }),
+        NotifyFormat::Slack => {
+            let mark = match change.change {
+                "frozen" => ":ice_cube:",
+                "unfrozen" => ":sunny:",
+                "approved" => ":ballot_box_with_check:",
+                _ => ":information_source:",
+            };
+            let text = format!(
+                "{mark} {} {}: {}",
+                config.app.name,
+                change.environment,
+                change.change.replace('_', " ")
+            );
+            json!({
+                "text": text,
+                "blocks": [
+                    { "type": "section", "text": { "type": "mrkdwn", "text": format!("*{text}*\n{}", change.message) } },
+                    { "type": "context", "elements": [ { "type": "mrkdwn", "text": format!("*by* {who}") } ] },
+                ],
+            })
+        }
+    }
+}
+
+/// Sends a guardrail change, bounded by [`NOTIFY_BOUND`]; the error is the warning to show.
+pub async fn send_guardrail(
+    notifier: &dyn Notifier,
+    config: &Config,
+    change: &GuardrailChange,
+    who: &str,
+) -> Result<(), String> {
+    let body = guardrail_message(config, change, who);
+    match tokio::time::timeout(NOTIFY_BOUND, notifier.notify(&body)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(error)) => Err(unsent(&error.to_string())),
+        Err(_) => Err(unsent(&format!(
+            "no answer within {}",
+            crate::config::format_duration(NOTIFY_BOUND)
+        ))),
+    }
 }
 
 /// The report's warning for a notification that could not be sent, and why.

@@ -59,7 +59,8 @@ pub trait QueueInspector: Send + Sync {
 }
 
 /// Guardrail state each environment shares with every operator and CI run (a freeze …), kept
-/// in its namespace. Implemented by `KubeCluster` (the ConfigMap `neuro-deploy`).
+/// in its namespace, and who is changing it. Implemented by `KubeCluster` (the ConfigMap
+/// `neuro-deploy`; `SelfSubjectReview`).
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait SharedState: Send + Sync {
@@ -74,6 +75,10 @@ pub trait SharedState: Send + Sync {
         state: &GuardState,
         version: Option<String>,
     ) -> Result<(), AdapterError>;
+
+    /// The user this process's credentials authenticate as on the cluster of `namespace` (who
+    /// approves, who deploys) — never `$USER`, a hostname or a CI variable.
+    async fn authenticated_user(&self, namespace: &str) -> Result<String, AdapterError>;
 }
 
 /// The cluster the app runs in. Implemented by `KubeCluster` (neuro-deploy-kube).

@@ -177,4 +177,8 @@ impl SharedState for Clusters {
             .write_state(namespace, state, version)
             .await
     }
+
+    async fn authenticated_user(&self, namespace: &str) -> Result<String, AdapterError> {
+        self.of(namespace).authenticated_user(namespace).await
+    }
 }

@@ -1,13 +1,18 @@
 //! The environments' shared guardrail state as the ConfigMap `neuro-deploy` in each namespace:
-//! one key a concern (`freeze`, `unfrozen`, `quarantine`), each value JSON. Writes carry the `resourceVersion` read, so a
-//! concurrent writer makes this one a conflict (read again, re-apply: `neuro_deploy_core::guard`).
+//! one key a concern (`freeze`, `unfrozen`, `quarantine`, `approvals`), each value JSON. Writes
+//! carry the `resourceVersion` read, so a concurrent writer makes this one a conflict (read
+//! again, re-apply: `neuro_deploy_core::guard`). Who changes it is asked of the API server
+//! (`SelfSubjectReview`).
 
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
+use k8s_openapi::api::authentication::v1::SelfSubjectReview;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, ObjectMeta, PostParams};
-use neuro_deploy_core::model::guard::{FREEZE_KEY, QUARANTINE_KEY, STATE_NAME, UNFROZEN_KEY};
+use neuro_deploy_core::model::guard::{
+    APPROVALS_KEY, FREEZE_KEY, QUARANTINE_KEY, STATE_NAME, UNFROZEN_KEY,
+};
 use neuro_deploy_core::{AdapterError, GuardState, SharedState, VersionedState};
 
 use crate::{KubeCluster, SERVICE};
@@ -41,11 +46,13 @@ impl SharedState for KubeCluster {
         let freeze = read_key(&data, namespace, FREEZE_KEY)?;
         let unfrozen = read_key(&data, namespace, UNFROZEN_KEY)?;
         let quarantine = read_key(&data, namespace, QUARANTINE_KEY)?.unwrap_or_default();
+        let approvals = read_key(&data, namespace, APPROVALS_KEY)?.unwrap_or_default();
         Ok(VersionedState {
             state: GuardState {
                 freeze,
                 unfrozen,
                 quarantine,
+                approvals,
             },
             version: map.metadata.resource_version,
         })
@@ -66,6 +73,9 @@ impl SharedState for KubeCluster {
         }
         if !state.quarantine.is_empty() {
             data.insert(QUARANTINE_KEY.to_owned(), to_json(&state.quarantine)?);
+        }
+        if !state.approvals.is_empty() {
+            data.insert(APPROVALS_KEY.to_owned(), to_json(&state.approvals)?);
         }
         let creating = version.is_none();
         let map = ConfigMap {
@@ -90,6 +100,26 @@ impl SharedState for KubeCluster {
                 .await?;
         }
         Ok(())
+    }
+
+    async fn authenticated_user(&self, namespace: &str) -> Result<String, AdapterError> {
+        let api: Api<SelfSubjectReview> = Api::all(self.client.clone());
+        let operation = format!("asking who this run is on the cluster of `{namespace}`");
+        let post = PostParams::default();
+        let review = SelfSubjectReview::default();
+        let answer = self.call(&operation, || api.create(&post, &review)).await?;
+        answer
+            .status
+            .and_then(|s| s.user_info)
+            .and_then(|u| u.username)
+            .filter(|name| !name.is_empty())
+            .ok_or_else(|| {
+                AdapterError::failed(
+                    SERVICE,
+                    operation,
+                    "the API server named no user (SelfSubjectReview needs Kubernetes 1.28 or later)",
+                )
+            })
     }
 }
 

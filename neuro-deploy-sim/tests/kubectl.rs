@@ -16,6 +16,10 @@ fn manifests() -> String {
     let image = format!("{REPO}:v1");
     [
         fixtures::namespace("dev"),
+        format!(
+            "---\napiVersion: {}\nkind: User\ntoken: alice-token\nusername: alice@example.com\n",
+            neuro_deploy_sim::kube::USER_API_VERSION
+        ),
         fixtures::deployment(
             "dev",
             "neuro-ui",
@@ -230,4 +234,51 @@ fn kubectl_rollout_status_fails_for_a_failing_image() {
         stderr.contains("exceeded its progress deadline"),
         "{stderr}"
     );
+}
+
+#[test]
+fn kubectl_auth_whoami_is_answered_like_a_real_api_server() {
+    let sim = start_sim();
+    let whoami = |extra: &[&str]| {
+        let mut args = vec![
+            "auth",
+            "whoami",
+            "-o",
+            "jsonpath={.status.userInfo.username}",
+        ];
+        args.extend_from_slice(extra);
+        ok(&kubectl(&sim, &args))
+    };
+    // kubectl sends no bearer token over plain HTTP, so it is anonymous there …
+    assert_eq!(whoami(&[]), "system:anonymous");
+    // … and who it impersonates with `--as`.
+    assert_eq!(whoami(&["--as", "alice@example.com"]), "alice@example.com");
+    // Bearer tokens (sent by kube-rs) are answered from the seed's users: the seed of this test
+    // names alice-token; a token nobody has is 401.
+    let review = |token: &str| {
+        use std::io::{Read, Write};
+        let address = sim.url.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(address).unwrap();
+        let body = r#"{"apiVersion":"authentication.k8s.io/v1","kind":"SelfSubjectReview"}"#;
+        write!(
+            stream,
+            "POST /apis/authentication.k8s.io/v1/selfsubjectreviews HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        response
+    };
+    let alice = review("alice-token");
+    assert!(
+        alice.starts_with("HTTP/1.1 201") && alice.contains("alice@example.com"),
+        "{alice}"
+    );
+    let admin = review(neuro_deploy_sim::kube::DEFAULT_TOKEN);
+    assert!(
+        admin.contains(neuro_deploy_sim::kube::DEFAULT_USER),
+        "{admin}"
+    );
+    assert!(review("nobody").starts_with("HTTP/1.1 401"));
 }

@@ -8,12 +8,13 @@
 //! command (the same clap definitions, through [`super::execute`]) or a world command.
 
 use std::io::{BufRead, Write};
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use neuro_deploy_core::config::{ApprovalsConfig, WindowConfig, WindowKind};
 use neuro_deploy_core::{ExitStatus, ReleaseTag};
 use neuro_deploy_kube::ClusterChoice;
-use neuro_deploy_sim::kube::Resource;
 use neuro_deploy_sim::{World, WorldOptions};
 
 use super::{Context, Failure, execute, with_run_flags};
@@ -25,10 +26,10 @@ use crate::wiring::Backend;
 const ORIGIN: &str = "the playground's world";
 
 /// The region the story's training job runs in.
-const BUSY_REGION: &str = "us-east-2";
+pub(super) const BUSY_REGION: &str = "us-east-2";
 
 /// How long the story's training job runs while production waits.
-const JOB_RUNS: Duration = Duration::from_secs(3);
+pub(super) const JOB_RUNS: Duration = Duration::from_secs(3);
 
 /// What the shell accepts besides `neuro-deploy` commands.
 const WORLD_HELP: &str = "\
@@ -39,10 +40,19 @@ world commands (they change the simulated world; the rest of the line is a neuro
   commit BRANCH         a commit lands on BRANCH (a hotfix's fix)
   release TAG           a commit on main, published as GitHub release TAG (then: released --tag TAG)
   break-image TAG       from now on, rollouts of TAG crash on start
+  as PERSON COMMAND     run one neuro-deploy command with PERSON's own credentials (another
+                        operator: `as alice approve v1.4.0 --env production`)
+  window close ENV FOR  a deny window on ENV starts now and lasts FOR (e.g. `1h`)
+  window open ENV       remove the windows `window close` added to ENV
   help                  this text; `--help` after any command for its options
   exit                  leave (Ctrl-D too)
 neuro-deploy commands, e.g.: status · queues · promote v1.4.0 --yes · rollback --env staging ·
-  released --tag v1.5.0 · hotfix start · deploy abc1234 --env dev · lock status --env production";
+  released --tag v1.5.0 · hotfix start · deploy abc1234 --env dev · lock status --env production ·
+  freeze --env staging --reason TEXT · quarantine list · approve v1.4.0 --env production
+production needs 2 approvals by people other than whoever promotes (you are kube-sim-admin).";
+
+/// How many people must approve a promotion to production in the playground.
+pub(super) const APPROVALS: u32 = 2;
 
 /// Runs the story, or the shell, on a fresh world.
 pub async fn run(common: &CommonArgs, shell: bool) -> Result<ExitStatus, Failure> {
@@ -57,6 +67,7 @@ pub async fn run(common: &CommonArgs, shell: bool) -> Result<ExitStatus, Failure
     let playground = Playground {
         world: Arc::new(world),
         shell,
+        windows: Mutex::new(Vec::new()),
     };
     if shell {
         Ok(playground.shell().await)
@@ -66,18 +77,17 @@ pub async fn run(common: &CommonArgs, shell: bool) -> Result<ExitStatus, Failure
 }
 
 /// A started world and how commands reach it.
-struct Playground {
-    world: Arc<World>,
+pub(super) struct Playground {
+    pub(super) world: Arc<World>,
     /// At the prompt nobody can change the world while a command waits, so the queue gate
     /// looks once (`--queue-timeout` still applies); the story changes it from a script.
     shell: bool,
+    /// Deny windows added at the prompt (`window close`), by environment.
+    windows: Mutex<Vec<(String, WindowConfig)>>,
 }
 
-/// Why the story stopped: the step, what was expected and what happened.
-struct Diverged(String);
-
 /// Writes a line of the story or of a world command on stdout.
-fn say(text: &str) {
+pub(super) fn say(text: &str) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{text}");
     let _ = out.flush();
@@ -91,6 +101,18 @@ impl Playground {
         if self.shell {
             config.queues.timeout = Duration::ZERO;
         }
+        let added = self.windows.lock().map(|w| w.clone()).unwrap_or_default();
+        for env in &mut config.environments {
+            if env.is_promotion_target() {
+                env.approvals = Some(ApprovalsConfig::new(APPROVALS));
+            }
+            env.windows.extend(
+                added
+                    .iter()
+                    .filter(|(name, _)| *name == env.name)
+                    .map(|(_, w)| w.clone()),
+            );
+        }
         let config = with_run_flags(config, cli)?;
         let mut context = Context::new(&cli.common, config, ORIGIN.to_owned());
         context.cluster = ClusterChoice {
@@ -102,7 +124,20 @@ impl Playground {
     }
 
     /// Runs one `neuro-deploy` command line (without the program name) on the world.
-    async fn command(&self, line: &str) -> ExitStatus {
+    pub(super) async fn command(&self, line: &str) -> ExitStatus {
+        self.command_as(line, None).await
+    }
+
+    /// Runs one command line with `person`'s credentials (a kube-sim user of that name), or
+    /// the playground's own.
+    pub(super) async fn command_as(&self, line: &str, person: Option<&str>) -> ExitStatus {
+        let kubeconfig = match person.map(|p| self.kubeconfig_of(p)).transpose() {
+            Ok(kubeconfig) => kubeconfig,
+            Err(error) => {
+                note(&error);
+                return ExitStatus::InvalidInput;
+            }
+        };
         let Some(words) = shlex::split(line) else {
             note("unbalanced quotes; nothing was run");
             return ExitStatus::InvalidInput;
@@ -120,7 +155,12 @@ impl Playground {
             );
         }
         match self.context(&cli) {
-            Ok(context) => execute(&context, cli).await,
+            Ok(mut context) => {
+                if let Some(kubeconfig) = kubeconfig {
+                    context.cluster.kubeconfig = Some(kubeconfig);
+                }
+                execute(&context, cli).await
+            }
             Err(failure) => failure.print(crate::output::Printer::of(&cli.common)),
         }
     }
@@ -179,11 +219,77 @@ impl Playground {
                     .break_image(tag)
                     .map(|()| format!("from now on, rollouts of {tag} crash on start (never become available)")),
             ),
+            ["window", "close", env, duration] => done(self.close_window(env, duration)),
+            ["window", "open", env] => done(self.open_window(env)),
+            ["window", ..] => done(Err("usage: window close ENV DURATION | window open ENV".to_owned())),
             ["merge" | "commit" | "release" | "break-image", ..] => {
                 done(Err(format!("usage:\n{WORLD_HELP}")))
             }
             _ => return None,
         })
+    }
+
+    /// A kubeconfig for `person`: the same cluster, their own bearer token, so the API server
+    /// (and `SelfSubjectReview`) knows them as `person`.
+    fn kubeconfig_of(&self, person: &str) -> Result<PathBuf, String> {
+        let valid = !person.is_empty()
+            && person.len() <= 63
+            && person
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !valid {
+            return Err(format!(
+                "`{person}` is not a person's name here: use lowercase letters, digits and `-` (e.g. `alice`)"
+            ));
+        }
+        let token = format!("{person}-token");
+        self.world.kube.add_user(&token, person);
+        let path = self
+            .world
+            .kubeconfig_path()
+            .with_file_name(format!("kubeconfig-{person}"));
+        std::fs::write(&path, self.world.kube.kubeconfig_as(&token))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        Ok(path)
+    }
+
+    /// `window close ENV FOR`: a deny window on `env` that started this minute.
+    fn close_window(&self, env: &str, duration: &str) -> Result<String, String> {
+        let config = self.world.config();
+        if config.environment(env).is_none() {
+            return Err(format!("there is no environment `{env}` in this world"));
+        }
+        let duration =
+            neuro_deploy_core::config::parse_duration(duration).map_err(|e| e.to_string())?;
+        let now = chrono::Utc::now();
+        let schedule = now.format("%M %H %d %m *").to_string();
+        let window = WindowConfig {
+            reason: "closed at the playground's prompt".to_owned(),
+            ..WindowConfig::new(WindowKind::Deny, &schedule, duration, "UTC")
+        };
+        let text = format!(
+            "`{env}` takes no deploys for {}: {} (`window open {env}` removes it)",
+            neuro_deploy_core::config::format_duration(duration),
+            window.describe()
+        );
+        if let Ok(mut windows) = self.windows.lock() {
+            windows.push((env.to_owned(), window));
+        }
+        Ok(text)
+    }
+
+    /// `window open ENV`: removes the windows `window close` added.
+    fn open_window(&self, env: &str) -> Result<String, String> {
+        let mut windows = self
+            .windows
+            .lock()
+            .map_err(|_| "the windows are unavailable".to_owned())?;
+        let before = windows.len();
+        windows.retain(|(name, _)| name != env);
+        Ok(format!(
+            "removed {} deploy window(s) of `{env}`",
+            before - windows.len()
+        ))
     }
 
     /// The prompt: one line at a time until `exit` or end of input.
@@ -225,6 +331,14 @@ impl Playground {
             let status = match words.as_slice() {
                 [] => continue,
                 ["exit" | "quit"] => return ExitStatus::Done,
+                ["as", person, _, ..] => {
+                    let rest = line
+                        .trim_start_matches("as")
+                        .trim_start()
+                        .trim_start_matches(person)
+                        .trim();
+                    self.command_as(rest, Some(person)).await
+                }
                 words => match self.world_command(words).await {
                     Some(status) => status,
                     None => self.command(line).await,
@@ -234,176 +348,5 @@ impl Playground {
                 note(&format!("(exit {})", status.code()));
             }
         }
-    }
-
-    /// The image of the app's web container in `namespace`.
-    fn running(&self, namespace: &str) -> String {
-        self.world
-            .kube
-            .get(Resource::Deployment, namespace, "neuro-ui-web")
-            .and_then(|d| {
-                d["spec"]["template"]["spec"]["containers"][0]["image"]
-                    .as_str()
-                    .map(str::to_owned)
-            })
-            .unwrap_or_default()
-    }
-
-    /// The story; exit 0 when every step went as expected, 1 naming the step that did not.
-    async fn story(&self) -> ExitStatus {
-        let started = tokio::time::Instant::now();
-        match self.tell().await {
-            Ok(()) => {
-                say(&format!(
-                    "\nThe whole process ran in {:.0} s on a simulated world. Try it yourself: `neuro-deploy demo --shell`.",
-                    started.elapsed().as_secs_f64()
-                ));
-                ExitStatus::Done
-            }
-            Err(Diverged(why)) => {
-                note(&format!("the demo diverged from the story: {why}"));
-                ExitStatus::Failed
-            }
-        }
-    }
-
-    /// Runs `line` as an operator would type it and checks its exit status.
-    async fn step(&self, line: &str, expected: ExitStatus) -> Result<(), Diverged> {
-        say(&format!("\n$ neuro-deploy {line}"));
-        let status = self.command(line).await;
-        if status != ExitStatus::Done {
-            say(&format!("(exit {})", status.code()));
-        }
-        if status == expected {
-            Ok(())
-        } else {
-            Err(Diverged(format!(
-                "`neuro-deploy {line}` exited {}, expected {}",
-                status.code(),
-                expected.code()
-            )))
-        }
-    }
-
-    /// Checks an effect of the last step.
-    fn check(&self, holds: bool, what: &str) -> Result<(), Diverged> {
-        if holds {
-            Ok(())
-        } else {
-            Err(Diverged(format!("expected {what}")))
-        }
-    }
-
-    fn chapter(&self, title: &str) {
-        say(&format!("\n━━ {title}"));
-    }
-
-    async fn tell(&self) -> Result<(), Diverged> {
-        let world = &self.world;
-        let fail = |e: &dyn std::fmt::Display| Diverged(e.to_string());
-        let window = world.config().queues.window;
-        say(&format!(
-            "neuro-deploy demo: the neuro-ui release process on a simulated world (127.0.0.1 only).\n\
-             kube-sim (a Kubernetes API server with a deployment controller) at {}; the ECR \
-             registry, the SQS queues in {} and GitHub live in memory; builds take 1 s.\n\
-             Durations are shortened: rollouts ~1 s, a crashing rollout fails after ~2.5 s, and \
-             production waits for {} of drained queues (the default is 1 min).\n\
-             Every command below runs the real policy and executor, as an operator would type it.",
-            world.kube.url(),
-            world.config().queues.regions.join(" and "),
-            neuro_deploy_core::config::format_duration(window),
-        ));
-        self.step("status", ExitStatus::Done).await?;
-
-        self.chapter("1. A merge to main deploys its short SHA to dev (built once)");
-        let sha = world
-            .merge("add the training dashboard")
-            .map_err(|e| fail(&e))?;
-        let short = sha.short(world.config().git.short_sha_length).to_owned();
-        say(&format!("[world] commit {sha} merged to main"));
-        self.step(&format!("merged --sha {sha}"), ExitStatus::Done)
-            .await?;
-        self.check(
-            self.running("dev").ends_with(&format!(":{short}")),
-            &format!("dev to run {short}"),
-        )?;
-        let builds = world.builder.builds().len();
-
-        self.chapter("2. A GitHub release deploys to staging: retagged, not rebuilt");
-        world.publish("v1.4.0").await.map_err(|e| fail(&e))?;
-        say(&format!(
-            "[world] GitHub release v1.4.0 published on main ({short})"
-        ));
-        self.step("released --tag v1.4.0", ExitStatus::Done).await?;
-        let digest = world.registry.digest("v1.4.0").unwrap_or_default();
-        self.check(
-            world.builder.builds().len() == builds
-                && world.registry.digest(&short).as_deref() == Some(digest.as_str()),
-            "v1.4.0 to be a retag of the merge's image, with no new build",
-        )?;
-        say(&format!(
-            "[check] v1.4.0 is {digest}, the very image dev runs as {short}: retagged, no rebuild"
-        ));
-
-        self.chapter("3. Production waits for the training queues to drain in every region");
-        let depth = world.queue_push(BUSY_REGION).map_err(|e| fail(&e))?;
-        say(&format!(
-            "[world] a training job arrives in {BUSY_REGION}: {depth}; it finishes in {} s",
-            JOB_RUNS.as_secs()
-        ));
-        let finisher = {
-            let world = Arc::clone(world);
-            tokio::spawn(async move {
-                tokio::time::sleep(JOB_RUNS).await;
-                if world.queue_pop(BUSY_REGION).is_ok() {
-                    say(&format!(
-                        "[world] the training job in {BUSY_REGION} finished"
-                    ));
-                }
-            })
-        };
-        self.step("promote v1.4.0 --yes --queue-timeout 30s", ExitStatus::Done)
-            .await?;
-        finisher.abort();
-        self.check(
-            self.running("leaf-neuro-ui").contains(":v1.4.0@sha256:"),
-            "production to run v1.4.0 pinned to its digest",
-        )?;
-
-        self.chapter("4. A broken release fails its staging rollout and is rolled back (exit 4)");
-        world.release("v1.5.0").await.map_err(|e| fail(&e))?;
-        world.break_image("v1.5.0").map_err(|e| fail(&e))?;
-        say("[world] GitHub release v1.5.0 published; its image crashes on start");
-        self.step("released --tag v1.5.0", ExitStatus::RolledBack)
-            .await?;
-        self.check(
-            self.running("staging").contains(":v1.4.0"),
-            "staging to be back on v1.4.0",
-        )?;
-
-        self.chapter(
-            "5. The hotfix: branch off the release production runs, fix, release, staging, production",
-        );
-        self.step("hotfix start", ExitStatus::Done).await?;
-        let branch = format!("{}v1.4.1", world.config().git.hotfix_prefix);
-        let fix = world
-            .commit(&branch, "fix the crash on start")
-            .map_err(|e| fail(&e))?;
-        say(&format!("[world] the fix {fix} is merged into {branch}"));
-        self.step("hotfix release v1.4.1", ExitStatus::Done).await?;
-        self.step("released --tag v1.4.1", ExitStatus::Done).await?;
-        self.step("promote v1.4.1 --yes", ExitStatus::Done).await?;
-        self.check(
-            self.running("leaf-neuro-ui").contains(":v1.4.1@sha256:"),
-            "production to run v1.4.1",
-        )?;
-
-        self.chapter("Where everything stands");
-        self.step("status", ExitStatus::Done).await?;
-        say(&format!(
-            "[check] production runs {}",
-            self.running("leaf-neuro-ui")
-        ));
-        Ok(())
     }
 }

@@ -30,6 +30,22 @@ pub struct Options {
     pub override_window: Option<String>,
 }
 
+/// The operator's reason to deploy outside the deploy windows (`--override-window --reason`),
+/// when given.
+pub fn window_override(command: &EventCommand) -> Option<String> {
+    let flags = match command {
+        EventCommand::Merged(a) => &a.window,
+        EventCommand::Released(a) => &a.window,
+        EventCommand::Promote(a) => &a.window,
+        EventCommand::Deploy(a) => &a.window,
+        EventCommand::Rollback(_) => return None,
+    };
+    flags
+        .override_window
+        .then(|| flags.reason.clone())
+        .flatten()
+}
+
 /// The event a command's arguments name completely (no look-ups).
 pub fn from_command(command: EventCommand, config: &Config) -> Result<Event, Failure> {
     Ok(match command {

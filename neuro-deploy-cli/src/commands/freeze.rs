@@ -5,6 +5,7 @@
 use std::time::{Duration, SystemTime};
 
 use neuro_deploy_core::model::guard::STATE_NAME;
+use neuro_deploy_core::notify::GuardrailChange;
 use neuro_deploy_core::{ExitStatus, Freeze, Unfrozen, guard};
 use serde::Serialize;
 
@@ -79,12 +80,24 @@ pub async fn freeze(
         })
         .await?;
         tracing::warn!(environment = %name, by = %set.by, reason = %set.reason, until = ?set.until, "environment frozen");
-        text.push_str(&format!(
-            "froze `{name}` (namespace `{namespace}`) {}: {reason}; only `rollback` writes there until then\n",
-            set.until
-                .as_deref()
-                .map_or_else(|| "until `neuro-deploy unfreeze`".to_owned(), |u| format!("until {u}"))
-        ));
+        let line = format!(
+            "froze `{name}` (namespace `{namespace}`) {}: {reason}; only `rollback` writes there until then",
+            set.until.as_deref().map_or_else(
+                || "until `neuro-deploy unfreeze`".to_owned(),
+                |u| format!("until {u}")
+            )
+        );
+        super::notify_guardrail(
+            context,
+            GuardrailChange {
+                change: "frozen",
+                environment: name.clone(),
+                message: line.clone(),
+            },
+        )
+        .await;
+        text.push_str(&line);
+        text.push('\n');
         rows.push(FreezeRow {
             environment: name,
             namespace,
@@ -123,6 +136,15 @@ pub async fn unfreeze(context: &Context, env: &str, reason: &str) -> Result<Exit
     })
     .await?;
     tracing::warn!(environment = %env, by = %record.by, reason = %record.reason, "environment unfrozen");
+    super::notify_guardrail(
+        context,
+        GuardrailChange {
+            change: "unfrozen",
+            environment: env.to_owned(),
+            message: format!("`{env}` takes deploys again: {reason}"),
+        },
+    )
+    .await;
     let text = match &was {
         Some(was) => format!("unfroze `{env}`{was}; recorded: {}: {reason}\n", record.by),
         None => format!(

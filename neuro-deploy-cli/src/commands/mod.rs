@@ -4,6 +4,7 @@
 //! What it is not: no policy here — commands parse, build adapters through `wiring`, call the
 //! library and print typed documents.
 
+pub mod approve;
 pub mod config;
 pub mod demo;
 pub mod doctor;
@@ -18,6 +19,7 @@ pub mod queues;
 pub mod record;
 pub mod shell;
 pub mod status;
+mod story;
 pub mod verify;
 
 use neuro_deploy_core::{
@@ -219,7 +221,7 @@ pub async fn execute(context: &Context, cli: Cli) -> ExitStatus {
         Command::Config { action } => config::run(context, action),
         Command::Plan { event } => plan::run(context, event),
         Command::Event(command) => {
-            options.override_window = command.window_override();
+            options.override_window = event::window_override(&command);
             match event::from_command(command, &context.config) {
                 Ok(event) => event::execute(context, event, options).await,
                 Err(failure) => Err(failure),
@@ -242,6 +244,11 @@ pub async fn execute(context: &Context, cli: Cli) -> ExitStatus {
         } => freeze::freeze(context, env.as_deref(), all, &reason, duration).await,
         Command::Unfreeze { env, reason } => freeze::unfreeze(context, &env, &reason).await,
         Command::Quarantine { action } => quarantine::run(context, action).await,
+        Command::Approve {
+            version,
+            env,
+            reason,
+        } => approve::run(context, &version, &env, reason.as_deref()).await,
         Command::Doctor => doctor::run(context).await,
         Command::Completion { shell } => Ok(shell::completion(shell)),
         Command::Man => Ok(shell::man()),
@@ -374,6 +381,33 @@ pub fn environment_namespace(config: &Config, name: &str) -> Result<String, Fail
                 known.join(", ")
             ))
         })
+}
+
+/// Tells people a guardrail changed (through `[notify]`'s webhook, when one is configured); a
+/// message that cannot be sent is a warning on stderr, never a failed command.
+pub async fn notify_guardrail(
+    context: &Context,
+    change: neuro_deploy_core::notify::GuardrailChange,
+) {
+    let notifier = match wiring::notifier(&context.backend) {
+        Ok(Some(notifier)) => notifier,
+        Ok(None) => return,
+        Err(error) => {
+            crate::output::note(&neuro_deploy_core::notify::unsent(&error.to_string()));
+            return;
+        }
+    };
+    let who = crate::identity::identity();
+    let sent = neuro_deploy_core::notify::send_guardrail(
+        notifier.as_ref(),
+        &context.config,
+        &change,
+        &who,
+    )
+    .await;
+    if let Err(warning) = sent {
+        crate::output::note(&warning);
+    }
 }
 
 /// Asks `question` on a terminal; false when stdin or stderr is not one, or the answer is not yes.

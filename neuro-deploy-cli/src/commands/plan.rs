@@ -13,7 +13,7 @@ use crate::output::text;
 
 /// Decides `command` on unknown facts and prints the plan.
 pub fn run(context: &Context, command: EventCommand) -> Result<ExitStatus, Failure> {
-    let window_override = command.window_override();
+    let window_override = event::window_override(&command);
     let event = event::from_command(command, &context.config)?;
     let facts = Facts {
         now: Fact::Known(crate::identity::rfc3339(SystemTime::now())),

@@ -4,6 +4,7 @@
 
 use std::time::SystemTime;
 
+use neuro_deploy_core::notify::GuardrailChange;
 use neuro_deploy_core::{ExitStatus, Quarantined, SharedState, Unfrozen, guard};
 use serde::Serialize;
 
@@ -126,6 +127,15 @@ async fn clear(
     })
     .await?;
     tracing::warn!(environment = %env, %version, by = %record.by, %reason, "quarantine cleared");
+    super::notify_guardrail(
+        context,
+        GuardrailChange {
+            change: "quarantine_cleared",
+            environment: env.to_owned(),
+            message: format!("{version} may be deployed to `{env}` again: {reason}"),
+        },
+    )
+    .await;
     let text = format!(
         "cleared {version} in `{env}`: it may be deployed there again; recorded: {}: {reason}\n",
         record.by

@@ -138,6 +138,9 @@ pub fn report_text(report: &Report, steps: bool) -> String {
     if let Some(overridden) = &report.overridden {
         out.push_str(&format!("  override  {overridden}\n"));
     }
+    if !report.approved_by.is_empty() {
+        out.push_str(&format!("  approved  {}\n", report.approved_by.join(", ")));
+    }
     for warning in &report.warnings {
         out.push_str(&format!("  warning   {warning}\n"));
     }

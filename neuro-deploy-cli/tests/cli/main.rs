@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod actions;
+mod approvals;
 mod clusters;
 mod codefresh;
 mod dist;

@@ -69,6 +69,15 @@ async fn demo_runs_the_whole_story_on_loopback_ignoring_this_machines_setup() {
     // A run that did not succeed is reported on stderr, like every refusal and error.
     assert!(stderr.contains("rolled back: deploy of "), "{stderr}");
     assert!(stdout.contains("(exit 4)"), "{stdout}");
+    // Production needs two people's approval, given with their own credentials; a freeze
+    // refuses a promotion until it is lifted.
+    assert!(stderr.contains("refused (approval_required)"), "{stderr}");
+    assert!(
+        stdout.contains("# as alice, with alice's own credentials"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("approved by alice, bob"), "{stdout}");
+    assert!(stderr.contains("refused (frozen)"), "{stderr}");
     // The hotfix reaches production, and the final status says so.
     assert!(
         stdout.contains("release `v1.4.1` created targeting `hotfix/v1.4.1`"),
@@ -251,6 +260,20 @@ async fn the_shell_takes_commands_on_stdin_while_kubectl_reads_the_same_world() 
     );
     assert!(!staging.contains("deployed: deployed"), "{staging}");
 
+    // Production needs two people: each approves with their own credentials (`as PERSON`).
+    let unapproved = shell.run("promote v1.4.0 --yes -q").await;
+    assert!(
+        unapproved.contains("refused (approval_required)"),
+        "{unapproved}"
+    );
+    let alice = shell.run("as alice approve v1.4.0 --env production").await;
+    assert!(
+        alice.contains("approved v1.4.0") && alice.contains("as alice"),
+        "{alice}"
+    );
+    let bob = shell.run("as bob approve v1.4.0 --env production").await;
+    assert!(bob.contains("approved by alice, bob"), "{bob}");
+
     let push = shell.run("queue push us-east-2").await;
     assert!(push.contains("1 in flight"), "{push}");
     let refused = shell.run("promote v1.4.0 --yes -q").await;
@@ -289,6 +312,21 @@ async fn the_shell_takes_commands_on_stdin_while_kubectl_reads_the_same_world() 
     )
     .await;
     assert!(rollout.contains("successfully rolled out"), "{rollout}");
+
+    // Guardrails at the prompt: a deny window, then a freeze, each refusing a deploy.
+    let closed = shell.run("window close staging 1h").await;
+    assert!(closed.contains("takes no deploys for 1h"), "{closed}");
+    let outside = shell.run("deploy v1.3.0 --env staging -q").await;
+    assert!(
+        outside.contains("refused (outside_deploy_window)") && outside.contains("closed until"),
+        "{outside}"
+    );
+    shell.run("window open staging").await;
+    shell.run("freeze --env staging --reason drill").await;
+    let frozen = shell.run("deploy v1.3.0 --env staging -q").await;
+    assert!(frozen.contains("refused (frozen)"), "{frozen}");
+    let lifted = shell.run("unfreeze --env staging --reason done").await;
+    assert!(lifted.contains("unfroze `staging`"), "{lifted}");
 
     // Bad input is explained and the shell goes on; `exit` ends it with 0.
     let unknown = shell.run("frobnicate").await;

@@ -536,3 +536,52 @@ async fn the_webhook_hears_once_per_run_with_the_outcome_and_its_url_stays_secre
         "{warning}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_freeze_and_its_lifting_are_notified_like_a_deploy() {
+    let (receiver, url) = webhook_receiver(200).await;
+    let w = World::start(fast_sim(), "").await;
+    let (code, json, stderr) = run_notifying(
+        &w,
+        &url,
+        &["freeze", "--env", "staging", "--reason", "incident 42"],
+    )
+    .await;
+    assert_eq!(code, 0, "{json:#}\n{stderr}");
+    let (code, _, _) = run_notifying(
+        &w,
+        &url,
+        &[
+            "unfreeze",
+            "--env",
+            "staging",
+            "--reason",
+            "incident closed",
+        ],
+    )
+    .await;
+    assert_eq!(code, 0);
+    let texts: Vec<String> = receiver
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let body: Value = serde_json::from_slice(&r.body).unwrap();
+            body["text"].as_str().unwrap_or_default().to_owned()
+                + " / "
+                + body["blocks"][0]["text"]["text"]
+                    .as_str()
+                    .unwrap_or_default()
+        })
+        .collect();
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert!(
+        texts[0].contains("staging: frozen") && texts[0].contains("incident 42"),
+        "{texts:?}"
+    );
+    assert!(
+        texts[1].contains("staging: unfrozen") && texts[1].contains("incident closed"),
+        "{texts:?}"
+    );
+}

@@ -186,6 +186,22 @@ renew_every = "5s"
         run_json(command).await
     }
 
+    /// Runs `neuro-deploy ARGS --output json` with `person`'s own credentials (a kube-sim user
+    /// named `person`, bearer token `person-token`), as a second operator on another laptop.
+    pub async fn run_as(&self, person: &str, args: &[&str]) -> (i32, Value, String) {
+        let token = format!("{person}-token");
+        self.sim.add_user(&token, person);
+        let kubeconfig = self.dir.path().join(format!("kubeconfig-{person}"));
+        std::fs::write(&kubeconfig, self.sim.kubeconfig_as(&token)).unwrap();
+        let mut command = self.command(env!("CARGO_BIN_EXE_neuro-deploy"));
+        command
+            .env("KUBECONFIG", &kubeconfig)
+            .env("USER", person)
+            .args(args)
+            .args(["--output", "json"]);
+        run_json(command).await
+    }
+
     pub fn builds(&self) -> Vec<String> {
         std::fs::read_to_string(&self.build_log)
             .unwrap_or_default()

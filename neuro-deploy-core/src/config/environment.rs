@@ -65,6 +65,36 @@ pub struct EnvironmentConfig {
     /// `[[environments.windows]]`: when deploys may go in (none: always).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub windows: Vec<WindowConfig>,
+    /// `[environments.approvals]`: how many people must approve a version before it goes here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approvals: Option<ApprovalsConfig>,
+}
+
+/// `[environments.approvals]`: every run that writes here (but `rollback`) needs `required`
+/// distinct people's unexpired approvals of the version and the digest it deploys, none by
+/// whoever runs it (`neuro-deploy approve`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalsConfig {
+    /// Distinct people, not counting whoever runs the deploy.
+    pub required: u32,
+    /// How long an approval counts.
+    #[serde(with = "duration::serde", default = "ApprovalsConfig::default_expire")]
+    pub expire: Duration,
+}
+
+impl ApprovalsConfig {
+    fn default_expire() -> Duration {
+        Duration::from_secs(24 * 3600)
+    }
+
+    /// `required` approvals that count for a day.
+    pub fn new(required: u32) -> ApprovalsConfig {
+        ApprovalsConfig {
+            required,
+            expire: Self::default_expire(),
+        }
+    }
 }
 
 /// `[environments.verify]`: after the rollout, every URL must answer 2xx on every probe for
@@ -137,6 +167,7 @@ impl EnvironmentConfig {
             url: None,
             verify: None,
             windows: Vec::new(),
+            approvals: None,
         }
     }
 

@@ -28,7 +28,7 @@ pub mod window;
 use serde::{Deserialize, Serialize};
 
 pub use duration::{format_duration, format_elapsed, parse_duration};
-pub use environment::{EnvironmentConfig, Trigger, VerifyConfig};
+pub use environment::{ApprovalsConfig, EnvironmentConfig, Trigger, VerifyConfig};
 pub use error::ConfigError;
 pub use glob::glob_match;
 pub use notify::{NotifyConfig, NotifyFormat, NotifyOn};

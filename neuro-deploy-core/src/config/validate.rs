@@ -203,6 +203,20 @@ impl Config {
                     invalid(key("verify.timeout"), "must be more than 0s, e.g. `5s`");
                 }
             }
+            if let Some(approvals) = &env.approvals {
+                if approvals.required == 0 {
+                    invalid(
+                        key("approvals.required"),
+                        "must be at least 1 (leave `[environments.approvals]` out for none)",
+                    );
+                }
+                if approvals.expire.is_zero() {
+                    invalid(
+                        key("approvals.expire"),
+                        "must be longer than 0s, e.g. `24h`",
+                    );
+                }
+            }
             for (j, window) in env.windows.iter().enumerate() {
                 for (field, problem) in window.problems() {
                     invalid(key(&format!("windows[{j}].{field}")), &problem);

@@ -224,6 +224,8 @@ impl Executor {
         plan.previous_version = fresh.previous_version;
         report.overridden = fresh.overridden.clone();
         plan.overridden = fresh.overridden;
+        report.approved_by = fresh.approved_by.clone();
+        plan.approved_by = fresh.approved_by;
         for (mine, theirs) in plan.steps.iter_mut().zip(fresh.steps) {
             if matches!(
                 (&mine.step, &theirs.step),
@@ -340,7 +342,7 @@ impl Executor {
             previous_version: plan.previous_version.clone(),
             previous_image: plan.previous_image.clone(),
             deployed_at: ctx.started_at.clone(),
-            deployed_by: ctx.holder(),
+            deployed_by: ctx.deployed_by(report.facts.actor.known()),
             change_cause: format!(
                 "neuro-deploy: {} {} to {} by {}",
                 self.config.app.name,
@@ -350,7 +352,7 @@ impl Executor {
             ),
             queue_gate_skipped,
             overridden: plan.overridden.clone(),
-            approved_by: None,
+            approved_by: (!plan.approved_by.is_empty()).then(|| plan.approved_by.join(", ")),
         }
     }
 }

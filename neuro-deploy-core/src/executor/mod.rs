@@ -8,7 +8,7 @@
 //! lost lock), `queue_gate`, `image` (retag or build, then check), `lock` (take, renew, release),
 //! `locked_steps` (re-decide, write, await), `verify` (checks after the rollout), `record` (the
 //! deploy's GitHub Deployment), `rollback`, `quarantine` (what failed here is not deployed here
-//! again), and `preview` (what a run would do, before an operator confirms it).
+//! again), `approvals` (spent once a deploy wrote), and `preview` (what a run would do, before an operator confirms it).
 
 use std::sync::Arc;
 
@@ -22,6 +22,7 @@ use crate::traits::{DeploymentRecorder, HealthChecker};
 use crate::version::Version;
 
 mod adapters;
+mod approvals;
 mod image;
 mod interrupt;
 mod lock;
@@ -96,6 +97,7 @@ enum Ending {
 /// | `verify.rs` | `verify_step`, `run_checks`, `mark_verified`, `verify_environment` |
 /// | `record.rs` | `deployment_record`, `start_record`, `finish_record` |
 /// | `quarantine.rs` | `quarantine` |
+/// | `approvals.rs` | `consume_approvals` |
 pub struct Executor {
     adapters: Adapters,
     config: Config,
@@ -208,6 +210,7 @@ impl Executor {
         report.image = Some(plan.image.pinned());
         report.previous_version = plan.previous_version.clone();
         report.overridden = plan.overridden.clone();
+        report.approved_by = plan.approved_by.clone();
         report.steps = plan
             .steps
             .iter()
@@ -226,6 +229,7 @@ impl Executor {
             .await;
         self.quarantine(event, &plan, ctx, &mut report, &ending)
             .await;
+        self.consume_approvals(&plan, ctx, &mut report).await;
         let target_text = format!("{} in namespace `{}`", plan.image.pinned(), plan.namespace);
         match ending {
             Ending::Deployed if image_only => report.end(
@@ -304,6 +308,19 @@ impl Executor {
             ..Facts::unknown()
         };
         self.read_workloads(target, &mut facts).await?;
+        if let Some(state) = &self.adapters.state {
+            // Who deploys is recorded; where approvals are required it must be known.
+            let approvals = target
+                .environment
+                .as_deref()
+                .and_then(|name| self.config.environment(name))
+                .is_some_and(|env| env.approvals.is_some());
+            match state.authenticated_user(&target.namespace).await {
+                Ok(user) => facts.actor = Fact::Known(user),
+                Err(error) if approvals => return Err(error),
+                Err(error) => tracing::debug!(%error, "the authenticated user is not known"),
+            }
+        }
         let version = match &target.version {
             Some(version) => Some(version.clone()),
             None => facts

@@ -13,8 +13,9 @@ use super::report::Report;
 use super::run_context::RunContext;
 use super::{Ending, Executor};
 
-/// How long recording a quarantine may take; past it the report carries a warning.
-const QUARANTINE_BOUND: Duration = Duration::from_secs(20);
+/// How long a change to the shared state after the deploy may take (recording a quarantine,
+/// consuming approvals); past it the report carries a warning.
+pub(super) const STATE_BOUND: Duration = Duration::from_secs(20);
 
 impl Executor {
     /// Quarantines what this run found bad in its environment; a state that cannot be written
@@ -60,13 +61,11 @@ impl Executor {
             detail,
             cleared: None,
         };
-        let change = guard::update(state.as_ref(), &plan.namespace, |s| {
+        let change = guard::update_within(state.as_ref(), &plan.namespace, STATE_BOUND, |s| {
             s.quarantine.push(entry.clone());
         });
-        let failure = match tokio::time::timeout(QUARANTINE_BOUND, change).await {
-            Ok(Ok(_)) => return,
-            Ok(Err(error)) => crate::error::one_line(&error),
-            Err(_) => format!("no answer within {}s", QUARANTINE_BOUND.as_secs()),
+        let Err(failure) = change.await else {
+            return;
         };
         report.warnings.push(format!(
             "{version} could not be quarantined in `{}` ({failure}); nothing stops a later run from deploying it there again",

@@ -61,9 +61,9 @@ impl Executor {
                 image: plan.image.pinned(),
                 digest: plan.image.digest.clone(),
                 previous_version: plan.previous_version.clone(),
-                deployed_by: ctx.holder(),
+                deployed_by: ctx.deployed_by(report.facts.actor.known()),
                 overridden: plan.overridden.clone(),
-                approved_by: Vec::new(),
+                approved_by: plan.approved_by.clone(),
             },
         }
     }

@@ -166,6 +166,10 @@ pub struct Report {
     /// rollback inside a deny window), as written to `neuro-deploy.io/override`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overridden: Option<String>,
+    /// Who approved the deploy (the approvals it used), as written to
+    /// `neuro-deploy.io/approved-by`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub approved_by: Vec<String>,
     /// When the run started on tokio's clock: the guardrails are judged again under the lock
     /// at the run's start plus the time since.
     #[serde(skip)]
@@ -246,6 +250,7 @@ impl Report {
             recorded: None,
             warnings: Vec::new(),
             overridden: None,
+            approved_by: Vec::new(),
             clock: Some(tokio::time::Instant::now()),
         }
     }

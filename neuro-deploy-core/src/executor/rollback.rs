@@ -184,7 +184,7 @@ impl Executor {
             // Like the version trail: `None` leaves the recorded previous image as it is.
             previous_image: None,
             deployed_at: ctx.started_at.clone(),
-            deployed_by: ctx.holder(),
+            deployed_by: ctx.deployed_by(report.facts.actor.known()),
             change_cause: format!(
                 "neuro-deploy: deploy of {} {why}; previous images restored",
                 plan.version

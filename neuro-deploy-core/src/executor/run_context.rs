@@ -27,4 +27,13 @@ impl RunContext {
     pub fn holder(&self) -> String {
         format!("{}/{}", self.identity, self.run_id)
     }
+
+    /// The `deployed-by` record: the holder, and the user the run's credentials authenticate
+    /// as on the cluster when known (`alice (codefresh)/RUN as system:serviceaccount:ci:neuro-deploy`).
+    pub fn deployed_by(&self, authenticated: Option<&String>) -> String {
+        match authenticated {
+            Some(user) => format!("{} as {user}", self.holder()),
+            None => self.holder(),
+        }
+    }
 }

@@ -55,6 +55,7 @@ impl Executor {
             // Decided from gathered facts by the policy: reaching here means it passed.
             Step::GateImageExists { .. }
             | Step::GateDeployWindow { .. }
+            | Step::GateApprovals { .. }
             | Step::GateSourceVerified { .. }
             | Step::GateNotDowngrade { .. } => StepEnd::Ok(None),
             // A dry run looks once and says what a real run would do; it never waits.

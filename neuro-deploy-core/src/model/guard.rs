@@ -1,5 +1,6 @@
 //! Guardrail state an environment shares with every operator and CI run, kept in its namespace
-//! (the ConfigMap `neuro-deploy`, one JSON value a key): a freeze, and quarantined versions.
+//! (the ConfigMap `neuro-deploy`, one JSON value a key): a freeze, quarantined versions, and
+//! approvals.
 //!
 //! Times are RFC 3339 in UTC with whole seconds (`2026-11-29T17:00:00Z`), as neuro-deploy
 //! writes them everywhere, so they compare as text.
@@ -18,6 +19,9 @@ pub const UNFROZEN_KEY: &str = "unfrozen";
 /// The ConfigMap key of the quarantined versions (cleared ones stay, with who cleared them).
 pub const QUARANTINE_KEY: &str = "quarantine";
 
+/// The ConfigMap key of the approvals not yet used by a deploy.
+pub const APPROVALS_KEY: &str = "approvals";
+
 /// An environment's shared guardrail state.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GuardState {
@@ -31,6 +35,26 @@ pub struct GuardState {
     /// its record with who cleared it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub quarantine: Vec<Quarantined>,
+    /// Approvals of a version (and the digest it would deploy) not yet used by a deploy.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub approvals: Vec<Approval>,
+}
+
+/// One person's approval of deploying a version — the exact image, by digest — here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Approval {
+    /// The version (image tag).
+    pub version: String,
+    /// The digest it would deploy (what the promotion source runs), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// Who: the Kubernetes-authenticated user of the approver's own credentials.
+    pub by: String,
+    /// When (RFC 3339, UTC).
+    pub at: String,
+    /// Why, when given.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reason: String,
 }
 
 /// A version that must not be deployed to this environment again until someone clears it:
@@ -89,6 +113,31 @@ impl GuardState {
     /// The freeze that holds at `now`, if any.
     pub fn freeze_at(&self, now: &str) -> Option<&Freeze> {
         self.freeze.as_ref().filter(|f| f.active_at(now))
+    }
+
+    /// The approvals that count for deploying `version` at `digest`: of that version and
+    /// digest, given after `expired_until` (RFC 3339: older ones have expired), not by `runner`
+    /// (nobody approves their own deploy); one a person, the latest.
+    pub fn approvals_for(
+        &self,
+        version: &str,
+        digest: Option<&str>,
+        expired_until: &str,
+        runner: &str,
+    ) -> Vec<&Approval> {
+        let mut counted: Vec<&Approval> = Vec::new();
+        for approval in self.approvals.iter().rev() {
+            let fits = approval.version == version
+                && digest.is_some()
+                && approval.digest.as_deref() == digest
+                && approval.at.as_str() > expired_until
+                && approval.by != runner;
+            if fits && !counted.iter().any(|a| a.by == approval.by) {
+                counted.push(approval);
+            }
+        }
+        counted.reverse();
+        counted
     }
 
     /// The quarantine of `version` still in force, if any.

@@ -12,7 +12,7 @@ pub mod record;
 pub mod workload;
 
 pub use event::{DeployTarget, Event, validate_namespace};
-pub use guard::{Freeze, GuardState, Quarantined, Unfrozen, VersionedState};
+pub use guard::{Approval, Freeze, GuardState, Quarantined, Unfrozen, VersionedState};
 pub use image::{ContainerImage, ImageRef};
 pub use outside::{LockAttempt, LockHandle, QueueDepth, ReleaseInfo, RolloutResult};
 pub use record::{DeploymentPayload, DeploymentRecord, DeploymentState, HistoryEntry};

@@ -65,6 +65,10 @@ pub struct Facts {
     /// the deploy windows (`--override-window --reason`), for this run only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window_override: Option<String>,
+    /// The user this run's credentials authenticate as on the target's cluster (who deploys,
+    /// whose own approval does not count).
+    #[serde(default, skip_serializing_if = "Fact::is_unknown")]
+    pub actor: Fact<String>,
 }
 
 impl Facts {

@@ -11,13 +11,14 @@
 //! | rollback env | set the recorded previous version; production waits for drained queues |
 //!
 //! Before all of them: the guardrails — a freeze (`frozen`), the deploy windows
-//! (`outside_deploy_window`), a quarantined version (`version_quarantined`); a rollback is
-//! never blocked by them.
+//! (`outside_deploy_window`), a quarantined version (`version_quarantined`), approvals
+//! (`approval_required`); a rollback is never blocked by them.
 //!
 //! Facts the policy needs are gathered by the executor and passed in. A fact may be
 //! [`Fact::Unknown`] (offline `plan`): the plan then shows both branches and the gates as
 //! checked at run time.
 
+mod approvals;
 mod facts;
 mod gates;
 mod intent;
@@ -39,6 +40,7 @@ pub use workloads::{
     recorded_previous_digest, runs_completely, version_being_replaced,
 };
 
+use approvals::approval_gate;
 use facts::only_app_workloads;
 use gates::{
     ensure_image_step, freeze_gate, promotion_gates, quarantine_gate, verified_digest, window_gate,
@@ -148,6 +150,21 @@ fn decide_inner(event: &Event, config: &Config, facts: &Facts) -> Result<Plan, R
         }
     }
 
+    // Approvals are of the exact image: the digest verified upstream, else the registry's.
+    let approved = {
+        let mut judged = image.clone();
+        if judged.digest.is_none() {
+            judged.digest = facts
+                .target_image
+                .known()
+                .and_then(|found| found.as_ref())
+                .and_then(|found| found.digest.clone());
+        }
+        approval_gate(event, config, &target, facts, &judged)?
+    };
+    let (approval_step, approved_by) = approved.unzip();
+    steps.extend(approval_step);
+
     let changes = match facts.target_workloads.known() {
         Some(workloads) => Some(image_changes(
             workloads,
@@ -201,6 +218,7 @@ fn decide_inner(event: &Event, config: &Config, facts: &Facts) -> Result<Plan, R
         previous_image,
         steps,
         overridden: overridden.flatten(),
+        approved_by: approved_by.unwrap_or_default(),
     })
 }
 

@@ -91,6 +91,15 @@ pub enum Step {
         /// Their state at the run's instant; `None` when checked at run time.
         state: Option<WindowState>,
     },
+    /// Enough people approved this version and digest (not counting whoever runs it).
+    GateApprovals {
+        /// The environment.
+        environment: String,
+        /// How many distinct people must approve.
+        required: u32,
+        /// Who did, when known.
+        approved_by: Vec<String>,
+    },
     /// Take the namespace's lock.
     AcquireLock {
         /// Namespace.
@@ -147,6 +156,7 @@ impl Step {
             Step::GateQueuesDrained { .. } => "gate_queues_drained",
             Step::QueueGateSkipped { .. } => "queue_gate_skipped",
             Step::GateDeployWindow { .. } => "gate_deploy_window",
+            Step::GateApprovals { .. } => "gate_approvals",
             Step::AcquireLock { .. } => "acquire_lock",
             Step::RecheckQueues { .. } => "recheck_queues",
             Step::SetImage { .. } => "set_image",
@@ -207,6 +217,10 @@ pub struct Plan {
     /// the report, the notification and the GitHub Deployment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overridden: Option<String>,
+    /// Who approved the deploy (the approvals it uses, consumed once it writes): written as
+    /// `neuro-deploy.io/approved-by`, in the report, the notification and the GitHub Deployment.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub approved_by: Vec<String>,
 }
 
 impl Plan {

@@ -159,5 +159,6 @@ pub(crate) fn offline_rollback_plan(
         previous_image: None,
         steps,
         overridden: None,
+        approved_by: Vec::new(),
     }
 }

@@ -1219,6 +1219,9 @@ async fn a_freeze_set_while_a_run_waits_refuses_it_under_the_lock_and_nothing_is
     d.cluster.expect_set_images().times(0);
     // Not frozen when the facts are read; frozen by the time the lock is held.
     let mut state = MockSharedState::new();
+    state
+        .expect_authenticated_user()
+        .returning(|_| Ok("system:serviceaccount:ci:neuro-deploy".into()));
     let reads = Arc::new(AtomicUsize::new(0));
     let counted = Arc::clone(&reads);
     state.expect_read_state().returning(move |_| {
@@ -1339,6 +1342,115 @@ async fn an_override_deploys_inside_a_deny_window_and_records_why_on_the_deploym
     assert_eq!(report.reason, Some(ReasonCode::OutsideDeployWindow));
 }
 
+// ---- approvals: judged again under the lock, recorded, then spent ----
+
+/// Shared state whose reads answer `approvals` in turn (the last one for good), run by carol.
+fn approvals_state(
+    reads: Vec<Vec<neuro_deploy_core::model::Approval>>,
+    written: Arc<Mutex<Vec<neuro_deploy_core::model::GuardState>>>,
+) -> MockSharedState {
+    use neuro_deploy_core::model::{GuardState, VersionedState};
+    let mut state = MockSharedState::new();
+    state
+        .expect_authenticated_user()
+        .returning(|_| Ok("carol".into()));
+    let count = Arc::new(AtomicUsize::new(0));
+    state.expect_read_state().returning(move |_| {
+        let n = count.fetch_add(1, Ordering::SeqCst).min(reads.len() - 1);
+        Ok(VersionedState {
+            state: GuardState {
+                approvals: reads[n].clone(),
+                ..GuardState::default()
+            },
+            version: Some(n.to_string()),
+        })
+    });
+    state.expect_write_state().returning(move |_, s, _| {
+        written.lock().unwrap().push(s.clone());
+        Ok(())
+    });
+    state
+}
+
+fn approved_promotion_doubles() -> Doubles {
+    use crate::approvals::DIGEST;
+    let mut d = Doubles::new();
+    d.workloads("leaf-neuro-ui", app("v1.3.0"))
+        .workloads("staging", app_pinned("v1.4.0", DIGEST))
+        .images(&["v1.4.0", "v1.3.0"])
+        .queues_always(EMPTY);
+    d
+}
+
+#[tokio::test(start_paused = true)]
+async fn approvals_are_recorded_on_the_deploy_with_who_ran_it_and_then_spent() {
+    use crate::approvals::{DIGEST, approval, needing_approvals};
+    let mut d = approved_promotion_doubles();
+    d.lock_once("leaf-neuro-ui");
+    d.cluster
+        .expect_set_images()
+        .withf(|_, _, audit| {
+            audit.approved_by.as_deref() == Some("alice, bob")
+                && audit.deployed_by == "ops@laptop/run-1 as carol"
+        })
+        .times(2)
+        .returning(|_, _, _| Ok(()));
+    d.cluster
+        .expect_await_rollout()
+        .returning(|_, _, _| Ok(RolloutResult::Complete));
+    let approvals = vec![
+        approval("alice", DIGEST, "2026-11-26T09:00:00Z"),
+        approval("bob", DIGEST, "2026-11-26T10:00:00Z"),
+    ];
+    let written = Arc::new(Mutex::new(Vec::new()));
+    d.state = Some(approvals_state(vec![approvals], Arc::clone(&written)));
+    let report = run_with(
+        d,
+        fast_gate(needing_approvals(2)),
+        &promote("v1.4.0"),
+        false,
+    )
+    .await;
+    assert_eq!(report.outcome, Outcome::Deployed, "{report:#?}");
+    assert_eq!(report.approved_by, ["alice", "bob"]);
+    let written = written.lock().unwrap().clone();
+    assert_eq!(written.len(), 1, "spent once: {written:?}");
+    assert!(written[0].approvals.is_empty(), "{written:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_approval_withdrawn_while_a_promotion_waits_refuses_it_under_the_lock() {
+    use crate::approvals::{DIGEST, approval, needing_approvals};
+    let mut d = approved_promotion_doubles();
+    d.lock_once("leaf-neuro-ui");
+    d.cluster.expect_set_images().times(0);
+    let both = vec![
+        approval("alice", DIGEST, "2026-11-26T09:00:00Z"),
+        approval("bob", DIGEST, "2026-11-26T10:00:00Z"),
+    ];
+    let one = vec![both[0].clone()];
+    let written = Arc::new(Mutex::new(Vec::new()));
+    d.state = Some(approvals_state(vec![both, one], Arc::clone(&written)));
+    let report = run_with(
+        d,
+        fast_gate(needing_approvals(2)),
+        &promote("v1.4.0"),
+        false,
+    )
+    .await;
+    assert_eq!(
+        report.reason,
+        Some(ReasonCode::ApprovalRequired),
+        "{report:#?}"
+    );
+    assert!(
+        report.message.contains("under the lock"),
+        "{}",
+        report.message
+    );
+    assert!(written.lock().unwrap().is_empty(), "nothing spent");
+}
+
 // ---- quarantine ----
 
 #[tokio::test(start_paused = true)]
@@ -1354,6 +1466,9 @@ async fn a_failed_rollout_quarantines_its_version_and_a_state_that_cannot_be_wri
     let written = Arc::new(Mutex::new(Vec::<GuardState>::new()));
     let log = Arc::clone(&written);
     let mut state = MockSharedState::new();
+    state
+        .expect_authenticated_user()
+        .returning(|_| Ok("system:serviceaccount:ci:neuro-deploy".into()));
     state
         .expect_read_state()
         .returning(|_| Ok(VersionedState::default()));
@@ -1382,6 +1497,9 @@ async fn a_failed_rollout_quarantines_its_version_and_a_state_that_cannot_be_wri
     record_set_images(&mut d);
     rollout_fails_then_restores(&mut d);
     let mut state = MockSharedState::new();
+    state
+        .expect_authenticated_user()
+        .returning(|_| Ok("system:serviceaccount:ci:neuro-deploy".into()));
     state
         .expect_read_state()
         .returning(|_| Ok(VersionedState::default()));

@@ -4,6 +4,7 @@
 // Tests: `expect` on known-good fixtures reads better than plumbing errors.
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod approvals;
 mod executor;
 mod policy;
 mod props;

@@ -110,6 +110,7 @@ pub fn known(target: Vec<Workload>) -> Facts {
         guard: Fact::Unknown,
         now: Fact::Unknown,
         window_override: None,
+        actor: Fact::Unknown,
     }
 }
 

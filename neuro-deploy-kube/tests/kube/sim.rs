@@ -496,3 +496,31 @@ async fn the_shared_state_is_a_configmap_written_with_the_version_read() {
     let stored: Freeze = serde_json::from_str(object["data"]["freeze"].as_str().unwrap()).unwrap();
     assert_eq!(stored.by, "alice");
 }
+
+#[tokio::test]
+async fn who_runs_is_asked_of_the_api_server_from_the_credentials_bearer_token() {
+    use neuro_deploy_core::SharedState;
+    let s = start(fast()).await;
+    // The kubeconfig's own token.
+    let user = s.harness.cluster.authenticated_user("dev").await.unwrap();
+    assert_eq!(user, neuro_deploy_sim::kube::DEFAULT_USER);
+    // Another person's credentials on the same cluster.
+    s.sim.add_user("bob-token", "bob@example.com");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kubeconfig");
+    std::fs::write(&path, s.sim.kubeconfig_as("bob-token")).unwrap();
+    let bob = KubeCluster::from_kubeconfig(&path, "app=x", scenarios::settings())
+        .await
+        .unwrap();
+    assert_eq!(
+        bob.authenticated_user("dev").await.unwrap(),
+        "bob@example.com"
+    );
+    // Credentials nobody has: the API server's 401, named.
+    std::fs::write(&path, s.sim.kubeconfig_as("nobody")).unwrap();
+    let stranger = KubeCluster::from_kubeconfig(&path, "app=x", scenarios::settings())
+        .await
+        .unwrap();
+    let error = stranger.authenticated_user("dev").await.unwrap_err();
+    assert!(error.to_string().contains("who this run is"), "{error}");
+}

@@ -38,6 +38,15 @@ use deployment::ControllerOptions;
 use shared::Shared;
 use store::Store;
 
+/// The bearer token of [`KubeSim::kubeconfig`].
+pub const DEFAULT_TOKEN: &str = "kube-sim-token";
+
+/// Who [`DEFAULT_TOKEN`] is.
+pub const DEFAULT_USER: &str = "kube-sim-admin";
+
+/// The `apiVersion` of the seed's `kind: User` documents (`token`, `username`).
+pub const USER_API_VERSION: &str = "kube-sim.neuro-deploy.io/v1";
+
 /// How a simulator behaves.
 #[derive(Debug, Clone)]
 pub struct KubeSimOptions {
@@ -119,10 +128,15 @@ impl KubeSim {
         &self.url
     }
 
-    /// A kubeconfig pointing at this server (context `kube-sim`).
+    /// A kubeconfig pointing at this server (context `kube-sim`), as [`DEFAULT_USER`].
     pub fn kubeconfig(&self) -> String {
+        self.kubeconfig_as(DEFAULT_TOKEN)
+    }
+
+    /// A kubeconfig pointing at this server whose credentials are `token` (a seeded user's).
+    pub fn kubeconfig_as(&self, token: &str) -> String {
         format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: kube-sim\n  cluster:\n    server: {}\ncontexts:\n- name: kube-sim\n  context:\n    cluster: kube-sim\n    user: kube-sim\n    namespace: default\ncurrent-context: kube-sim\nusers:\n- name: kube-sim\n  user:\n    token: kube-sim-token\npreferences: {{}}\n",
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: kube-sim\n  cluster:\n    server: {}\ncontexts:\n- name: kube-sim\n  context:\n    cluster: kube-sim\n    user: kube-sim\n    namespace: default\ncurrent-context: kube-sim\nusers:\n- name: kube-sim\n  user:\n    token: {token}\npreferences: {{}}\n",
             self.url
         )
     }
@@ -132,12 +146,32 @@ impl KubeSim {
         std::fs::write(path, self.kubeconfig())
     }
 
+    /// Adds a person: requests with bearer `token` are `username` (what `SelfSubjectReview`
+    /// answers). The seed does the same with `kind: User` documents.
+    pub fn add_user(&self, token: &str, username: &str) {
+        if let Ok(mut users) = self.shared.users.lock() {
+            users.insert(token.to_owned(), username.to_owned());
+        }
+    }
+
     /// Creates the objects of multi-document Kubernetes YAML (Namespaces first); Deployments
     /// start with a complete rollout. Returns how many objects were created.
     pub fn seed(&self, yaml: &str) -> Result<usize, String> {
         let documents: Vec<Value> =
             serde_saphyr::from_multiple(yaml).map_err(|e| format!("seed YAML: {e}"))?;
         let mut objects: Vec<Value> = documents.into_iter().filter(|d| !d.is_null()).collect();
+        // `kind: User` (token, username) is kube-sim's own: who a bearer token is.
+        objects.retain(|o| {
+            let is_user = o["kind"].as_str() == Some("User")
+                && o["apiVersion"].as_str() == Some(USER_API_VERSION);
+            if is_user {
+                self.add_user(
+                    o["token"].as_str().unwrap_or_default(),
+                    o["username"].as_str().unwrap_or_default(),
+                );
+            }
+            !is_user
+        });
         objects.sort_by_key(|o| o["kind"].as_str() != Some("Namespace"));
         let count = objects.len();
         for object in objects {

@@ -35,7 +35,9 @@ pub(crate) async fn handle(
     if let Some(sim) = path.strip_prefix("/_sim/") {
         return sim_endpoint(&shared, &method, sim, &body);
     }
-    shared.count(&method, &path);
+    // A review (may I? who am I?) is a POST that stores nothing.
+    let review = path == super::access::PATH || path == super::access::WHO_AM_I_PATH;
+    shared.count(&method, &path, !review);
     let mut drop_watch_after = None;
     let mut drop_answer = false;
     match shared.fault_for(&method, &path, uri.query().unwrap_or("")) {
@@ -108,6 +110,9 @@ pub(crate) async fn serve(
     } = *incoming;
     if *method == Method::POST && path == super::access::PATH {
         return respond(super::access::review(shared, body));
+    }
+    if *method == Method::POST && path == super::access::WHO_AM_I_PATH {
+        return respond(super::access::who_am_i(shared, headers));
     }
     if !shared.latency.is_zero() {
         tokio::time::sleep(shared.latency).await;

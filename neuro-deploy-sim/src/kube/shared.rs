@@ -18,6 +18,8 @@ pub struct Shared {
     pub(crate) address: String,
     /// `(verb, resource)` pairs access reviews deny.
     pub(crate) denied: Mutex<Vec<(String, String)>>,
+    /// Bearer token → user name, for `SelfSubjectReview` (who am I?).
+    pub(crate) users: Mutex<std::collections::BTreeMap<String, String>>,
 }
 
 impl Shared {
@@ -29,6 +31,10 @@ impl Shared {
             latency,
             address,
             denied: Mutex::new(Vec::new()),
+            users: Mutex::new(std::collections::BTreeMap::from([(
+                super::DEFAULT_TOKEN.to_owned(),
+                super::DEFAULT_USER.to_owned(),
+            )])),
         }
     }
 
@@ -56,13 +62,17 @@ impl Shared {
         }
     }
 
-    pub(crate) fn count(&self, method: &Method, path: &str) {
+    /// Counts a request; `stores` says whether a write method changes anything (a review is a
+    /// POST that stores nothing).
+    pub(crate) fn count(&self, method: &Method, path: &str, stores: bool) {
         if let Ok(mut counts) = self.counts.lock() {
             counts.total += 1;
-            if matches!(
-                *method,
-                Method::POST | Method::PUT | Method::PATCH | Method::DELETE
-            ) {
+            if stores
+                && matches!(
+                    *method,
+                    Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+                )
+            {
                 counts.writes += 1;
             }
             *counts

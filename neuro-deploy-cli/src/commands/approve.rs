@@ -1,0 +1,146 @@
+//! `neuro-deploy approve VERSION --env NAME [--reason TEXT]`: one person's approval of deploying
+//! a version — the exact image, by the digest the promotion source runs — to an environment
+//! with `[environments.approvals]`. Who approves is the user the approver's own credentials
+//! authenticate as on that cluster (`SelfSubjectReview`), never `$USER` or a CI variable. The
+//! approval is kept in the environment's ConfigMap `neuro-deploy` until a deploy uses it.
+
+use std::time::SystemTime;
+
+use neuro_deploy_core::policy::{app_workloads, parse_instant, rfc3339, runs_completely};
+use neuro_deploy_core::{
+    Approval, ClusterDeployer, ExitStatus, ReasonCode, SharedState, Version, guard,
+};
+use serde::Serialize;
+
+use super::{Context, Failure, environment_namespace};
+use crate::output::SCHEMA_VERSION;
+use crate::wiring;
+
+/// `neuro-deploy approve`.
+#[derive(Debug, Serialize)]
+struct ApproveDocument {
+    schema_version: u32,
+    outcome: &'static str,
+    environment: String,
+    /// The approval recorded.
+    approval: Approval,
+    /// Every unexpired approval of this version and digest now (a deploy counts those not by
+    /// whoever runs it).
+    approved_by: Vec<String>,
+    /// How many distinct people the environment requires.
+    required: u32,
+    exit_code: u8,
+}
+
+/// Records the caller's approval of `version` for `env`.
+pub async fn run(
+    context: &Context,
+    version: &Version,
+    env: &str,
+    reason: Option<&str>,
+) -> Result<ExitStatus, Failure> {
+    let config = &context.config;
+    let namespace = environment_namespace(config, env)?;
+    let Some(environment) = config.environment(env) else {
+        return Err(Failure::invalid(format!("no environment `{env}`")));
+    };
+    let Some(rule) = environment.approvals.clone() else {
+        return Err(Failure::invalid(format!(
+            "`{env}` requires no approvals (it has no `[environments.approvals]`); nothing was recorded"
+        )));
+    };
+    let tag = version.image_tag(config.git.short_sha_length);
+    let mut touched = vec![env];
+    touched.extend(environment.promote_from.as_deref());
+    let clusters = wiring::cluster(config, &context.cluster, &touched, None).await?;
+    let registry = wiring::registry(&context.backend, config).await;
+    let repository = registry.repository_uri().await?;
+    // What a promotion would deploy: the digest the source runs, else the registry's for the tag.
+    let mut digest = None;
+    if let Some(source) = &environment.promote_from {
+        let source_namespace = environment_namespace(config, source)?;
+        let workloads = clusters.workloads(&source_namespace).await?;
+        if !runs_completely(&workloads, &repository, &tag) {
+            return Err(Failure::refused(
+                ReasonCode::NotVerifiedOnStaging,
+                format!(
+                    "`{source}` does not run {tag} with a complete rollout, so there is no image of it to approve for `{env}`; approve the version `{source}` runs (`neuro-deploy status --env {source}`)"
+                ),
+            ));
+        }
+        let mut pinned = app_workloads(&workloads, &repository).map(|w| w.app_digest(&repository));
+        let first = pinned.next().flatten();
+        if pinned.all(|d| d == first) {
+            digest = first;
+        }
+    }
+    if digest.is_none() {
+        digest = registry.find(&tag).await?.and_then(|image| image.digest);
+    }
+    let Some(digest) = digest else {
+        return Err(Failure::refused(
+            ReasonCode::ImageMissing,
+            format!(
+                "no image {repository}:{tag} is in the registry, so there is nothing to approve; release it first"
+            ),
+        ));
+    };
+    let by = clusters.authenticated_user(&namespace).await?;
+    let now = crate::identity::rfc3339(SystemTime::now());
+    let approval = Approval {
+        version: tag.clone(),
+        digest: Some(digest.clone()),
+        by: by.clone(),
+        at: now.clone(),
+        reason: reason.unwrap_or_default().trim().to_owned(),
+    };
+    let written = guard::update(clusters.as_ref(), &namespace, |state| {
+        // One approval a person and version: approving again renews it.
+        state
+            .approvals
+            .retain(|a| !(a.version == approval.version && a.by == approval.by));
+        state.approvals.push(approval.clone());
+    })
+    .await?;
+    let expired_until = parse_instant(&now)
+        .zip(chrono::Duration::from_std(rule.expire).ok())
+        .and_then(|(now, expire)| now.checked_sub_signed(expire))
+        .map(rfc3339)
+        .unwrap_or_default();
+    let approved_by: Vec<String> = written
+        .approvals_for(&tag, Some(&digest), &expired_until, "")
+        .iter()
+        .map(|a| a.by.clone())
+        .collect();
+    tracing::warn!(environment = %env, version = %tag, %digest, by = %by, "approved");
+    super::notify_guardrail(
+        context,
+        neuro_deploy_core::notify::GuardrailChange {
+            change: "approved",
+            environment: env.to_owned(),
+            message: format!(
+                "{by} approved {tag} ({digest}) for `{env}`; approved by {} now, {} required",
+                approved_by.join(", "),
+                rule.required
+            ),
+        },
+    )
+    .await;
+    let text = format!(
+        "approved {tag} ({digest}) for `{env}` as {by}; approved by {} now, {} required (not counting whoever runs the deploy); an approval counts for {}\n",
+        approved_by.join(", "),
+        rule.required,
+        neuro_deploy_core::config::format_duration(rule.expire)
+    );
+    let document = ApproveDocument {
+        schema_version: SCHEMA_VERSION,
+        outcome: "approved",
+        environment: env.to_owned(),
+        approval,
+        approved_by,
+        required: rule.required,
+        exit_code: 0,
+    };
+    context.printer.print(&document, &text);
+    Ok(ExitStatus::Done)
+}

@@ -1,0 +1,117 @@
+//! The approval gate: an environment with `[environments.approvals]` takes a version only with
+//! `required` distinct people's unexpired approvals of that version and the digest it deploys,
+//! none by whoever runs the deploy. A rollback is never blocked.
+
+use crate::config::{Config, format_duration};
+use crate::error::{Reason, ReasonCode};
+use crate::model::{Event, ImageRef};
+use crate::words::counted;
+
+use super::facts::Facts;
+use super::plan::{PlannedStep, Step};
+use super::target::{Target, refuse};
+use super::window::{parse_instant, rfc3339};
+
+/// The gate's step and who approved (the approvals the deploy uses), or `None` when the
+/// environment requires no approvals.
+pub(super) fn approval_gate(
+    event: &Event,
+    config: &Config,
+    target: &Target,
+    facts: &Facts,
+    image: &ImageRef,
+) -> Result<Option<(PlannedStep, Vec<String>)>, Reason> {
+    let Some((env, rule)) = target
+        .environment
+        .as_deref()
+        .and_then(|name| config.environment(name))
+        .and_then(|env| env.approvals.as_ref().map(|rule| (env, rule)))
+    else {
+        return Ok(None);
+    };
+    let required = usize::try_from(rule.required).unwrap_or(usize::MAX);
+    let step = |approved_by: Vec<String>, reason: String| PlannedStep {
+        reason,
+        step: Step::GateApprovals {
+            environment: env.name.clone(),
+            required: rule.required,
+            approved_by,
+        },
+    };
+    if matches!(event, Event::Rollback { .. }) {
+        let reason = "a rollback needs no approvals (getting back is never blocked)".to_owned();
+        return Ok(Some((step(Vec::new(), reason), Vec::new())));
+    }
+    let (Some(state), Some(actor), Some(now)) = (
+        facts.guard.known(),
+        facts.actor.known(),
+        facts.now.known().and_then(|now| parse_instant(now)),
+    ) else {
+        let reason = format!(
+            "{} of {} by people other than whoever runs it, within {} — checked at run time",
+            counted(required, "approval"),
+            image.tag,
+            format_duration(rule.expire)
+        );
+        return Ok(Some((step(Vec::new(), reason), Vec::new())));
+    };
+    let expired_until = chrono::Duration::from_std(rule.expire)
+        .ok()
+        .and_then(|expire| now.checked_sub_signed(expire))
+        .map(rfc3339)
+        .unwrap_or_default();
+    let digest = image.digest.as_deref();
+    let counting = state.approvals_for(&image.tag, digest, &expired_until, actor);
+    let names: Vec<String> = counting.iter().map(|a| a.by.clone()).collect();
+    if names.len() >= required {
+        let reason = format!(
+            "approved by {} ({} of {required} required; not by {actor}, who runs it)",
+            names.join(", "),
+            names.len()
+        );
+        return Ok(Some((step(names.clone(), reason), names)));
+    }
+    // Say what did not count, so nobody wonders why their approval is missing.
+    let mut ignored = Vec::new();
+    let of_version = state.approvals.iter().filter(|a| a.version == image.tag);
+    for approval in of_version {
+        let why = if approval.by == *actor {
+            "yours, and nobody approves their own deploy"
+        } else if digest.is_none() || approval.digest.as_deref() != digest {
+            "of another image digest"
+        } else if approval.at.as_str() <= expired_until.as_str() {
+            "expired"
+        } else {
+            continue;
+        };
+        ignored.push(format!("{} at {} ({why})", approval.by, approval.at));
+    }
+    let approved = if names.is_empty() {
+        "nobody has approved it yet".to_owned()
+    } else {
+        format!("approved by {}", names.join(", "))
+    };
+    let ignored = if ignored.is_empty() {
+        String::new()
+    } else {
+        format!("; not counted: {}", ignored.join(", "))
+    };
+    let image_text = match digest {
+        Some(digest) => format!("{} ({digest})", image.tag),
+        None => format!(
+            "{} (whose digest is not known yet: build it first)",
+            image.tag
+        ),
+    };
+    Err(refuse(
+        ReasonCode::ApprovalRequired,
+        format!(
+            "`{}` needs {} of {image_text} by people other than {actor}, who runs it — {approved}, so {} more needed{ignored}; nothing was changed — each approver runs `neuro-deploy approve {} --env {}` with their own credentials",
+            env.name,
+            counted(required, "approval"),
+            required - names.len(),
+            image.tag,
+            env.name
+        ),
+    ))
+}

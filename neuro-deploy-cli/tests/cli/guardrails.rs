@@ -89,6 +89,12 @@ async fn a_freeze_refuses_a_release_rollback_still_works_and_unfreeze_lifts_it()
     // A release to staging is refused, naming who froze it and why; nothing is written.
     w.push_image_of("v1.5.0", "another build").await;
     let before = w.writes_to("staging");
+    let (code, json, _) = w
+        .run(&[
+            "released", "--tag", "v1.5.0", "--sha", SHA, "--target", "main",
+        ])
+        .await;
+    assert_eq!((code, reason(&json)), (3, "frozen"), "{json:#}");
     let (code, json, _) = w.run(&["deploy", "v1.5.0", "--env", "staging"]).await;
     assert_eq!((code, reason(&json)), (3, "frozen"), "{json:#}");
     let message = json["message"].as_str().unwrap_or_default();

@@ -1451,6 +1451,114 @@ async fn an_approval_withdrawn_while_a_promotion_waits_refuses_it_under_the_lock
     assert!(written.lock().unwrap().is_empty(), "nothing spent");
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_rollback_goes_inside_a_deny_window_into_a_frozen_environment_and_says_so() {
+    use neuro_deploy_core::model::{Freeze, GuardState, VersionedState};
+    let mut d = Doubles::new();
+    let workloads = vec![with_previous(
+        workload("neuro-ui", "v1.4.0", complete()),
+        "v1.4.0",
+        "v1.3.0",
+    )];
+    d.workloads("staging", workloads)
+        .images(&["v1.3.0", "v1.4.0"])
+        .lock_once("staging");
+    d.cluster
+        .expect_set_images()
+        .withf(|_, _, audit| {
+            audit
+                .overridden
+                .as_deref()
+                .is_some_and(|o| o.contains("never blocked") && o.contains("nightly batch"))
+        })
+        .times(1)
+        .returning(|_, _, _| Ok(()));
+    d.cluster
+        .expect_await_rollout()
+        .returning(|_, _, _| Ok(RolloutResult::Complete));
+    let mut state = MockSharedState::new();
+    state
+        .expect_authenticated_user()
+        .returning(|_| Ok("ops".into()));
+    state.expect_read_state().returning(|_| {
+        Ok(VersionedState {
+            state: GuardState {
+                freeze: Some(Freeze {
+                    by: "alice".into(),
+                    at: "2026-11-26T11:00:00Z".into(),
+                    reason: "incident".into(),
+                    until: None,
+                }),
+                ..GuardState::default()
+            },
+            version: Some("1".into()),
+        })
+    });
+    // The version rolled back from is quarantined.
+    state
+        .expect_write_state()
+        .times(1)
+        .returning(|_, _, _| Ok(()));
+    d.state = Some(state);
+    let config = with_window(config(), "staging", "0 12 * * *");
+    let rollback = Event::Rollback {
+        env: "staging".into(),
+        skip_queue_gate: None,
+    };
+    let report = run_with(d, config, &rollback, false).await;
+    assert_eq!(report.outcome, Outcome::Deployed, "{report:#?}");
+    assert!(report.overridden.is_some(), "{report:#?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_version_quarantined_while_a_run_waits_is_refused_under_the_lock() {
+    use neuro_deploy_core::model::{GuardState, Quarantined, VersionedState};
+    let mut d = Doubles::new();
+    d.workloads("dev", app("v1.3.0"))
+        .images(&[SHORT])
+        .lock_once("dev");
+    d.cluster.expect_set_images().times(0);
+    let mut state = MockSharedState::new();
+    state
+        .expect_authenticated_user()
+        .returning(|_| Ok("ci".into()));
+    let reads = Arc::new(AtomicUsize::new(0));
+    state.expect_read_state().returning(move |_| {
+        let n = reads.fetch_add(1, Ordering::SeqCst);
+        let quarantine = if n == 0 {
+            Vec::new()
+        } else {
+            vec![Quarantined {
+                version: SHORT.into(),
+                by: "ci".into(),
+                at: "2026-11-26T12:00:00Z".into(),
+                reason: "verification_failed".into(),
+                detail: "5xx".into(),
+                cleared: None,
+            }]
+        };
+        Ok(VersionedState {
+            state: GuardState {
+                quarantine,
+                ..GuardState::default()
+            },
+            version: Some(n.to_string()),
+        })
+    });
+    d.state = Some(state);
+    let report = run_with(d, config(), &merged("main"), false).await;
+    assert_eq!(
+        report.reason,
+        Some(ReasonCode::VersionQuarantined),
+        "{report:#?}"
+    );
+    assert!(
+        report.message.contains("under the lock"),
+        "{}",
+        report.message
+    );
+}
+
 // ---- quarantine ----
 
 #[tokio::test(start_paused = true)]

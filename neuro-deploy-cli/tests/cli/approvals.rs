@@ -9,28 +9,18 @@ use crate::world::*;
 const PRODUCTION: &str = "leaf-neuro-ui";
 
 fn requiring_two_approvals() -> String {
-    r#"
-[[environments]]
-name = "dev"
-namespace = "dev"
-trigger = "merge"
+    environments(
+        "",
+        "[environments.approvals]\nrequired = 2\nexpire = \"1h\"",
+    )
+}
 
-[[environments]]
-name = "staging"
-namespace = "staging"
-trigger = "release"
-
-[[environments]]
-name = "production"
-namespace = "leaf-neuro-ui"
-trigger = "manual"
-promote_from = "staging"
-
-[environments.approvals]
-required = 2
-expire = "1h"
-"#
-    .to_owned()
+/// Carol's promotion of v1.4.0, refused as `approval_required` saying `why`.
+async fn carol_is_refused_because(w: &World, why: &str) {
+    let (code, json, _) = w.run_as("carol", &["promote", "v1.4.0", "--yes"]).await;
+    assert_eq!((code, reason(&json)), (3, "approval_required"), "{json:#}");
+    let message = json["message"].as_str().unwrap_or_default();
+    assert!(message.contains(why), "`{why}` missing: {message}");
 }
 
 async fn approvals_stored(w: &World) -> String {
@@ -54,15 +44,7 @@ async fn two_people_approve_a_promotion_and_their_own_or_another_digest_does_not
 
     // No approvals: refused, nothing written.
     let before = w.writes_to(PRODUCTION);
-    let (code, json, _) = w.run_as("carol", &promote).await;
-    assert_eq!((code, reason(&json)), (3, "approval_required"), "{json:#}");
-    assert!(
-        json["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("neuro-deploy approve v1.4.0 --env production"),
-        "{json:#}"
-    );
+    carol_is_refused_because(&w, "neuro-deploy approve v1.4.0 --env production").await;
     assert_eq!(w.writes_to(PRODUCTION), before);
 
     // Alice approves with her own credentials; the record names the authenticated user.
@@ -86,30 +68,14 @@ async fn two_people_approve_a_promotion_and_their_own_or_another_digest_does_not
     assert!(approvals_stored(&w).await.contains("alice"));
 
     // One is not two.
-    let (code, json, _) = w.run_as("carol", &promote).await;
-    assert_eq!((code, reason(&json)), (3, "approval_required"), "{json:#}");
-    assert!(
-        json["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("1 more"),
-        "{json:#}"
-    );
+    carol_is_refused_because(&w, "1 more").await;
 
     // The promoter's own approval does not count.
     let (code, _, _) = w
         .run_as("carol", &["approve", "v1.4.0", "--env", "production"])
         .await;
     assert_eq!(code, 0);
-    let (code, json, _) = w.run_as("carol", &promote).await;
-    assert_eq!((code, reason(&json)), (3, "approval_required"), "{json:#}");
-    assert!(
-        json["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("nobody approves their own deploy"),
-        "{json:#}"
-    );
+    carol_is_refused_because(&w, "nobody approves their own deploy").await;
 
     // An approval of another digest (edited in with the official kubectl) does not count.
     let stored = approvals_stored(&w).await;
@@ -134,15 +100,7 @@ async fn two_people_approve_a_promotion_and_their_own_or_another_digest_does_not
         &patch.to_string(),
     ])
     .await;
-    let (code, json, _) = w.run_as("carol", &promote).await;
-    assert_eq!((code, reason(&json)), (3, "approval_required"), "{json:#}");
-    assert!(
-        json["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("of another image digest"),
-        "{json:#}"
-    );
+    carol_is_refused_because(&w, "of another image digest").await;
     // (The approvals wrote to the ConfigMap; no refusal touched the Deployments.)
     assert!(
         w.all_on(PRODUCTION, "neuro-ui", "v1.3.0"),

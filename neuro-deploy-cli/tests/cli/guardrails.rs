@@ -236,30 +236,6 @@ async fn a_version_rolled_back_by_a_failed_rollout_stays_out_until_cleared() {
     assert_eq!((code, reason(&json)), (2, "invalid_input"), "{json:#}");
 }
 
-/// The three environments of the default config, production with `windows` (TOML).
-fn environments_with_production_windows(windows: &str) -> String {
-    format!(
-        r#"
-[[environments]]
-name = "dev"
-namespace = "dev"
-trigger = "merge"
-
-[[environments]]
-name = "staging"
-namespace = "staging"
-trigger = "release"
-
-[[environments]]
-name = "production"
-namespace = "leaf-neuro-ui"
-trigger = "manual"
-promote_from = "staging"
-{windows}
-"#
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deny_window_active_now_refuses_production_and_an_override_deploys_and_records_why() {
     use chrono::{Timelike, Utc};
@@ -275,9 +251,12 @@ async fn a_deny_window_active_now_refuses_production_and_an_override_deploys_and
     let schedule = format!("{} {} * * *", start.minute(), start.hour());
     let w = World::start(
         fast_sim(),
-        &environments_with_production_windows(&format!(
-            "[[environments.windows]]\nkind = \"deny\"\nschedule = \"{schedule}\"\nduration = \"1h\"\nreason = \"incident review\"\n"
-        )),
+        &environments(
+            "",
+            &format!(
+                "[[environments.windows]]\nkind = \"deny\"\nschedule = \"{schedule}\"\nduration = \"1h\"\nreason = \"incident review\"\n"
+            ),
+        ),
     )
     .await;
     w.staged("v1.4.0").await;

@@ -331,29 +331,12 @@ async fn answer_health(server: &MockServer, status: u16) {
 }
 
 fn environments_with_checks(health: &MockServer) -> String {
-    format!(
-        r#"
-[[environments]]
-name = "dev"
-namespace = "dev"
-trigger = "merge"
-
-[[environments]]
-name = "staging"
-namespace = "staging"
-trigger = "release"
-[environments.verify]
-http = ["{}/healthz"]
-for = "1s"
-every = "500ms"
-
-[[environments]]
-name = "production"
-namespace = "leaf-neuro-ui"
-trigger = "manual"
-promote_from = "staging"
-"#,
-        health.uri()
+    environments(
+        &format!(
+            "[environments.verify]\nhttp = [\"{}/healthz\"]\nfor = \"1s\"\nevery = \"500ms\"",
+            health.uri()
+        ),
+        "",
     )
 }
 

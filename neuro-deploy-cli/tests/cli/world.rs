@@ -565,6 +565,33 @@ pub fn slow_sim() -> KubeSimOptions {
     }
 }
 
+/// The default environments (dev, staging, production) as `[[environments]]` TOML, staging
+/// and production followed by `staging` and `production` (their sub-tables: `[environments.verify]`,
+/// `[[environments.windows]]`, `[environments.approvals]`).
+pub fn environments(staging: &str, production: &str) -> String {
+    format!(
+        r#"
+[[environments]]
+name = "dev"
+namespace = "dev"
+trigger = "merge"
+
+[[environments]]
+name = "staging"
+namespace = "staging"
+trigger = "release"
+{staging}
+
+[[environments]]
+name = "production"
+namespace = "leaf-neuro-ui"
+trigger = "manual"
+promote_from = "staging"
+{production}
+"#
+    )
+}
+
 pub fn fast_sim() -> KubeSimOptions {
     KubeSimOptions {
         rollout: Duration::from_millis(400),

@@ -117,16 +117,9 @@ fn the_promoter_s_own_approval_another_digest_and_an_expired_one_do_not_count() 
 
 #[test]
 fn a_rollback_needs_no_approval_and_an_offline_plan_says_they_are_checked_at_run_time() {
-    let workloads = vec![with_previous(
-        workload("neuro-ui", "v1.4.0", complete()),
-        "v1.4.0",
-        "v1.3.0",
-    )];
-    let mut facts = known(workloads);
-    facts.target_image = Fact::Known(Some(image("v1.3.0")));
+    let mut facts = rollback_facts("2026-11-29T12:00:00Z");
     facts.actor = Fact::Known("carol".into());
     facts.guard = Fact::Known(GuardState::default());
-    facts.now = Fact::Known("2026-11-29T12:00:00Z".into());
     let rollback = Event::Rollback {
         env: "production".into(),
         skip_queue_gate: None,
@@ -149,11 +142,7 @@ fn a_rollback_needs_no_approval_and_an_offline_plan_says_they_are_checked_at_run
 
 #[test]
 fn approvals_need_at_least_one_person_and_an_expiry() {
-    let file = |section: &str| {
-        format!(
-            "[[environments]]\nname = \"dev\"\nnamespace = \"dev\"\ntrigger = \"merge\"\n[environments.approvals]\n{section}\n"
-        )
-    };
+    let file = |section: &str| dev_config_with(&format!("[environments.approvals]\n{section}"));
     for (section, key) in [
         ("required = 0", "environments[0].approvals.required"),
         (

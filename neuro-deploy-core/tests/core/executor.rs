@@ -1207,38 +1207,51 @@ async fn a_dry_run_never_waits_for_the_queues_and_refuses_only_when_a_real_run_w
     assert_eq!(report.exit_code(), ExitStatus::Refused);
 }
 
+/// Shared state whose runs authenticate as `user`; its `n`-th read (0: with the facts, 1: under
+/// the lock, …) is `read(n)`, at version `n`.
+fn state_reading(
+    user: &'static str,
+    read: impl Fn(usize) -> neuro_deploy_core::model::GuardState + Send + Sync + 'static,
+) -> MockSharedState {
+    let mut state = MockSharedState::new();
+    state
+        .expect_authenticated_user()
+        .returning(move |_| Ok(user.to_owned()));
+    let reads = AtomicUsize::new(0);
+    state.expect_read_state().returning(move |_| {
+        let n = reads.fetch_add(1, Ordering::SeqCst);
+        Ok(neuro_deploy_core::model::VersionedState {
+            state: read(n),
+            version: Some(n.to_string()),
+        })
+    });
+    state
+}
+
 // ---- freeze, checked again under the lock ----
 
 #[tokio::test(start_paused = true)]
 async fn a_freeze_set_while_a_run_waits_refuses_it_under_the_lock_and_nothing_is_written() {
-    use neuro_deploy_core::model::{Freeze, GuardState, VersionedState};
+    use neuro_deploy_core::model::{Freeze, GuardState};
     let mut d = Doubles::new();
     d.workloads("dev", app("v1.3.0"))
         .images(&[SHORT])
         .lock_once("dev");
     d.cluster.expect_set_images().times(0);
     // Not frozen when the facts are read; frozen by the time the lock is held.
-    let mut state = MockSharedState::new();
-    state
-        .expect_authenticated_user()
-        .returning(|_| Ok("system:serviceaccount:ci:neuro-deploy".into()));
     let reads = Arc::new(AtomicUsize::new(0));
     let counted = Arc::clone(&reads);
-    state.expect_read_state().returning(move |_| {
-        let n = counted.fetch_add(1, Ordering::SeqCst);
-        let freeze = (n > 0).then(|| Freeze {
-            by: "alice".into(),
-            at: "2026-11-26T12:00:00Z".into(),
-            reason: "incident".into(),
-            until: None,
-        });
-        Ok(VersionedState {
-            state: GuardState {
-                freeze,
-                ..GuardState::default()
-            },
-            version: Some("1".into()),
-        })
+    let state = state_reading("system:serviceaccount:ci:neuro-deploy", move |n| {
+        counted.fetch_add(1, Ordering::SeqCst);
+        GuardState {
+            freeze: (n > 0).then(|| Freeze {
+                by: "alice".into(),
+                at: "2026-11-26T12:00:00Z".into(),
+                reason: "incident".into(),
+                until: None,
+            }),
+            ..GuardState::default()
+        }
     });
     d.state = Some(state);
     let report = run_with(d, config(), &merged("main"), false).await;
@@ -1349,21 +1362,10 @@ fn approvals_state(
     reads: Vec<Vec<neuro_deploy_core::model::Approval>>,
     written: Arc<Mutex<Vec<neuro_deploy_core::model::GuardState>>>,
 ) -> MockSharedState {
-    use neuro_deploy_core::model::{GuardState, VersionedState};
-    let mut state = MockSharedState::new();
-    state
-        .expect_authenticated_user()
-        .returning(|_| Ok("carol".into()));
-    let count = Arc::new(AtomicUsize::new(0));
-    state.expect_read_state().returning(move |_| {
-        let n = count.fetch_add(1, Ordering::SeqCst).min(reads.len() - 1);
-        Ok(VersionedState {
-            state: GuardState {
-                approvals: reads[n].clone(),
-                ..GuardState::default()
-            },
-            version: Some(n.to_string()),
-        })
+    use neuro_deploy_core::model::GuardState;
+    let mut state = state_reading("carol", move |n| GuardState {
+        approvals: reads[n.min(reads.len() - 1)].clone(),
+        ..GuardState::default()
     });
     state.expect_write_state().returning(move |_, s, _| {
         written.lock().unwrap().push(s.clone());
@@ -1453,7 +1455,7 @@ async fn an_approval_withdrawn_while_a_promotion_waits_refuses_it_under_the_lock
 
 #[tokio::test(start_paused = true)]
 async fn a_rollback_goes_inside_a_deny_window_into_a_frozen_environment_and_says_so() {
-    use neuro_deploy_core::model::{Freeze, GuardState, VersionedState};
+    use neuro_deploy_core::model::{Freeze, GuardState};
     let mut d = Doubles::new();
     let workloads = vec![with_previous(
         workload("neuro-ui", "v1.4.0", complete()),
@@ -1476,23 +1478,14 @@ async fn a_rollback_goes_inside_a_deny_window_into_a_frozen_environment_and_says
     d.cluster
         .expect_await_rollout()
         .returning(|_, _, _| Ok(RolloutResult::Complete));
-    let mut state = MockSharedState::new();
-    state
-        .expect_authenticated_user()
-        .returning(|_| Ok("ops".into()));
-    state.expect_read_state().returning(|_| {
-        Ok(VersionedState {
-            state: GuardState {
-                freeze: Some(Freeze {
-                    by: "alice".into(),
-                    at: "2026-11-26T11:00:00Z".into(),
-                    reason: "incident".into(),
-                    until: None,
-                }),
-                ..GuardState::default()
-            },
-            version: Some("1".into()),
-        })
+    let mut state = state_reading("ops", |_| GuardState {
+        freeze: Some(Freeze {
+            by: "alice".into(),
+            at: "2026-11-26T11:00:00Z".into(),
+            reason: "incident".into(),
+            until: None,
+        }),
+        ..GuardState::default()
     });
     // The version rolled back from is quarantined.
     state
@@ -1512,38 +1505,26 @@ async fn a_rollback_goes_inside_a_deny_window_into_a_frozen_environment_and_says
 
 #[tokio::test(start_paused = true)]
 async fn a_version_quarantined_while_a_run_waits_is_refused_under_the_lock() {
-    use neuro_deploy_core::model::{GuardState, Quarantined, VersionedState};
+    use neuro_deploy_core::model::{GuardState, Quarantined};
     let mut d = Doubles::new();
     d.workloads("dev", app("v1.3.0"))
         .images(&[SHORT])
         .lock_once("dev");
     d.cluster.expect_set_images().times(0);
-    let mut state = MockSharedState::new();
-    state
-        .expect_authenticated_user()
-        .returning(|_| Ok("ci".into()));
-    let reads = Arc::new(AtomicUsize::new(0));
-    state.expect_read_state().returning(move |_| {
-        let n = reads.fetch_add(1, Ordering::SeqCst);
-        let quarantine = if n == 0 {
-            Vec::new()
-        } else {
-            vec![Quarantined {
+    // Not quarantined when the facts are read; quarantined by the time the lock is held.
+    let state = state_reading("ci", |n| GuardState {
+        quarantine: (n > 0)
+            .then(|| Quarantined {
                 version: SHORT.into(),
                 by: "ci".into(),
                 at: "2026-11-26T12:00:00Z".into(),
                 reason: "verification_failed".into(),
                 detail: "5xx".into(),
                 cleared: None,
-            }]
-        };
-        Ok(VersionedState {
-            state: GuardState {
-                quarantine,
-                ..GuardState::default()
-            },
-            version: Some(n.to_string()),
-        })
+            })
+            .into_iter()
+            .collect(),
+        ..GuardState::default()
     });
     d.state = Some(state);
     let report = run_with(d, config(), &merged("main"), false).await;
@@ -1564,7 +1545,7 @@ async fn a_version_quarantined_while_a_run_waits_is_refused_under_the_lock() {
 #[tokio::test(start_paused = true)]
 async fn a_failed_rollout_quarantines_its_version_and_a_state_that_cannot_be_written_is_a_warning()
 {
-    use neuro_deploy_core::model::{GuardState, VersionedState};
+    use neuro_deploy_core::model::GuardState;
     let mut d = Doubles::new();
     d.workloads("staging", app("v1.3.0"))
         .images(&["v1.4.0"])
@@ -1573,16 +1554,12 @@ async fn a_failed_rollout_quarantines_its_version_and_a_state_that_cannot_be_wri
     rollout_fails_then_restores(&mut d);
     let written = Arc::new(Mutex::new(Vec::<GuardState>::new()));
     let log = Arc::clone(&written);
-    let mut state = MockSharedState::new();
-    state
-        .expect_authenticated_user()
-        .returning(|_| Ok("system:serviceaccount:ci:neuro-deploy".into()));
-    state
-        .expect_read_state()
-        .returning(|_| Ok(VersionedState::default()));
+    let mut state = state_reading("system:serviceaccount:ci:neuro-deploy", |_| {
+        GuardState::default()
+    });
     state
         .expect_write_state()
-        .withf(|ns, _, version| ns == "staging" && version.is_none())
+        .withf(|ns, _, version| ns == "staging" && version.as_deref() == Some("2"))
         .times(1)
         .returning(move |_, s, _| {
             log.lock().unwrap().push(s.clone());
@@ -1604,13 +1581,9 @@ async fn a_failed_rollout_quarantines_its_version_and_a_state_that_cannot_be_wri
         .lock_once("staging");
     record_set_images(&mut d);
     rollout_fails_then_restores(&mut d);
-    let mut state = MockSharedState::new();
-    state
-        .expect_authenticated_user()
-        .returning(|_| Ok("system:serviceaccount:ci:neuro-deploy".into()));
-    state
-        .expect_read_state()
-        .returning(|_| Ok(VersionedState::default()));
+    let mut state = state_reading("system:serviceaccount:ci:neuro-deploy", |_| {
+        GuardState::default()
+    });
     state
         .expect_write_state()
         .returning(|_, _, _| Err(AdapterError::failed("kubernetes", "writing", "forbidden")));

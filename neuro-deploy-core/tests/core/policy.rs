@@ -884,15 +884,8 @@ fn a_frozen_environment_refuses_everything_but_a_rollback() {
     );
     assert_eq!(ReasonCode::Frozen.exit_code(), ExitStatus::Refused);
     // Getting back is never blocked.
-    let workloads = vec![with_previous(
-        workload("neuro-ui", "v1.4.0", complete()),
-        "v1.4.0",
-        "v1.3.0",
-    )];
-    let mut facts = known(workloads);
+    let mut facts = rollback_facts("2026-11-29T11:00:00Z");
     facts.guard = Fact::Known(frozen(None));
-    facts.now = Fact::Known("2026-11-29T11:00:00Z".into());
-    facts.target_image = Fact::Known(Some(image("v1.3.0")));
     plan(decide(
         &Event::Rollback {
             env: "dev".into(),

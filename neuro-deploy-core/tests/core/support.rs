@@ -145,3 +145,24 @@ pub fn deploy(v: &str, target: DeployTarget) -> Event {
         target,
     }
 }
+
+/// A config file with one environment (`dev`) whose entry ends with `section` (its sub-tables).
+pub fn dev_config_with(section: &str) -> String {
+    format!(
+        "[[environments]]\nname = \"dev\"\nnamespace = \"dev\"\ntrigger = \"merge\"\n{section}\n"
+    )
+}
+
+/// Facts of an environment running v1.4.0 with v1.3.0 recorded before it (what a rollback goes
+/// back to), whose image is present, at `now`.
+pub fn rollback_facts(now: &str) -> Facts {
+    let workloads = vec![with_previous(
+        workload("neuro-ui", "v1.4.0", complete()),
+        "v1.4.0",
+        "v1.3.0",
+    )];
+    let mut facts = known(workloads);
+    facts.target_image = Fact::Known(Some(image("v1.3.0")));
+    facts.now = Fact::Known(now.to_owned());
+    facts
+}

@@ -245,14 +245,7 @@ fn every_writing_event_is_held_by_a_closed_window_but_a_rollback_goes_and_says_s
             ReasonCode::OutsideDeployWindow,
         );
     }
-    let workloads = vec![with_previous(
-        workload("neuro-ui", "v1.4.0", complete()),
-        "v1.4.0",
-        "v1.3.0",
-    )];
-    let mut facts = known(workloads);
-    facts.target_image = Fact::Known(Some(image("v1.3.0")));
-    facts.now = Fact::Known(saturday.into());
+    let facts = rollback_facts(saturday);
     let plan = plan(decide(
         &Event::Rollback {
             env: "dev".into(),
@@ -278,11 +271,7 @@ fn every_writing_event_is_held_by_a_closed_window_but_a_rollback_goes_and_says_s
 
 #[test]
 fn bad_schedules_durations_and_zones_name_their_key() {
-    let file = |window: &str| {
-        format!(
-            "[[environments]]\nname = \"dev\"\nnamespace = \"dev\"\ntrigger = \"merge\"\n[[environments.windows]]\n{window}\n"
-        )
-    };
+    let file = |window: &str| dev_config_with(&format!("[[environments.windows]]\n{window}"));
     let cases = [
         (
             "kind = \"deny\"\nschedule = \"0 25 * * *\"\nduration = \"1h\"",

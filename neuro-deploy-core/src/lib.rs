@@ -53,6 +53,7 @@ pub mod hotfix;
 pub mod model;
 pub mod notify;
 pub mod policy;
+pub mod telemetry;
 pub mod traits;
 pub mod version;
 pub mod words;
@@ -73,13 +74,14 @@ pub use model::{
 };
 pub use policy::{Decision, Fact, Facts, Intent, Plan, PlannedStep, Step, decide};
 pub use traits::{
-    ClusterDeployer, DeploymentRecorder, HealthChecker, ImageBuilder, Notifier, QueueInspector,
-    Registry, ReleaseSource, SharedState,
+    ClusterDeployer, DeploymentRecorder, HealthChecker, ImageBuilder, MetricsSink, Notifier,
+    QueueInspector, Registry, ReleaseSource, SharedState, SignalSource,
 };
 pub use version::{GitSha, ReleaseTag, Version, VersionError};
 
 #[cfg(any(test, feature = "mocks"))]
 pub use traits::{
-    MockClusterDeployer, MockDeploymentRecorder, MockHealthChecker, MockImageBuilder, MockNotifier,
-    MockQueueInspector, MockRegistry, MockReleaseSource, MockSharedState,
+    MockClusterDeployer, MockDeploymentRecorder, MockHealthChecker, MockImageBuilder,
+    MockMetricsSink, MockNotifier, MockQueueInspector, MockRegistry, MockReleaseSource,
+    MockSharedState, MockSignalSource,
 };

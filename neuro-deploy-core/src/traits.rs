@@ -1,6 +1,6 @@
 //! The boundaries the executor acts through: the five a deploy needs, the shared guardrail
-//! state, and three optional ones (a health checker for verification, a deployment recorder, a
-//! notifier). Adapter crates implement them;
+//! state, and optional ones (a health checker and the team's monitoring for verification, a
+//! deployment recorder, a notifier, a metrics sink). Adapter crates implement them;
 //! `mocks` (feature) exposes `mockall` doubles (`MockRegistry` …) for embedders' tests.
 //!
 //! Every trait is object safe (`Arc<dyn Registry>`), `Send + Sync`, and speaks the domain's words.
@@ -11,9 +11,9 @@ use async_trait::async_trait;
 
 use crate::error::AdapterError;
 use crate::model::{
-    DeployAudit, DeploymentRecord, DeploymentState, GuardState, HistoryEntry, ImageChange,
-    ImageRef, LockAttempt, LockHandle, QueueDepth, ReleaseInfo, RolloutResult, VersionedState,
-    Workload,
+    ActiveAlert, DeployAudit, DeploymentRecord, DeploymentState, GuardState, HistoryEntry,
+    ImageChange, ImageRef, LockAttempt, LockHandle, QueryAnswer, QueueDepth, ReleaseInfo,
+    RolloutResult, Sample, VersionedState, Workload,
 };
 use crate::version::GitSha;
 
@@ -160,6 +160,46 @@ pub trait ReleaseSource: Send + Sync {
 pub trait HealthChecker: Send + Sync {
     /// One GET of `url` bounded by `timeout`: the HTTP status it answered, or why it did not.
     async fn probe(&self, url: &str, timeout: Duration) -> Result<u16, AdapterError>;
+}
+
+/// The team's monitoring, asked on every verification probe. Implemented by `Monitoring`
+/// (neuro-deploy-prometheus).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait SignalSource: Send + Sync {
+    /// Evaluates `query` now at the Prometheus `prometheus` (the instant-query API), bounded
+    /// by `timeout`. A query that returns a range vector is an error.
+    async fn query(
+        &self,
+        prometheus: &str,
+        query: &str,
+        timeout: Duration,
+    ) -> Result<QueryAnswer, AdapterError>;
+
+    /// The alerts the Alertmanager `alertmanager` has active — not silenced, not inhibited —
+    /// that match every matcher, bounded by `timeout`.
+    async fn active_alerts(
+        &self,
+        alertmanager: &str,
+        matchers: &[String],
+        timeout: Duration,
+    ) -> Result<Vec<ActiveAlert>, AdapterError>;
+}
+
+/// Where deploy metrics go, for the team's dashboards. Implemented by `Pushgateway`
+/// (neuro-deploy-prometheus).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait MetricsSink: Send + Sync {
+    /// Pushes `samples` into the group `grouping` (`job`, `app`, `environment`) at
+    /// `pushgateway`, replacing only the metrics of the same names there (what else the group
+    /// holds is kept).
+    async fn push(
+        &self,
+        pushgateway: &str,
+        grouping: &[(String, String)],
+        samples: &[Sample],
+    ) -> Result<(), AdapterError>;
 }
 
 /// Where deploys are recorded for people. Implemented by `GithubDeployments`

@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::duration;
+use super::signals::QueryCheck;
 use super::window::WindowConfig;
 
 /// How an environment is deployed.
@@ -97,13 +98,28 @@ impl ApprovalsConfig {
     }
 }
 
-/// `[environments.verify]`: after the rollout, every URL must answer 2xx on every probe for
-/// `for`, probed `every`; each probe is bounded by `timeout`.
+/// `[environments.verify]`: after the rollout, on every probe for `for` (probed `every`, each
+/// probe bounded by `timeout`), every URL must answer 2xx, every query's series must lie within
+/// its bounds, and no active alert may match the matchers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VerifyConfig {
     /// URLs probed with GET (`http://` or `https://`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub http: Vec<String>,
+    /// The Prometheus the queries are asked of (`http://prometheus.monitoring:9090`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prometheus: Option<String>,
+    /// `[[environments.verify.queries]]`: PromQL with bounds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub queries: Vec<QueryCheck>,
+    /// The Alertmanager the alerts are asked of (`http://alertmanager.monitoring:9093`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alertmanager: Option<String>,
+    /// Alertmanager matchers (`app="neuro-ui"`), all of which an active alert must match to
+    /// fail a probe.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<String>,
     /// How long every probe must keep passing.
     #[serde(
         rename = "for",
@@ -127,6 +143,105 @@ impl VerifyConfig {
 }
 
 impl VerifyConfig {
+    /// What every probe checks, for plans: the URLs, each query with its bounds and where it is
+    /// asked, the alert matchers.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if !self.http.is_empty() {
+            parts.push(format!("{} must answer 2xx", self.http.join(", ")));
+        }
+        let prometheus = self.prometheus.as_deref().unwrap_or("?");
+        for query in &self.queries {
+            parts.push(format!(
+                "`{}` (`{}` at {prometheus}) must be {}{}",
+                query.name,
+                query.query,
+                query.bounds(),
+                match query.no_data {
+                    super::signals::NoData::Fail => "",
+                    super::signals::NoData::Pass => " (no data passes)",
+                }
+            ));
+        }
+        if !self.alerts.is_empty() {
+            parts.push(format!(
+                "no active alert at {} may match {}",
+                self.alertmanager.as_deref().unwrap_or("?"),
+                self.alerts.join(", ")
+            ));
+        }
+        parts.join("; ")
+    }
+
+    /// What is wrong with it, as `(key under `verify`, e.g. `.http`, problem)`.
+    pub(super) fn problems(&self) -> Vec<(String, String)> {
+        let mut problems: Vec<(String, String)> = Vec::new();
+        let mut invalid = |key: String, problem: String| problems.push((key, problem));
+        let web_url = |url: &str| url.starts_with("http://") || url.starts_with("https://");
+        if self.http.is_empty() && self.queries.is_empty() && self.alerts.is_empty() {
+            invalid(
+                String::new(),
+                "must check something: `http` URLs, `queries` (with `prometheus`) or `alerts` (with `alertmanager`)".to_owned(),
+            );
+        }
+        if self.http.iter().any(|u| !web_url(u)) {
+            invalid(
+                ".http".to_owned(),
+                "must list URLs starting with `http://` or `https://`".to_owned(),
+            );
+        }
+        let endpoints = [
+            (
+                "prometheus",
+                &self.prometheus,
+                !self.queries.is_empty(),
+                9090,
+            ),
+            (
+                "alertmanager",
+                &self.alertmanager,
+                !self.alerts.is_empty(),
+                9093,
+            ),
+        ];
+        for (name, endpoint, used, port) in endpoints {
+            match endpoint {
+                Some(url) if !web_url(url) => invalid(
+                    format!(".{name}"),
+                    "must start with `http://` or `https://`".to_owned(),
+                ),
+                None if used => invalid(
+                    format!(".{name}"),
+                    format!("must be set to ask it, e.g. `http://{name}.monitoring:{port}`"),
+                ),
+                _ => {}
+            }
+        }
+        for (j, query) in self.queries.iter().enumerate() {
+            for (field, problem) in query.problems() {
+                invalid(format!(".queries[{j}].{field}"), problem);
+            }
+        }
+        for (j, matcher) in self.alerts.iter().enumerate() {
+            if let Some(problem) = super::signals::matcher_problem(matcher) {
+                invalid(format!(".alerts[{j}]"), problem);
+            }
+        }
+        if self.every.is_zero() || self.every > self.window {
+            invalid(
+                ".every".to_owned(),
+                "must be more than 0s and at most `verify.for`, e.g. `10s` for `2m`".to_owned(),
+            );
+        }
+        if self.timeout.is_zero() {
+            invalid(
+                ".timeout".to_owned(),
+                "must be more than 0s, e.g. `5s`".to_owned(),
+            );
+        }
+        problems
+    }
+
     fn default_window() -> Duration {
         Duration::from_secs(120)
     }
@@ -141,6 +256,10 @@ impl VerifyConfig {
     pub fn new(http: Vec<String>) -> VerifyConfig {
         VerifyConfig {
             http,
+            prometheus: None,
+            queries: Vec::new(),
+            alertmanager: None,
+            alerts: Vec::new(),
             window: Self::default_window(),
             every: Self::default_every(),
             timeout: Self::default_timeout(),

@@ -1,5 +1,5 @@
 //! `neuro-deploy.toml`, shaped like the file: sections `app`, `git`, `registry`, `queues`,
-//! `rollout`, `lock`, `builder`, `environments` and `notify`, every key optional (its default
+//! `rollout`, `lock`, `builder`, `environments`, `notify` and `telemetry`, every key optional (its default
 //! otherwise), unknown keys refused with their path, durations written as people write them
 //! (`20s`, `10m`).
 //!
@@ -10,7 +10,7 @@
 //!
 //! One concept a file: this file holds [`Config`] (loading, lookups); [`sections`] the simple
 //! sections and their defaults; [`environment`] the environments and their checks; [`notify`];
-//! [`overrides`] (per-run flags, applied once); [`window`] (deploy windows); `validate`, `duration`, [`glob`] and [`error`].
+//! [`overrides`] (per-run flags, applied once); [`window`] (deploy windows); [`signals`] (queries, alerts, `[telemetry]`); `validate`, `duration`, [`glob`] and [`error`].
 //!
 //! What it is not: it reads no file and no environment variable (the binaries do) and holds
 //! no credential.
@@ -22,6 +22,7 @@ pub mod glob;
 pub mod notify;
 pub mod overrides;
 pub mod sections;
+pub mod signals;
 mod validate;
 pub mod window;
 
@@ -37,6 +38,7 @@ pub use sections::{
     AppConfig, BuilderConfig, BuilderKind, GitConfig, LockConfig, QueueGateConfig, RegistryConfig,
     RolloutConfig,
 };
+pub use signals::{Bound, NoData, QueryCheck, TelemetryConfig};
 pub use validate::validate_env_name;
 pub use window::{WindowConfig, WindowKind};
 
@@ -63,6 +65,8 @@ pub struct Config {
     pub environments: Vec<EnvironmentConfig>,
     /// `[notify]`.
     pub notify: NotifyConfig,
+    /// `[telemetry]`.
+    pub telemetry: TelemetryConfig,
 }
 
 impl Default for Config {
@@ -87,6 +91,7 @@ impl Default for Config {
                 ),
             ],
             notify: NotifyConfig::default(),
+            telemetry: TelemetryConfig::default(),
         }
     }
 }

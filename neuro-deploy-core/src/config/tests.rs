@@ -178,7 +178,11 @@ fn verification_reads_like_the_file_and_its_rules_name_the_key() {
         "http = [\"https://staging.neuro-ui.example/healthz\"]",
         "http = []",
     );
-    assert!(reject(&no_urls).contains("environments[0].verify.http"));
+    let nothing = reject(&no_urls);
+    assert!(
+        nothing.contains("environments[0].verify") && nothing.contains("must check something"),
+        "{nothing}"
+    );
     let not_web =
         STAGING_WITH_CHECKS.replace("https://staging.neuro-ui.example/healthz", "ftp://x");
     assert!(reject(&not_web).contains("environments[0].verify.http"));

@@ -187,20 +187,8 @@ impl Config {
                 invalid(key("url"), "must start with `http://` or `https://`");
             }
             if let Some(verify) = &env.verify {
-                if verify.http.is_empty() || verify.http.iter().any(|u| !web_url(u)) {
-                    invalid(
-                        key("verify.http"),
-                        "must list at least one URL, each starting with `http://` or `https://`",
-                    );
-                }
-                if verify.every.is_zero() || verify.every > verify.window {
-                    invalid(
-                        key("verify.every"),
-                        "must be more than 0s and at most `verify.for`, e.g. `10s` for `2m`",
-                    );
-                }
-                if verify.timeout.is_zero() {
-                    invalid(key("verify.timeout"), "must be more than 0s, e.g. `5s`");
+                for (field, problem) in verify.problems() {
+                    invalid(key(&format!("verify{field}")), &problem);
                 }
             }
             if let Some(approvals) = &env.approvals {
@@ -258,6 +246,14 @@ impl Config {
             invalid(
                 "git.deployments".into(),
                 "needs `git.repository` (`owner/name`): the Deployments are recorded there",
+            );
+        }
+        if let Some(url) = &self.telemetry.pushgateway
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            invalid(
+                "telemetry.pushgateway".into(),
+                "must start with `http://` or `https://`, e.g. `http://pushgateway.monitoring:9091`",
             );
         }
         if self.notify.on.as_ref().is_some_and(Vec::is_empty) {

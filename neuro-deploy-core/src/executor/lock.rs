@@ -60,6 +60,10 @@ impl Executor {
                     started,
                     StepEnd::Ok(Some(format!("held by {holder}"))),
                 );
+                if let Some(now) = report.instant() {
+                    self.push_metrics(report, crate::telemetry::lock_taken(now))
+                        .await;
+                }
                 handle
             }
             Ok(LockAttempt::Held {

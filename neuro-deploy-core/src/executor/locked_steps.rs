@@ -35,9 +35,7 @@ impl Executor {
                 Step::ReleaseLock { .. } => break,
                 Step::SetImage { .. } => {
                     let started = self.step_started(&planned);
-                    if let Err(ending) = self
-                        .decide_again(event, plan, ctx, report, index, watch)
-                        .await
+                    if let Err(ending) = self.decide_again(event, plan, report, index, watch).await
                     {
                         return ending;
                     }
@@ -158,7 +156,6 @@ impl Executor {
         &self,
         event: &Event,
         plan: &mut Plan,
-        ctx: &RunContext,
         report: &mut Report,
         index: usize,
         watch: &Watch,
@@ -177,7 +174,7 @@ impl Executor {
         };
         // The guardrails are judged at this instant, not the run's start: a window that
         // opened or a freeze that ended meanwhile counts now.
-        if let Some(now) = report.now(&ctx.started_at) {
+        if let Some(now) = report.now() {
             facts.now = Fact::Known(now);
         }
         match watch.race(self.read_workloads(&target, &mut facts)).await {

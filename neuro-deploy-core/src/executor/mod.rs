@@ -8,7 +8,7 @@
 //! lost lock), `queue_gate`, `image` (retag or build, then check), `lock` (take, renew, release),
 //! `locked_steps` (re-decide, write, await), `verify` (checks after the rollout), `record` (the
 //! deploy's GitHub Deployment), `rollback`, `quarantine` (what failed here is not deployed here
-//! again), `approvals` (spent once a deploy wrote), and `preview` (what a run would do, before an operator confirms it).
+//! again), `approvals` (spent once a deploy wrote), `telemetry` (metrics pushed), and `preview` (what a run would do, before an operator confirms it).
 
 use std::sync::Arc;
 
@@ -18,7 +18,7 @@ use crate::config::Config;
 use crate::error::{AdapterError, Reason, ReasonCode};
 use crate::model::{Event, ImageChange};
 use crate::policy::{Decision, Fact, Facts, Plan, Step, Target, decide, previous_version, target};
-use crate::traits::{DeploymentRecorder, HealthChecker};
+use crate::traits::{DeploymentRecorder, HealthChecker, MetricsSink, SignalSource};
 use crate::version::Version;
 
 mod adapters;
@@ -36,6 +36,7 @@ pub mod report;
 mod rollback;
 mod run_context;
 mod steps;
+mod telemetry;
 mod verify;
 
 pub use adapters::Adapters;
@@ -98,12 +99,15 @@ enum Ending {
 /// | `record.rs` | `deployment_record`, `start_record`, `finish_record` |
 /// | `quarantine.rs` | `quarantine` |
 /// | `approvals.rs` | `consume_approvals` |
+/// | `telemetry.rs` | `push_metrics`, `push_run_metrics` |
 pub struct Executor {
     adapters: Adapters,
     config: Config,
     observer: Arc<dyn Observer>,
     interrupt: Interrupt,
     health: Option<Arc<dyn HealthChecker>>,
+    signals: Option<Arc<dyn SignalSource>>,
+    metrics: Option<Arc<dyn MetricsSink>>,
     recorder: Option<Arc<dyn DeploymentRecorder>>,
 }
 
@@ -116,6 +120,8 @@ impl Executor {
             observer: Arc::new(Silent),
             interrupt: Interrupt::never(),
             health: None,
+            signals: None,
+            metrics: None,
             recorder: None,
         }
     }
@@ -124,6 +130,20 @@ impl Executor {
     /// configured verification fails and the deploy is rolled back).
     pub fn with_health_checker(mut self, checker: Arc<dyn HealthChecker>) -> Executor {
         self.health = Some(checker);
+        self
+    }
+
+    /// Asks the team's monitoring during verification (`[environments.verify]`'s `queries` and
+    /// `alerts`); without it, configured queries and alerts fail the verification.
+    pub fn with_signals(mut self, signals: Arc<dyn SignalSource>) -> Executor {
+        self.signals = Some(signals);
+        self
+    }
+
+    /// Pushes every finished run's metrics (and a held lock, a queue wait) to `[telemetry]`'s
+    /// Pushgateway through `sink`. A push that fails is a warning, never a changed outcome.
+    pub fn with_metrics(mut self, sink: Arc<dyn MetricsSink>) -> Executor {
+        self.metrics = Some(sink);
         self
     }
 
@@ -158,21 +178,28 @@ impl Executor {
     /// Runs one event to its end and reports. Never panics on adapter failures; every
     /// failure is in the report.
     pub async fn run(&self, event: &Event, ctx: &RunContext) -> Report {
-        self.run_scoped(event, ctx, false)
+        let mut report = self
+            .run_scoped(event, ctx, false)
             .instrument(run_span(event, ctx))
-            .await
+            .await;
+        self.push_run_metrics(&mut report).await;
+        report
     }
 
     /// Makes sure the event's image exists (retag or build, after the gates) and stops there:
     /// no lock, no cluster write. What a CI step that only prepares the image calls.
     pub async fn prepare_image(&self, event: &Event, ctx: &RunContext) -> Report {
-        self.run_scoped(event, ctx, true)
+        let mut report = self
+            .run_scoped(event, ctx, true)
             .instrument(run_span(event, ctx))
-            .await
+            .await;
+        self.push_run_metrics(&mut report).await;
+        report
     }
 
     async fn run_scoped(&self, event: &Event, ctx: &RunContext, image_only: bool) -> Report {
         let mut report = Report::new(event, ctx.dry_run);
+        report.clock = Some((tokio::time::Instant::now(), ctx.started_at.clone()));
         let target = match target(event, &self.config) {
             Ok(target) => target,
             Err(reason) => return report.refused(reason),

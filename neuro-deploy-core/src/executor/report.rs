@@ -170,10 +170,10 @@ pub struct Report {
     /// `neuro-deploy.io/approved-by`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub approved_by: Vec<String>,
-    /// When the run started on tokio's clock: the guardrails are judged again under the lock
-    /// at the run's start plus the time since.
+    /// When the run started, on tokio's clock and as written (RFC 3339): the guardrails are
+    /// judged again under the lock, and metrics are stamped, at the start plus the time since.
     #[serde(skip)]
-    pub(super) clock: Option<tokio::time::Instant>,
+    pub(super) clock: Option<(tokio::time::Instant, String)>,
 }
 
 /// The record a run wrote about its deploy.
@@ -186,12 +186,25 @@ pub struct RecordedDeployment {
 }
 
 impl Report {
-    /// The instant now on the run's clock: its start (`started_at`, RFC 3339) plus the time
-    /// since on tokio's clock (so paused-time tests move it).
-    pub(super) fn now(&self, started_at: &str) -> Option<String> {
+    /// The instant now on the run's clock: its start plus the time since on tokio's clock (so
+    /// paused-time tests move it).
+    pub(super) fn instant(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        let (started, started_at) = self.clock.as_ref()?;
         let start = crate::policy::parse_instant(started_at)?;
-        let elapsed = chrono::Duration::from_std(self.clock?.elapsed()).ok()?;
-        Some(crate::policy::rfc3339(start + elapsed))
+        Some(start + chrono::Duration::from_std(started.elapsed()).ok()?)
+    }
+
+    /// [`Report::instant`] in RFC 3339.
+    pub(super) fn now(&self) -> Option<String> {
+        self.instant().map(crate::policy::rfc3339)
+    }
+
+    /// How long the run has taken so far.
+    pub(super) fn elapsed(&self) -> std::time::Duration {
+        self.clock
+            .as_ref()
+            .map(|(started, _)| started.elapsed())
+            .unwrap_or_default()
     }
 
     /// Whether the last look at the queues found one not drained (or unreadable).
@@ -251,7 +264,7 @@ impl Report {
             warnings: Vec::new(),
             overridden: None,
             approved_by: Vec::new(),
-            clock: Some(tokio::time::Instant::now()),
+            clock: None,
         }
     }
 

@@ -74,6 +74,10 @@ impl Executor {
                     .to_owned(),
             ),
             Step::GateQueuesDrained { queues, regions } => {
+                if let Some(now) = report.instant() {
+                    let samples = crate::telemetry::queue_wait_started(now);
+                    self.push_metrics(report, samples).await;
+                }
                 match watch.race(self.wait_for_drained(queues, regions)).await {
                     Ok((end, samples)) => {
                         report.queues = samples;

@@ -1,5 +1,5 @@
-//! Verification after the rollout: every URL must answer 2xx on every probe over the window;
-//! a pass is recorded on the Deployments' metadata (`neuro-deploy.io/verified`), which is what
+//! Verification after the rollout: every URL must answer 2xx, every query lie within its bounds
+//! and no matching alert be active, on every probe over the window; a pass is recorded on the Deployments' metadata (`neuro-deploy.io/verified`), which is what
 //! a promotion from this environment requires.
 
 use tokio::time::Instant;
@@ -92,41 +92,31 @@ impl Executor {
         }
     }
 
-    /// Probes every URL now and then every `every` until the window (`for`) has passed; the
-    /// first probe that does not answer 2xx within the probe bound fails the checks.
+    /// Probes every check now and then every `every` until the window (`for`) has passed: every
+    /// URL must answer 2xx, every query's series lie within its bounds, and no active alert
+    /// match the matchers, each within the probe bound. The first failure fails the checks.
     pub(super) async fn run_checks(&self, checks: &VerifyConfig, watch: &Watch) -> Verified {
-        let Some(checker) = &self.health else {
-            return Verified::Failed(
-                "verification is configured but this run has no health checker".to_owned(),
-            );
-        };
-        let (window, every, timeout) = (checks.window, checks.every, checks.probe_timeout());
+        let (window, every) = (checks.window, checks.every);
         let started = Instant::now();
         let mut rounds = 0usize;
         loop {
-            for url in &checks.http {
-                let probe = tokio::time::timeout(timeout, checker.probe(url, timeout));
-                let answer = match watch.race(probe).await {
-                    Err(halt) => return Verified::Halted(halt),
-                    Ok(Err(_)) => Err(format!("no answer within {}", format_duration(timeout))),
-                    Ok(Ok(Err(error))) => Err(error.to_string()),
-                    Ok(Ok(Ok(status))) if (200..300).contains(&status) => Ok(()),
-                    Ok(Ok(Ok(status))) => Err(format!("answered HTTP {status}")),
-                };
-                if let Err(why) = answer {
+            let seen = match watch.race(self.probe_once(checks)).await {
+                Err(halt) => return Verified::Halted(halt),
+                Ok(Err(why)) => {
                     return Verified::Failed(format!(
-                        "{url} {why} (after {} of {})",
+                        "{why} (after {} of {})",
                         format_elapsed(started.elapsed()),
                         format_duration(window)
                     ));
                 }
-            }
+                Ok(Ok(values)) => values,
+            };
             rounds += 1;
             let elapsed = started.elapsed();
             if elapsed >= window {
                 return Verified::Passed(format!(
-                    "{} answered 2xx on all {} over {}",
-                    counted(checks.http.len(), "URL"),
+                    "{} on all {} over {}{seen}",
+                    checked(checks),
                     counted(rounds, "probe"),
                     format_duration(window)
                 ));
@@ -142,6 +132,75 @@ impl Executor {
                 return Verified::Halted(halt);
             }
         }
+    }
+
+    /// One probe of every check: `Ok` with the query values seen (for the report), or the
+    /// first failure.
+    async fn probe_once(&self, checks: &VerifyConfig) -> Result<String, String> {
+        let timeout = checks.probe_timeout();
+        let bound = |what: &str| format!("{what}: no answer within {}", format_duration(timeout));
+        if !checks.http.is_empty() {
+            let Some(checker) = &self.health else {
+                return Err("HTTP checks are configured but this run has no health checker".into());
+            };
+            for url in &checks.http {
+                match tokio::time::timeout(timeout, checker.probe(url, timeout)).await {
+                    Err(_) => return Err(bound(url)),
+                    Ok(Err(error)) => return Err(format!("{url} {error}")),
+                    Ok(Ok(status)) if (200..300).contains(&status) => {}
+                    Ok(Ok(status)) => return Err(format!("{url} answered HTTP {status}")),
+                }
+            }
+        }
+        if checks.queries.is_empty() && checks.alerts.is_empty() {
+            return Ok(String::new());
+        }
+        let Some(signals) = &self.signals else {
+            return Err(
+                "queries or alerts are configured but this run cannot ask the monitoring".into(),
+            );
+        };
+        let mut values = Vec::new();
+        if let Some(prometheus) = &checks.prometheus {
+            for check in &checks.queries {
+                let asked = signals.query(prometheus, &check.query, timeout);
+                let what = format!("query `{}`", check.name);
+                let answer = match tokio::time::timeout(timeout, asked).await {
+                    Err(_) => return Err(bound(&what)),
+                    Ok(Err(error)) => {
+                        return Err(format!("{what} could not be evaluated: {error}"));
+                    }
+                    Ok(Ok(answer)) => answer,
+                };
+                values.push(answer.judge(check)?);
+            }
+        }
+        if let Some(alertmanager) = &checks.alertmanager
+            && !checks.alerts.is_empty()
+        {
+            let asked = signals.active_alerts(alertmanager, &checks.alerts, timeout);
+            let firing = match tokio::time::timeout(timeout, asked).await {
+                Err(_) => return Err(bound("the alerts")),
+                Ok(Err(error)) => return Err(format!("the alerts could not be read: {error}")),
+                Ok(Ok(firing)) => firing,
+            };
+            if let Some(alert) = firing.first() {
+                let more = match firing.len() {
+                    1 => String::new(),
+                    n => format!(" (and {} more)", n - 1),
+                };
+                return Err(format!(
+                    "alert {} is active and matches {}{more}",
+                    alert.describe(),
+                    checks.alerts.join(", ")
+                ));
+            }
+        }
+        Ok(if values.is_empty() {
+            String::new()
+        } else {
+            format!("; last: {}", values.join("; "))
+        })
     }
 
     /// Records a passed verification of `version` on the Deployments' metadata.
@@ -252,4 +311,29 @@ impl Executor {
             recorded: passed,
         })
     }
+}
+
+/// What passed, for reports: `1 URL answered 2xx, 1 query stayed within its bounds, no alert
+/// matching app="neuro-ui" was active`.
+fn checked(checks: &VerifyConfig) -> String {
+    let mut parts = Vec::new();
+    if !checks.http.is_empty() {
+        parts.push(format!(
+            "{} answered 2xx",
+            counted(checks.http.len(), "URL")
+        ));
+    }
+    if !checks.queries.is_empty() {
+        parts.push(format!(
+            "{} stayed within bounds",
+            counted(checks.queries.len(), "PromQL check")
+        ));
+    }
+    if !checks.alerts.is_empty() {
+        parts.push(format!(
+            "no alert matching {} was active",
+            checks.alerts.join(", ")
+        ));
+    }
+    parts.join(", ")
 }

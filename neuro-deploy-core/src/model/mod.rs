@@ -1,14 +1,15 @@
 //! Plain data the policy, the executor and the adapters share.
 //!
 //! One concept a file: [`image`], [`workload`], [`event`], what the systems answer ([`outside`])
-//! what is recorded about deploys ([`record`]) and the guardrail state environments share
-//! ([`guard`]).
+//! what is recorded about deploys ([`record`]), the guardrail state environments share
+//! ([`guard`]), and what the team's monitoring answers and is told ([`signals`]).
 
 pub mod event;
 pub mod guard;
 pub mod image;
 pub mod outside;
 pub mod record;
+pub mod signals;
 pub mod workload;
 
 pub use event::{DeployTarget, Event, validate_namespace};
@@ -16,6 +17,7 @@ pub use guard::{Approval, Freeze, GuardState, Quarantined, Unfrozen, VersionedSt
 pub use image::{ContainerImage, ImageRef};
 pub use outside::{LockAttempt, LockHandle, QueueDepth, ReleaseInfo, RolloutResult};
 pub use record::{DeploymentPayload, DeploymentRecord, DeploymentState, HistoryEntry};
+pub use signals::{ActiveAlert, QueryAnswer, Sample, Series};
 pub use workload::{
     AuditRecord, DeployAudit, ImageChange, RolloutCounts, RolloutState, Workload, annotations,
 };

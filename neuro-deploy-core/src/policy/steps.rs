@@ -113,11 +113,11 @@ pub(crate) fn deploy_steps(
     {
         steps.push(PlannedStep {
             reason: format!(
-                "verify: {} must answer 2xx on every probe for {}, every {} (each probe bounded by {}); on failure restore the previous images",
-                verify.http.join(", "),
+                "verify on every probe for {}, every {} (each probe bounded by {}): {}; on failure restore the previous images",
                 crate::config::format_duration(verify.window),
                 crate::config::format_duration(verify.every),
                 crate::config::format_duration(verify.probe_timeout()),
+                verify.describe(),
             ),
             step: Step::Verify {
                 namespace: ns.clone(),

@@ -1093,6 +1093,7 @@ async fn a_rollback_restores_the_recorded_trail() {
 
 mod record_verify;
 mod safety;
+mod signals;
 
 // ---- preview (before an operator confirms) ----
 

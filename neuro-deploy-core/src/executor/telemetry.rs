@@ -1,0 +1,53 @@
+//! Pushing the run's metrics to `[telemetry]`'s Pushgateway: when the lock is taken, when the
+//! queue gate starts waiting, and when the run ends (not for a dry run). A push is bounded, and
+//! one that fails is a warning in the report, never a changed outcome.
+
+use std::time::Duration;
+
+use crate::model::Sample;
+use crate::telemetry;
+
+use super::Executor;
+use super::report::Report;
+
+/// How long one push may take (short: one is made while the lock is held, before renewals).
+pub const PUSH_BOUND: Duration = Duration::from_secs(5);
+
+impl Executor {
+    /// Pushes `samples` into the run's group, when a sink and a Pushgateway are configured.
+    pub(super) async fn push_metrics(&self, report: &mut Report, samples: Vec<Sample>) {
+        let (Some(sink), Some(pushgateway)) =
+            (&self.metrics, self.config.telemetry.pushgateway.as_deref())
+        else {
+            return;
+        };
+        if report.dry_run {
+            return;
+        }
+        let Some(grouping) = telemetry::grouping(&self.config, report) else {
+            return;
+        };
+        let pushed = tokio::time::timeout(PUSH_BOUND, sink.push(pushgateway, &grouping, &samples));
+        let failure = match pushed.await {
+            Ok(Ok(())) => return,
+            Ok(Err(error)) => crate::error::one_line(&error),
+            Err(_) => format!("no answer within {}s", PUSH_BOUND.as_secs()),
+        };
+        let warning = format!(
+            "the run's metrics could not be pushed to the Pushgateway ({failure}); the run's outcome is unaffected"
+        );
+        if !report.warnings.contains(&warning) {
+            report.warnings.push(warning);
+        }
+    }
+
+    /// Pushes what the finished run says about itself.
+    pub(super) async fn push_run_metrics(&self, report: &mut Report) {
+        let Some(finished) = report.instant() else {
+            return;
+        };
+        let duration = report.elapsed().as_secs_f64();
+        let samples = telemetry::run_samples(report, finished, duration);
+        self.push_metrics(report, samples).await;
+    }
+}

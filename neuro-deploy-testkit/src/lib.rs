@@ -8,3 +8,4 @@
 //! component now and lives in `neuro-deploy-sim` (`neuro_deploy_sim::kube`).
 
 pub mod env;
+pub mod monitoring;

@@ -3,7 +3,8 @@
 //!
 //! Endpoints and credentials follow each ecosystem's conventions: the AWS default chain and
 //! `AWS_ENDPOINT_URL*`; `KUBECONFIG` or in-cluster; `GITHUB_TOKEN` and `GITHUB_API_URL`;
-//! `CF_API_KEY` and `CF_URL`. Nothing here reads a secret into config or logs. The simulated
+//! `CF_API_KEY` and `CF_URL`; `NEURO_DEPLOY_{PROMETHEUS,ALERTMANAGER,PUSHGATEWAY}_TOKEN`. Nothing here
+//! reads a secret into config or logs. The simulated
 //! backend reads none of them and builds no AWS, GitHub or Codefresh client.
 
 use std::collections::BTreeMap;
@@ -16,12 +17,14 @@ use neuro_deploy_aws::{AwsSettings, EcrRegistry, SqsQueues, load_sdk_config};
 use neuro_deploy_codefresh::{BuildSettings, CodefreshBuilder};
 use neuro_deploy_core::config::BuilderKind;
 use neuro_deploy_core::{
-    AdapterError, Adapters, Config, ConfigError, DeploymentRecorder, GitSha, HealthChecker,
-    ImageBuilder, ImageRef, Notifier, QueueInspector, Registry, ReleaseSource,
+    AdapterError, Adapters, Config, ConfigError, DeploymentRecorder, Executor, GitSha,
+    HealthChecker, ImageBuilder, ImageRef, MetricsSink, Notifier, QueueInspector, Registry,
+    ReleaseSource,
 };
 use neuro_deploy_github::{GithubReleases, GithubSettings};
 use neuro_deploy_http::{HttpHealthChecker, WebhookNotifier};
 use neuro_deploy_kube::{ClusterChoice, Clusters, KubeCluster, KubeSettings, RolloutProgress};
+use neuro_deploy_prometheus::{Monitoring, Pushgateway, Tokens};
 
 use neuro_deploy_command::CommandBuilder;
 use neuro_deploy_sim::World;
@@ -331,6 +334,41 @@ pub fn recorder(
 /// The health checker verification probes with.
 pub fn health_checker() -> Result<Arc<dyn HealthChecker>, AdapterError> {
     Ok(Arc::new(HttpHealthChecker::new()?))
+}
+
+/// `executor` with what the environments' verification needs: the HTTP checker, and the
+/// team's monitoring (tokens from the environment) when queries or alerts are configured.
+pub fn verification(executor: Executor, config: &Config) -> Result<Executor, AdapterError> {
+    let checks: Vec<_> = config
+        .environments
+        .iter()
+        .filter_map(|e| e.verify.as_ref())
+        .collect();
+    let mut executor = executor;
+    if checks.iter().any(|v| !v.http.is_empty()) {
+        executor = executor.with_health_checker(health_checker()?);
+    }
+    if checks
+        .iter()
+        .any(|v| !v.queries.is_empty() || !v.alerts.is_empty())
+    {
+        executor = executor.with_signals(Arc::new(Monitoring::new(Tokens::from_env())?));
+    }
+    Ok(executor)
+}
+
+/// The Pushgateway the run's metrics go to, when `[telemetry]` names one (never in the
+/// playground).
+pub fn metrics(
+    backend: &Backend,
+    config: &Config,
+) -> Result<Option<Arc<dyn MetricsSink>>, AdapterError> {
+    match (backend, &config.telemetry.pushgateway) {
+        (Backend::Real, Some(_)) => Ok(Some(Arc::new(Pushgateway::new(
+            Tokens::from_env().pushgateway,
+        )?))),
+        _ => Ok(None),
+    }
 }
 
 /// The webhook notifier, when `NEURO_DEPLOY_WEBHOOK_URL` is set (never in the playground).

@@ -1,12 +1,17 @@
 //! `neuro-deploy doctor`: the preflight a team runs once per environment — each cluster
 //! reachable through its context, every verb the Role must grant (asked with
 //! `SelfSubjectAccessReview`), the ECR repository and every queue readable with the current AWS
-//! identity and region, the GitHub token able to read the repository. One line per check, ✓ or
-//! ✗ with the fix; exit 0 only when all pass.
+//! identity and region, the GitHub token able to read the repository, and each Prometheus,
+//! Alertmanager and Pushgateway configured ready (`/-/ready`), each query evaluating to an
+//! instant vector or a scalar, each set of alert matchers accepted. One line per check, ✓ or ✗
+//! with the fix; exit 0 only when all pass.
 
-use neuro_deploy_core::{ClusterDeployer, ExitStatus, sample_queues};
+use std::time::Duration;
+
+use neuro_deploy_core::{ClusterDeployer, Config, ExitStatus, SignalSource, sample_queues};
 use neuro_deploy_github::{GithubReleases, GithubSettings};
 use neuro_deploy_kube::REQUIRED_ACCESS;
+use neuro_deploy_prometheus::{Monitoring, Token, Tokens, ready};
 use serde::Serialize;
 
 use super::{Context, Failure};
@@ -193,6 +198,8 @@ pub async fn run(context: &Context) -> Result<ExitStatus, Failure> {
         });
     }
 
+    checks.extend(monitoring_checks(config).await);
+
     let all_ok = checks.iter().all(|c| c.ok);
     let status = if all_ok {
         ExitStatus::Done
@@ -221,4 +228,102 @@ pub async fn run(context: &Context) -> Result<ExitStatus, Failure> {
     };
     context.printer.print(&document, &text);
     Ok(status)
+}
+
+/// How long one monitoring check may take.
+const MONITORING_BOUND: Duration = Duration::from_secs(5);
+
+/// Each configured Prometheus, Alertmanager and Pushgateway ready; each query evaluated (a range
+/// vector or a query Prometheus refuses is a failed check); each environment's matchers asked.
+async fn monitoring_checks(config: &Config) -> Vec<Check> {
+    let tokens = Tokens::from_env();
+    let Ok(monitoring) = Monitoring::new(tokens.clone()) else {
+        return Vec::new();
+    };
+    let mut checks = Vec::new();
+    let mut asked: Vec<String> = Vec::new();
+    let mut is_ready = async |service: &'static str, url: &str, token: &Token, variable: &str| {
+        let check = format!("{service} at {url}");
+        let answer = ready(service, url, token, MONITORING_BOUND).await;
+        let ok = answer.is_ok();
+        if !asked.contains(&check) {
+            asked.push(check.clone());
+            checks.push(match answer {
+                Ok(()) => passed(check, "ready".to_owned()),
+                Err(error) => failed(
+                    check,
+                    error.to_string(),
+                    format!("check the URL in the config, that it runs, and {variable} when it needs a token"),
+                ),
+            });
+        }
+        ok
+    };
+    let mut later = Vec::new();
+    for (i, env) in config.environments.iter().enumerate() {
+        let Some(verify) = &env.verify else { continue };
+        if let Some(url) = &verify.prometheus
+            && !verify.queries.is_empty()
+            && is_ready(
+                "prometheus",
+                url,
+                &tokens.prometheus,
+                neuro_deploy_prometheus::PROMETHEUS_TOKEN_ENV,
+            )
+            .await
+        {
+            for (j, query) in verify.queries.iter().enumerate() {
+                let check = format!("query `{}` of `{}`", query.name, env.name);
+                later.push(match monitoring.query(url, &query.query, MONITORING_BOUND).await {
+                    Ok(answer) => passed(check, format!("evaluates; {}", match answer.judge(query) {
+                        Ok(now) | Err(now) => format!("now: {now}"),
+                    })),
+                    Err(error) => failed(
+                        check,
+                        error.to_string(),
+                        format!("fix `environments[{i}].verify.queries[{j}].query`: it must evaluate to an instant vector or a scalar"),
+                    ),
+                });
+            }
+        }
+        if let Some(url) = &verify.alertmanager
+            && !verify.alerts.is_empty()
+            && is_ready(
+                "alertmanager",
+                url,
+                &tokens.alertmanager,
+                neuro_deploy_prometheus::ALERTMANAGER_TOKEN_ENV,
+            )
+            .await
+        {
+            let check = format!("alert matchers of `{}`", env.name);
+            later.push(
+                match monitoring
+                    .active_alerts(url, &verify.alerts, MONITORING_BOUND)
+                    .await
+                {
+                    Ok(firing) => passed(
+                        check,
+                        format!("accepted; {} active alert(s) match now", firing.len()),
+                    ),
+                    Err(error) => failed(
+                        check,
+                        error.to_string(),
+                        format!("fix `environments[{i}].verify.alerts`"),
+                    ),
+                },
+            );
+        }
+    }
+    if let Some(url) = &config.telemetry.pushgateway {
+        is_ready(
+            "pushgateway",
+            url,
+            &tokens.pushgateway,
+            neuro_deploy_prometheus::PUSHGATEWAY_TOKEN_ENV,
+        )
+        .await;
+    }
+    checks.extend(later);
+    checks
 }

@@ -222,8 +222,9 @@ async fn run_unnotified(
         .with_observer(observer)
         .with_interrupt(signals.interrupt());
     let unavailable = |error: AdapterError| Failure::from(error).about(&event);
-    if config.environments.iter().any(|e| e.verify.is_some()) {
-        executor = executor.with_health_checker(wiring::health_checker().map_err(unavailable)?);
+    executor = wiring::verification(executor, config).map_err(unavailable)?;
+    if let Some(sink) = wiring::metrics(&context.backend, config).map_err(unavailable)? {
+        executor = executor.with_metrics(sink);
     }
     if let Some(recorder) = wiring::recorder(&context.backend, config).map_err(unavailable)? {
         executor = executor.with_recorder(recorder);

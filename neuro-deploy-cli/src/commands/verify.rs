@@ -18,9 +18,8 @@ pub async fn run(context: &Context, env: &str) -> Result<ExitStatus, Failure> {
     let observer = std::sync::Arc::new(StderrProgress {
         quiet: context.quiet,
     });
-    let executor = Executor::new(adapters, config.clone())
-        .with_observer(observer)
-        .with_health_checker(wiring::health_checker()?);
+    let executor = wiring::verification(Executor::new(adapters, config.clone()), config)?
+        .with_observer(observer);
     let verification = executor
         .verify_environment(env, &run_context(false))
         .await?;

@@ -18,6 +18,7 @@ mod playground;
 mod record_verify;
 mod safety;
 mod shape;
+mod signals;
 mod snapshots;
 mod tripwire;
 mod world;

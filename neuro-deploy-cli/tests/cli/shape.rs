@@ -267,3 +267,17 @@ fn the_readme_tables_of_reason_and_exit_codes_are_generated_from_the_code() {
         "{help}"
     );
 }
+
+#[test]
+fn the_readme_documents_every_metric_neuro_deploy_pushes() {
+    let readme = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"),
+    )
+    .unwrap();
+    for (name, _) in neuro_deploy_core::telemetry::METRICS {
+        assert!(
+            readme.contains(&format!("| `{name}")),
+            "the README's metrics table does not name {name}"
+        );
+    }
+}

@@ -218,3 +218,61 @@ async fn prometheus_answers_the_last_success_and_a_rolled_back_outcome_from_the_
     .await;
     assert_eq!(version, 1.0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_checks_the_stack_and_each_query_and_the_plan_shows_queries_and_matchers() {
+    let stack = tokio::task::spawn_blocking(Stack::start).await.unwrap();
+    // A second query that returns a range vector: it can verify nothing.
+    let config = watched_by(&stack).replace(
+        "max = 0.01",
+        "max = 0.01\n\n[[environments.verify.queries]]\nname = \"range\"\nquery = 'neuro_ui_error_ratio[1m]'\nmax = 1",
+    );
+    let w = World::start(fast_sim(), &config).await;
+    let (code, json, _) = w.run(&["doctor"]).await;
+    assert_ne!(code, 0, "a failed check fails doctor: {json:#}");
+    let check = |name: &str| -> Value {
+        json["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["check"].as_str().unwrap_or_default().starts_with(name))
+            .cloned()
+            .unwrap_or_else(|| panic!("no check `{name}`: {json:#}"))
+    };
+    for service in ["prometheus at", "alertmanager at", "pushgateway at"] {
+        assert_eq!(check(service)["ok"], true, "{json:#}");
+    }
+    assert_eq!(check("query `error ratio`")["ok"], true, "{json:#}");
+    let range = check("query `range`");
+    assert_eq!(range["ok"], false, "{json:#}");
+    assert!(
+        range["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("range vector"),
+        "{range:#}"
+    );
+    assert!(
+        range["fix"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("environments[1].verify.queries[1].query"),
+        "{range:#}"
+    );
+    assert_eq!(check("alert matchers of `staging`")["ok"], true, "{json:#}");
+
+    // The offline plan shows what every probe will ask.
+    let (code, json, _) = w
+        .run(&["plan", "deploy", "v1.4.0", "--env", "staging"])
+        .await;
+    assert_eq!(code, 0, "{json:#}");
+    let shown = json.to_string();
+    for needed in [
+        "`error ratio`",
+        "at most 0.01",
+        "app=\\\"neuro-ui\\\"",
+        "severity=~\\\"critical|page\\\"",
+    ] {
+        assert!(shown.contains(needed), "`{needed}` missing: {shown}");
+    }
+}

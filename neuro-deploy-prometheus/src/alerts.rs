@@ -8,7 +8,7 @@ use neuro_deploy_core::AdapterError;
 use neuro_deploy_core::model::ActiveAlert;
 
 use crate::wire::GettableAlert;
-use crate::{Token, sent_error};
+use crate::{Token, exchange};
 
 /// The alerts at `alertmanager` that are active and match every matcher.
 pub(crate) async fn active(
@@ -27,27 +27,15 @@ pub(crate) async fn active(
         ("unprocessed", "false"),
     ];
     query.extend(matchers.iter().map(|m| ("filter", m.as_str())));
-    let request = token.apply(http.get(&url).query(&query).timeout(timeout));
-    let response = request
-        .send()
-        .await
-        .map_err(|e| sent_error("alertmanager", operation.clone(), &e, timeout))?;
-    let status = response.status();
-    if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
-        return Err(AdapterError::Unauthorized {
-            service: "alertmanager",
-            operation,
-            message: format!(
-                "HTTP {status}; set {} to a token it accepts",
-                crate::ALERTMANAGER_TOKEN_ENV
-            ),
-            source: None,
-        });
-    }
-    let body = response
-        .text()
-        .await
-        .map_err(|e| sent_error("alertmanager", operation.clone(), &e, timeout))?;
+    let (status, body) = exchange(
+        "alertmanager",
+        &operation,
+        http.get(&url).query(&query),
+        token,
+        crate::ALERTMANAGER_TOKEN_ENV,
+        timeout,
+    )
+    .await?;
     if !status.is_success() {
         // Alertmanager answers a matcher it cannot parse with 400 and says why.
         return Err(AdapterError::failed(

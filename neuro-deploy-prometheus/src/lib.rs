@@ -145,6 +145,37 @@ fn sent_error(
     }
 }
 
+/// Sends `request` (with `token`) and reads the answer's status and body; a refused token is
+/// `Unauthorized` naming `variable`, the token's environment variable.
+async fn exchange(
+    service: &'static str,
+    operation: &str,
+    request: reqwest::RequestBuilder,
+    token: &Token,
+    variable: &str,
+    timeout: Duration,
+) -> Result<(reqwest::StatusCode, String), AdapterError> {
+    let response = token
+        .apply(request.timeout(timeout))
+        .send()
+        .await
+        .map_err(|e| sent_error(service, operation.to_owned(), &e, timeout))?;
+    let status = response.status();
+    if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
+        return Err(AdapterError::Unauthorized {
+            service,
+            operation: operation.to_owned(),
+            message: format!("HTTP {status}; set {variable} to a token it accepts"),
+            source: None,
+        });
+    }
+    let body = response
+        .text()
+        .await
+        .map_err(|e| sent_error(service, operation.to_owned(), &e, timeout))?;
+    Ok((status, body))
+}
+
 /// Whether the Prometheus, Alertmanager or Pushgateway at `base` says it is ready
 /// (`GET /-/ready` answering 2xx), within `timeout`.
 pub async fn ready(

@@ -8,7 +8,7 @@ use neuro_deploy_core::model::{ActiveAlert, QueryAnswer};
 use neuro_deploy_core::{AdapterError, ReasonCode, SignalSource};
 
 use crate::wire::Envelope;
-use crate::{Tokens, client, sent_error};
+use crate::{Tokens, client, exchange};
 
 /// Asks the team's Prometheus and Alertmanager.
 #[derive(Debug, Clone)]
@@ -40,31 +40,16 @@ impl Monitoring {
         let request = self
             .http
             .get(&url)
-            .query(&[("query", query), ("timeout", seconds.as_str())])
-            .timeout(timeout);
-        let response = self
-            .tokens
-            .prometheus
-            .apply(request)
-            .send()
-            .await
-            .map_err(|e| sent_error("prometheus", operation.clone(), &e, timeout))?;
-        let status = response.status();
-        if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
-            return Err(AdapterError::Unauthorized {
-                service: "prometheus",
-                operation,
-                message: format!(
-                    "HTTP {status}; set {} to a token it accepts",
-                    crate::PROMETHEUS_TOKEN_ENV
-                ),
-                source: None,
-            });
-        }
-        let body = response
-            .text()
-            .await
-            .map_err(|e| sent_error("prometheus", operation.clone(), &e, timeout))?;
+            .query(&[("query", query), ("timeout", seconds.as_str())]);
+        let (status, body) = exchange(
+            "prometheus",
+            &operation,
+            request,
+            &self.tokens.prometheus,
+            crate::PROMETHEUS_TOKEN_ENV,
+            timeout,
+        )
+        .await?;
         let envelope: Envelope = serde_json::from_str(&body).map_err(|_| {
             AdapterError::failed(
                 "prometheus",

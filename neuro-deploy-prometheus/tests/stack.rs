@@ -83,34 +83,11 @@ async fn instant_queries_are_read_by_shape_and_a_range_or_a_bad_query_is_refused
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_active_matching_alert_is_seen_and_a_silenced_one_is_not() {
     let stack = tokio::task::spawn_blocking(Stack::start).await.unwrap();
-    let http = reqwest::Client::new();
-    let now = std::time::SystemTime::now();
-    let stamp = |offset: i64| {
-        let at = now + Duration::from_secs(u64::try_from(offset.max(0)).unwrap());
-        let secs = at.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
-        // RFC 3339 without a date library: Alertmanager accepts any valid instant.
-        let days = secs / 86_400;
-        let (y, m, d) = civil(i64::try_from(days).unwrap());
-        let s = secs % 86_400;
-        format!(
-            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-            s / 3600,
-            s / 60 % 60,
-            s % 60
-        )
-    };
-    let alert = serde_json::json!([{
-        "labels": { "alertname": "HighErrorRate", "app": "neuro-ui", "severity": "page" },
-        "startsAt": stamp(0),
-        "endsAt": stamp(3600),
-    }]);
-    let posted = http
-        .post(format!("{}/api/v2/alerts", stack.alertmanager))
-        .json(&alert)
-        .send()
-        .await
-        .unwrap();
-    assert!(posted.status().is_success(), "{posted:?}");
+    stack.fire_alert(&[
+        ("alertname", "HighErrorRate"),
+        ("app", "neuro-ui"),
+        ("severity", "page"),
+    ]);
     let monitoring = Monitoring::new(Tokens::default()).unwrap();
     let am = &stack.alertmanager;
     let matchers = vec![
@@ -146,20 +123,7 @@ async fn an_active_matching_alert_is_seen_and_a_silenced_one_is_not() {
     assert!(error.to_string().contains("HTTP 400"), "{error}");
 
     // Silenced, it no longer counts.
-    let silence = serde_json::json!({
-        "matchers": [{ "name": "app", "value": "neuro-ui", "isRegex": false, "isEqual": true }],
-        "startsAt": stamp(0),
-        "endsAt": stamp(3600),
-        "createdBy": "neuro-deploy tests",
-        "comment": "maintenance",
-    });
-    let silenced = http
-        .post(format!("{am}/api/v2/silences"))
-        .json(&silence)
-        .send()
-        .await
-        .unwrap();
-    assert!(silenced.status().is_success(), "{silenced:?}");
+    stack.silence("app", "neuro-ui");
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let firing = monitoring
@@ -175,19 +139,6 @@ async fn an_active_matching_alert_is_seen_and_a_silenced_one_is_not() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-}
-
-/// Year, month, day of `days` since 1970-01-01 (Howard Hinnant's civil-from-days).
-fn civil(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 fn sample(name: &'static str, labels: &[(&str, &str)], value: f64) -> Sample {

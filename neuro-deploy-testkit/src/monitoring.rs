@@ -167,7 +167,58 @@ fn spawn(name: &str, args: &[String], dir: &Path) -> (Child, PathBuf) {
     (child, log)
 }
 
+/// POSTs `body` as JSON to `base` + `path` (plain HTTP/1.1 over loopback); the status code and
+/// the body of the answer.
+fn post_json(base: &str, path: &str, body: &serde_json::Value) -> (u16, String) {
+    let address = base.trim_start_matches("http://");
+    let mut stream =
+        TcpStream::connect(address).unwrap_or_else(|e| panic!("cannot reach {base}: {e}"));
+    let body = body.to_string();
+    let _ = write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    let code = response
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split("\r\n\r\n")
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned();
+    (code, body)
+}
+
 impl Monitoring {
+    /// Posts an alert with `labels` to Alertmanager, active from now (as Prometheus would).
+    pub fn fire_alert(&self, labels: &[(&str, &str)]) {
+        let labels: serde_json::Map<String, serde_json::Value> = labels
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), serde_json::Value::from(*v)))
+            .collect();
+        let alerts = serde_json::json!([{ "labels": labels }]);
+        let (code, body) = post_json(&self.alertmanager, "/api/v2/alerts", &alerts);
+        assert_eq!(code, 200, "Alertmanager refused the alert: {body}");
+    }
+
+    /// Silences every alert whose `label` is `value`, until 2099.
+    pub fn silence(&self, label: &str, value: &str) {
+        let silence = serde_json::json!({
+            "matchers": [{ "name": label, "value": value, "isRegex": false, "isEqual": true }],
+            "startsAt": "2020-01-01T00:00:00Z",
+            "endsAt": "2099-01-01T00:00:00Z",
+            "createdBy": "neuro-deploy tests",
+            "comment": "silenced by a test",
+        });
+        let (code, body) = post_json(&self.alertmanager, "/api/v2/silences", &silence);
+        assert_eq!(code, 200, "Alertmanager refused the silence: {body}");
+    }
+
     /// Starts Alertmanager, the Pushgateway and Prometheus (scraping the exporter and the
     /// Pushgateway every second, `honor_labels` for the pushed groups), on loopback only.
     pub fn start() -> Monitoring {

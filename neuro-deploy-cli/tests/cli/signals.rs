@@ -120,17 +120,11 @@ async fn an_active_matching_alert_rolls_back_and_the_same_alert_silenced_does_no
     ratio(&stack, 0.0);
     let w = World::start(fast_sim(), &watched_by(&stack)).await;
     prometheus_value(&stack, "neuro_ui_error_ratio").await;
-    let http = reqwest::Client::new();
-    let alert = serde_json::json!([{
-        "labels": { "alertname": "NeuroUiDown", "app": "neuro-ui", "severity": "page" },
-    }]);
-    let posted = http
-        .post(format!("{}/api/v2/alerts", stack.alertmanager))
-        .json(&alert)
-        .send()
-        .await
-        .unwrap();
-    assert!(posted.status().is_success());
+    stack.fire_alert(&[
+        ("alertname", "NeuroUiDown"),
+        ("app", "neuro-ui"),
+        ("severity", "page"),
+    ]);
     tokio::time::sleep(Duration::from_secs(1)).await;
 
     w.push_image("v1.4.0").await;
@@ -143,20 +137,7 @@ async fn an_active_matching_alert_rolls_back_and_the_same_alert_silenced_does_no
     );
 
     // Silenced: the next release is verified.
-    let silence = serde_json::json!({
-        "matchers": [{ "name": "alertname", "value": "NeuroUiDown", "isRegex": false, "isEqual": true }],
-        "startsAt": "2020-01-01T00:00:00Z",
-        "endsAt": "2099-01-01T00:00:00Z",
-        "createdBy": "neuro-deploy tests",
-        "comment": "known outage",
-    });
-    let silenced = http
-        .post(format!("{}/api/v2/silences", stack.alertmanager))
-        .json(&silence)
-        .send()
-        .await
-        .unwrap();
-    assert!(silenced.status().is_success());
+    stack.silence("alertname", "NeuroUiDown");
     tokio::time::sleep(Duration::from_secs(1)).await;
     w.push_image_of("v1.4.1", "the fix").await;
     let (code, json, stderr) = w.run(&["deploy", "v1.4.1", "--env", "staging"]).await;

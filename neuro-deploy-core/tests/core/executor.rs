@@ -1274,11 +1274,7 @@ async fn a_freeze_set_while_a_run_waits_refuses_it_under_the_lock_and_nothing_is
 
 fn with_window(mut config: Config, env: &str, schedule: &str) -> Config {
     use neuro_deploy_core::config::{WindowConfig, WindowKind};
-    let env = config
-        .environments
-        .iter_mut()
-        .find(|e| e.name == env)
-        .expect("environment");
+    let env = environment(&mut config, env);
     env.windows = vec![WindowConfig {
         reason: "nightly batch".into(),
         ..WindowConfig::new(WindowKind::Deny, schedule, Duration::from_secs(3600), "UTC")

@@ -166,3 +166,15 @@ pub fn rollback_facts(now: &str) -> Facts {
     facts.now = Fact::Known(now.to_owned());
     facts
 }
+
+/// The environment `name` of `config`, to change in a test.
+pub fn environment<'a>(
+    config: &'a mut Config,
+    name: &str,
+) -> &'a mut neuro_deploy_core::EnvironmentConfig {
+    config
+        .environments
+        .iter_mut()
+        .find(|e| e.name == name)
+        .unwrap_or_else(|| panic!("no environment `{name}`"))
+}

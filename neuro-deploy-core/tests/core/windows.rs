@@ -144,17 +144,9 @@ fn deny_wins_over_allow_and_any_allow_means_one_must_be_active() {
 
 fn production_with(windows: Vec<WindowConfig>) -> Config {
     let mut config = config();
-    let production = config
-        .environments
-        .iter_mut()
-        .find(|e| e.name == "production")
-        .expect("production");
+    let production = environment(&mut config, "production");
     production.windows = windows;
-    let dev = config
-        .environments
-        .iter_mut()
-        .find(|e| e.name == "dev")
-        .expect("dev");
+    let dev = environment(&mut config, "dev");
     dev.windows = vec![window(
         WindowKind::Deny,
         WEEKEND_FREEZE.0,

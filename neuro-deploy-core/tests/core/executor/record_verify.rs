@@ -17,11 +17,7 @@ const HEALTHZ: &str = "https://staging.neuro-ui.example/healthz";
 /// The default config with checks on staging: 20 s of probes every 10 s.
 fn verifying_config() -> Config {
     let mut config = config();
-    let staging = config
-        .environments
-        .iter_mut()
-        .find(|e| e.name == "staging")
-        .unwrap();
+    let staging = environment(&mut config, "staging");
     let mut verify = VerifyConfig::new(vec![HEALTHZ.to_owned()]);
     verify.window = Duration::from_secs(20);
     verify.every = Duration::from_secs(10);
@@ -45,7 +41,7 @@ fn checker(statuses: Vec<u16>) -> (MockHealthChecker, Arc<AtomicUsize>) {
 }
 
 /// Staging on v1.3.0, v1.4.0 retaggable, the lock taken once.
-fn staging_release(d: &mut Doubles) {
+pub(super) fn staging_release(d: &mut Doubles) {
     d.workloads("staging", app("v1.3.0"))
         .images(&[SHORT])
         .lock_once("staging");

@@ -72,14 +72,20 @@ fn every_series_must_lie_within_the_bounds_and_no_data_or_nan_fails() {
     );
 }
 
+/// The verify step's detail of a run its verification failed (and so rolled back).
+fn failed_verification(report: &Report) -> String {
+    assert_eq!(
+        report.reason,
+        Some(ReasonCode::VerificationFailed),
+        "{report:#?}"
+    );
+    step(report, "verify").detail.clone().unwrap_or_default()
+}
+
 /// Staging verified by one query and the alerts of the app, for 20 s every 10 s.
 fn monitored_config() -> Config {
     let mut config = config();
-    let staging = config
-        .environments
-        .iter_mut()
-        .find(|e| e.name == "staging")
-        .unwrap();
+    let staging = environment(&mut config, "staging");
     let mut verify = VerifyConfig::new(Vec::new());
     verify.prometheus = Some(PROMETHEUS.into());
     verify.queries = vec![ratio_check()];
@@ -95,10 +101,7 @@ fn monitored_config() -> Config {
 /// repeats) and the alerts with `alerts`.
 async fn release_watched(ratios: Vec<f64>, alerts: Vec<ActiveAlert>) -> Report {
     let mut d = Doubles::new();
-    d.workloads("staging", app("v1.3.0"))
-        .images(&[SHORT])
-        .lock_once("staging");
-    d.registry.expect_retag().returning(|_, to| Ok(image(to)));
+    super::record_verify::staging_release(&mut d);
     record_set_images(&mut d);
     d.cluster
         .expect_await_rollout()
@@ -162,12 +165,7 @@ async fn an_active_matching_alert_rolls_back_naming_it() {
         starts_at: "2026-11-26T12:00:05Z".into(),
     };
     let report = release_watched(vec![0.0], vec![alert]).await;
-    assert_eq!(
-        report.reason,
-        Some(ReasonCode::VerificationFailed),
-        "{report:#?}"
-    );
-    let detail = step(&report, "verify").detail.clone().unwrap_or_default();
+    let detail = failed_verification(&report);
     assert!(
         detail.contains("HighErrorRate") && detail.contains("since 2026-11-26T12:00:05Z"),
         "{detail}"
@@ -177,10 +175,7 @@ async fn an_active_matching_alert_rolls_back_naming_it() {
 #[tokio::test(start_paused = true)]
 async fn an_unreadable_prometheus_fails_the_probe() {
     let mut d = Doubles::new();
-    d.workloads("staging", app("v1.3.0"))
-        .images(&[SHORT])
-        .lock_once("staging");
-    d.registry.expect_retag().returning(|_, to| Ok(image(to)));
+    super::record_verify::staging_release(&mut d);
     record_set_images(&mut d);
     d.cluster
         .expect_await_rollout()
@@ -197,12 +192,7 @@ async fn an_unreadable_prometheus_fails_the_probe() {
         .with_signals(Arc::new(signals))
         .run(&released("v1.4.0", "main"), &ctx(false))
         .await;
-    assert_eq!(
-        report.reason,
-        Some(ReasonCode::VerificationFailed),
-        "{report:#?}"
-    );
-    let detail = step(&report, "verify").detail.clone().unwrap_or_default();
+    let detail = failed_verification(&report);
     assert!(
         detail.contains("could not be evaluated") && detail.contains("bad_data"),
         "{detail}"

@@ -64,7 +64,7 @@ fn local_identity() -> String {
 
 /// `at` as every time neuro-deploy records is written: RFC 3339, UTC, whole seconds.
 pub fn rfc3339(at: SystemTime) -> String {
-    humantime::format_rfc3339_seconds(at).to_string()
+    neuro_deploy_core::policy::rfc3339(chrono::DateTime::<chrono::Utc>::from(at))
 }
 
 /// A run context with a fresh run id and the current time.

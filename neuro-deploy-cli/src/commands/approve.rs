@@ -6,7 +6,7 @@
 
 use std::time::SystemTime;
 
-use neuro_deploy_core::policy::{app_workloads, parse_instant, rfc3339, runs_completely};
+use neuro_deploy_core::policy::{expired_until, parse_instant, pinned_digest, runs_completely};
 use neuro_deploy_core::{
     Approval, ClusterDeployer, ExitStatus, ReasonCode, SharedState, Version, guard,
 };
@@ -68,11 +68,7 @@ pub async fn run(
                 ),
             ));
         }
-        let mut pinned = app_workloads(&workloads, &repository).map(|w| w.app_digest(&repository));
-        let first = pinned.next().flatten();
-        if pinned.all(|d| d == first) {
-            digest = first;
-        }
+        digest = pinned_digest(&workloads, &repository);
     }
     if digest.is_none() {
         digest = registry.find(&tag).await?.and_then(|image| image.digest);
@@ -103,9 +99,7 @@ pub async fn run(
     })
     .await?;
     let expired_until = parse_instant(&now)
-        .zip(chrono::Duration::from_std(rule.expire).ok())
-        .and_then(|(now, expire)| now.checked_sub_signed(expire))
-        .map(rfc3339)
+        .map(|now| expired_until(now, rule.expire))
         .unwrap_or_default();
     let approved_by: Vec<String> = written
         .approvals_for(&tag, Some(&digest), &expired_until, "")

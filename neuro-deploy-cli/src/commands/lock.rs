@@ -126,7 +126,7 @@ async fn break_lock(
     let who = identity();
     let record = format!(
         "{who} at {}{}: {reason}",
-        humantime::format_rfc3339_seconds(SystemTime::now()),
+        crate::identity::rfc3339(SystemTime::now()),
         if force { " (forced)" } else { "" }
     );
     // A lock nobody holds is said at once; only a held one is watched first.

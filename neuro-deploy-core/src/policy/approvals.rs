@@ -12,6 +12,16 @@ use super::plan::{PlannedStep, Step};
 use super::target::{Target, refuse};
 use super::window::{parse_instant, rfc3339};
 
+/// The instant (RFC 3339) at or before which an approval given at `now` with `expire` to live
+/// has expired.
+pub fn expired_until(now: chrono::DateTime<chrono::Utc>, expire: std::time::Duration) -> String {
+    chrono::Duration::from_std(expire)
+        .ok()
+        .and_then(|expire| now.checked_sub_signed(expire))
+        .map(rfc3339)
+        .unwrap_or_default()
+}
+
 /// The gate's step and who approved (the approvals the deploy uses), or `None` when the
 /// environment requires no approvals.
 pub(super) fn approval_gate(
@@ -55,11 +65,7 @@ pub(super) fn approval_gate(
         );
         return Ok(Some((step(Vec::new(), reason), Vec::new())));
     };
-    let expired_until = chrono::Duration::from_std(rule.expire)
-        .ok()
-        .and_then(|expire| now.checked_sub_signed(expire))
-        .map(rfc3339)
-        .unwrap_or_default();
+    let expired_until = expired_until(now, rule.expire);
     let digest = image.digest.as_deref();
     let counting = state.approvals_for(&image.tag, digest, &expired_until, actor);
     let names: Vec<String> = counting.iter().map(|a| a.by.clone()).collect();

@@ -11,7 +11,7 @@ use super::facts::Facts;
 use super::plan::{ImageAction, PlannedStep, Step};
 use super::target::{Target, refuse};
 use super::window::{WindowState, parse_instant, window_state};
-use super::workloads::{RunningReleases, common_tag, runs_completely};
+use super::workloads::{RunningReleases, common_tag, pinned_digest, runs_completely};
 
 /// The digest a promotion deploys: the one the source environment's app containers are pinned
 /// to, else the registry's for the tag. A tag that no longer names the digest the source runs
@@ -21,13 +21,10 @@ pub(crate) fn verified_digest(
     target: &Target,
     image: &ImageRef,
 ) -> Result<Option<String>, Reason> {
-    let source = facts.source_workloads.known().and_then(|workloads| {
-        let mut digests = workloads.iter().map(|w| w.app_digest(&image.repository));
-        let first = digests.next()??;
-        digests
-            .all(|d| d.as_deref() == Some(first.as_str()))
-            .then_some(first)
-    });
+    let source = facts
+        .source_workloads
+        .known()
+        .and_then(|workloads| pinned_digest(workloads, &image.repository));
     let registry = facts
         .target_image
         .known()

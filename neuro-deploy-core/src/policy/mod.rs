@@ -29,6 +29,7 @@ mod target;
 mod window;
 mod workloads;
 
+pub use approvals::expired_until;
 pub use facts::{Fact, Facts};
 pub use intent::Intent;
 pub use plan::{Decision, ImageAction, Plan, PlannedStep, Step};
@@ -36,8 +37,8 @@ pub use status::{Drift, EnvironmentStatus, RolloutSummary};
 pub use target::{Target, target};
 pub use window::{WindowState, parse_instant, rfc3339, window_state};
 pub use workloads::{
-    RunningReleases, app_workloads, common_tag, image_being_replaced, previous_version,
-    recorded_previous_digest, runs_completely, version_being_replaced,
+    RunningReleases, app_workloads, common_tag, image_being_replaced, pinned_digest,
+    previous_version, recorded_previous_digest, runs_completely, version_being_replaced,
 };
 
 use approvals::approval_gate;

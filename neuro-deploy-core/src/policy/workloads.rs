@@ -50,6 +50,16 @@ pub fn common_tag(workloads: &[Workload], repository: &str) -> Option<String> {
         .then_some(first)
 }
 
+/// The digest every app container of every app workload is pinned to, when they all agree:
+/// what a promotion from these workloads deploys, and what an approval of it approves.
+pub fn pinned_digest(workloads: &[Workload], repository: &str) -> Option<String> {
+    let mut digests = app_workloads(workloads, repository).map(|w| w.app_digest(repository));
+    let first = digests.next()??;
+    digests
+        .all(|d| d.as_deref() == Some(first.as_str()))
+        .then_some(first)
+}
+
 /// Whether every app workload runs `tag` in every app container with a complete rollout (and
 /// there is at least one).
 pub fn runs_completely(workloads: &[Workload], repository: &str, tag: &str) -> bool {

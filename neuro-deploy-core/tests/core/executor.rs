@@ -1208,6 +1208,16 @@ async fn a_dry_run_never_waits_for_the_queues_and_refuses_only_when_a_real_run_w
     assert_eq!(report.exit_code(), ExitStatus::Refused);
 }
 
+/// Asserts the run was refused with `code` when the policy was asked again under the lock.
+fn refused_under_the_lock(report: &Report, code: ReasonCode) {
+    assert_eq!(report.reason, Some(code), "{report:#?}");
+    assert!(
+        report.message.contains("under the lock"),
+        "{}",
+        report.message
+    );
+}
+
 /// Shared state whose runs authenticate as `user`; its `n`-th read (0: with the facts, 1: under
 /// the lock, …) is `read(n)`, at version `n`.
 fn state_reading(
@@ -1256,12 +1266,7 @@ async fn a_freeze_set_while_a_run_waits_refuses_it_under_the_lock_and_nothing_is
     });
     d.state = Some(state);
     let report = run_with(d, config(), &merged("main"), false).await;
-    assert_eq!(report.reason, Some(ReasonCode::Frozen), "{report:#?}");
-    assert!(
-        report.message.contains("under the lock"),
-        "{}",
-        report.message
-    );
+    refused_under_the_lock(&report, ReasonCode::Frozen);
     assert_eq!(
         reads.load(Ordering::SeqCst),
         2,
@@ -1302,13 +1307,9 @@ async fn a_window_that_starts_while_a_promotion_waits_for_the_queues_refuses_it_
     // The run starts at 12:00; the deny window opens at 12:05, while it waits.
     let config = with_window(config(), "production", "5 12 * * *");
     let report = run_with(d, config, &promote("v1.4.0"), false).await;
-    assert_eq!(
-        report.reason,
-        Some(ReasonCode::OutsideDeployWindow),
-        "{report:#?}"
-    );
+    refused_under_the_lock(&report, ReasonCode::OutsideDeployWindow);
     assert!(
-        report.message.contains("under the lock") && report.message.contains("nightly batch"),
+        report.message.contains("nightly batch"),
         "{}",
         report.message
     );
@@ -1437,16 +1438,7 @@ async fn an_approval_withdrawn_while_a_promotion_waits_refuses_it_under_the_lock
         false,
     )
     .await;
-    assert_eq!(
-        report.reason,
-        Some(ReasonCode::ApprovalRequired),
-        "{report:#?}"
-    );
-    assert!(
-        report.message.contains("under the lock"),
-        "{}",
-        report.message
-    );
+    refused_under_the_lock(&report, ReasonCode::ApprovalRequired);
     assert!(written.lock().unwrap().is_empty(), "nothing spent");
 }
 
@@ -1525,16 +1517,7 @@ async fn a_version_quarantined_while_a_run_waits_is_refused_under_the_lock() {
     });
     d.state = Some(state);
     let report = run_with(d, config(), &merged("main"), false).await;
-    assert_eq!(
-        report.reason,
-        Some(ReasonCode::VersionQuarantined),
-        "{report:#?}"
-    );
-    assert!(
-        report.message.contains("under the lock"),
-        "{}",
-        report.message
-    );
+    refused_under_the_lock(&report, ReasonCode::VersionQuarantined);
 }
 
 // ---- quarantine ----

@@ -91,12 +91,24 @@ const AUTH_CODES: [&str; 8] = [
     "MissingAuthenticationToken",
 ];
 
-/// Whether the credential chain came up empty (or failed) somewhere under `error`.
-fn lacks_credentials(error: &(dyn std::error::Error + 'static)) -> bool {
-    neuro_deploy_core::error::any_cause(
-        error,
-        |_: &aws_credential_types::provider::error::CredentialsError| true,
-    )
+/// What the credential chain said when it came up empty (or failed) somewhere under
+/// `error`: its own message and causes on one line, without the SDK's wrappers around it
+/// (`dispatch failure`, `other`), which say nothing a person can act on.
+fn lacks_credentials(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut next = Some(error);
+    while let Some(current) = next {
+        if current
+            .downcast_ref::<aws_credential_types::provider::error::CredentialsError>()
+            .is_some()
+        {
+            // Its list of what it attempted is said below, with what to do about each.
+            let said = neuro_deploy_core::error::one_line(current);
+            let said = said.split(". Attempted:").next().unwrap_or_default();
+            return Some(said.to_owned());
+        }
+        next = current.source();
+    }
+    None
 }
 
 /// Maps any SDK error onto the core's vocabulary. `operation` says what was attempted,
@@ -114,18 +126,23 @@ where
         .request_id()
         .map(|id| format!(" (request id {id})"))
         .unwrap_or_default();
+    // No credentials: the request was never sent, and the network is not the problem. Said
+    // once, with what the chain said; the SDK's wrappers are not kept as causes.
+    if let Some(chain_said) = lacks_credentials(&error) {
+        return AdapterError::Unauthorized {
+            source: None,
+            service,
+            operation,
+            message: format!(
+                "no AWS credentials were found ({chain_said}): the default provider chain tried the environment (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), the profile (AWS_PROFILE, ~/.aws), SSO, web identity (AWS_WEB_IDENTITY_TOKEN_FILE, as on EKS with IRSA or Codefresh OIDC), the ECS container and the instance role; configure one of them"
+            ),
+        };
+    }
     let mapped = match &error {
         SdkError::TimeoutError(_) => AdapterError::Timeout {
             service,
             operation,
             seconds: timeout.as_secs_f64(),
-        },
-        // No credentials: the request was never sent, and the network is not the problem.
-        SdkError::DispatchFailure(_) if lacks_credentials(&error) => AdapterError::Unauthorized {
-            source: None,
-            service,
-            operation,
-            message: "no AWS credentials were found: the default provider chain tried the environment (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), the profile (AWS_PROFILE, ~/.aws), SSO, web identity (AWS_WEB_IDENTITY_TOKEN_FILE, as on EKS with IRSA or Codefresh OIDC), the ECS container and the instance role; configure one of them".to_owned(),
         },
         SdkError::DispatchFailure(failure) => {
             let why = if failure.is_timeout() {

@@ -46,9 +46,13 @@ impl Drop for Sim {
 }
 
 fn start_sim() -> Sim {
+    start_sim_with(&manifests())
+}
+
+fn start_sim_with(manifests: &str) -> Sim {
     let dir = tempfile::tempdir().unwrap();
     let seed = dir.path().join("seed.yaml");
-    std::fs::write(&seed, manifests()).unwrap();
+    std::fs::write(&seed, manifests).unwrap();
     let kubeconfig = dir.path().join("kubeconfig");
     let mut child = Command::new(env!("CARGO_BIN_EXE_kube-sim"))
         .args([
@@ -255,21 +259,7 @@ fn kubectl_auth_whoami_is_answered_like_a_real_api_server() {
     assert_eq!(whoami(&["--as", "alice@example.com"]), "alice@example.com");
     // Bearer tokens (sent by kube-rs) are answered from the seed's users: the seed of this test
     // names alice-token; a token nobody has is 401.
-    let review = |token: &str| {
-        use std::io::{Read, Write};
-        let address = sim.url.trim_start_matches("http://");
-        let mut stream = std::net::TcpStream::connect(address).unwrap();
-        let body = r#"{"apiVersion":"authentication.k8s.io/v1","kind":"SelfSubjectReview"}"#;
-        write!(
-            stream,
-            "POST /apis/authentication.k8s.io/v1/selfsubjectreviews HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        )
-        .unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).unwrap();
-        response
-    };
+    let review = |token: &str| review(&sim, token);
     let alice = review("alice-token");
     assert!(
         alice.starts_with("HTTP/1.1 201") && alice.contains("alice@example.com"),
@@ -281,4 +271,98 @@ fn kubectl_auth_whoami_is_answered_like_a_real_api_server() {
         "{admin}"
     );
     assert!(review("nobody").starts_with("HTTP/1.1 401"));
+}
+
+/// `SelfSubjectReview` with a bearer token, as kube-rs sends it; the raw HTTP response.
+fn review(sim: &Sim, token: &str) -> String {
+    use std::io::{Read, Write};
+    let address = sim.url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    let body = r#"{"apiVersion":"authentication.k8s.io/v1","kind":"SelfSubjectReview"}"#;
+    write!(
+        stream,
+        "POST /apis/authentication.k8s.io/v1/selfsubjectreviews HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
+#[test]
+fn the_help_shows_a_seed_that_works_and_how_to_act_as_someone_else() {
+    let help = Command::new(env!("CARGO_BIN_EXE_kube-sim"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout).into_owned();
+    let seed: String = help
+        .split("groups SelfSubjectReview reports):\n\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n\n").next())
+        .expect("the help shows an example seed")
+        .lines()
+        .map(|line| format!("{}\n", line.strip_prefix("  ").unwrap_or(line)))
+        .collect();
+    assert!(
+        help.contains("--validate=false") && help.contains("--as alice"),
+        "{help}"
+    );
+    let sim = start_sim_with(&seed);
+    // The seed's Deployment is there, as kubectl reads it.
+    let image = ok(&kubectl(
+        &sim,
+        &[
+            "get",
+            "deployment",
+            "neuro-ui",
+            "-n",
+            "staging",
+            "-o",
+            "jsonpath={.spec.template.spec.containers[0].image}",
+        ],
+    ));
+    assert!(image.ends_with("neuro-ui:v1.3.0"), "{image}");
+    // Acting as alice, as the help says: kubectl's --as, and her token with her groups.
+    let whoami = ok(&kubectl(
+        &sim,
+        &[
+            "--as",
+            "alice",
+            "auth",
+            "whoami",
+            "-o",
+            "jsonpath={.status.userInfo.username}",
+        ],
+    ));
+    assert_eq!(whoami, "alice");
+    let alice = review(&sim, "alice-token");
+    assert!(
+        alice.contains(r#""username":"alice""#) && alice.contains("release-approvers"),
+        "{alice}"
+    );
+    // `kubectl apply --validate=false` creates what it is given.
+    let manifest = sim.dir.path().join("extra.yaml");
+    std::fs::write(
+        &manifest,
+        seed.split("---")
+            .nth(1)
+            .unwrap()
+            .replace("name: neuro-ui,", "name: neuro-ui-extra,"),
+    )
+    .unwrap();
+    ok(&kubectl(
+        &sim,
+        &[
+            "apply",
+            "--validate=false",
+            "-f",
+            manifest.to_str().unwrap(),
+        ],
+    ));
+    ok(&kubectl(
+        &sim,
+        &["get", "deployment", "neuro-ui-extra", "-n", "staging"],
+    ));
 }

@@ -76,3 +76,48 @@ fn the_oidc_trust_policy_pins_audience_and_pipeline() {
         "{sub}"
     );
 }
+
+#[test]
+fn the_github_oidc_trust_policies_pin_audience_repository_and_environment() {
+    let policy = |text: &str| -> serde_json::Value { serde_json::from_str(text).unwrap() };
+    let ci = policy(include_str!(
+        "../../../examples/aws/github-oidc-trust-policy-ci.json"
+    ));
+    let production = policy(include_str!(
+        "../../../examples/aws/github-oidc-trust-policy-production.json"
+    ));
+    for statement in [&ci["Statement"][0], &production["Statement"][0]] {
+        assert_eq!(statement["Action"], "sts:AssumeRoleWithWebIdentity");
+        assert!(
+            statement["Principal"]["Federated"]
+                .as_str()
+                .unwrap()
+                .ends_with(":oidc-provider/token.actions.githubusercontent.com")
+        );
+        assert_eq!(
+            statement["Condition"]["StringEquals"]["token.actions.githubusercontent.com:aud"],
+            "sts.amazonaws.com"
+        );
+    }
+    // CI: pushes to main and release tags of the one repository, nothing else.
+    let subjects: Vec<&str> =
+        ci["Statement"][0]["Condition"]["StringLike"]["token.actions.githubusercontent.com:sub"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap())
+            .collect();
+    assert_eq!(
+        subjects,
+        [
+            "repo:example-org/neuro-ui:ref:refs/heads/main",
+            "repo:example-org/neuro-ui:ref:refs/tags/v*"
+        ]
+    );
+    // Production: only jobs in the `production` environment, matched exactly.
+    assert_eq!(
+        production["Statement"][0]["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"],
+        "repo:example-org/neuro-ui:environment:production"
+    );
+    assert!(production["Statement"][0]["Condition"]["StringLike"].is_null());
+}

@@ -15,9 +15,44 @@ use std::time::Duration;
 use clap::Parser;
 use neuro_deploy_sim::kube::{KubeSim, KubeSimOptions};
 
+/// What `kube-sim --help` shows after the options: a seed to start from, acting as someone
+/// else, and what kubectl needs.
+const AFTER_HELP: &str = r#"An example seed (multi-document YAML; Namespaces and Deployments as on a real cluster, plus
+kube-sim's own `kind: User`: who a bearer token is, and the groups SelfSubjectReview reports):
+
+  apiVersion: v1
+  kind: Namespace
+  metadata: {name: staging}
+  ---
+  apiVersion: apps/v1
+  kind: Deployment
+  metadata: {name: neuro-ui, namespace: staging, labels: {app.kubernetes.io/part-of: neuro-ui}}
+  spec:
+    replicas: 2
+    selector: {matchLabels: {app.kubernetes.io/part-of: neuro-ui}}
+    template:
+      metadata: {labels: {app.kubernetes.io/part-of: neuro-ui}}
+      spec:
+        containers:
+        - {name: web, image: 123456789012.dkr.ecr.us-west-2.amazonaws.com/neuro-ui:v1.3.0}
+  ---
+  apiVersion: kube-sim.neuro-deploy.io/v1
+  kind: User
+  token: alice-token
+  username: alice
+  groups: [release-approvers]
+
+The kubeconfig written by --kubeconfig-out holds kube-sim-admin's token. To act as another
+person with neuro-deploy, copy it and set `users[0].user.token: alice-token` (neuro-deploy sends
+a kubeconfig's token over plain HTTP); kubectl sends none over plain HTTP, so impersonate with
+it instead: `kubectl --as alice auth whoami`.
+
+kubectl: `get`, `set image`, `rollout status`, `patch` and `auth whoami` work as on a real
+cluster; kube-sim serves no OpenAPI document, so `kubectl apply` needs `--validate=false`."#;
+
 /// A fake Kubernetes API server (Deployments, Leases, watch, rollouts) for tests and benchmarks.
 #[derive(Debug, Parser)]
-#[command(name = "kube-sim", version)]
+#[command(name = "kube-sim", version, after_help = AFTER_HELP)]
 struct Args {
     /// Address to listen on; port 0 picks a free one.
     #[arg(long, default_value = "127.0.0.1:0")]

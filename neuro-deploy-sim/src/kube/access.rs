@@ -38,13 +38,17 @@ pub(crate) fn who_am_i(shared: &Shared, headers: &HeaderMap) -> Result<(u16, Val
             message: "Unauthorized".to_owned(),
         });
     };
+    let mut groups = vec!["system:authenticated".to_owned()];
+    if let Ok(known) = shared.groups.lock() {
+        groups.extend(known.get(&username).cloned().unwrap_or_default());
+    }
     Ok((
         201,
         json!({
             "kind": "SelfSubjectReview",
             "apiVersion": "authentication.k8s.io/v1",
             "metadata": { "creationTimestamp": null },
-            "status": { "userInfo": { "username": username, "groups": ["system:authenticated"] } },
+            "status": { "userInfo": { "username": username, "groups": groups } },
         }),
     ))
 }

@@ -44,7 +44,7 @@ pub const DEFAULT_TOKEN: &str = "kube-sim-token";
 /// Who [`DEFAULT_TOKEN`] is.
 pub const DEFAULT_USER: &str = "kube-sim-admin";
 
-/// The `apiVersion` of the seed's `kind: User` documents (`token`, `username`).
+/// The `apiVersion` of the seed's `kind: User` documents (`token`, `username`, `groups`).
 pub const USER_API_VERSION: &str = "kube-sim.neuro-deploy.io/v1";
 
 /// How a simulator behaves.
@@ -165,10 +165,17 @@ impl KubeSim {
             let is_user = o["kind"].as_str() == Some("User")
                 && o["apiVersion"].as_str() == Some(USER_API_VERSION);
             if is_user {
-                self.add_user(
-                    o["token"].as_str().unwrap_or_default(),
-                    o["username"].as_str().unwrap_or_default(),
-                );
+                let username = o["username"].as_str().unwrap_or_default();
+                self.add_user(o["token"].as_str().unwrap_or_default(), username);
+                let groups: Vec<String> = o["groups"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|g| g.as_str().map(str::to_owned))
+                    .collect();
+                if let Ok(mut known) = self.shared.groups.lock() {
+                    known.insert(username.to_owned(), groups);
+                }
             }
             !is_user
         });

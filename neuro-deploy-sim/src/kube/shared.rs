@@ -20,6 +20,8 @@ pub struct Shared {
     pub(crate) denied: Mutex<Vec<(String, String)>>,
     /// Bearer token → user name, for `SelfSubjectReview` (who am I?).
     pub(crate) users: Mutex<std::collections::BTreeMap<String, String>>,
+    /// The groups of a user (by name) besides `system:authenticated`, from the seed.
+    pub(crate) groups: Mutex<std::collections::BTreeMap<String, Vec<String>>>,
 }
 
 impl Shared {
@@ -35,6 +37,7 @@ impl Shared {
                 super::DEFAULT_TOKEN.to_owned(),
                 super::DEFAULT_USER.to_owned(),
             )])),
+            groups: Mutex::new(std::collections::BTreeMap::new()),
         }
     }
 

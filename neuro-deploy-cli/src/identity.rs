@@ -43,6 +43,28 @@ pub fn run_url_from(get: impl Fn(&str) -> Option<String>) -> Option<String> {
     }
 }
 
+/// Who a record of a guardrail change names: the user this process's credentials authenticate
+/// as on the environment's cluster (`SelfSubjectReview`) — never `$USER` or a hostname — with
+/// the CI run that started it beside it, when one did.
+pub async fn recorded_by(
+    state: &dyn neuro_deploy_core::SharedState,
+    namespace: &str,
+) -> Result<String, neuro_deploy_core::AdapterError> {
+    let user = state.authenticated_user(namespace).await?;
+    Ok(with_initiator(
+        user,
+        identity_from(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty())),
+    ))
+}
+
+/// `USER`, or `USER (started by CI)` when a CI run started it.
+fn with_initiator(user: String, ci: Option<String>) -> String {
+    match ci {
+        Some(ci) => format!("{user} (started by {ci})"),
+        None => user,
+    }
+}
+
 /// `user@host` from the environment.
 fn local_identity() -> String {
     let user = ["USER", "LOGNAME", "USERNAME"]

@@ -294,6 +294,49 @@ impl ImageBuilder for UnavailableBuilder {
     }
 }
 
+/// The credentials a real run with `config` will need that this environment does not
+/// provide, each a sentence naming the variable and what needs it (`config check` prints them).
+pub fn credential_warnings(config: &Config, get: impl Fn(&str) -> Option<String>) -> Vec<String> {
+    let set = |name: &str| get(name).is_some_and(|v| !v.trim().is_empty());
+    let mut warnings = Vec::new();
+    if let Some(repository) = &config.git.repository
+        && !set("GITHUB_TOKEN")
+    {
+        warnings.push(format!(
+            "GITHUB_TOKEN is not set: release look-ups, hotfixes{} on `{repository}` need it",
+            if config.git.deployments {
+                " and GitHub Deployments"
+            } else {
+                ""
+            }
+        ));
+    }
+    if config.builder.kind == BuilderKind::Codefresh && !set(neuro_deploy_codefresh::API_KEY_ENV) {
+        warnings.push(format!(
+            "{} is not set: `[builder] kind = \"codefresh\"` needs it to run the build pipeline `{}`",
+            neuro_deploy_codefresh::API_KEY_ENV,
+            config.builder.codefresh_pipeline
+        ));
+    }
+    let aws = [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_PROFILE",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    ];
+    let aws_files = get("HOME").is_some_and(|home| {
+        let dir = std::path::Path::new(&home).join(".aws");
+        dir.join("credentials").exists() || dir.join("config").exists()
+    });
+    if !aws.iter().any(|name| set(name)) && !aws_files {
+        warnings.push(
+            "no AWS credentials are configured here (no AWS_ACCESS_KEY_ID, AWS_PROFILE, web identity or ~/.aws): ECR and the queues need them, unless this runs with an instance or pod role".to_owned(),
+        );
+    }
+    warnings
+}
+
 /// The configured image builder.
 pub fn builder(backend: &Backend, config: &Config) -> Arc<dyn ImageBuilder> {
     if let Backend::Simulated(world) = backend {

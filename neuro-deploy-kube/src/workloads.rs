@@ -76,6 +76,7 @@ impl KubeCluster {
                 deployed_at: annotation(annotations::DEPLOYED_AT),
                 deployed_by: annotation(annotations::DEPLOYED_BY),
                 verified: annotation(annotations::VERIFIED),
+                rolled_back: annotation(annotations::ROLLED_BACK),
             },
         }
     }

@@ -5,6 +5,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+mod events;
+
+pub use events::{
+    DeployArgs, EventCommand, MergedArgs, PromoteArgs, ReleasedArgs, RollbackArgs,
+    WindowOverrideArgs,
+};
 use neuro_deploy_core::{GitSha, ReleaseTag, Version};
 
 /// `--version`: the package version and the commit it was built from.
@@ -57,14 +64,50 @@ pub struct Cli {
 /// offer the global options it ignores (its world brings its own config and cluster).
 pub fn command() -> clap::Command {
     use clap::CommandFactory;
-    let command = Cli::command();
-    // A subcommand's own argument of the same id keeps a global one from being propagated to it.
-    let hidden: Vec<clap::Arg> = ["config", "kubeconfig", "context"]
-        .into_iter()
-        .filter_map(|id| command.get_arguments().find(|a| a.get_id() == id))
-        .map(|arg| arg.clone().global(false).hide(true))
+    let mut command = Cli::command();
+    let names: Vec<String> = command
+        .get_subcommands()
+        .map(|sc| sc.get_name().to_owned())
         .collect();
-    command.mut_subcommand("demo", |demo| demo.args(hidden))
+    for name in names {
+        let ignored = ignored_globals(&name);
+        // A subcommand's own argument of the same id keeps a global one from being propagated
+        // to it (and to its subcommands): hidden, it is left out of their help and man page.
+        let hidden: Vec<clap::Arg> = ignored
+            .iter()
+            .filter_map(|id| command.get_arguments().find(|a| a.get_id() == *id))
+            .map(|arg| arg.clone().global(false).hide(true))
+            .collect();
+        if !hidden.is_empty() {
+            command = command.mut_subcommand(name, |sc| sc.args(hidden));
+        }
+    }
+    command
+}
+
+/// The global options a command ignores, so its help does not offer them: the queue gate,
+/// rollout and lock knobs mean something only to the events (and the plan of one, and the
+/// effective config); `--yes` only to the events and `lock break --force`; the playground
+/// brings its own config and cluster.
+fn ignored_globals(command: &str) -> Vec<&'static str> {
+    const RUN_KNOBS: [&str; 5] = [
+        "queue_window",
+        "queue_timeout",
+        "queue_poll",
+        "rollout_timeout",
+        "wait_for_lock",
+    ];
+    match command {
+        "merged" | "released" | "promote" | "deploy" | "rollback" | "plan" => Vec::new(),
+        "config" => vec!["yes"],
+        "lock" => RUN_KNOBS.to_vec(),
+        "demo" => [
+            RUN_KNOBS.as_slice(),
+            &["yes", "config", "kubeconfig", "context"],
+        ]
+        .concat(),
+        _ => [RUN_KNOBS.as_slice(), &["yes"]].concat(),
+    }
 }
 
 /// The heading global options are listed under in every command's help, after its own.
@@ -128,7 +171,7 @@ fn duration(text: &str) -> Result<Duration, neuro_deploy_core::InputError> {
     neuro_deploy_core::config::parse_duration(text)
 }
 
-fn version(text: &str) -> Result<Version, neuro_deploy_core::VersionError> {
+pub(crate) fn version(text: &str) -> Result<Version, neuro_deploy_core::VersionError> {
     Version::parse(text)
 }
 
@@ -136,7 +179,7 @@ fn release_tag(text: &str) -> Result<ReleaseTag, neuro_deploy_core::VersionError
     ReleaseTag::parse(text)
 }
 
-fn sha(text: &str) -> Result<GitSha, neuro_deploy_core::VersionError> {
+pub(crate) fn sha(text: &str) -> Result<GitSha, neuro_deploy_core::VersionError> {
     GitSha::parse(text)
 }
 
@@ -259,6 +302,12 @@ pub enum Command {
         #[arg(long)]
         reason: Option<String>,
     },
+    /// Approvals that count now: who approved which version, until when.
+    Approvals {
+        /// Action.
+        #[command(subcommand)]
+        action: ApprovalsCommand,
+    },
     /// Versions quarantined where they failed: list them, clear one.
     Quarantine {
         /// Action.
@@ -317,6 +366,17 @@ pub enum QuarantineCommand {
     },
 }
 
+/// `approvals`.
+#[derive(Debug, Subcommand)]
+pub enum ApprovalsCommand {
+    /// The unexpired approvals of every environment that requires them (or one).
+    List {
+        /// Only this environment.
+        #[arg(long)]
+        env: Option<String>,
+    },
+}
+
 /// `lock`.
 #[derive(Debug, Subcommand)]
 pub enum LockCommand {
@@ -341,120 +401,6 @@ pub enum LockCommand {
         #[arg(long)]
         force: bool,
     },
-}
-
-/// Events (what CI calls, and what operators ask for).
-#[derive(Debug, Subcommand)]
-pub enum EventCommand {
-    /// A merge landed: deploy its short SHA to dev.
-    Merged(MergedArgs),
-    /// A release was published: retag (or build), deploy to staging.
-    Released(ReleasedArgs),
-    /// Promote a release verified on staging to production.
-    Promote(PromoteArgs),
-    /// Deploy any version to a non-production environment or namespace.
-    Deploy(DeployArgs),
-    /// Go back to the version recorded before the last deploy.
-    Rollback(RollbackArgs),
-}
-
-/// `--override-window --reason TEXT` on the events that write (a rollback is never blocked).
-#[derive(Debug, Args)]
-pub struct WindowOverrideArgs {
-    /// Deploy although the deploy windows are closed (an urgent fix); needs `--reason`, which
-    /// is recorded. A freeze is never overridden: `unfreeze` it on the record.
-    #[arg(long, requires = "reason")]
-    pub override_window: bool,
-    /// Why the deploy windows are overridden (recorded).
-    #[arg(long, requires = "override_window")]
-    pub reason: Option<String>,
-}
-
-/// `merged`.
-#[derive(Debug, Args)]
-pub struct MergedArgs {
-    /// Merge commit.
-    #[arg(long, value_parser = sha)]
-    pub sha: GitSha,
-    /// Branch merged into (default: the configured main branch).
-    #[arg(long)]
-    pub branch: Option<String>,
-    /// Deploy-window override.
-    #[command(flatten)]
-    pub window: WindowOverrideArgs,
-}
-
-/// `released`.
-#[derive(Debug, Args)]
-pub struct ReleasedArgs {
-    /// Release tag (SemVer, e.g. v1.4.0).
-    #[arg(long)]
-    pub tag: String,
-    /// The tag's commit (looked up on GitHub when omitted and `git.repository` is set).
-    #[arg(long, value_parser = sha)]
-    pub sha: Option<GitSha>,
-    /// Branch the release targets (looked up on GitHub when omitted).
-    #[arg(long)]
-    pub target: Option<String>,
-    /// The release is a pre-release.
-    #[arg(long)]
-    pub prerelease: bool,
-    /// The release is a draft (ignored).
-    #[arg(long)]
-    pub draft: bool,
-    /// Deploy-window override.
-    #[command(flatten)]
-    pub window: WindowOverrideArgs,
-}
-
-/// `promote`.
-#[derive(Debug, Args)]
-pub struct PromoteArgs {
-    /// Release to promote (the exact version verified on staging).
-    #[arg(value_parser = version)]
-    pub version: Version,
-    /// Target environment (default: the production environment).
-    #[arg(long)]
-    pub to: Option<String>,
-    /// Allow a version older than what runs there now.
-    #[arg(long)]
-    pub allow_downgrade: bool,
-    /// Deploy-window override.
-    #[command(flatten)]
-    pub window: WindowOverrideArgs,
-}
-
-/// `deploy`.
-#[derive(Debug, Args)]
-#[command(group = clap::ArgGroup::new("target").required(true).args(["env", "namespace"]))]
-pub struct DeployArgs {
-    /// Version: a git SHA or a release tag.
-    #[arg(value_parser = version)]
-    pub version: Version,
-    /// Environment name.
-    #[arg(long)]
-    pub env: Option<String>,
-    /// Namespace.
-    #[arg(long)]
-    pub namespace: Option<String>,
-    /// Deploy-window override.
-    #[command(flatten)]
-    pub window: WindowOverrideArgs,
-}
-
-/// `rollback`.
-#[derive(Debug, Args)]
-pub struct RollbackArgs {
-    /// Environment name.
-    #[arg(long)]
-    pub env: String,
-    /// Emergency: roll back while jobs are queued. The queues are read once and recorded (in
-    /// the report and on the Deployments) with `--reason`; nothing else ever skips the gate.
-    #[arg(long, requires = "reason")]
-    pub skip_queue_gate: bool,
-    /// Why the queue gate is skipped (recorded).
-    #[arg(long, requires = "skip_queue_gate")]
-    pub reason: Option<String>,
 }
 
 /// `hotfix`.

@@ -29,6 +29,8 @@ struct ApproveDocument {
     approved_by: Vec<String>,
     /// How many distinct people the environment requires.
     required: u32,
+    /// That the approver's own deploy does not count it.
+    note: String,
     exit_code: u8,
 }
 
@@ -90,14 +92,20 @@ pub async fn run(
         at: now.clone(),
         reason: reason.unwrap_or_default().trim().to_owned(),
     };
-    let written = guard::update(clusters.as_ref(), &namespace, |state| {
+    let renew = |state: &mut neuro_deploy_core::GuardState| {
         // One approval a person and version: approving again renews it.
         state
             .approvals
             .retain(|a| !(a.version == approval.version && a.by == approval.by));
         state.approvals.push(approval.clone());
-    })
-    .await?;
+    };
+    let written = if context.dry_run {
+        let mut state = clusters.read_state(&namespace).await?.state;
+        renew(&mut state);
+        state
+    } else {
+        guard::update(clusters.as_ref(), &namespace, renew).await?
+    };
     let expired_until = parse_instant(&now)
         .map(|now| expired_until(now, rule.expire))
         .unwrap_or_default();
@@ -106,33 +114,51 @@ pub async fn run(
         .iter()
         .map(|a| a.by.clone())
         .collect();
-    tracing::warn!(environment = %env, version = %tag, %digest, by = %by, "approved");
-    super::notify_guardrail(
-        context,
-        neuro_deploy_core::notify::GuardrailChange {
-            change: "approved",
-            environment: env.to_owned(),
-            message: format!(
-                "{by} approved {tag} ({digest}) for `{env}`; approved by {} now, {} required",
-                approved_by.join(", "),
-                rule.required
-            ),
-        },
-    )
-    .await;
-    let text = format!(
-        "approved {tag} ({digest}) for `{env}` as {by}; approved by {} now, {} required (not counting whoever runs the deploy); an approval counts for {}\n",
-        approved_by.join(", "),
-        rule.required,
-        neuro_deploy_core::config::format_duration(rule.expire)
+    let own = format!(
+        "it does not count for a deploy you run yourself (as {by}): someone else runs it, or {required} other people approve",
+        required = rule.required
     );
+    let text = if context.dry_run {
+        format!(
+            "would approve {tag} ({digest}) for `{env}` as {by}; approved by {} then, {} required; {own}; dry run: nothing was written\n",
+            approved_by.join(", "),
+            rule.required
+        )
+    } else {
+        tracing::info!(environment = %env, version = %tag, %digest, by = %by, "approved");
+        super::notify_guardrail(
+            context,
+            neuro_deploy_core::notify::GuardrailChange {
+                change: "approved",
+                environment: env.to_owned(),
+                message: format!(
+                    "{by} approved {tag} ({digest}) for `{env}`; approved by {} now, {} required",
+                    approved_by.join(", "),
+                    rule.required
+                ),
+            },
+            &by,
+        )
+        .await;
+        format!(
+            "approved {tag} ({digest}) for `{env}` as {by}; approved by {} now, {} required (not counting whoever runs the deploy); an approval counts for {}\nnote: {own}\n",
+            approved_by.join(", "),
+            rule.required,
+            neuro_deploy_core::config::format_duration(rule.expire)
+        )
+    };
     let document = ApproveDocument {
         schema_version: SCHEMA_VERSION,
-        outcome: "approved",
+        outcome: if context.dry_run {
+            "would_approve"
+        } else {
+            "approved"
+        },
         environment: env.to_owned(),
         approval,
         approved_by,
         required: rule.required,
+        note: own,
         exit_code: 0,
     };
     context.printer.print(&document, &text);

@@ -17,7 +17,10 @@ pub fn run(context: &Context, action: ConfigCommand) -> Result<ExitStatus, Failu
                 .iter()
                 .map(|e| format!("{} → {}", e.name, e.namespace))
                 .collect();
-            let warnings = config.warnings();
+            let mut warnings = config.warnings();
+            warnings.extend(crate::wiring::credential_warnings(config, |name| {
+                std::env::var(name).ok()
+            }));
             let document = ConfigCheckDocument {
                 schema_version: SCHEMA_VERSION,
                 outcome: "valid",

@@ -8,7 +8,10 @@
 
 use std::time::Duration;
 
-use neuro_deploy_core::{ClusterDeployer, Config, ExitStatus, SignalSource, sample_queues};
+use neuro_deploy_core::config::BuilderKind;
+use neuro_deploy_core::{
+    AdapterError, ClusterDeployer, Config, ExitStatus, SignalSource, sample_queues,
+};
 use neuro_deploy_github::{GithubReleases, GithubSettings};
 use neuro_deploy_kube::REQUIRED_ACCESS;
 use neuro_deploy_prometheus::{Monitoring, Token, Tokens, ready};
@@ -165,11 +168,10 @@ pub async fn run(context: &Context) -> Result<ExitStatus, Failure> {
             };
             checks.push(match read {
                 Ok(()) => passed(check, "readable with GITHUB_TOKEN".to_owned()),
-                Err(error) => failed(
-                    check,
-                    error.to_string(),
-                    "set GITHUB_TOKEN to a token with Contents: read on the repository".to_owned(),
-                ),
+                Err(error) => {
+                    let fix = github_fix(&error, "Contents: read on the repository");
+                    failed(check, error.to_string(), fix)
+                }
             });
         }
     }
@@ -189,13 +191,43 @@ pub async fn run(context: &Context) -> Result<ExitStatus, Failure> {
                 "readable; writing them is proven by the first deploy (a failure there is a warning, never a failed deploy)"
                     .to_owned(),
             ),
-            Err(error) => failed(
-                check,
-                error.to_string(),
-                "give GITHUB_TOKEN Deployments: write on the repository, or set `[git] deployments = false`"
-                    .to_owned(),
-            ),
+            Err(error) => {
+                let fix = github_fix(
+                    &error,
+                    "Deployments: write on the repository, or set `[git] deployments = false`",
+                );
+                failed(check, error.to_string(), fix)
+            }
         });
+    }
+
+    if config.builder.kind == BuilderKind::Codefresh {
+        let check = format!(
+            "Codefresh build pipeline `{}`",
+            config.builder.codefresh_pipeline
+        );
+        let settings = neuro_deploy_codefresh::BuildSettings {
+            timeout: config.builder.timeout,
+            poll: Duration::from_secs(10),
+            request_timeout: MONITORING_BOUND,
+        };
+        checks.push(
+            match neuro_deploy_codefresh::CodefreshBuilder::from_env(
+                &config.builder.codefresh_pipeline,
+                settings,
+            ) {
+                Ok(_) => passed(
+                    check,
+                    "CF_API_KEY is set; the first build proves the key may run the pipeline"
+                        .to_owned(),
+                ),
+                Err(error) => failed(
+                    check,
+                    error.to_string(),
+                    "set CF_API_KEY to a Codefresh API key that may run the build pipeline (CF_URL for a Codefresh other than g.codefresh.io)".to_owned(),
+                ),
+            },
+        );
     }
 
     checks.extend(monitoring_checks(config).await);
@@ -228,6 +260,18 @@ pub async fn run(context: &Context) -> Result<ExitStatus, Failure> {
     };
     context.printer.print(&document, &text);
     Ok(status)
+}
+
+/// What to do about a GitHub check that failed: a refused token needs `needs`; a GitHub that
+/// could not be reached needs the network or `GITHUB_API_URL`, not another token.
+fn github_fix(error: &AdapterError, needs: &str) -> String {
+    match error {
+        AdapterError::Unauthorized { .. } => format!("give GITHUB_TOKEN {needs}"),
+        AdapterError::NotFound { .. } => format!(
+            "check `git.repository` (`owner/name`), and that GITHUB_TOKEN can see it ({needs})"
+        ),
+        _ => "GitHub could not be reached: check the network, a proxy, and GITHUB_API_URL (GitHub Enterprise: https://HOST/api/v3)".to_owned(),
+    }
 }
 
 /// How long one monitoring check may take.

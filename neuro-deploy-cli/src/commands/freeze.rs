@@ -4,13 +4,14 @@
 
 use std::time::{Duration, SystemTime};
 
+use neuro_deploy_core::config::format_duration;
 use neuro_deploy_core::model::guard::STATE_NAME;
 use neuro_deploy_core::notify::GuardrailChange;
 use neuro_deploy_core::{ExitStatus, Freeze, Unfrozen, guard};
 use serde::Serialize;
 
 use super::{Context, Failure, environment_namespace};
-use crate::identity::{identity, rfc3339};
+use crate::identity::{recorded_by, rfc3339};
 use crate::output::SCHEMA_VERSION;
 use crate::wiring;
 
@@ -31,6 +32,8 @@ struct FreezeRow {
 struct FreezeDocument {
     schema_version: u32,
     outcome: &'static str,
+    /// `--dry-run`: nothing was written; the rows say what would have been.
+    dry_run: bool,
     environments: Vec<FreezeRow>,
     exit_code: u8,
 }
@@ -44,7 +47,8 @@ fn reason_given(reason: &str, command: &str) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Freezes `env` (or every environment with `all`) for `duration`, or until unfrozen.
+/// Freezes `env` (or every environment with `all`) for `duration`, or until unfrozen; with
+/// `--dry-run` it says what it would write and writes nothing.
 pub async fn freeze(
     context: &Context,
     env: Option<&str>,
@@ -53,6 +57,11 @@ pub async fn freeze(
     duration: Option<Duration>,
 ) -> Result<ExitStatus, Failure> {
     reason_given(reason, "freeze")?;
+    if duration.is_some_and(|d| d.is_zero()) {
+        return Err(Failure::invalid(
+            "`freeze --for 0s` would freeze nothing; give how long the freeze lasts (`--for 2h`), or leave `--for` out to freeze until `neuro-deploy unfreeze`",
+        ));
+    }
     let names: Vec<String> = match (env, all) {
         (Some(env), false) => vec![env.to_owned()],
         (None, true) => context
@@ -64,50 +73,66 @@ pub async fn freeze(
         _ => return Err(Failure::invalid("freeze needs `--env NAME` or `--all`")),
     };
     let now = SystemTime::now();
-    let set = Freeze {
-        by: identity(),
-        at: rfc3339(now),
-        reason: reason.to_owned(),
-        until: duration.map(|d| rfc3339(now + d)),
-    };
+    let until = duration.map(|d| rfc3339(now + d));
     let mut rows = Vec::new();
     let mut text = String::new();
     for name in names {
         let namespace = environment_namespace(&context.config, &name)?;
         let cluster = wiring::kube_cluster(&context.config, &context.cluster, &name).await?;
-        let written = guard::update(&cluster, &namespace, |state| {
-            state.freeze = Some(set.clone());
-        })
-        .await?;
-        tracing::warn!(environment = %name, by = %set.by, reason = %set.reason, until = ?set.until, "environment frozen");
-        let line = format!(
-            "froze `{name}` (namespace `{namespace}`) {}: {reason}; only `rollback` writes there until then",
-            set.until.as_deref().map_or_else(
-                || "until `neuro-deploy unfreeze`".to_owned(),
-                |u| format!("until {u}")
+        let set = Freeze {
+            by: recorded_by(&cluster, &namespace).await?,
+            at: rfc3339(now),
+            reason: reason.to_owned(),
+            until: until.clone(),
+        };
+        let lasts = match (&set.until, duration) {
+            (Some(until), Some(d)) => format!("for {} (until {until})", format_duration(d)),
+            _ => "until `neuro-deploy unfreeze`".to_owned(),
+        };
+        let freeze = if context.dry_run {
+            text.push_str(&format!(
+                "would freeze `{name}` (namespace `{namespace}`) {lasts} as {}: {reason}; dry run: nothing was written\n",
+                set.by
+            ));
+            Some(set)
+        } else {
+            let written = guard::update(&cluster, &namespace, |state| {
+                state.freeze = Some(set.clone());
+            })
+            .await?;
+            tracing::info!(environment = %name, by = %set.by, reason = %set.reason, lasts = %lasts, "environment frozen");
+            let line = format!(
+                "froze `{name}` (namespace `{namespace}`) {lasts}: {reason}; only `rollback` writes there until then"
+            );
+            super::notify_guardrail(
+                context,
+                GuardrailChange {
+                    change: "frozen",
+                    environment: name.clone(),
+                    message: line.clone(),
+                },
+                &set.by,
             )
-        );
-        super::notify_guardrail(
-            context,
-            GuardrailChange {
-                change: "frozen",
-                environment: name.clone(),
-                message: line.clone(),
-            },
-        )
-        .await;
-        text.push_str(&line);
-        text.push('\n');
+            .await;
+            text.push_str(&line);
+            text.push('\n');
+            written.freeze
+        };
         rows.push(FreezeRow {
             environment: name,
             namespace,
-            freeze: written.freeze,
+            freeze,
             unfrozen: None,
         });
     }
     let document = FreezeDocument {
         schema_version: SCHEMA_VERSION,
-        outcome: "frozen",
+        outcome: if context.dry_run {
+            "would_freeze"
+        } else {
+            "frozen"
+        },
+        dry_run: context.dry_run,
         environments: rows,
         exit_code: 0,
     };
@@ -115,13 +140,14 @@ pub async fn freeze(
     Ok(ExitStatus::Done)
 }
 
-/// Lifts the freeze of `env`, recording who did it, when and why.
+/// Lifts the freeze of `env`, recording who did it, when and why; with `--dry-run` it says
+/// what it would write and writes nothing.
 pub async fn unfreeze(context: &Context, env: &str, reason: &str) -> Result<ExitStatus, Failure> {
     reason_given(reason, "unfreeze")?;
     let namespace = environment_namespace(&context.config, env)?;
     let cluster = wiring::kube_cluster(&context.config, &context.cluster, env).await?;
     let record = Unfrozen {
-        by: identity(),
+        by: recorded_by(&cluster, &namespace).await?,
         at: rfc3339(SystemTime::now()),
         reason: reason.to_owned(),
     };
@@ -130,35 +156,51 @@ pub async fn unfreeze(context: &Context, env: &str, reason: &str) -> Result<Exit
         .state
         .freeze_at(&record.at)
         .map(|f| format!(" (frozen by {} since {}: {})", f.by, f.at, f.reason));
-    guard::update(&cluster, &namespace, |state| {
-        state.freeze = None;
-        state.unfrozen = Some(record.clone());
-    })
-    .await?;
-    tracing::warn!(environment = %env, by = %record.by, reason = %record.reason, "environment unfrozen");
-    super::notify_guardrail(
-        context,
-        GuardrailChange {
-            change: "unfrozen",
-            environment: env.to_owned(),
-            message: format!("`{env}` takes deploys again: {reason}"),
-        },
-    )
-    .await;
-    let text = match &was {
-        Some(was) => format!("unfroze `{env}`{was}; recorded: {}: {reason}\n", record.by),
-        None => format!(
-            "`{env}` was not frozen; recorded the unfreeze anyway: {}: {reason}\n",
-            record.by
-        ),
+    let text = if context.dry_run {
+        match &was {
+            Some(was) => format!(
+                "would unfreeze `{env}`{was}, recording: {}: {reason}; dry run: nothing was written\n",
+                record.by
+            ),
+            None => format!(
+                "`{env}` is not frozen; would record the unfreeze anyway: {}: {reason}; dry run: nothing was written\n",
+                record.by
+            ),
+        }
+    } else {
+        guard::update(&cluster, &namespace, |state| {
+            state.freeze = None;
+            state.unfrozen = Some(record.clone());
+        })
+        .await?;
+        tracing::info!(environment = %env, by = %record.by, reason = %record.reason, "environment unfrozen");
+        super::notify_guardrail(
+            context,
+            GuardrailChange {
+                change: "unfrozen",
+                environment: env.to_owned(),
+                message: format!("`{env}` takes deploys again: {reason}"),
+            },
+            &record.by,
+        )
+        .await;
+        match &was {
+            Some(was) => format!("unfroze `{env}`{was}; recorded: {}: {reason}\n", record.by),
+            None => format!(
+                "`{env}` was not frozen; recorded the unfreeze anyway: {}: {reason}\n",
+                record.by
+            ),
+        }
+    };
+    let outcome = match (context.dry_run, was.is_some()) {
+        (true, true) => "would_unfreeze",
+        (false, true) => "unfrozen",
+        (_, false) => "not_frozen",
     };
     let document = FreezeDocument {
         schema_version: SCHEMA_VERSION,
-        outcome: if was.is_some() {
-            "unfrozen"
-        } else {
-            "not_frozen"
-        },
+        outcome,
+        dry_run: context.dry_run,
         environments: vec![FreezeRow {
             environment: env.to_owned(),
             namespace,

@@ -1,6 +1,7 @@
 //! `neuro-deploy history`: who deployed which version where, when, and how it ended — from
 //! GitHub Deployments when they are recorded, else from the audit annotations.
 
+use neuro_deploy_core::model::RolledBack;
 use neuro_deploy_core::{ClusterDeployer, ExitStatus, HistoryEntry};
 
 use super::{Context, EnvironmentReader, Failure, environment_namespace};
@@ -77,6 +78,18 @@ async fn from_annotations(
         else {
             continue;
         };
+        // A failed deploy rolled back is the last change, though what runs is the version
+        // restored (with its own deploy's record).
+        if let Some(failed) = audit.rolled_back.as_deref().and_then(RolledBack::parse) {
+            entries.push(HistoryEntry {
+                environment: env.name.clone(),
+                version: failed.version,
+                previous_version: audit.version.clone(),
+                deployed_by: Some(failed.by),
+                at: Some(failed.at),
+                outcome: Some("rolled_back".to_owned()),
+            });
+        }
         entries.push(HistoryEntry {
             environment: env.name.clone(),
             version: audit.version.clone().unwrap_or_default(),

@@ -8,7 +8,7 @@ use neuro_deploy_kube::{BreakResult, LeaseInfo};
 
 use super::{Context, Failure, confirm_on_terminal, environment_namespace};
 use crate::args::LockCommand;
-use crate::identity::identity;
+use crate::identity::recorded_by;
 use crate::output::documents::{
     LockBreakDocument, LockRow, LockStatusAllDocument, LockStatusDocument,
 };
@@ -123,7 +123,7 @@ async fn break_lock(
         ));
     }
     let cluster = wiring::kube_cluster(config, &context.cluster, env).await?;
-    let who = identity();
+    let who = recorded_by(&cluster, &namespace).await?;
     let record = format!(
         "{who} at {}{}: {reason}",
         crate::identity::rfc3339(SystemTime::now()),
@@ -151,7 +151,7 @@ async fn break_lock(
             ExitStatus::Done,
         ),
         BreakResult::Broken { holder } => {
-            tracing::warn!(%namespace, %holder, by = %who, %reason, forced = force, "lock broken");
+            tracing::info!(%namespace, %holder, by = %who, %reason, forced = force, "lock broken");
             (
                 "broken",
                 format!(

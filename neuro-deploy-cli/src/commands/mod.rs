@@ -4,6 +4,7 @@
 //! What it is not: no policy here — commands parse, build adapters through `wiring`, call the
 //! library and print typed documents.
 
+pub mod approvals;
 pub mod approve;
 pub mod config;
 pub mod demo;
@@ -46,6 +47,8 @@ pub struct Context {
     pub cluster: ClusterChoice,
     /// Where the adapters come from.
     pub backend: wiring::Backend,
+    /// `--dry-run`: say what would be written, write nothing.
+    pub dry_run: bool,
 }
 
 impl Context {
@@ -58,6 +61,7 @@ impl Context {
             quiet: common.quiet,
             cluster: common.cluster_choice(),
             backend: wiring::Backend::Real,
+            dry_run: common.dry_run,
         }
     }
 }
@@ -217,6 +221,17 @@ pub async fn execute(context: &Context, cli: Cli) -> ExitStatus {
         image_only: false,
         override_window: None,
     };
+    if let Some(name) = cli
+        .common
+        .dry_run
+        .then(|| writes_without_dry_run(&cli.command))
+        .flatten()
+    {
+        return Failure::invalid(format!(
+            "`{name}` has no dry run: it would write; run it without `--dry-run` (`neuro-deploy {name} --help` says what it writes)"
+        ))
+        .print(context.printer);
+    }
     let result = match cli.command {
         Command::Config { action } => config::run(context, action),
         Command::Plan { event } => plan::run(context, event),
@@ -249,6 +264,9 @@ pub async fn execute(context: &Context, cli: Cli) -> ExitStatus {
             env,
             reason,
         } => approve::run(context, &version, &env, reason.as_deref()).await,
+        Command::Approvals {
+            action: crate::args::ApprovalsCommand::List { env },
+        } => approvals::list(context, env.as_deref()).await,
         Command::Doctor => doctor::run(context).await,
         Command::Completion { shell } => Ok(shell::completion(shell)),
         Command::Man => Ok(shell::man()),
@@ -257,6 +275,25 @@ pub async fn execute(context: &Context, cli: Cli) -> ExitStatus {
         )),
     };
     result.unwrap_or_else(|failure| failure.print(context.printer))
+}
+
+/// The command's name when it writes but cannot say what it would write instead (so
+/// `--dry-run` is refused rather than ignored); `None` for every command that honours it.
+fn writes_without_dry_run(command: &Command) -> Option<&'static str> {
+    match command {
+        Command::Lock {
+            action: crate::args::LockCommand::Break { .. },
+        } => Some("lock break"),
+        Command::Hotfix {
+            action: crate::args::HotfixCommand::Start { .. },
+        } => Some("hotfix start"),
+        Command::Hotfix {
+            action: crate::args::HotfixCommand::Release { .. },
+        } => Some("hotfix release"),
+        Command::Record { .. } => Some("record"),
+        Command::Verify { .. } => Some("verify"),
+        _ => None,
+    }
 }
 
 /// Whether the raw arguments ask for JSON output (`-o json`, `--output json`, `--output=json`,
@@ -308,10 +345,20 @@ pub fn parse_or_refuse<P: clap::FromArgMatches>(
         .file_name()
         .map_or_else(|| program.to_owned(), |n| n.to_string_lossy().into_owned());
     let message = match usage {
-        Some(usage) => format!(
-            "{what} (usage: {}; see `{program} --help`)",
-            usage.trim_start_matches("Usage: ")
-        ),
+        Some(usage) => {
+            let usage = usage.trim_start_matches("Usage: ");
+            // The help of the (sub)command the usage is of: its leading words.
+            let command: Vec<&str> = usage
+                .split_whitespace()
+                .take_while(|word| !word.starts_with(['[', '<', '-']))
+                .collect();
+            let command = if command.is_empty() {
+                program.clone()
+            } else {
+                command.join(" ")
+            };
+            format!("{what} (usage: {usage}; see `{command} --help`)")
+        }
         None => format!("{what} (see `{program} --help`)"),
     };
     let printer = Printer {
@@ -388,6 +435,7 @@ pub fn environment_namespace(config: &Config, name: &str) -> Result<String, Fail
 pub async fn notify_guardrail(
     context: &Context,
     change: neuro_deploy_core::notify::GuardrailChange,
+    who: &str,
 ) {
     let notifier = match wiring::notifier(&context.backend) {
         Ok(Some(notifier)) => notifier,
@@ -397,14 +445,9 @@ pub async fn notify_guardrail(
             return;
         }
     };
-    let who = crate::identity::identity();
-    let sent = neuro_deploy_core::notify::send_guardrail(
-        notifier.as_ref(),
-        &context.config,
-        &change,
-        &who,
-    )
-    .await;
+    let sent =
+        neuro_deploy_core::notify::send_guardrail(notifier.as_ref(), &context.config, &change, who)
+            .await;
     if let Err(warning) = sent {
         crate::output::note(&warning);
     }

@@ -4,6 +4,7 @@
 
 use std::time::SystemTime;
 
+use neuro_deploy_core::policy::gate_verdicts;
 use neuro_deploy_core::{Decision, ExitStatus, Fact, Facts, decide};
 
 use super::{Context, Failure, event};
@@ -25,8 +26,12 @@ pub fn run(context: &Context, command: EventCommand) -> Result<ExitStatus, Failu
         Decision::Proceed(plan) => text::plan_headline(&event, plan),
         Decision::Ignore(_) | Decision::Refuse(_) => String::new(),
     };
-    let document = PlanDocument::new(&event, &decision, headline);
-    let text = text::plan_text(&event, &decision);
+    let gates = match &decision {
+        Decision::Refuse(_) => gate_verdicts(&event, &context.config, &facts),
+        Decision::Proceed(_) | Decision::Ignore(_) => Vec::new(),
+    };
+    let document = PlanDocument::new(&event, &decision, headline, &gates);
+    let text = text::plan_text(&event, &decision, &gates);
     match &decision {
         Decision::Refuse(_) => context.printer.print_unsuccessful(&document, &text),
         Decision::Proceed(_) | Decision::Ignore(_) => context.printer.print(&document, &text),

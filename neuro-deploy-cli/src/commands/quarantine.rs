@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::{Context, Failure, environment_namespace};
 use crate::args::QuarantineCommand;
-use crate::identity::{identity, rfc3339};
+use crate::identity::{recorded_by, rfc3339};
 use crate::output::SCHEMA_VERSION;
 use crate::wiring;
 
@@ -63,9 +63,14 @@ async fn list(context: &Context, only: Option<&str>) -> Result<ExitStatus, Failu
                 Some(c) => format!("cleared by {} at {}: {}", c.by, c.at, c.reason),
                 None => "quarantined".to_owned(),
             };
+            let why = if q.reason.is_empty() {
+                q.detail.clone()
+            } else {
+                format!("{}: {}", q.reason, q.detail)
+            };
             text.push_str(&format!(
-                "{:<12} {:<12} since {} by {} — {} — {status}\n",
-                env.name, q.version, q.at, q.by, q.detail
+                "{:<12} {:<12} since {} by {} — {why} — {status}\n",
+                env.name, q.version, q.at, q.by
             ));
         }
         rows.push(QuarantineRow {
@@ -112,11 +117,11 @@ async fn clear(
         )));
     }
     let record = Unfrozen {
-        by: identity(),
+        by: recorded_by(&cluster, &namespace).await?,
         at: rfc3339(SystemTime::now()),
         reason: reason.to_owned(),
     };
-    let written = guard::update(&cluster, &namespace, |state| {
+    let clear = |state: &mut neuro_deploy_core::GuardState| {
         for q in state
             .quarantine
             .iter_mut()
@@ -124,29 +129,41 @@ async fn clear(
         {
             q.cleared = Some(record.clone());
         }
-    })
-    .await?;
-    tracing::warn!(environment = %env, %version, by = %record.by, %reason, "quarantine cleared");
-    super::notify_guardrail(
-        context,
-        GuardrailChange {
-            change: "quarantine_cleared",
-            environment: env.to_owned(),
-            message: format!("{version} may be deployed to `{env}` again: {reason}"),
-        },
-    )
-    .await;
-    let text = format!(
-        "cleared {version} in `{env}`: it may be deployed there again; recorded: {}: {reason}\n",
-        record.by
-    );
+    };
+    let (quarantined, text, outcome) = if context.dry_run {
+        let mut state = cluster.read_state(&namespace).await?.state;
+        clear(&mut state);
+        let text = format!(
+            "would clear {version} in `{env}` so it may be deployed there again, recording: {}: {reason}; dry run: nothing was written\n",
+            record.by
+        );
+        (state.quarantine, text, "would_clear")
+    } else {
+        let written = guard::update(&cluster, &namespace, clear).await?;
+        tracing::info!(environment = %env, %version, by = %record.by, %reason, "quarantine cleared");
+        super::notify_guardrail(
+            context,
+            GuardrailChange {
+                change: "quarantine_cleared",
+                environment: env.to_owned(),
+                message: format!("{version} may be deployed to `{env}` again: {reason}"),
+            },
+            &record.by,
+        )
+        .await;
+        let text = format!(
+            "cleared {version} in `{env}`: it may be deployed there again; recorded: {}: {reason}\n",
+            record.by
+        );
+        (written.quarantine, text, "cleared")
+    };
     let document = QuarantineDocument {
         schema_version: SCHEMA_VERSION,
-        outcome: "cleared",
+        outcome,
         environments: vec![QuarantineRow {
             environment: env.to_owned(),
             namespace,
-            quarantined: written.quarantine,
+            quarantined,
         }],
         exit_code: 0,
     };

@@ -1,7 +1,7 @@
 //! `neuro-deploy queues`: every configured queue in every region, once. Exit 0 when every queue
 //! was read and is empty, 3 when every queue was read and one is busy, 1 when a queue could not
-//! be read (naming why) — so `until neuro-deploy queues; do sleep 60; done` waits for busy
-//! queues but stops on a credentials or network problem.
+//! be read (naming why) — so `until neuro-deploy queues; [ $? -ne 3 ]; do sleep 60; done` waits
+//! for busy queues but stops on a credentials or network problem.
 
 use neuro_deploy_core::{ExitStatus, sample_queues};
 
@@ -14,9 +14,8 @@ use crate::wiring;
 pub async fn run(context: &Context) -> Result<ExitStatus, Failure> {
     let config = &context.config;
     let inspector = wiring::queues(&context.backend, config).await;
-    let progress = StderrProgress {
-        quiet: context.quiet,
-    };
+    // The table says everything; progress on stderr would say each failure again.
+    let progress = StderrProgress { quiet: true };
     let samples = sample_queues(
         inspector.as_ref(),
         &progress,
@@ -54,13 +53,25 @@ pub async fn run(context: &Context) -> Result<ExitStatus, Failure> {
         ExitStatus::Refused => "NOT drained\n",
         _ => "NOT known: a queue could not be read\n",
     });
+    // One reason said once: missing credentials fail every queue in every region alike.
+    let mut reasons: Vec<(String, String, Vec<String>)> = Vec::new();
     for s in unreadable {
-        text.push_str(&format!(
-            "{} in {} could not be read: {}\n",
-            s.queue,
-            s.region,
-            s.error.as_deref().unwrap_or("no answer")
-        ));
+        let error = s.error.clone().unwrap_or_else(|| "no answer".to_owned());
+        let alike = error.replace(&s.queue, "").replace(&s.region, "");
+        let place = format!("{} in {}", s.queue, s.region);
+        match reasons.iter_mut().find(|(known, _, _)| *known == alike) {
+            Some((_, _, places)) => places.push(place),
+            None => reasons.push((alike, error, vec![place])),
+        }
+    }
+    for (_, error, places) in reasons {
+        let (first, others) = places
+            .split_first()
+            .map_or(("", &[][..]), |(f, o)| (f.as_str(), o));
+        text.push_str(&format!("{first} could not be read: {error}\n"));
+        if !others.is_empty() {
+            text.push_str(&format!("  the same for {}\n", others.join(", ")));
+        }
     }
     let document = QueuesDocument {
         schema_version: SCHEMA_VERSION,

@@ -78,6 +78,14 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
         "USER, LOGNAME, USERNAME, HOSTNAME",
         "who runs, for the lock and the audit trail",
     ),
+    (
+        "NEURO_DEPLOY_PROMETHEUS_TOKEN, NEURO_DEPLOY_ALERTMANAGER_TOKEN, NEURO_DEPLOY_PUSHGATEWAY_TOKEN",
+        "bearer tokens for the monitoring stack, when it needs them (secrets: never printed)",
+    ),
+    (
+        "NEURO_DEPLOY_KUBECONFIG",
+        "read by the example pipelines only: the kubeconfig they write to a private file for KUBECONFIG",
+    ),
     ("RUST_LOG", "log filter on stderr (overrides -v and -q)"),
     ("NO_COLOR", "set: no colour on stderr"),
 ];
@@ -105,8 +113,8 @@ const EXAMPLES: &[(&str, &str)] = &[
     ),
     ("neuro-deploy status -o json", "what runs where, as JSON"),
     (
-        "until neuro-deploy queues; do sleep 60; done",
-        "wait for drained queues (stops on exit 1: a queue could not be read)",
+        "until neuro-deploy queues; [ $? -ne 3 ]; do sleep 60; done",
+        "wait while the queues are busy (exit 3); stops when they are drained (exit 0) or one could not be read (exit 1: check the last output)",
     ),
 ];
 
@@ -117,6 +125,47 @@ fn roff(text: &str) -> String {
         Some('.' | '\'') => format!("\\&{escaped}"),
         _ => escaped,
     }
+}
+
+/// How an option is written with its value (`--config <CONFIG>`), or an argument (`<VERSION>`).
+fn option_usage(arg: &clap::Arg) -> String {
+    let value = arg.get_action().takes_values().then(|| {
+        arg.get_value_names()
+            .and_then(|names| names.first())
+            .map_or_else(
+                || arg.get_id().to_string().to_uppercase(),
+                ToString::to_string,
+            )
+    });
+    let name = match (arg.get_long(), arg.get_short()) {
+        (Some(long), _) => format!("--{long}"),
+        (None, Some(short)) => format!("-{short}"),
+        (None, None) => return format!("<{}>", arg.get_id().to_string().to_uppercase()),
+    };
+    match value {
+        Some(value) => format!("{name} <{value}>"),
+        None => name,
+    }
+}
+
+/// The synopsis, every option with its value's name (clap_mangen's leaves the names out).
+fn synopsis_section(command: &clap::Command, out: &mut Vec<u8>) -> std::io::Result<()> {
+    let options: Vec<String> = command
+        .get_arguments()
+        .filter(|a| !a.is_hide_set() && !matches!(a.get_id().as_str(), "help" | "version"))
+        .map(|a| format!("[{}]", option_usage(a)))
+        .collect();
+    writeln!(out, ".SH SYNOPSIS")?;
+    writeln!(
+        out,
+        "\\fBneuro\\-deploy\\fR {} \\fICOMMAND\\fR [\\fICOMMAND OPTIONS\\fR] [\\fIARGUMENTS\\fR]",
+        roff(&options.join(" "))
+    )?;
+    writeln!(
+        out,
+        ".PP\nEach command's own options and arguments are listed under COMMANDS; `{}` shows them too.",
+        roff("neuro-deploy COMMAND --help")
+    )
 }
 
 /// The commands, each with its usage and description (nested ones by their full name).
@@ -150,6 +199,15 @@ fn commands_section(command: &clap::Command, out: &mut Vec<u8>) -> std::io::Resu
             .map(ToString::to_string)
             .unwrap_or_default();
         writeln!(out, "{}", roff(&about.replace("\n\n", " ")))?;
+        // Its own options and arguments (the global ones are under OPTIONS).
+        for arg in sc
+            .get_arguments()
+            .filter(|a| !a.is_global_set() && !a.is_hide_set() && a.get_id() != "help")
+        {
+            let name = option_usage(arg);
+            let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
+            writeln!(out, ".RS\n.TP\n{}\n{}\n.RE", roff(&name), roff(&help))?;
+        }
     }
     Ok(())
 }
@@ -171,7 +229,7 @@ fn render_man(out: &mut Vec<u8>) -> std::io::Result<()> {
     let page = clap_mangen::Man::new(command.clone());
     page.render_title(out)?;
     page.render_name_section(out)?;
-    page.render_synopsis_section(out)?;
+    synopsis_section(&command, out)?;
     page.render_description_section(out)?;
     page.render_options_section(out)?;
     commands_section(&command, out)?;

@@ -2,7 +2,7 @@
 //! stands, whether it counts as verified, the last deploy, and drift (the verdicts are the
 //! core's). Exit 1 when an environment drifted or could not be read.
 
-use neuro_deploy_core::policy::{EnvironmentStatus, WindowState, window_state};
+use neuro_deploy_core::policy::{EnvironmentStatus, WindowState, pending_approvals, window_state};
 use neuro_deploy_core::{ClusterDeployer, ExitStatus, SharedState};
 
 use super::{Context, EnvironmentReader, Failure};
@@ -22,13 +22,16 @@ pub async fn run(context: &Context, only: Option<&str>) -> Result<ExitStatus, Fa
             let state = reader.cluster.read_state(&env.namespace).await?;
             Ok::<_, neuro_deploy_core::AdapterError>((workloads, state))
         };
-        let (status, frozen, unreachable) = match read.await {
+        let (status, frozen, approvals, unreachable) = match read.await {
             Ok((workloads, state)) => (
                 Some(EnvironmentStatus::of(&workloads, &reader.repository)),
                 state.state.freeze_at(&now).cloned(),
+                env.approvals.as_ref().map_or_else(Vec::new, |rule| {
+                    pending_approvals(&state.state.approvals, rule.expire, clock)
+                }),
                 None,
             ),
-            Err(error) => (None, None, Some(error.to_string())),
+            Err(error) => (None, None, Vec::new(), Some(error.to_string())),
         };
         // A validated configuration always reads; a window that does not is shown as closed.
         let window = window_state(&env.windows, clock).unwrap_or_else(|why| WindowState::Closed {
@@ -42,6 +45,7 @@ pub async fn run(context: &Context, only: Option<&str>) -> Result<ExitStatus, Fa
             status,
             unreachable,
             frozen,
+            approvals,
             window,
         });
     }
@@ -91,6 +95,15 @@ pub async fn run(context: &Context, only: Option<&str>) -> Result<ExitStatus, Fa
             ));
         }
     }
+    for row in &rows {
+        for pending in &row.approvals {
+            text.push_str(&format!(
+                "approval pending in `{}`: {}\n",
+                row.environment,
+                super::approvals::describe(pending)
+            ));
+        }
+    }
     for row in rows
         .iter()
         .filter(|row| row.window != WindowState::Unrestricted)
@@ -113,10 +126,22 @@ pub async fn run(context: &Context, only: Option<&str>) -> Result<ExitStatus, Fa
                 drift.recorded.as_deref().unwrap_or("nothing")
             ));
         }
+        if status.drifted() && !status.mixed_versions.is_empty() {
+            let running: Vec<String> = status
+                .mixed_versions
+                .iter()
+                .map(|(version, workloads)| format!("{version} on {}", workloads.join(", ")))
+                .collect();
+            text.push_str(&format!(
+                "mixed versions in `{}`: {} (deploy one version to all of them, or roll back)\n",
+                row.environment,
+                running.join("; ")
+            ));
+        }
     }
     let drifted = rows
         .iter()
-        .any(|r| r.status.as_ref().is_some_and(|s| !s.drift.is_empty()));
+        .any(|r| r.status.as_ref().is_some_and(EnvironmentStatus::drifted));
     let status = if drifted || rows.iter().any(|r| r.unreachable.is_some()) {
         ExitStatus::Failed
     } else {

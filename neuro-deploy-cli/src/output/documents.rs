@@ -2,7 +2,7 @@
 //! each document carries `schema_version` and `exit_code`, and snapshot tests show every change.
 
 use neuro_deploy_core::hotfix::HotfixStart;
-use neuro_deploy_core::policy::EnvironmentStatus;
+use neuro_deploy_core::policy::{EnvironmentStatus, GateVerdict};
 use neuro_deploy_core::{
     Config, Decision, DeploymentRecord, EnvironmentConfig, Event, HistoryEntry, Outcome,
     QueueSample, ReasonCode, ReleaseInfo, Report, Step, Verification,
@@ -97,13 +97,22 @@ pub struct PlanDocument<'a> {
     pub image: Option<String>,
     /// The steps.
     pub steps: Vec<PlannedStepDocument<'a>>,
+    /// For a refusal: every gate's verdict (passed, refused, not judged and why).
+    #[serde(skip_serializing_if = "<[GateVerdict]>::is_empty")]
+    pub gates: &'a [GateVerdict],
     /// The process exit code.
     pub exit_code: u8,
 }
 
 impl<'a> PlanDocument<'a> {
-    /// The document for a decision on `event`; `headline` names the plan.
-    pub fn new(event: &'a Event, decision: &'a Decision, headline: String) -> PlanDocument<'a> {
+    /// The document for a decision on `event`; `headline` names the plan; `gates`: every
+    /// gate's verdict, shown with a refusal.
+    pub fn new(
+        event: &'a Event,
+        decision: &'a Decision,
+        headline: String,
+        gates: &'a [GateVerdict],
+    ) -> PlanDocument<'a> {
         match decision {
             Decision::Proceed(plan) => PlanDocument {
                 schema_version: SCHEMA_VERSION,
@@ -126,6 +135,7 @@ impl<'a> PlanDocument<'a> {
                         step: &s.step,
                     })
                     .collect(),
+                gates: &[],
                 exit_code: 0,
             },
             Decision::Ignore(reason) | Decision::Refuse(reason) => PlanDocument {
@@ -143,6 +153,7 @@ impl<'a> PlanDocument<'a> {
                 version: None,
                 image: None,
                 steps: Vec::new(),
+                gates: if reason.code.is_ignore() { &[] } else { gates },
                 exit_code: reason.code.exit_code().code(),
             },
         }
@@ -164,6 +175,8 @@ pub struct StatusRow<'a> {
     pub unreachable: Option<String>,
     /// The freeze in force there, if any (`null` otherwise).
     pub frozen: Option<neuro_deploy_core::Freeze>,
+    /// Approvals given there that are not spent or expired (who, version, digest, expires).
+    pub approvals: Vec<neuro_deploy_core::policy::PendingApproval>,
     /// Its deploy windows now (`unrestricted` when it has none).
     pub window: neuro_deploy_core::policy::WindowState,
 }

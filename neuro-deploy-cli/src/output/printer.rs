@@ -3,7 +3,7 @@
 //! refused (CODE): …` or `neuro-deploy: failed: …`, details below it). A closed stdout or stderr
 //! (`| head`) is not an error: output stops quietly.
 
-use neuro_deploy_core::{ExitStatus, Report};
+use neuro_deploy_core::{ExitStatus, Outcome, Report};
 use serde::Serialize;
 
 use super::actions::inert;
@@ -44,7 +44,8 @@ impl Printer {
         let document = ReportDocument::new(report);
         // The live progress on a terminal showed every step already.
         let live = !self.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr());
-        let text = report_text(report, !live);
+        // A refusal's gate verdicts are judged at its end: the progress never showed them.
+        let text = report_text(report, !live || report.outcome == Outcome::Refused);
         // A run that did not succeed (any exit status but 0) is not a result.
         let status = report.exit_code();
         if status == ExitStatus::Done {

@@ -1,6 +1,7 @@
 //! Reports and plans for people: a headline with the outcome and reason code, the target,
 //! the version and image, what was applied and restored, then one line per step.
 
+use neuro_deploy_core::policy::{GateVerdict, Verdict};
 use neuro_deploy_core::{
     Decision, Event, ImageChange, Outcome, Plan, Report, StepReport, StepStatus,
 };
@@ -141,6 +142,9 @@ pub fn report_text(report: &Report, steps: bool) -> String {
     if !report.approved_by.is_empty() {
         out.push_str(&format!("  approved  {}\n", report.approved_by.join(", ")));
     }
+    if let Some(quarantined) = &report.quarantined {
+        out.push_str(&format!("  quarantine {quarantined}\n"));
+    }
     for warning in &report.warnings {
         out.push_str(&format!("  warning   {warning}\n"));
     }
@@ -177,8 +181,26 @@ pub fn plan_headline(event: &Event, plan: &Plan) -> String {
     format!("{} {} → {target}", event.kind(), plan.version)
 }
 
-/// An offline plan for people.
-pub fn plan_text(event: &Event, decision: &Decision) -> String {
+/// Every gate's verdict, one a line, under a refusal.
+pub fn gate_lines(gates: &[GateVerdict]) -> String {
+    let mut out = String::new();
+    if gates.is_empty() {
+        return out;
+    }
+    out.push_str("  gates\n");
+    for gate in gates {
+        let (word, text) = match &gate.verdict {
+            Verdict::Passed { reason } => ("passed", reason.clone()),
+            Verdict::Refused { reason } => ("refused", reason.message.clone()),
+            Verdict::NotJudged { why } => ("not judged", why.clone()),
+        };
+        out.push_str(&format!("    {word:<10} {:<21} {text}\n", gate.gate));
+    }
+    out
+}
+
+/// An offline plan for people; `gates`: every gate's verdict, shown with a refusal.
+pub fn plan_text(event: &Event, decision: &Decision, gates: &[GateVerdict]) -> String {
     short_digests(&match decision {
         Decision::Proceed(plan) => {
             let mut out = format!(
@@ -197,6 +219,11 @@ pub fn plan_text(event: &Event, decision: &Decision) -> String {
             out
         }
         Decision::Ignore(reason) => format!("ignored ({}): {}\n", reason.code, reason.message),
-        Decision::Refuse(reason) => format!("refused ({}): {}\n", reason.code, reason.message),
+        Decision::Refuse(reason) => format!(
+            "refused ({}): {}\n{}",
+            reason.code,
+            reason.message,
+            gate_lines(gates)
+        ),
     })
 }

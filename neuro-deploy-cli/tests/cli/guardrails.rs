@@ -80,9 +80,12 @@ async fn a_freeze_refuses_a_release_rollback_still_works_and_unfreeze_lifts_it()
     assert_eq!(code, 0, "{json:#}\n{stderr}");
     assert_eq!(json["environments"][0]["freeze"]["reason"], "incident 42");
     // Every operator and CI run sees it: the official kubectl reads it from the cluster.
+    // Who froze it is who the cluster says this run's credentials are, never `$USER@host`.
     let stored = configmap_key(&w, "staging", "freeze").await;
     assert!(
-        stored.contains("incident 42") && stored.contains("ops@"),
+        stored.contains("incident 42")
+            && stored.contains(r#""by":"kube-sim-admin""#)
+            && !stored.contains("ops@"),
         "{stored}"
     );
 

@@ -231,4 +231,33 @@ async fn doctor_passes_when_everything_is_in_place_and_names_the_fix_otherwise()
         3 + 3,
         "patch in each of 3 namespaces, queue, token, repository"
     );
+
+    // GitHub out of reach is not a token problem; a Codefresh builder needs its API key.
+    let config = w.path("codefresh-builder.toml");
+    let text = std::fs::read_to_string(&w.config).unwrap();
+    let text = text.split("[builder]").next().unwrap().to_owned()
+        + "[builder]\nkind = \"codefresh\"\ncodefresh_pipeline = \"neuro-ui/build\"\n";
+    std::fs::write(&config, text).unwrap();
+    let mut command = w.command(env!("CARGO_BIN_EXE_neuro-deploy"));
+    command
+        .env("NEURO_DEPLOY_CONFIG", &config)
+        .env("GITHUB_API_URL", "http://127.0.0.1:9")
+        .args(["doctor", "--output", "json"]);
+    let (code, json, _) = run_json(command).await;
+    assert_eq!(code, 1, "{json:#}");
+    let failed = failing(&json);
+    let github = failed
+        .iter()
+        .find(|(check, _)| check.contains("GitHub repository"))
+        .unwrap_or_else(|| panic!("{failed:#?}"));
+    assert!(
+        github.1.contains("could not be reached") && !github.1.contains("GITHUB_TOKEN"),
+        "{failed:#?}"
+    );
+    assert!(
+        failed.iter().any(|(check, fix)| check
+            .contains("Codefresh build pipeline `neuro-ui/build`")
+            && fix.contains("CF_API_KEY")),
+        "{failed:#?}"
+    );
 }

@@ -12,6 +12,7 @@ mod files;
 mod guardrails;
 mod habits;
 mod lifecycle;
+mod newcomer;
 mod operator;
 mod pipelines;
 mod playground;

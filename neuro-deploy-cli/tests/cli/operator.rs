@@ -141,7 +141,7 @@ async fn missing_aws_credentials_are_named_and_queues_exits_1_not_3() {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr),
     );
-    // Not "busy" (3): `until neuro-deploy queues; do sleep 60; done` must stop on this.
+    // Not "busy" (3): `until neuro-deploy queues; [ $? -ne 3 ]; do sleep 60; done` stops on this.
     assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
     assert!(stdout.contains("no AWS credentials were found"), "{stdout}");
     assert!(
@@ -149,6 +149,16 @@ async fn missing_aws_credentials_are_named_and_queues_exits_1_not_3() {
         "{stdout}"
     );
     assert!(!stdout.contains("check the network"), "{stdout}");
+    // Said once for both regions, with what the credential chain said, not the SDK's wrappers.
+    let said = stdout.matches("no AWS credentials were found").count()
+        + stderr.matches("no AWS credentials were found").count();
+    assert_eq!(said, 1, "{stdout}\n{stderr}");
+    for wrapper in ["dispatch failure", ": other"] {
+        assert!(
+            !stdout.contains(wrapper) && !stderr.contains(wrapper),
+            "{stdout}\n{stderr}"
+        );
+    }
     // Only neuro-deploy's own lines on stderr, and no colour on a stderr that is not a terminal.
     assert!(
         !stderr.contains("WARN") && !stderr.contains('\u{1b}'),
@@ -314,9 +324,55 @@ fn help_and_the_man_page_say_what_there_is() {
         "GITHUB_TOKEN",
         "AWS_ENDPOINT_URL",
         "NO_COLOR",
+        "NEURO_DEPLOY_PROMETHEUS_TOKEN",
+        "NEURO_DEPLOY_ALERTMANAGER_TOKEN",
+        "NEURO_DEPLOY_PUSHGATEWAY_TOKEN",
     ] {
         assert!(page.contains(variable), "{variable}");
     }
+    // Each command's own options, and a synopsis that names every option's value.
+    let plain = page.replace("\\-", "-");
+    let approve = plain
+        .split("neuro-deploy approve [OPTIONS]")
+        .nth(1)
+        .and_then(|rest| rest.split(".TP\n\\fBneuro-deploy ").next())
+        .expect("the man page describes approve");
+    assert!(
+        approve.contains("--env <ENV>") && approve.contains("--reason <REASON>"),
+        "{approve}"
+    );
+    let synopsis = plain
+        .split(".SH SYNOPSIS")
+        .nth(1)
+        .unwrap()
+        .split(".SH")
+        .next()
+        .unwrap();
+    assert!(
+        synopsis.contains("--config <CONFIG>") && synopsis.contains("COMMAND"),
+        "{synopsis}"
+    );
+    // A command's help offers only what it uses: approve is not confirmed and waits for nothing.
+    let approve_help = run(&["approve", "--help"]);
+    for unused in [
+        "--yes",
+        "--queue-timeout",
+        "--queue-window",
+        "--rollout-timeout",
+        "--wait-for-lock",
+    ] {
+        assert!(!approve_help.contains(unused), "{unused}: {approve_help}");
+    }
+    assert!(run(&["promote", "--help"]).contains("--queue-timeout"));
+    assert!(run(&["lock", "break", "--help"]).contains("--yes"));
+    // A usage error points at that command's help.
+    let out = Command::new(env!("CARGO_BIN_EXE_neuro-deploy"))
+        .args(["approve", "v1.4.0"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(said.contains("see `neuro-deploy approve --help`"), "{said}");
     // The step binary lists every pipeline variable it reads.
     let out = Command::new(env!("CARGO_BIN_EXE_neuro-deploy-codefresh"))
         .arg("--help")

@@ -39,6 +39,35 @@ async fn demo_runs_the_whole_story_on_loopback_ignoring_this_machines_setup() {
     let all = format!("{stdout}\n{stderr}");
     assert_eq!(output.status.code(), Some(0), "{all}");
 
+    // The README's excerpt is what the demo prints today (durations aside).
+    let readme = include_str!("../../../README.md");
+    let excerpt = readme
+        .split("```text\n━━ ")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("the README shows an excerpt of the demo");
+    let same_shape = |text: &str| {
+        let digits_as_hash: String = text
+            .chars()
+            .map(|c| if c.is_ascii_digit() { '#' } else { c })
+            .collect();
+        digits_as_hash
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let printed = same_shape(&all);
+    for line in format!("━━ {excerpt}")
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+    {
+        let line = line.trim_end().trim_end_matches("(stderr)");
+        assert!(
+            printed.contains(&same_shape(line)),
+            "the README's demo excerpt says `{line}`, the demo does not print it:\n{all}"
+        );
+    }
+
     // Merge → dev builds; the release is a retag of that image, not a rebuild.
     assert!(stdout.contains("$ neuro-deploy merged --sha "), "{stdout}");
     assert!(stdout.contains("retagged "), "{stdout}");

@@ -634,7 +634,7 @@ async fn lock_status_and_break_with_and_without_force() {
         .as_str()
         .unwrap();
     assert!(
-        record.starts_with("ops@test-host") && record.contains("runner died"),
+        record.starts_with("kube-sim-admin at ") && record.contains("runner died"),
         "{record}"
     );
 

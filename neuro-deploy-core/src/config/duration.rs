@@ -17,12 +17,29 @@ pub fn parse_duration(text: &str) -> Result<Duration, InputError> {
     })
 }
 
-/// Prints a configured duration the way [`parse_duration`] reads it (exact: `1m`, `20s`).
+/// Prints a configured duration the way people write it and [`parse_duration`] reads it
+/// (exact: `1m`, `20s`, `24h`, `1h 30m`; hours are the largest unit, so never `1day`).
 pub fn format_duration(d: Duration) -> String {
     if d.is_zero() {
-        "0s".to_owned()
-    } else {
+        return "0s".to_owned();
+    }
+    let secs = d.as_secs();
+    let parts = [
+        (secs / 3600, "h"),
+        (secs % 3600 / 60, "m"),
+        (secs % 60, "s"),
+        (u64::from(d.subsec_millis()), "ms"),
+    ];
+    let written: Vec<String> = parts
+        .iter()
+        .filter(|(count, _)| *count > 0)
+        .map(|(count, unit)| format!("{count}{unit}"))
+        .collect();
+    if written.is_empty() {
+        // Under a millisecond: humantime's own spelling (`250us`) reads back exactly.
         humantime::format_duration(d).to_string()
+    } else {
+        written.join(" ")
     }
 }
 
@@ -61,6 +78,12 @@ mod tests {
         assert_eq!(format_elapsed(Duration::from_nanos(2_028_230_958)), "2.0s");
         assert_eq!(format_elapsed(Duration::from_millis(63_400)), "1m 3s");
         assert_eq!(format_duration(Duration::from_secs(60)), "1m");
+        assert_eq!(format_duration(Duration::from_secs(86_400)), "24h");
+        assert_eq!(format_duration(Duration::from_secs(5_430)), "1h 30m 30s");
+        for text in ["24h", "1h 30m 30s", "1s 500ms", "36h 1s"] {
+            let parsed = parse_duration(text).ok();
+            assert_eq!(parsed.map(format_duration).as_deref(), Some(text));
+        }
         assert_eq!(parse_duration("1m").ok(), Some(Duration::from_secs(60)));
     }
 }

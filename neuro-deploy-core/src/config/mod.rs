@@ -10,7 +10,7 @@
 //!
 //! One concept a file: this file holds [`Config`] (loading, lookups); [`sections`] the simple
 //! sections and their defaults; [`environment`] the environments and their checks; [`notify`];
-//! [`overrides`] (per-run flags, applied once); [`window`] (deploy windows); [`signals`] (queries, alerts, `[telemetry]`); `validate`, `duration`, [`glob`] and [`error`].
+//! [`overrides`] (per-run flags, applied once); [`window`] (deploy windows); [`signals`] (queries, alerts, `[telemetry]`); `validate`, `lenient` (every problem of a file that does not parse), `duration`, [`glob`] and [`error`].
 //!
 //! What it is not: it reads no file and no environment variable (the binaries do) and holds
 //! no credential.
@@ -19,6 +19,7 @@ mod duration;
 pub mod environment;
 pub mod error;
 pub mod glob;
+mod lenient;
 pub mod notify;
 pub mod overrides;
 pub mod sections;
@@ -96,6 +97,36 @@ impl Default for Config {
     }
 }
 
+/// Every problem of a file whose values do not all parse: the unreadable ones set aside, the
+/// rest read and validated. `None` when that finds no more than the first problem.
+fn every_problem(text: &str, origin: &str) -> Option<ConfigError> {
+    let table: toml::Table = text.parse().ok()?;
+    let (config, mut problems) = lenient::read_all(table);
+    if let Some(mut config) = config {
+        for env in &mut config.environments {
+            env.settle_defaults();
+        }
+        // A stand-in may break a rule of its own (a second `merge` trigger): what is said
+        // about a set-aside key or a key holding it waits until the value is fixed.
+        let set_aside: Vec<String> = problems.iter().map(|(key, _)| key.clone()).collect();
+        let holds = |key: &str, aside: &str| {
+            aside == key
+                || aside.starts_with(&format!("{key}."))
+                || aside.starts_with(&format!("{key}["))
+        };
+        problems.extend(
+            config
+                .problems()
+                .into_iter()
+                .filter(|(key, _)| !set_aside.iter().any(|aside| holds(key, aside))),
+        );
+    }
+    (problems.len() > 1).then(|| ConfigError::Problems {
+        origin: origin.to_owned(),
+        problems,
+    })
+}
+
 impl Config {
     /// Parses and validates a `neuro-deploy.toml`. `origin` names the file in messages.
     pub fn from_toml(text: &str, origin: &str) -> Result<Config, ConfigError> {
@@ -105,15 +136,19 @@ impl Config {
         };
         let deserializer = toml::de::Deserializer::parse(text)
             .map_err(|e| parse_error(e.to_string().trim_end().to_owned()))?;
-        let mut config: Config = serde_path_to_error::deserialize(deserializer).map_err(|e| {
-            let path = e.path().to_string();
-            let message = e.inner().message().trim_end().to_owned();
-            if path == "." {
-                parse_error(message)
-            } else {
-                parse_error(format!("`{path}` {message}"))
+        let mut config: Config = match serde_path_to_error::deserialize(deserializer) {
+            Ok(config) => config,
+            Err(e) => {
+                let path = e.path().to_string();
+                let message = e.inner().message().trim_end().to_owned();
+                let first = if path == "." {
+                    parse_error(message)
+                } else {
+                    parse_error(format!("`{path}` {message}"))
+                };
+                return Err(every_problem(text, origin).unwrap_or(first));
             }
-        })?;
+        };
         // The effective value of every defaulted key is what `config show` prints.
         for env in &mut config.environments {
             env.settle_defaults();

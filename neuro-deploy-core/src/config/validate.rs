@@ -30,7 +30,7 @@ impl Config {
     }
 
     /// Every rule the configuration breaks, as `(key, what is wrong and what is allowed)`.
-    fn problems(&self) -> Vec<(String, String)> {
+    pub(super) fn problems(&self) -> Vec<(String, String)> {
         let mut problems: Vec<(String, String)> = Vec::new();
         let mut invalid = |key: String, problem: &str| problems.push((key, problem.to_owned()));
         if self.app.name.trim().is_empty() {

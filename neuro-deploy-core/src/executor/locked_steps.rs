@@ -88,6 +88,7 @@ impl Executor {
                             .roll_back(plan, ctx, report, &applied, &why, watch)
                             .await;
                     }
+                    self.record_unchanged(plan, &changes, &audit, report).await;
                     self.step_finished(
                         report,
                         index,
@@ -282,6 +283,40 @@ impl Executor {
         (applied, failures)
     }
 
+    /// Writes this deploy's audit trail on the app Deployments it judged but did not need to
+    /// change (their image already matched, e.g. after a `kubectl set image`), so every one of
+    /// them records the truth. Metadata only: nothing rolls out. A failure is a warning.
+    async fn record_unchanged(
+        &self,
+        plan: &Plan,
+        changes: &[ImageChange],
+        audit: &DeployAudit,
+        report: &mut Report,
+    ) {
+        let unchanged: Vec<String> = plan
+            .awaited()
+            .unwrap_or_default()
+            .iter()
+            .filter(|name| !changes.iter().any(|c| &c.workload == *name))
+            .cloned()
+            .collect();
+        if unchanged.is_empty() {
+            return;
+        }
+        let annotations: Vec<(String, String)> = audit.to_annotations().into_iter().collect();
+        let written = self
+            .adapters
+            .cluster
+            .annotate(&plan.namespace, &unchanged, &annotations)
+            .await;
+        if let Err(error) = written {
+            report.warnings.push(format!(
+                "the audit trail of this deploy could not be written on {} ({error}), whose image already matched; `neuro-deploy status` may show drift there until the next deploy",
+                unchanged.join(", ")
+            ));
+        }
+    }
+
     /// Something stopped the run before it wrote anything.
     pub(super) fn halted_before_writes(&self, halt: Halt) -> Ending {
         match halt {
@@ -350,6 +385,7 @@ impl Executor {
             queue_gate_skipped,
             overridden: plan.overridden.clone(),
             approved_by: (!plan.approved_by.is_empty()).then(|| plan.approved_by.join(", ")),
+            rolled_back: None,
         }
     }
 }

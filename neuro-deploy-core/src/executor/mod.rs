@@ -17,12 +17,12 @@ use tracing::Instrument;
 use crate::config::Config;
 use crate::error::{AdapterError, Reason, ReasonCode};
 use crate::model::{Event, ImageChange};
-use crate::policy::{Decision, Fact, Facts, Plan, Step, Target, decide, previous_version, target};
+use crate::policy::{Decision, Plan, Step, decide, gate_verdicts, target};
 use crate::traits::{DeploymentRecorder, HealthChecker, MetricsSink, SignalSource};
-use crate::version::Version;
 
 mod adapters;
 mod approvals;
+mod gather;
 mod image;
 mod interrupt;
 mod lock;
@@ -48,6 +48,7 @@ pub use report::{Outcome, QueueSample, RecordedDeployment, Report, StepReport, S
 pub use run_context::RunContext;
 pub use verify::Verification;
 
+use gather::verdict_steps;
 use interrupt::Watch;
 use queue_gate::queue_verdict;
 use rollback::AwaitedRollout;
@@ -87,7 +88,8 @@ enum Ending {
 ///
 /// | file | methods |
 /// |---|---|
-/// | `mod.rs` | building (`new`, `with_*`), `run`, `prepare_image`, `run_scoped`, `gather_facts`, `read_workloads`, `execute`, `await_as_set` |
+/// | `mod.rs` | building (`new`, `with_*`), `run`, `prepare_image`, `run_scoped`, `execute`, `await_as_set` |
+/// | `gather.rs` | `read_workloads`, `gather_facts`, `read_cluster_facts`, `read_registry_facts`, `refused_without` |
 /// | `preview.rs` | `preview` |
 /// | `steps.rs` | `run_step`, `dry_run_rest`, `step_started`, `step_finished`, `stop`, `record`, `record_halt` |
 /// | `queue_gate.rs` | `wait_for_drained`, `sample_queues` |
@@ -216,9 +218,8 @@ impl Executor {
             .as_ref()
             .map(|v| v.image_tag(self.config.git.short_sha_length));
         let unlocked = Watch::unlocked(&self.interrupt);
-        let facts = match unlocked.race(self.gather_facts(event, &target, ctx)).await {
-            Ok(Ok(facts)) => facts,
-            Ok(Err(error)) => return report.failed(&error),
+        let (facts, unread) = match unlocked.race(self.gather_facts(event, &target, ctx)).await {
+            Ok(gathered) => gathered,
             Err(_) => {
                 return report.end(
                     Outcome::Interrupted,
@@ -228,9 +229,16 @@ impl Executor {
             }
         };
         report.facts = facts.clone();
+        if let Some(error) = unread {
+            return self.refused_without(event, &facts, report, &error);
+        }
         let mut plan = match decide(event, &self.config, &facts) {
             Decision::Proceed(plan) => plan,
-            Decision::Ignore(reason) | Decision::Refuse(reason) => return report.refused(reason),
+            Decision::Ignore(reason) => return report.refused(reason),
+            Decision::Refuse(reason) => {
+                report.steps = verdict_steps(&gate_verdicts(event, &self.config, &facts));
+                return report.refused(reason);
+            }
         };
         tracing::Span::current().record("version", plan.version.as_str());
         report.version = Some(plan.version.clone());
@@ -265,7 +273,11 @@ impl Executor {
                 format!("image {} is ready; deploy not requested", plan.image),
             ),
             Ending::Deployed | Ending::Converged if ctx.dry_run => {
-                let message = if report.queues_busy() {
+                let message = if report.queue_gate_skipped() {
+                    format!(
+                        "would deploy {target_text} with the queue gate skipped by the operator (dry run: the queues are read once and recorded, not waited for; every other gate passed); nothing was written"
+                    )
+                } else if report.waits_for_queues() {
                     format!(
                         "would deploy {target_text} once the queues drain (dry run: every other gate passed; the queues are busy now, so a real run would wait up to {} for them); nothing was written",
                         crate::config::format_duration(self.config.queues.timeout)
@@ -303,116 +315,6 @@ impl Executor {
             Ending::RollbackFailed(message) => report.end(Outcome::RollbackFailed, None, message),
             Ending::Interrupted(message) => report.end(Outcome::Interrupted, None, message),
         }
-    }
-
-    /// The app's Deployments in the target namespace and, for a promotion, in the source's;
-    /// and the target's shared guardrail state. Read with the facts and again under the lock.
-    async fn read_workloads(&self, target: &Target, facts: &mut Facts) -> Result<(), AdapterError> {
-        let cluster = &self.adapters.cluster;
-        facts.target_workloads = Fact::Known(cluster.workloads(&target.namespace).await?);
-        if let Some((_, source_ns)) = &target.source {
-            facts.source_workloads = Fact::Known(cluster.workloads(source_ns).await?);
-        }
-        if let Some(state) = &self.adapters.state {
-            facts.guard = Fact::Known(state.read_state(&target.namespace).await?.state);
-        }
-        Ok(())
-    }
-
-    /// Reads what the policy needs; writes nothing.
-    async fn gather_facts(
-        &self,
-        event: &Event,
-        target: &Target,
-        ctx: &RunContext,
-    ) -> Result<Facts, AdapterError> {
-        let registry = &self.adapters.registry;
-        let repository = registry.repository_uri().await?;
-        let mut facts = Facts {
-            repository_uri: Fact::Known(repository.clone()),
-            now: Fact::Known(ctx.started_at.clone()),
-            window_override: ctx.override_window.clone(),
-            ..Facts::unknown()
-        };
-        self.read_workloads(target, &mut facts).await?;
-        if let Some(state) = &self.adapters.state {
-            // Who deploys is recorded; where approvals are required it must be known.
-            let approvals = target
-                .environment
-                .as_deref()
-                .and_then(|name| self.config.environment(name))
-                .is_some_and(|env| env.approvals.is_some());
-            match state.authenticated_user(&target.namespace).await {
-                Ok(user) => facts.actor = Fact::Known(user),
-                Err(error) if approvals => return Err(error),
-                Err(error) => tracing::debug!(%error, "the authenticated user is not known"),
-            }
-        }
-        let version = match &target.version {
-            Some(version) => Some(version.clone()),
-            None => facts
-                .target_workloads
-                .known()
-                .and_then(|workloads| previous_version(workloads, &repository).ok()),
-        };
-        let Some(version) = version else {
-            return Ok(facts);
-        };
-        let tag = version.image_tag(self.config.git.short_sha_length);
-        let target_image = registry.find(&tag).await?;
-        let may_build = matches!(
-            event,
-            Event::Merged { .. } | Event::Released { .. } | Event::Deploy { .. }
-        );
-        // A release whose tag exists is compared with its commit's image when the commit is
-        // known without asking anyone (a tag is never moved onto another image).
-        let compare_commit = target_image.is_some() && target.commit.is_some();
-        if may_build && (target_image.is_none() || compare_commit) {
-            let revision = match (&target.commit, &version) {
-                (Some(commit), _) => Some(commit.clone()),
-                (None, Version::Release(tag)) => match &self.adapters.releases {
-                    Some(releases) => releases.resolve(tag.as_str()).await?,
-                    None => None,
-                },
-                (None, Version::GitSha(sha)) => Some(sha.clone()),
-            };
-            if let (Version::Release(_), Some(revision)) = (&version, &revision) {
-                let short = revision.short(self.config.git.short_sha_length);
-                facts.commit_image = Fact::Known(registry.find(short).await?);
-            }
-            facts.revision = Fact::Known(revision);
-        }
-        // A promotion of a release written without its `v` (or with one it lacks): name what
-        // exists, since nothing is built for it.
-        if target_image.is_none()
-            && matches!(event, Event::Promote { .. })
-            && let Version::Release(release) = &version
-        {
-            let other = if release.has_v_prefix() {
-                release.as_str().trim_start_matches('v').to_owned()
-            } else {
-                format!("v{}", release.as_str())
-            };
-            let exists = registry.find(&other).await?.is_some();
-            facts.other_spelling = Fact::Known(exists.then_some(other));
-        }
-        facts.target_image = Fact::Known(target_image);
-        if let Event::Released {
-            target_branch: Some(branch),
-            ..
-        } = event
-            && !self.config.is_release_branch(branch)
-            && let (Some(releases), Ok(sha)) = (
-                &self.adapters.releases,
-                crate::version::GitSha::parse(branch),
-            )
-        {
-            let contained = releases
-                .branch_contains(&self.config.git.main_branch, &sha)
-                .await?;
-            facts.target_on_release_branch = Fact::Known(contained);
-        }
-        Ok(facts)
     }
 
     async fn execute(

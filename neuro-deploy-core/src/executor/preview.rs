@@ -53,7 +53,7 @@ impl Executor {
         };
         let report = self.run(event, &ctx).await;
         let verdict = match report.outcome {
-            Outcome::WouldDeploy if report.queues_busy() => PreviewVerdict::WaitsForQueues {
+            Outcome::WouldDeploy if report.waits_for_queues() => PreviewVerdict::WaitsForQueues {
                 timeout: self.config.queues.timeout,
                 window: self.config.queues.window,
             },

@@ -32,9 +32,16 @@ impl Executor {
             return;
         };
         let (version, reason, detail) = match (ending, event) {
-            (Ending::RolledBack(why) | Ending::RollbackFailed(why), _) => {
-                (plan.version.clone(), String::new(), why.clone())
-            }
+            (Ending::RolledBack(why), _) => (
+                plan.version.clone(),
+                "rollout_failed".to_owned(),
+                why.clone(),
+            ),
+            (Ending::RollbackFailed(why), _) => (
+                plan.version.clone(),
+                "rollback_failed".to_owned(),
+                why.clone(),
+            ),
             (Ending::VerificationFailed(why), _) => (
                 plan.version.clone(),
                 "verification_failed".to_owned(),
@@ -43,7 +50,7 @@ impl Executor {
             (Ending::Deployed, Event::Rollback { .. }) => match &plan.previous_version {
                 Some(left) => (
                     left.clone(),
-                    String::new(),
+                    "rolled_back_from".to_owned(),
                     format!(
                         "`rollback` moved `{}` back to {}",
                         plan.namespace, plan.version
@@ -64,7 +71,11 @@ impl Executor {
         let change = guard::update_within(state.as_ref(), &plan.namespace, STATE_BOUND, |s| {
             s.quarantine.push(entry.clone());
         });
+        let place = plan.environment.as_deref().unwrap_or(&plan.namespace);
         let Err(failure) = change.await else {
+            report.quarantined = Some(format!(
+                "{version} is quarantined in `{place}`: no run but `rollback` deploys it there until `neuro-deploy quarantine clear {version} --env {place} --reason TEXT`"
+            ));
             return;
         };
         report.warnings.push(format!(

@@ -170,6 +170,10 @@ pub struct Report {
     /// `neuro-deploy.io/approved-by`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub approved_by: Vec<String>,
+    /// The version this run quarantined in its environment (a failed rollout or verification,
+    /// or what a rollback moved away from), and how to clear it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quarantined: Option<String>,
     /// When the run started, on tokio's clock and as written (RFC 3339): the guardrails are
     /// judged again under the lock, and metrics are stamped, at the start plus the time since.
     #[serde(skip)]
@@ -210,6 +214,17 @@ impl Report {
     /// Whether the last look at the queues found one not drained (or unreadable).
     pub fn queues_busy(&self) -> bool {
         self.queues.iter().any(|sample| !sample.is_drained())
+    }
+
+    /// Whether a real run would wait for the queues: they are busy and the queue gate applies
+    /// (an operator who skipped it has them read once and recorded, never waited for).
+    pub fn waits_for_queues(&self) -> bool {
+        self.queues_busy() && self.steps.iter().any(|s| s.kind == "gate_queues_drained")
+    }
+
+    /// Whether the operator skipped the queue gate for this run.
+    pub fn queue_gate_skipped(&self) -> bool {
+        self.steps.iter().any(|s| s.kind == "queue_gate_skipped")
     }
 
     /// The process exit code.
@@ -264,6 +279,7 @@ impl Report {
             warnings: Vec::new(),
             overridden: None,
             approved_by: Vec::new(),
+            quarantined: None,
             clock: None,
         }
     }

@@ -166,15 +166,27 @@ impl Executor {
         report: &Report,
         why: &str,
     ) -> DeployAudit {
-        let trail = report.facts.target_workloads.known().and_then(|workloads| {
-            let repository = &plan.image.repository;
-            let mut recorded = crate::policy::app_workloads(workloads, repository)
-                .map(|w| w.audit.previous_version.clone());
-            let first = recorded.next()??;
-            recorded
-                .all(|r| r.as_deref() == Some(first.as_str()))
-                .then_some(first)
-        });
+        let recorded = |field: fn(&crate::model::AuditRecord) -> Option<String>| {
+            report.facts.target_workloads.known().and_then(|workloads| {
+                let repository = &plan.image.repository;
+                let mut recorded =
+                    crate::policy::app_workloads(workloads, repository).map(|w| field(&w.audit));
+                let first = recorded.next()??;
+                recorded
+                    .all(|r| r.as_deref() == Some(first.as_str()))
+                    .then_some(first)
+            })
+        };
+        let trail = recorded(|audit| audit.previous_version.clone());
+        let deployed_by = ctx.deployed_by(report.facts.actor.known());
+        // The failed deploy is the last change here; the restored version keeps the record of
+        // when and by whom it was deployed (history shows both, not the restore as a deploy).
+        let rolled_back = crate::model::RolledBack {
+            version: plan.version.clone(),
+            at: ctx.started_at.clone(),
+            by: deployed_by.clone(),
+            why: why.to_owned(),
+        };
         DeployAudit {
             version: plan
                 .previous_version
@@ -183,8 +195,9 @@ impl Executor {
             previous_version: trail,
             // Like the version trail: `None` leaves the recorded previous image as it is.
             previous_image: None,
-            deployed_at: ctx.started_at.clone(),
-            deployed_by: ctx.deployed_by(report.facts.actor.known()),
+            deployed_at: recorded(|audit| audit.deployed_at.clone())
+                .unwrap_or_else(|| ctx.started_at.clone()),
+            deployed_by: recorded(|audit| audit.deployed_by.clone()).unwrap_or(deployed_by),
             change_cause: format!(
                 "neuro-deploy: deploy of {} {why}; previous images restored",
                 plan.version
@@ -192,6 +205,7 @@ impl Executor {
             queue_gate_skipped: None,
             overridden: None,
             approved_by: None,
+            rolled_back: serde_json::to_string(&rolled_back).ok(),
         }
     }
 

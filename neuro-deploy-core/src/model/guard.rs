@@ -67,8 +67,9 @@ pub struct Quarantined {
     pub by: String,
     /// When (RFC 3339, UTC).
     pub at: String,
-    /// The reason code of that run's end (`verification_failed`, or none for a failed rollout
-    /// or a rollback).
+    /// Why it was quarantined: `rollout_failed`, `rollback_failed`, `verification_failed`, or
+    /// `rolled_back_from` (a rollback moved away from it); empty in records written before
+    /// these were kept.
     pub reason: String,
     /// What failed: the Deployment or check, or the rollback's why.
     pub detail: String,

@@ -19,7 +19,8 @@ pub use outside::{LockAttempt, LockHandle, QueueDepth, ReleaseInfo, RolloutResul
 pub use record::{DeploymentPayload, DeploymentRecord, DeploymentState, HistoryEntry};
 pub use signals::{ActiveAlert, QueryAnswer, Sample, Series};
 pub use workload::{
-    AuditRecord, DeployAudit, ImageChange, RolloutCounts, RolloutState, Workload, annotations,
+    AuditRecord, DeployAudit, ImageChange, RolledBack, RolloutCounts, RolloutState, Workload,
+    annotations,
 };
 
 #[cfg(test)]

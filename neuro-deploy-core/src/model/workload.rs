@@ -97,6 +97,31 @@ pub struct AuditRecord {
     /// `neuro-deploy.io/verified`: `VERSION@TIME` of the last passed verification.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verified: Option<String>,
+    /// `neuro-deploy.io/rolled-back`: the deploy whose failure restored what runs now (JSON
+    /// [`RolledBack`]), when that was the last change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rolled_back: Option<String>,
+}
+
+/// A deploy that failed and was rolled back, as recorded on the Deployments it was rolled back
+/// on (`neuro-deploy.io/rolled-back`): the last change there, though the version it set is gone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RolledBack {
+    /// The version that was deployed and rolled back.
+    pub version: String,
+    /// When that deploy started (RFC 3339, UTC).
+    pub at: String,
+    /// Who ran it.
+    pub by: String,
+    /// Why it was rolled back.
+    pub why: String,
+}
+
+impl RolledBack {
+    /// The record in an annotation, when it reads.
+    pub fn parse(annotation: &str) -> Option<RolledBack> {
+        serde_json::from_str(annotation).ok()
+    }
 }
 
 impl AuditRecord {
@@ -134,6 +159,9 @@ pub mod annotations {
     /// On the Deployment's metadata (not the pod template, which would start a rollout):
     /// `VERSION@TIME` of the last verification that passed there.
     pub const VERIFIED: &str = "neuro-deploy.io/verified";
+    /// The deploy whose failure restored what runs now (JSON: version, at, by, why); cleared
+    /// by the next deploy.
+    pub const ROLLED_BACK: &str = "neuro-deploy.io/rolled-back";
     /// On the Lease: who broke the lock, when and why (`neuro-deploy lock break`).
     pub const LOCK_BROKEN_BY: &str = "neuro-deploy.io/lock-broken-by";
 }
@@ -275,6 +303,9 @@ pub struct DeployAudit {
     /// Who approved it, when approvals are required. `None` clears an earlier record.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approved_by: Option<String>,
+    /// A rollback after a failed deploy: that deploy, as [`RolledBack`] JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rolled_back: Option<String>,
 }
 
 impl DeployAudit {
@@ -304,6 +335,7 @@ impl DeployAudit {
             (annotations::QUEUE_GATE_SKIPPED, &self.queue_gate_skipped),
             (annotations::OVERRIDE, &self.overridden),
             (annotations::APPROVED_BY, &self.approved_by),
+            (annotations::ROLLED_BACK, &self.rolled_back),
         ];
         for (key, value) in optional {
             if let Some(value) = value {
@@ -320,6 +352,7 @@ impl DeployAudit {
             (annotations::QUEUE_GATE_SKIPPED, &self.queue_gate_skipped),
             (annotations::OVERRIDE, &self.overridden),
             (annotations::APPROVED_BY, &self.approved_by),
+            (annotations::ROLLED_BACK, &self.rolled_back),
         ]
         .into_iter()
         .filter(|(_, value)| value.is_none())

@@ -22,6 +22,50 @@ pub fn expired_until(now: chrono::DateTime<chrono::Utc>, expire: std::time::Dura
         .unwrap_or_default()
 }
 
+/// An approval not yet spent and not expired: `approvals list` and `status` show them.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PendingApproval {
+    /// The version (image tag).
+    pub version: String,
+    /// The digest it approves, when known.
+    pub digest: Option<String>,
+    /// Who approved (the Kubernetes-authenticated user).
+    pub by: String,
+    /// When (RFC 3339, UTC).
+    pub at: String,
+    /// When it stops counting (RFC 3339, UTC).
+    pub expires: String,
+    /// Why, when given.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reason: String,
+}
+
+/// The approvals in `approvals` that still count at `now`, given an environment's `expire`,
+/// oldest first.
+pub fn pending_approvals(
+    approvals: &[crate::model::Approval],
+    expire: std::time::Duration,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<PendingApproval> {
+    let Ok(expire) = chrono::Duration::from_std(expire) else {
+        return Vec::new();
+    };
+    approvals
+        .iter()
+        .filter_map(|approval| {
+            let expires = parse_instant(&approval.at)?.checked_add_signed(expire)?;
+            (expires > now).then(|| PendingApproval {
+                version: approval.version.clone(),
+                digest: approval.digest.clone(),
+                by: approval.by.clone(),
+                at: approval.at.clone(),
+                expires: rfc3339(expires),
+                reason: approval.reason.clone(),
+            })
+        })
+        .collect()
+}
+
 /// The gate's step and who approved (the approvals the deploy uses), or `None` when the
 /// environment requires no approvals.
 pub(super) fn approval_gate(

@@ -25,6 +25,11 @@ impl<T> Fact<T> {
         matches!(self, Fact::Unknown)
     }
 
+    /// Whether it was looked up.
+    pub fn is_known(&self) -> bool {
+        matches!(self, Fact::Known(_))
+    }
+
     /// The value when known.
     pub fn known(&self) -> Option<&T> {
         match self {

@@ -160,84 +160,8 @@ pub(crate) fn promotion_gates(
     allow_downgrade: bool,
 ) -> Result<Vec<PlannedStep>, Reason> {
     let env_name = target.environment.clone().unwrap_or_default();
-    let mut steps = Vec::new();
-    match facts.target_image.known() {
-        Some(None) => {
-            return Err(refuse(
-                ReasonCode::ImageMissing,
-                match facts.other_spelling.known() {
-                    Some(Some(tag)) => format!(
-                        "no image {image} exists; did you mean `{tag}`? That release's image exists — run the same command with `{tag}`"
-                    ),
-                    _ => format!(
-                        "no image {image} exists; production never builds — release {version} first so it is built and deployed to staging"
-                    ),
-                },
-            ));
-        }
-        known => steps.push(PlannedStep {
-            reason: image_gate_reason(image, known.is_some()),
-            step: Step::GateImageExists {
-                image: image.clone(),
-            },
-        }),
-    }
-    if let Some((source_env, source_ns)) = &target.source {
-        let repository = &image.repository;
-        match facts.source_workloads.known() {
-            Some(workloads) if !runs_completely(workloads, repository, &image.tag) => {
-                let runs = common_tag(workloads, repository)
-                    .unwrap_or_else(|| "no single version".to_owned());
-                let rollout = if workloads.iter().all(|w| w.rollout.state().is_complete()) {
-                    "complete"
-                } else {
-                    "incomplete"
-                };
-                return Err(refuse(
-                    ReasonCode::NotVerifiedOnStaging,
-                    format!(
-                        "`{source_env}` (namespace `{source_ns}`) runs {runs} (rollout {rollout}), not {version} with a complete rollout; deploy and verify {version} on `{source_env}` first"
-                    ),
-                ));
-            }
-            Some(workloads)
-                if target.source_verifies
-                    && !workloads
-                        .iter()
-                        .filter(|w| w.runs_app(repository))
-                        .all(|w| w.audit.verified(&image.tag)) =>
-            {
-                return Err(refuse(
-                    ReasonCode::NotVerifiedOnStaging,
-                    format!(
-                        "`{source_env}` runs {version} with a complete rollout, but its verification has not passed there (no `neuro-deploy.io/verified: {}@…` on every Deployment); run `neuro-deploy verify --env {source_env}`, or deploy a version that passes",
-                        image.tag
-                    ),
-                ));
-            }
-            known => steps.push(PlannedStep {
-                reason: match (known.is_some(), target.source_verifies) {
-                    (true, false) => {
-                        format!("`{source_env}` runs {version} with a complete rollout")
-                    }
-                    (true, true) => format!(
-                        "`{source_env}` runs {version} with a complete rollout and its verification passed there"
-                    ),
-                    (false, false) => format!(
-                        "`{source_env}` must run {version} with a complete rollout — checked at run time"
-                    ),
-                    (false, true) => format!(
-                        "`{source_env}` must run {version} with a complete rollout and a passed verification — checked at run time"
-                    ),
-                },
-                step: Step::GateSourceVerified {
-                    environment: source_env.clone(),
-                    namespace: source_ns.clone(),
-                    version: version.to_string(),
-                },
-            }),
-        }
-    }
+    let mut steps = vec![promotion_image_gate(facts, version, image)?];
+    steps.extend(source_verified_gate(facts, target, version, image)?);
     steps.push(downgrade_gate(
         facts,
         &env_name,
@@ -246,6 +170,98 @@ pub(crate) fn promotion_gates(
         allow_downgrade,
     )?);
     Ok(steps)
+}
+
+/// A promotion never builds: the image must already exist.
+pub(crate) fn promotion_image_gate(
+    facts: &Facts,
+    version: &Version,
+    image: &ImageRef,
+) -> Result<PlannedStep, Reason> {
+    match facts.target_image.known() {
+        Some(None) => Err(refuse(
+            ReasonCode::ImageMissing,
+            match facts.other_spelling.known() {
+                Some(Some(tag)) => format!(
+                    "no image {image} exists; did you mean `{tag}`? That release's image exists — run the same command with `{tag}`"
+                ),
+                _ => format!(
+                    "no image {image} exists; production never builds — release {version} first so it is built and deployed to staging"
+                ),
+            },
+        )),
+        known => Ok(PlannedStep {
+            reason: image_gate_reason(image, known.is_some()),
+            step: Step::GateImageExists {
+                image: image.clone(),
+            },
+        }),
+    }
+}
+
+/// The promotion source runs the version with a complete rollout (and passed checks, where it
+/// has them). `None` when the target has no source.
+pub(crate) fn source_verified_gate(
+    facts: &Facts,
+    target: &Target,
+    version: &Version,
+    image: &ImageRef,
+) -> Result<Option<PlannedStep>, Reason> {
+    let Some((source_env, source_ns)) = &target.source else {
+        return Ok(None);
+    };
+    let repository = &image.repository;
+    match facts.source_workloads.known() {
+        Some(workloads) if !runs_completely(workloads, repository, &image.tag) => {
+            let runs =
+                common_tag(workloads, repository).unwrap_or_else(|| "no single version".to_owned());
+            let rollout = if workloads.iter().all(|w| w.rollout.state().is_complete()) {
+                "complete"
+            } else {
+                "incomplete"
+            };
+            Err(refuse(
+                ReasonCode::NotVerifiedOnStaging,
+                format!(
+                    "`{source_env}` (namespace `{source_ns}`) runs {runs} (rollout {rollout}), not {version} with a complete rollout; deploy and verify {version} on `{source_env}` first"
+                ),
+            ))
+        }
+        Some(workloads)
+            if target.source_verifies
+                && !workloads
+                    .iter()
+                    .filter(|w| w.runs_app(repository))
+                    .all(|w| w.audit.verified(&image.tag)) =>
+        {
+            Err(refuse(
+                ReasonCode::NotVerifiedOnStaging,
+                format!(
+                    "`{source_env}` runs {version} with a complete rollout, but its verification has not passed there (no `neuro-deploy.io/verified: {}@…` on every Deployment); run `neuro-deploy verify --env {source_env}`, or deploy a version that passes",
+                    image.tag
+                ),
+            ))
+        }
+        known => Ok(Some(PlannedStep {
+            reason: match (known.is_some(), target.source_verifies) {
+                (true, false) => format!("`{source_env}` runs {version} with a complete rollout"),
+                (true, true) => format!(
+                    "`{source_env}` runs {version} with a complete rollout and its verification passed there"
+                ),
+                (false, false) => format!(
+                    "`{source_env}` must run {version} with a complete rollout — checked at run time"
+                ),
+                (false, true) => format!(
+                    "`{source_env}` must run {version} with a complete rollout and a passed verification — checked at run time"
+                ),
+            },
+            step: Step::GateSourceVerified {
+                environment: source_env.clone(),
+                namespace: source_ns.clone(),
+                version: version.to_string(),
+            },
+        })),
+    }
 }
 
 /// Why the image gate of a promotion passes (or what it checks at run time).

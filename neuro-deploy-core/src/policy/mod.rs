@@ -26,15 +26,17 @@ mod plan;
 mod status;
 mod steps;
 mod target;
+mod verdicts;
 mod window;
 mod workloads;
 
-pub use approvals::expired_until;
+pub use approvals::{PendingApproval, expired_until, pending_approvals};
 pub use facts::{Fact, Facts};
 pub use intent::Intent;
 pub use plan::{Decision, ImageAction, Plan, PlannedStep, Step};
 pub use status::{Drift, EnvironmentStatus, RolloutSummary};
 pub use target::{Target, target};
+pub use verdicts::{GateVerdict, Verdict, first_refusal, gate_verdicts};
 pub use window::{WindowState, parse_instant, rfc3339, window_state};
 pub use workloads::{
     RunningReleases, app_workloads, common_tag, image_being_replaced, pinned_digest,
@@ -224,7 +226,7 @@ fn decide_inner(event: &Event, config: &Config, facts: &Facts) -> Result<Plan, R
 }
 
 /// A rollback goes only to a version whose image is still in the registry.
-fn rollback_image_gate(facts: &Facts, image: &ImageRef) -> Result<PlannedStep, Reason> {
+pub(super) fn rollback_image_gate(facts: &Facts, image: &ImageRef) -> Result<PlannedStep, Reason> {
     let tag = &image.tag;
     let reason = match facts.target_image.known() {
         Some(None) => {

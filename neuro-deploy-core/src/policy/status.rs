@@ -2,6 +2,8 @@
 //! the rollout stands, whether it counts as verified (what a promotion from it needs), the
 //! last deploy recorded on it, and drift (what runs is not what neuro-deploy recorded).
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::model::Workload;
@@ -35,14 +37,27 @@ pub struct EnvironmentStatus {
     pub verified: bool,
     /// How many app Deployments.
     pub workloads: usize,
+    /// Whether neuro-deploy recorded a deploy on any of them.
+    #[serde(skip)]
+    pub recorded: bool,
     /// The last deploy recorded on them (RFC 3339).
     pub deployed_at: Option<String>,
     /// Who made it.
     pub deployed_by: Option<String>,
     /// App Deployments that do not run what neuro-deploy recorded on them (changed outside it,
-    /// e.g. `kubectl set image`), or that run different versions in one environment. Empty
-    /// where nothing was ever recorded.
+    /// e.g. `kubectl set image`). Empty where nothing was ever recorded.
     pub drift: Vec<Drift>,
+    /// When the app Deployments run different versions: each version and the Deployments that
+    /// run it (`unknown` for one whose containers disagree). Empty when one version runs.
+    pub mixed_versions: BTreeMap<String, Vec<String>>,
+}
+
+impl EnvironmentStatus {
+    /// Whether the environment is not as neuro-deploy left it: a Deployment drifted from its
+    /// record, or — where neuro-deploy recorded something — different versions run.
+    pub fn drifted(&self) -> bool {
+        !self.drift.is_empty() || (self.recorded && !self.mixed_versions.is_empty())
+    }
 }
 
 /// One app Deployment that drifted.
@@ -56,24 +71,34 @@ pub struct Drift {
     pub running: Option<String>,
 }
 
-/// The app Deployments among `apps` that drifted: each whose running version is not its
-/// recorded one, and — when the environment runs more than one version and neuro-deploy
-/// recorded something there — every one of them.
-fn drift(apps: &[&Workload], repository: &str, one_version: bool) -> Vec<Drift> {
-    let recorded_anywhere = apps.iter().any(|w| w.audit.version.is_some());
+/// The app Deployments among `apps` whose running version is not the one recorded on them.
+fn drift(apps: &[&Workload], repository: &str) -> Vec<Drift> {
     apps.iter()
         .filter_map(|w| {
             let running = w.app_tag(repository);
             let recorded = w.audit.version.clone();
-            let differs = recorded.is_some() && running != recorded;
-            let mixed = recorded_anywhere && !one_version;
-            (differs || mixed).then(|| Drift {
+            (recorded.is_some() && running != recorded).then(|| Drift {
                 workload: w.name.clone(),
                 recorded,
                 running,
             })
         })
         .collect()
+}
+
+/// Each version the app Deployments run and who runs it, when they run more than one.
+fn mixed_versions(apps: &[&Workload], repository: &str) -> BTreeMap<String, Vec<String>> {
+    let mut versions: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for w in apps {
+        let running = w
+            .app_tag(repository)
+            .unwrap_or_else(|| "unknown".to_owned());
+        versions.entry(running).or_default().push(w.name.clone());
+    }
+    if versions.len() < 2 {
+        versions.clear();
+    }
+    versions
 }
 
 impl EnvironmentStatus {
@@ -99,7 +124,9 @@ impl EnvironmentStatus {
                 .map(|at| (at, w.audit.deployed_by.clone()))
         });
         EnvironmentStatus {
-            drift: drift(&apps, repository, version.is_some()),
+            drift: drift(&apps, repository),
+            mixed_versions: mixed_versions(&apps, repository),
+            recorded: apps.iter().any(|w| w.audit.version.is_some()),
             image: version.as_ref().map(|v| format!("{repository}:{v}")),
             verified: version
                 .as_ref()

@@ -109,8 +109,10 @@ impl RunningReleases {
     }
 }
 
-/// The version a deploy of `tag` replaces, for the audit trail. A workload already moved to
-/// `tag` by an interrupted run still knows its predecessor from that run's annotations.
+/// The version a deploy of `tag` replaces, for the audit trail: what ran before this run. A
+/// workload already moved to `tag` by an interrupted run still knows its predecessor from that
+/// run's annotations. Where the Deployments run different versions because someone changed
+/// one by hand (drift), what ran is the version neuro-deploy recorded on all of them.
 pub fn version_being_replaced(
     workloads: &[Workload],
     repository: &str,
@@ -125,8 +127,13 @@ pub fn version_being_replaced(
         }
     });
     let first = candidates.next()??;
-    candidates
-        .all(|c| c.as_deref() == Some(first.as_str()))
+    if candidates.all(|c| c.as_deref() == Some(first.as_str())) {
+        return Some(first);
+    }
+    let mut recorded = app_workloads(workloads, repository).map(|w| w.audit.version.clone());
+    let first = recorded.next()??;
+    recorded
+        .all(|r| r.as_deref() == Some(first.as_str()))
         .then_some(first)
 }
 

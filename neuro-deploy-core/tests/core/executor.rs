@@ -972,6 +972,19 @@ async fn re_running_after_a_crash_changes_only_what_is_left() {
         })
         .times(1)
         .returning(|_, _, _| Ok(()));
+    // The one already moved records this deploy too: every app Deployment tells the truth.
+    d.cluster
+        .expect_annotate()
+        .withf(|ns, names, annotations| {
+            let has =
+                |key: &str, value: &str| annotations.iter().any(|(k, v)| k == key && v == value);
+            ns == "staging"
+                && names == ["neuro-ui".to_owned()]
+                && has("neuro-deploy.io/version", "v1.4.0")
+                && has("neuro-deploy.io/previous-version", "v1.3.0")
+        })
+        .times(1)
+        .returning(|_, _, _| Ok(()));
     // Every app Deployment is awaited, not only the one changed by this run.
     d.cluster
         .expect_await_rollout()
@@ -1552,7 +1565,15 @@ async fn a_failed_rollout_quarantines_its_version_and_a_state_that_cannot_be_wri
     let quarantined = written[0].quarantined("v1.4.0").expect("quarantined");
     assert_eq!(quarantined.by, "ops@laptop");
     assert!(quarantined.detail.contains("neuro-ui"), "{quarantined:?}");
+    assert_eq!(quarantined.reason, "rollout_failed", "{quarantined:?}");
     assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+    // The run says what it quarantined and how to clear it.
+    let said = report.quarantined.as_deref().unwrap_or_default();
+    assert!(
+        said.contains("v1.4.0 is quarantined in `staging`")
+            && said.contains("quarantine clear v1.4.0 --env staging"),
+        "{report:#?}"
+    );
 
     // The state cannot be written: the outcome stands, the report says what is missing.
     let mut d = Doubles::new();
@@ -1577,5 +1598,121 @@ async fn a_failed_rollout_quarantines_its_version_and_a_state_that_cannot_be_wri
             .any(|w| w.contains("could not be quarantined")),
         "{:?}",
         report.warnings
+    );
+}
+
+// ---- every gate's verdict; a refusal needing no failing adapter ----
+
+fn frozen_state() -> MockSharedState {
+    use neuro_deploy_core::model::{Freeze, GuardState};
+    state_reading("system:serviceaccount:ci:neuro-deploy", |_| GuardState {
+        freeze: Some(Freeze {
+            by: "alice".into(),
+            at: "2026-11-26T11:00:00Z".into(),
+            reason: "incident 42".into(),
+            until: None,
+        }),
+        ..GuardState::default()
+    })
+}
+
+fn registry_without_credentials() -> MockRegistry {
+    let mut registry = MockRegistry::new();
+    registry.expect_repository_uri().returning(|| {
+        Err(AdapterError::Unauthorized {
+            source: None,
+            service: "ecr",
+            operation: "describing the repository".into(),
+            message: "no AWS credentials were found".into(),
+        })
+    });
+    registry.expect_find().times(0);
+    registry
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_refusal_reports_every_gates_verdict() {
+    let mut d = Doubles::new();
+    d.workloads("leaf-neuro-ui", app("v1.3.0"))
+        .workloads("staging", app("v1.3.0"))
+        .images(&["v1.4.0", "v1.3.0"]);
+    d.no_writes();
+    let report = run_with(d, fast_gate(config()), &promote("v1.4.0"), true).await;
+    assert_eq!(
+        report.reason,
+        Some(ReasonCode::NotVerifiedOnStaging),
+        "{report:#?}"
+    );
+    let verdicts: Vec<(&str, StepStatus)> = report
+        .steps
+        .iter()
+        .map(|s| (s.kind.as_str(), s.status))
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            ("gate_not_frozen", StepStatus::NotRun),
+            ("gate_not_quarantined", StepStatus::NotRun),
+            ("gate_image_exists", StepStatus::Ok),
+            ("gate_source_verified", StepStatus::Refused),
+            ("gate_not_downgrade", StepStatus::Ok),
+            ("gate_workloads", StepStatus::Ok),
+            ("gate_queues_drained", StepStatus::NotRun),
+        ],
+        "{report:#?}"
+    );
+    // Not judged says why: this embedder has no shared state to read.
+    let freeze = step(&report, "gate_not_frozen");
+    assert!(
+        freeze
+            .detail
+            .as_deref()
+            .unwrap_or_default()
+            .starts_with("not judged: "),
+        "{freeze:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_freeze_refuses_although_the_registry_cannot_be_read_and_says_both() {
+    let mut d = Doubles::new();
+    d.workloads("dev", app("v1.3.0"));
+    d.registry = registry_without_credentials();
+    d.state = Some(frozen_state());
+    d.no_writes();
+    let report = run_with(d, config(), &merged("main"), false).await;
+    assert_eq!(report.reason, Some(ReasonCode::Frozen), "{report:#?}");
+    assert_eq!(report.exit_code(), ExitStatus::Refused);
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.contains("no AWS credentials") && w.contains("needs none of it")),
+        "{:?}",
+        report.warnings
+    );
+    assert_eq!(step(&report, "gate_not_frozen").status, StepStatus::Refused);
+    let image = step(&report, "ensure_image");
+    assert_eq!(image.status, StepStatus::NotRun, "{image:?}");
+    assert!(
+        image
+            .detail
+            .as_deref()
+            .unwrap_or_default()
+            .contains("registry"),
+        "{image:?}"
+    );
+
+    // Nothing refuses on what was read: the failure is the outcome, never a pass.
+    let mut d = Doubles::new();
+    d.workloads("dev", app("v1.3.0"));
+    d.registry = registry_without_credentials();
+    d.no_writes();
+    let report = run_with(d, config(), &merged("main"), false).await;
+    assert_eq!(report.outcome, Outcome::Failed, "{report:#?}");
+    assert!(
+        report.message.contains("no AWS credentials"),
+        "{}",
+        report.message
     );
 }

@@ -826,7 +826,8 @@ fn drift_is_what_runs_against_what_was_recorded() {
         workload("neuro-ui", "v1.3.0", complete()),
         workload("neuro-ui-api", "v1.2.0", complete()),
     ];
-    assert!(EnvironmentStatus::of(&mixed, REPO).drift.is_empty());
+    let status = EnvironmentStatus::of(&mixed, REPO);
+    assert!(status.drift.is_empty() && !status.drifted(), "{status:?}");
     // Recorded v1.4.0, running v1.3.0: that Deployment drifted.
     let mut changed = workload("neuro-ui", "v1.3.0", complete());
     changed.audit.version = Some("v1.4.0".into());
@@ -842,11 +843,26 @@ fn drift_is_what_runs_against_what_was_recorded() {
             .drift
             .is_empty()
     );
-    // Two Deployments, one version recorded, two running: both are listed.
+    // Two Deployments, each running what was recorded on it, but not the same version: no
+    // Deployment drifted, the environment runs mixed versions — said once, as such.
     let mut other = workload("neuro-ui-api", "v1.3.0", complete());
     other.audit.version = Some("v1.3.0".into());
-    let status = EnvironmentStatus::of(&[same, other], REPO);
-    assert_eq!(status.drift.len(), 2, "{:?}", status.drift);
+    let status = EnvironmentStatus::of(&[same.clone(), other], REPO);
+    assert!(status.drift.is_empty(), "{:?}", status.drift);
+    assert!(status.drifted());
+    assert_eq!(
+        status.mixed_versions,
+        std::collections::BTreeMap::from([
+            ("v1.3.0".to_owned(), vec!["neuro-ui-api".to_owned()]),
+            ("v1.4.0".to_owned(), vec!["neuro-ui".to_owned()]),
+        ])
+    );
+    // One moved by hand: only that one drifted, though the other's record is the same.
+    let mut moved = workload("neuro-ui-api", "v1.3.0", complete());
+    moved.audit.version = Some("v1.4.0".into());
+    let status = EnvironmentStatus::of(&[same, moved], REPO);
+    let drifted: Vec<&str> = status.drift.iter().map(|d| d.workload.as_str()).collect();
+    assert_eq!(drifted, ["neuro-ui-api"]);
 }
 
 // ---- freeze ----
@@ -952,4 +968,40 @@ fn a_quarantined_version_is_refused_everywhere_but_in_a_rollback_until_cleared()
         &config(),
         &facts,
     ));
+}
+
+#[test]
+fn a_rollback_after_someone_moved_one_deployment_replaces_the_recorded_version() {
+    // v1.4.0 recorded on both; `kubectl set image` moved neuro-ui back to v1.3.0 by hand.
+    let moved = with_previous(
+        workload("neuro-ui", "v1.3.0", complete()),
+        "v1.4.0",
+        "v1.3.0",
+    );
+    let kept = with_previous(
+        workload("neuro-ui-api", "v1.4.0", complete()),
+        "v1.4.0",
+        "v1.3.0",
+    );
+    let mut facts = known(vec![moved, kept]);
+    facts.target_image = Fact::Known(Some(image("v1.3.0")));
+    let rollback = Event::Rollback {
+        env: "staging".into(),
+        skip_queue_gate: None,
+    };
+    let Decision::Proceed(plan) = decide(&rollback, &config(), &facts) else {
+        panic!("a rollback goes");
+    };
+    assert_eq!(plan.version, "v1.3.0");
+    // What ran before this run is what neuro-deploy recorded, not "unknown".
+    assert_eq!(plan.previous_version.as_deref(), Some("v1.4.0"));
+    // Only the Deployment still on v1.4.0 changes; both are awaited (and recorded).
+    let changed: Vec<&str> = plan
+        .changes()
+        .unwrap()
+        .iter()
+        .map(|c| c.workload.as_str())
+        .collect();
+    assert!(changed.iter().all(|w| *w == "neuro-ui-api"), "{changed:?}");
+    assert_eq!(plan.awaited().unwrap(), ["neuro-ui", "neuro-ui-api"]);
 }

@@ -44,6 +44,7 @@ pub fn audit(version: &str, previous: Option<&str>) -> DeployAudit {
         queue_gate_skipped: None,
         overridden: None,
         approved_by: None,
+        rolled_back: None,
     }
 }
 

@@ -24,16 +24,7 @@ async fn carol_is_refused_because(w: &World, why: &str) {
 }
 
 async fn approvals_stored(w: &World) -> String {
-    w.kubectl(&[
-        "get",
-        "configmap",
-        "neuro-deploy",
-        "-n",
-        PRODUCTION,
-        "-o",
-        "jsonpath={.data.approvals}",
-    ])
-    .await
+    w.configmap_key(PRODUCTION, "approvals").await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

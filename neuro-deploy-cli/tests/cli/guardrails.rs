@@ -3,20 +3,6 @@
 
 use crate::world::*;
 
-/// One key of the environment's ConfigMap `neuro-deploy`, as the official kubectl reads it.
-async fn configmap_key(w: &World, namespace: &str, key: &str) -> String {
-    w.kubectl(&[
-        "get",
-        "configmap",
-        "neuro-deploy",
-        "-n",
-        namespace,
-        "-o",
-        &format!("jsonpath={{.data.{key}}}"),
-    ])
-    .await
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_marks_drift_after_a_kubectl_set_image() {
     let w = World::start(fast_sim(), "").await;
@@ -81,7 +67,7 @@ async fn a_freeze_refuses_a_release_rollback_still_works_and_unfreeze_lifts_it()
     assert_eq!(json["environments"][0]["freeze"]["reason"], "incident 42");
     // Every operator and CI run sees it: the official kubectl reads it from the cluster.
     // Who froze it is who the cluster says this run's credentials are, never `$USER@host`.
-    let stored = configmap_key(&w, "staging", "freeze").await;
+    let stored = w.configmap_key("staging", "freeze").await;
     assert!(
         stored.contains("incident 42")
             && stored.contains(r#""by":"kube-sim-admin""#)
@@ -143,7 +129,7 @@ async fn a_freeze_refuses_a_release_rollback_still_works_and_unfreeze_lifts_it()
         (0, Some("unfrozen")),
         "{json:#}\n{stderr}"
     );
-    let stored = configmap_key(&w, "staging", "unfrozen").await;
+    let stored = w.configmap_key("staging", "unfrozen").await;
     assert!(stored.contains("incident closed"), "{stored}");
     let (code, json, stderr) = w.run(&["deploy", "v1.5.0", "--env", "staging"]).await;
     assert_eq!(code, 0, "{json:#}\n{stderr}");
@@ -181,7 +167,7 @@ async fn a_version_rolled_back_by_a_failed_rollout_stays_out_until_cleared() {
     let (code, json, stderr) = w.run(&["deploy", "v9.9.9", "--env", "dev"]).await;
     assert_eq!(code, 4, "{json:#}\n{stderr}");
     // Recorded where every run sees it.
-    let stored = configmap_key(&w, "dev", "quarantine").await;
+    let stored = w.configmap_key("dev", "quarantine").await;
     assert!(stored.contains("v9.9.9"), "{stored}");
 
     // The same deploy again (a re-run pipeline) is refused and writes nothing.

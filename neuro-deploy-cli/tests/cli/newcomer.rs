@@ -13,21 +13,6 @@ use crate::world::*;
 
 const PRODUCTION: &str = "leaf-neuro-ui";
 
-/// One key of an environment's ConfigMap `neuro-deploy`, as the official kubectl reads it.
-async fn configmap_key(w: &World, namespace: &str, key: &str) -> String {
-    w.kubectl(&[
-        "get",
-        "configmap",
-        "neuro-deploy",
-        "-n",
-        namespace,
-        "--ignore-not-found",
-        "-o",
-        &format!("jsonpath={{.data.{key}}}"),
-    ])
-    .await
-}
-
 /// An annotation of a Deployment in `namespace`, as kubectl reads it.
 async fn annotation_of(w: &World, namespace: &str, deployment: &str, key: &str) -> String {
     let key = key.replace('.', "\\.");
@@ -86,7 +71,7 @@ async fn every_command_honours_dry_run_or_refuses_it() {
     );
     assert_eq!(json["dry_run"], true);
     assert_eq!(json["environments"][0]["freeze"]["reason"], "dry");
-    assert_eq!(configmap_key(&w, "staging", "freeze").await, "");
+    assert_eq!(w.configmap_key("staging", "freeze").await, "");
     assert_eq!(
         w.writes_to("staging"),
         staging_writes,
@@ -100,7 +85,7 @@ async fn every_command_honours_dry_run_or_refuses_it() {
         .run(&["freeze", "--env", "staging", "--reason", "incident 7"])
         .await;
     assert_eq!(code, 0);
-    let frozen = configmap_key(&w, "staging", "freeze").await;
+    let frozen = w.configmap_key("staging", "freeze").await;
     let (code, json, _) = w
         .run(&[
             "unfreeze",
@@ -116,8 +101,8 @@ async fn every_command_honours_dry_run_or_refuses_it() {
         (0, Some("would_unfreeze")),
         "{json:#}"
     );
-    assert_eq!(configmap_key(&w, "staging", "freeze").await, frozen);
-    assert_eq!(configmap_key(&w, "staging", "unfrozen").await, "");
+    assert_eq!(w.configmap_key("staging", "freeze").await, frozen);
+    assert_eq!(w.configmap_key("staging", "unfrozen").await, "");
 
     // approve: nothing recorded.
     let (code, json, stderr) = w
@@ -128,7 +113,7 @@ async fn every_command_honours_dry_run_or_refuses_it() {
         (0, Some("would_approve")),
         "{json:#}\n{stderr}"
     );
-    assert_eq!(configmap_key(&w, PRODUCTION, "approvals").await, "");
+    assert_eq!(w.configmap_key(PRODUCTION, "approvals").await, "");
 
     // quarantine clear: the quarantine stays in force.
     w.push_image("v9.9.9").await;
@@ -417,7 +402,7 @@ async fn records_name_the_authenticated_user_and_an_own_approval_is_said_not_to_
         .await;
     assert_eq!(code, 0, "{stderr}");
     assert!(
-        configmap_key(&w, "dev", "freeze")
+        w.configmap_key("dev", "freeze")
             .await
             .contains(r#""by":"bob""#)
     );

@@ -304,6 +304,22 @@ renew_every = "5s"
         kubectl(&self.kubeconfig, args).await
     }
 
+    /// One key of an environment's ConfigMap `neuro-deploy`, as the official kubectl reads it
+    /// (empty when the ConfigMap or the key is not there).
+    pub async fn configmap_key(&self, namespace: &str, key: &str) -> String {
+        self.kubectl(&[
+            "get",
+            "configmap",
+            "neuro-deploy",
+            "-n",
+            namespace,
+            "--ignore-not-found",
+            "-o",
+            &format!("jsonpath={{.data.{key}}}"),
+        ])
+        .await
+    }
+
     /// `kubectl set image` of both app containers of `neuro-ui` in `namespace`, as an operator would.
     pub async fn set_app_image(&self, namespace: &str, image: &str) {
         self.kubectl(&[

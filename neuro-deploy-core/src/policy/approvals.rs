@@ -66,6 +66,20 @@ pub fn pending_approvals(
         .collect()
 }
 
+/// The exact image an approval is of: the digest verified upstream, else the registry's for
+/// the tag (what a deploy of `image` would run).
+pub(super) fn approved_image(image: &ImageRef, facts: &Facts) -> ImageRef {
+    let mut judged = image.clone();
+    if judged.digest.is_none() {
+        judged.digest = facts
+            .target_image
+            .known()
+            .and_then(|found| found.as_ref())
+            .and_then(|found| found.digest.clone());
+    }
+    judged
+}
+
 /// The gate's step and who approved (the approvals the deploy uses), or `None` when the
 /// environment requires no approvals.
 pub(super) fn approval_gate(

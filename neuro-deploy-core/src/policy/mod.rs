@@ -43,7 +43,7 @@ pub use workloads::{
     previous_version, recorded_previous_digest, runs_completely, version_being_replaced,
 };
 
-use approvals::approval_gate;
+use approvals::{approval_gate, approved_image};
 use facts::only_app_workloads;
 use gates::{
     ensure_image_step, freeze_gate, promotion_gates, quarantine_gate, verified_digest, window_gate,
@@ -154,17 +154,13 @@ fn decide_inner(event: &Event, config: &Config, facts: &Facts) -> Result<Plan, R
     }
 
     // Approvals are of the exact image: the digest verified upstream, else the registry's.
-    let approved = {
-        let mut judged = image.clone();
-        if judged.digest.is_none() {
-            judged.digest = facts
-                .target_image
-                .known()
-                .and_then(|found| found.as_ref())
-                .and_then(|found| found.digest.clone());
-        }
-        approval_gate(event, config, &target, facts, &judged)?
-    };
+    let approved = approval_gate(
+        event,
+        config,
+        &target,
+        facts,
+        &approved_image(&image, facts),
+    )?;
     let (approval_step, approved_by) = approved.unzip();
     steps.extend(approval_step);
 

@@ -11,7 +11,7 @@ use crate::config::Config;
 use crate::error::Reason;
 use crate::model::{Event, ImageRef};
 
-use super::approvals::approval_gate;
+use super::approvals::{approval_gate, approved_image};
 use super::facts::{Facts, only_app_workloads};
 use super::gates::{
     downgrade_gate, ensure_image_step, freeze_gate, promotion_image_gate, quarantine_gate,
@@ -277,14 +277,7 @@ fn approvals_verdict(
     facts: &Facts,
     image: &ImageRef,
 ) -> Option<GateVerdict> {
-    let mut judged = image.clone();
-    if judged.digest.is_none() {
-        judged.digest = facts
-            .target_image
-            .known()
-            .and_then(|found| found.as_ref())
-            .and_then(|found| found.digest.clone());
-    }
+    let judged = approved_image(image, facts);
     let known = facts.guard.is_known() && facts.actor.is_known() && facts.now.is_known();
     match approval_gate(event, config, target, facts, &judged) {
         Ok(None) => None,

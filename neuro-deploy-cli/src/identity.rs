@@ -84,9 +84,10 @@ fn local_identity() -> String {
     format!("{user}@{host}")
 }
 
-/// `at` as every time neuro-deploy records is written: RFC 3339, UTC, whole seconds.
-pub fn rfc3339(at: SystemTime) -> String {
-    neuro_deploy_core::policy::rfc3339(chrono::DateTime::<chrono::Utc>::from(at))
+/// The instant now, to whole seconds (as every time neuro-deploy records is written).
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    let now = chrono::Utc::now();
+    chrono::DurationRound::duration_trunc(now, chrono::TimeDelta::seconds(1)).unwrap_or(now)
 }
 
 /// A run context with a fresh run id and the current time.
@@ -96,7 +97,7 @@ pub fn run_context(dry_run: bool) -> RunContext {
     RunContext {
         identity: identity(),
         run_id: format!("{:x}-{:x}", nanos % 0xffff_ffff_ffff, std::process::id()),
-        started_at: rfc3339(now),
+        started_at: self::now(),
         dry_run,
         run_url: run_url_from(|name| std::env::var(name).ok()),
         override_window: None,

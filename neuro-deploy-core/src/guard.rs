@@ -85,7 +85,7 @@ mod tests {
         let written = update(&state, "staging", |s| {
             s.freeze = Some(Freeze {
                 by: "ops".into(),
-                at: "2026-11-29T10:00:00Z".into(),
+                at: "2026-11-29T10:00:00Z".parse().unwrap(),
                 reason: "incident".into(),
                 until: None,
             });

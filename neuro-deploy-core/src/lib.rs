@@ -1,10 +1,12 @@
 //! # neuro-deploy-core
 //!
 //! The pure core of neuro-deploy: domain types ([`Version`], [`ImageRef`], [`Event`] …),
-//! configuration ([`Config`]), the five boundaries adapters implement ([`ImageBuilder`],
-//! [`Registry`], [`QueueInspector`], [`ClusterDeployer`], [`ReleaseSource`]), the release
-//! policy ([`decide`]: event + config + facts → [`Decision`]) and the [`Executor`] that runs a
-//! decision through the traits.
+//! configuration ([`Config`]), the boundaries adapters implement — the five a deploy needs
+//! ([`ImageBuilder`], [`Registry`], [`QueueInspector`], [`ClusterDeployer`],
+//! [`ReleaseSource`]), the shared guardrail state ([`SharedState`]), and the optional
+//! [`HealthChecker`], [`SignalSource`], [`MetricsSink`], [`DeploymentRecorder`] and
+//! [`Notifier`] — the release policy ([`decide`]: event + config + facts → [`Decision`]) and
+//! the [`Executor`] that runs a decision through the traits.
 //!
 //! **What it is not**: it does no I/O of its own and depends on no SDK — no AWS, Kubernetes,
 //! GitHub or HTTP client. Adapter crates (`neuro-deploy-aws`, `-kube`, `-github`, `-codefresh`)
@@ -51,9 +53,10 @@ pub mod executor;
 pub mod guard;
 pub mod hotfix;
 pub mod model;
+pub mod names;
 pub mod notify;
 pub mod policy;
-pub mod telemetry;
+pub use executor::metrics as telemetry;
 pub mod traits;
 pub mod version;
 pub mod words;

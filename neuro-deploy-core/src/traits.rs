@@ -202,8 +202,8 @@ pub trait MetricsSink: Send + Sync {
     ) -> Result<(), AdapterError>;
 }
 
-/// Where deploys are recorded for people. Implemented by `GithubDeployments`
-/// (neuro-deploy-github).
+/// Where deploys are recorded for people. Implemented by `GithubReleases`
+/// (neuro-deploy-github), as GitHub Deployments.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait DeploymentRecorder: Send + Sync {

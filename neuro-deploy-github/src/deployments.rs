@@ -136,7 +136,7 @@ impl DeploymentRecorder for GithubReleases {
                 previous_version: payload("previous_version"),
                 deployed_by: payload("deployed_by")
                     .or_else(|| deployment.creator.as_ref().map(|c| c.login.clone())),
-                at: Some(deployment.created_at.clone()),
+                at: neuro_deploy_core::model::parse_instant(&deployment.created_at),
                 outcome: statuses.into_iter().next().map(|s| s.state),
                 environment: deployment.environment,
             });

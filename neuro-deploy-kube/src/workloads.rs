@@ -73,7 +73,8 @@ impl KubeCluster {
                 version: annotation(annotations::VERSION),
                 previous_version: annotation(annotations::PREVIOUS_VERSION),
                 previous_image: annotation(annotations::PREVIOUS_IMAGE),
-                deployed_at: annotation(annotations::DEPLOYED_AT),
+                deployed_at: annotation(annotations::DEPLOYED_AT)
+                    .and_then(|at| neuro_deploy_core::model::parse_instant(&at)),
                 deployed_by: annotation(annotations::DEPLOYED_BY),
                 verified: annotation(annotations::VERIFIED),
                 rolled_back: annotation(annotations::ROLLED_BACK),

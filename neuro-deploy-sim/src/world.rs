@@ -69,7 +69,7 @@ impl World {
     /// The kube context in [`World::kubeconfig_path`].
     pub const CONTEXT: &'static str = "kube-sim";
 
-    /// Starts kube-sim on 127.0.0.1 and seeds everything: release [`FIRST_RELEASE`] built once
+    /// Starts kube-sim on 127.0.0.1 and seeds everything: release `v1.3.0` built once
     /// and running in `dev`, `staging` and `leaf-neuro-ui`, the queues empty.
     pub async fn start(options: WorldOptions) -> Result<World, String> {
         let config = world_config(&options);

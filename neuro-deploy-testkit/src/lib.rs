@@ -1,6 +1,6 @@
 //! # neuro-deploy-testkit
 //!
-//! Test support for neuro-deploy, not published: [`env`] finds the test servers and tools that
+//! Test support for neuro-deploy, not published: [`env`](mod@env) finds the test servers and tools that
 //! `scripts/test` installs and starts (moto, the official kubectl), and fails loudly with the fix
 //! when they are missing — tests never skip.
 //!

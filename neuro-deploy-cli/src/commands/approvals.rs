@@ -1,6 +1,7 @@
 //! `neuro-deploy approvals list [--env NAME]`: the approvals given in each environment that
 //! requires them and that still count — who approved which version and digest, and until when.
 
+use neuro_deploy_core::model::rfc3339;
 use neuro_deploy_core::policy::{PendingApproval, pending_approvals};
 use neuro_deploy_core::{ExitStatus, SharedState};
 use serde::Serialize;
@@ -35,9 +36,9 @@ pub fn describe(pending: &PendingApproval) -> String {
         "{} by {} at {} ({}), expires {}{}",
         pending.version,
         pending.by,
-        pending.at,
+        rfc3339(pending.at),
         pending.digest.as_deref().unwrap_or("no digest"),
-        pending.expires,
+        rfc3339(pending.expires),
         if pending.reason.is_empty() {
             String::new()
         } else {

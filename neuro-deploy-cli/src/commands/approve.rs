@@ -4,9 +4,7 @@
 //! authenticate as on that cluster (`SelfSubjectReview`), never `$USER` or a CI variable. The
 //! approval is kept in the environment's ConfigMap `neuro-deploy` until a deploy uses it.
 
-use std::time::SystemTime;
-
-use neuro_deploy_core::policy::{expired_until, parse_instant, pinned_digest, runs_completely};
+use neuro_deploy_core::policy::{expired_until, pinned_digest, runs_completely};
 use neuro_deploy_core::{
     Approval, ClusterDeployer, ExitStatus, ReasonCode, SharedState, Version, guard,
 };
@@ -84,12 +82,12 @@ pub async fn run(
         ));
     };
     let by = clusters.authenticated_user(&namespace).await?;
-    let now = crate::identity::rfc3339(SystemTime::now());
+    let now = crate::identity::now();
     let approval = Approval {
         version: tag.clone(),
         digest: Some(digest.clone()),
         by: by.clone(),
-        at: now.clone(),
+        at: now,
         reason: reason.unwrap_or_default().trim().to_owned(),
     };
     let renew = |state: &mut neuro_deploy_core::GuardState| {
@@ -106,11 +104,9 @@ pub async fn run(
     } else {
         guard::update(clusters.as_ref(), &namespace, renew).await?
     };
-    let expired_until = parse_instant(&now)
-        .map(|now| expired_until(now, rule.expire))
-        .unwrap_or_default();
+    let expired_until = expired_until(now, rule.expire);
     let approved_by: Vec<String> = written
-        .approvals_for(&tag, Some(&digest), &expired_until, "")
+        .approvals_for(&tag, Some(&digest), expired_until, "")
         .iter()
         .map(|a| a.by.clone())
         .collect();

@@ -2,16 +2,17 @@
 //! (or all of them) until it is lifted on the record, or until `--for` passes. The freeze lives
 //! in the environment's ConfigMap `neuro-deploy`, so every operator and CI run sees it.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use neuro_deploy_core::config::format_duration;
 use neuro_deploy_core::model::guard::STATE_NAME;
+use neuro_deploy_core::model::rfc3339;
 use neuro_deploy_core::notify::GuardrailChange;
 use neuro_deploy_core::{ExitStatus, Freeze, Unfrozen, guard};
 use serde::Serialize;
 
 use super::{Context, Failure, environment_namespace};
-use crate::identity::{recorded_by, rfc3339};
+use crate::identity::{now, recorded_by};
 use crate::output::SCHEMA_VERSION;
 use crate::wiring;
 
@@ -72,8 +73,10 @@ pub async fn freeze(
             .collect(),
         _ => return Err(Failure::invalid("freeze needs `--env NAME` or `--all`")),
     };
-    let now = SystemTime::now();
-    let until = duration.map(|d| rfc3339(now + d));
+    let now = now();
+    let until = duration
+        .and_then(|d| chrono::Duration::from_std(d).ok())
+        .and_then(|d| now.checked_add_signed(d));
     let mut rows = Vec::new();
     let mut text = String::new();
     for name in names {
@@ -81,12 +84,14 @@ pub async fn freeze(
         let cluster = wiring::kube_cluster(&context.config, &context.cluster, &name).await?;
         let set = Freeze {
             by: recorded_by(&cluster, &namespace).await?,
-            at: rfc3339(now),
+            at: now,
             reason: reason.to_owned(),
-            until: until.clone(),
+            until,
         };
         let lasts = match (&set.until, duration) {
-            (Some(until), Some(d)) => format!("for {} (until {until})", format_duration(d)),
+            (Some(until), Some(d)) => {
+                format!("for {} (until {})", format_duration(d), rfc3339(*until))
+            }
             _ => "until `neuro-deploy unfreeze`".to_owned(),
         };
         let freeze = if context.dry_run {
@@ -148,14 +153,18 @@ pub async fn unfreeze(context: &Context, env: &str, reason: &str) -> Result<Exit
     let cluster = wiring::kube_cluster(&context.config, &context.cluster, env).await?;
     let record = Unfrozen {
         by: recorded_by(&cluster, &namespace).await?,
-        at: rfc3339(SystemTime::now()),
+        at: now(),
         reason: reason.to_owned(),
     };
     let before = neuro_deploy_core::SharedState::read_state(&cluster, &namespace).await?;
-    let was = before
-        .state
-        .freeze_at(&record.at)
-        .map(|f| format!(" (frozen by {} since {}: {})", f.by, f.at, f.reason));
+    let was = before.state.freeze_at(record.at).map(|f| {
+        format!(
+            " (frozen by {} since {}: {})",
+            f.by,
+            rfc3339(f.at),
+            f.reason
+        )
+    });
     let text = if context.dry_run {
         match &was {
             Some(was) => format!(

@@ -1,7 +1,7 @@
 //! `neuro-deploy history`: who deployed which version where, when, and how it ended — from
 //! GitHub Deployments when they are recorded, else from the audit annotations.
 
-use neuro_deploy_core::model::RolledBack;
+use neuro_deploy_core::model::{RolledBack, rfc3339};
 use neuro_deploy_core::{ClusterDeployer, ExitStatus, HistoryEntry};
 
 use super::{Context, EnvironmentReader, Failure, environment_namespace};
@@ -44,7 +44,7 @@ pub async fn run(
             entry.environment,
             entry.version,
             entry.previous_version.as_deref().unwrap_or("-"),
-            entry.at.as_deref().unwrap_or("-"),
+            entry.at.map_or_else(|| "-".to_owned(), rfc3339),
             entry.outcome.as_deref().unwrap_or("-"),
             entry.deployed_by.as_deref().unwrap_or("-"),
         ));
@@ -95,11 +95,11 @@ async fn from_annotations(
             version: audit.version.clone().unwrap_or_default(),
             previous_version: audit.previous_version.clone(),
             deployed_by: audit.deployed_by.clone(),
-            at: audit.deployed_at.clone(),
+            at: audit.deployed_at,
             outcome: None,
         });
     }
     // Newest first, as GitHub lists them.
-    entries.sort_by(|a, b| b.at.cmp(&a.at));
+    entries.sort_by_key(|entry| std::cmp::Reverse(entry.at));
     Ok(entries)
 }

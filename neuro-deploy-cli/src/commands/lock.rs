@@ -1,8 +1,6 @@
 //! `neuro-deploy lock status|break`: who holds an environment's deploy lock, and clearing a
 //! stuck one on the record (report, log, an annotation on the Lease).
 
-use std::time::SystemTime;
-
 use neuro_deploy_core::{ExitStatus, ReasonCode};
 use neuro_deploy_kube::{BreakResult, LeaseInfo};
 
@@ -126,7 +124,7 @@ async fn break_lock(
     let who = recorded_by(&cluster, &namespace).await?;
     let record = format!(
         "{who} at {}{}: {reason}",
-        crate::identity::rfc3339(SystemTime::now()),
+        neuro_deploy_core::model::rfc3339(crate::identity::now()),
         if force { " (forced)" } else { "" }
     );
     // A lock nobody holds is said at once; only a held one is watched first.

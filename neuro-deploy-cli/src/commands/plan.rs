@@ -2,8 +2,6 @@
 //! no credentials; unknown facts show both branches. The clock is read: the deploy windows are
 //! judged now.
 
-use std::time::SystemTime;
-
 use neuro_deploy_core::policy::gate_verdicts;
 use neuro_deploy_core::{Decision, ExitStatus, Fact, Facts, decide};
 
@@ -17,7 +15,7 @@ pub fn run(context: &Context, command: EventCommand) -> Result<ExitStatus, Failu
     let window_override = event::window_override(&command);
     let event = event::from_command(command, &context.config)?;
     let facts = Facts {
-        now: Fact::Known(crate::identity::rfc3339(SystemTime::now())),
+        now: Fact::Known(crate::identity::now()),
         window_override,
         ..Facts::unknown()
     };

@@ -2,15 +2,14 @@
 //! verification failed (or a rollback moved away from them), and clearing one on the record so
 //! it may be deployed there again.
 
-use std::time::SystemTime;
-
+use neuro_deploy_core::model::rfc3339;
 use neuro_deploy_core::notify::GuardrailChange;
 use neuro_deploy_core::{ExitStatus, Quarantined, SharedState, Unfrozen, guard};
 use serde::Serialize;
 
 use super::{Context, Failure, environment_namespace};
 use crate::args::QuarantineCommand;
-use crate::identity::{recorded_by, rfc3339};
+use crate::identity::{now, recorded_by};
 use crate::output::SCHEMA_VERSION;
 use crate::wiring;
 
@@ -60,7 +59,7 @@ async fn list(context: &Context, only: Option<&str>) -> Result<ExitStatus, Failu
         let state = cluster.read_state(&env.namespace).await?.state;
         for q in &state.quarantine {
             let status = match &q.cleared {
-                Some(c) => format!("cleared by {} at {}: {}", c.by, c.at, c.reason),
+                Some(c) => format!("cleared by {} at {}: {}", c.by, rfc3339(c.at), c.reason),
                 None => "quarantined".to_owned(),
             };
             let why = if q.reason.is_empty() {
@@ -70,7 +69,10 @@ async fn list(context: &Context, only: Option<&str>) -> Result<ExitStatus, Failu
             };
             text.push_str(&format!(
                 "{:<12} {:<12} since {} by {} — {why} — {status}\n",
-                env.name, q.version, q.at, q.by
+                env.name,
+                q.version,
+                rfc3339(q.at),
+                q.by
             ));
         }
         rows.push(QuarantineRow {
@@ -118,7 +120,7 @@ async fn clear(
     }
     let record = Unfrozen {
         by: recorded_by(&cluster, &namespace).await?,
-        at: rfc3339(SystemTime::now()),
+        at: now(),
         reason: reason.to_owned(),
     };
     let clear = |state: &mut neuro_deploy_core::GuardState| {

@@ -2,6 +2,7 @@
 //! stands, whether it counts as verified, the last deploy, and drift (the verdicts are the
 //! core's). Exit 1 when an environment drifted or could not be read.
 
+use neuro_deploy_core::model::rfc3339;
 use neuro_deploy_core::policy::{EnvironmentStatus, WindowState, pending_approvals, window_state};
 use neuro_deploy_core::{ClusterDeployer, ExitStatus, SharedState};
 
@@ -13,7 +14,6 @@ use crate::output::documents::{StatusDocument, StatusRow};
 pub async fn run(context: &Context, only: Option<&str>) -> Result<ExitStatus, Failure> {
     let reader = EnvironmentReader::connect(context, only).await?;
     let clock = chrono::Utc::now();
-    let now = neuro_deploy_core::policy::rfc3339(clock);
     let mut rows = Vec::new();
     for env in reader.environments {
         // One unreachable cluster does not hide the others.
@@ -25,7 +25,7 @@ pub async fn run(context: &Context, only: Option<&str>) -> Result<ExitStatus, Fa
         let (status, frozen, approvals, unreachable) = match read.await {
             Ok((workloads, state)) => (
                 Some(EnvironmentStatus::of(&workloads, &reader.repository)),
-                state.state.freeze_at(&now).cloned(),
+                state.state.freeze_at(clock).cloned(),
                 env.approvals.as_ref().map_or_else(Vec::new, |rule| {
                     pending_approvals(&state.state.approvals, rule.expire, clock)
                 }),
@@ -64,7 +64,7 @@ pub async fn run(context: &Context, only: Option<&str>) -> Result<ExitStatus, Fa
             continue;
         };
         let last = match (&status.deployed_at, &status.deployed_by) {
-            (Some(at), by) => format!("{at} by {}", by.as_deref().unwrap_or("-")),
+            (Some(at), by) => format!("{} by {}", rfc3339(*at), by.as_deref().unwrap_or("-")),
             (None, _) => "-".to_owned(),
         };
         let rollout = serde_json::to_value(status.rollout)
@@ -86,12 +86,12 @@ pub async fn run(context: &Context, only: Option<&str>) -> Result<ExitStatus, Fa
                 "frozen: `{}` by {} since {} ({}), {}; only `rollback` writes there\n",
                 row.environment,
                 freeze.by,
-                freeze.at,
+                rfc3339(freeze.at),
                 freeze.reason,
-                freeze
-                    .until
-                    .as_deref()
-                    .map_or_else(|| "until unfrozen".to_owned(), |u| format!("until {u}"))
+                freeze.until.map_or_else(
+                    || "until unfrozen".to_owned(),
+                    |u| format!("until {}", rfc3339(u))
+                )
             ));
         }
     }

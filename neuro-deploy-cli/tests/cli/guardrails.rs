@@ -327,3 +327,44 @@ async fn a_deny_window_active_now_refuses_production_and_an_override_deploys_and
         "{annotation}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_freeze_edited_by_hand_with_an_offset_ends_at_the_instant_it_names() {
+    let w = World::start(fast_sim(), "").await;
+    w.push_image(SHORT).await;
+    // A freeze, then an operator sets its end by hand, as the README says they may: two
+    // minutes ago, written in +05:00 (the text sorts after any `…Z` time of today).
+    let (code, _, stderr) = w
+        .run(&["freeze", "--env", "dev", "--reason", "incident 7"])
+        .await;
+    assert_eq!(code, 0, "{stderr}");
+    let offset = chrono::FixedOffset::east_opt(5 * 3600).unwrap();
+    let ended = (chrono::Utc::now() - chrono::Duration::minutes(2))
+        .with_timezone(&offset)
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, false);
+    assert!(ended.ends_with("+05:00"), "{ended}");
+    let freeze = serde_json::json!({
+        "by": "kube-sim-admin", "at": "2026-01-01T00:00:00Z", "reason": "incident 7", "until": ended,
+    });
+    let patch = serde_json::json!({ "data": { "freeze": freeze.to_string() } });
+    w.kubectl(&[
+        "patch",
+        "configmap",
+        "neuro-deploy",
+        "-n",
+        "dev",
+        "--type",
+        "merge",
+        "-p",
+        &patch.to_string(),
+    ])
+    .await;
+    // Ended two minutes ago: not frozen, and the deploy goes.
+    let (code, json, _) = w.run(&["status", "--env", "dev"]).await;
+    assert!(
+        json["environments"][0]["frozen"].is_null(),
+        "{code} {json:#}"
+    );
+    let (code, json, stderr) = w.run(&["deploy", SHORT, "--env", "dev"]).await;
+    assert_eq!(code, 0, "{json:#}\n{stderr}");
+}

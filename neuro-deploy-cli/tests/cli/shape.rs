@@ -230,6 +230,45 @@ fn no_module_imports_in_a_circle() {
     assert!(circles.is_empty(), "{circles:#?}");
 }
 
+/// The core's top-level modules, lowest first: each imports only modules before it, so no
+/// arrow runs back up (the model describes what the configuration checks; the executor's
+/// metrics are the executor's).
+const CORE_LAYERS: &[&str] = &[
+    "words", "backoff", "version", "error", "names", "config", "model", "traits", "guard",
+    "policy", "hotfix", "executor", "notify",
+];
+
+#[test]
+fn the_cores_modules_import_downwards_only() {
+    let src = root().join("neuro-deploy-core/src");
+    let files: Vec<String> = sources(&src).into_iter().collect();
+    let modules: BTreeSet<String> = files.iter().map(|f| module_of(f)).collect();
+    let top = |module: &str| module.split("::").next().unwrap_or_default().to_owned();
+    let mut upward = Vec::new();
+    for file in &files {
+        let module = module_of(file);
+        if module.is_empty() {
+            continue; // lib.rs re-exports from every layer
+        }
+        let from = top(&module);
+        let Some(level) = CORE_LAYERS.iter().position(|l| *l == from) else {
+            panic!("core module `{from}` ({file}) is in no layer of CORE_LAYERS: place it");
+        };
+        let text = std::fs::read_to_string(src.join(file)).unwrap();
+        for to in references(&module, &text, &modules) {
+            let to = top(&to);
+            if to == from {
+                continue;
+            }
+            let target = CORE_LAYERS.iter().position(|l| *l == to);
+            if target.is_none_or(|t| t > level) {
+                upward.push(format!("{file}: {from} -> {to}"));
+            }
+        }
+    }
+    assert!(upward.is_empty(), "imports that run back up: {upward:#?}");
+}
+
 /// The README's text between `<!-- NAME:start -->` and `<!-- NAME:end -->`.
 fn readme_section(name: &str) -> String {
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();

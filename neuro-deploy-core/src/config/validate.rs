@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::{BuilderKind, Config, ConfigError, Trigger};
 use crate::error::InputError;
-use crate::model::validate_namespace;
+use crate::names::validate_namespace;
 
 impl Config {
     /// Checks every rule and reports every problem at once (one error naming the key when

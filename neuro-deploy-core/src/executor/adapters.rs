@@ -19,7 +19,8 @@ pub struct Adapters {
     pub cluster: Arc<dyn ClusterDeployer>,
     /// Releases; `None` when no GitHub repository is configured.
     pub releases: Option<Arc<dyn ReleaseSource>>,
-    /// The environments' shared guardrail state (a freeze …); `None` when there is none to
-    /// read, and then no guardrail applies.
+    /// The environments' shared guardrail state (a freeze, quarantined versions, approvals).
+    /// Without it those gates cannot be judged, so every run refuses (fails closed) — give an
+    /// in-memory one where nothing is shared.
     pub state: Option<Arc<dyn SharedState>>,
 }

@@ -41,7 +41,7 @@ impl Executor {
         ctx: &RunContext,
     ) -> (Facts, Option<AdapterError>) {
         let mut facts = Facts {
-            now: Fact::Known(ctx.started_at.clone()),
+            now: Fact::Known(ctx.started_at),
             window_override: ctx.override_window.clone(),
             ..Facts::unknown()
         };

@@ -61,7 +61,7 @@ impl Executor {
                     StepEnd::Ok(Some(format!("held by {holder}"))),
                 );
                 if let Some(now) = report.instant() {
-                    self.push_metrics(report, crate::telemetry::lock_taken(now))
+                    self.push_metrics(report, super::metrics::lock_taken(now))
                         .await;
                 }
                 handle

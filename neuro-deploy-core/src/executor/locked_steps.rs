@@ -175,7 +175,7 @@ impl Executor {
         };
         // The guardrails are judged at this instant, not the run's start: a window that
         // opened or a freeze that ended meanwhile counts now.
-        if let Some(now) = report.now() {
+        if let Some(now) = report.instant() {
             facts.now = Fact::Known(now);
         }
         match watch.race(self.read_workloads(&target, &mut facts)).await {
@@ -370,10 +370,10 @@ impl Executor {
             _ => None,
         });
         DeployAudit {
-            version: plan.version.clone(),
+            version: Some(plan.version.clone()),
             previous_version: plan.previous_version.clone(),
             previous_image: plan.previous_image.clone(),
-            deployed_at: ctx.started_at.clone(),
+            deployed_at: ctx.started_at,
             deployed_by: ctx.deployed_by(report.facts.actor.known()),
             change_cause: format!(
                 "neuro-deploy: {} {} to {} by {}",

@@ -17,7 +17,7 @@ use tracing::Instrument;
 use crate::config::Config;
 use crate::error::{AdapterError, Reason, ReasonCode};
 use crate::model::{Event, ImageChange};
-use crate::policy::{Decision, Plan, Step, decide, gate_verdicts, target};
+use crate::policy::{Decision, Plan, Step, decide, gate_verdicts, target, unjudged_in_a_live_run};
 use crate::traits::{DeploymentRecorder, HealthChecker, MetricsSink, SignalSource};
 
 mod adapters;
@@ -27,6 +27,7 @@ mod image;
 mod interrupt;
 mod lock;
 mod locked_steps;
+pub mod metrics;
 mod preview;
 mod progress;
 mod quarantine;
@@ -201,7 +202,7 @@ impl Executor {
 
     async fn run_scoped(&self, event: &Event, ctx: &RunContext, image_only: bool) -> Report {
         let mut report = Report::new(event, ctx.dry_run);
-        report.clock = Some((tokio::time::Instant::now(), ctx.started_at.clone()));
+        report.clock = Some((tokio::time::Instant::now(), ctx.started_at));
         let target = match target(event, &self.config) {
             Ok(target) => target,
             Err(reason) => return report.refused(reason),
@@ -232,13 +233,21 @@ impl Executor {
         if let Some(error) = unread {
             return self.refused_without(event, &facts, report, &error);
         }
+        let verdicts = gate_verdicts(event, &self.config, &facts);
         let mut plan = match decide(event, &self.config, &facts) {
-            Decision::Proceed(plan) => plan,
             Decision::Ignore(reason) => return report.refused(reason),
             Decision::Refuse(reason) => {
-                report.steps = verdict_steps(&gate_verdicts(event, &self.config, &facts));
+                report.steps = verdict_steps(&verdicts);
                 return report.refused(reason);
             }
+            Decision::Proceed(plan) => match unjudged_in_a_live_run(&verdicts) {
+                // Fail closed: a gate this run's adapters cannot judge refuses it.
+                Some(reason) => {
+                    report.steps = verdict_steps(&verdicts);
+                    return report.refused(reason);
+                }
+                None => plan,
+            },
         };
         tracing::Span::current().record("version", plan.version.as_str());
         report.version = Some(plan.version.clone());

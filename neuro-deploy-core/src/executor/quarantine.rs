@@ -63,7 +63,7 @@ impl Executor {
         let entry = Quarantined {
             version: version.clone(),
             by: ctx.identity.clone(),
-            at: ctx.started_at.clone(),
+            at: ctx.started_at,
             reason,
             detail,
             cleared: None,

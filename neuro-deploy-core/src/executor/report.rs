@@ -174,10 +174,10 @@ pub struct Report {
     /// or what a rollback moved away from), and how to clear it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quarantined: Option<String>,
-    /// When the run started, on tokio's clock and as written (RFC 3339): the guardrails are
+    /// When the run started, on tokio's clock and as an instant: the guardrails are
     /// judged again under the lock, and metrics are stamped, at the start plus the time since.
     #[serde(skip)]
-    pub(super) clock: Option<(tokio::time::Instant, String)>,
+    pub(super) clock: Option<(tokio::time::Instant, chrono::DateTime<chrono::Utc>)>,
 }
 
 /// The record a run wrote about its deploy.
@@ -194,13 +194,7 @@ impl Report {
     /// paused-time tests move it).
     pub(super) fn instant(&self) -> Option<chrono::DateTime<chrono::Utc>> {
         let (started, started_at) = self.clock.as_ref()?;
-        let start = crate::policy::parse_instant(started_at)?;
-        Some(start + chrono::Duration::from_std(started.elapsed()).ok()?)
-    }
-
-    /// [`Report::instant`] in RFC 3339.
-    pub(super) fn now(&self) -> Option<String> {
-        self.instant().map(crate::policy::rfc3339)
+        Some(*started_at + chrono::Duration::from_std(started.elapsed()).ok()?)
     }
 
     /// How long the run has taken so far.

@@ -166,16 +166,10 @@ impl Executor {
         report: &Report,
         why: &str,
     ) -> DeployAudit {
+        let workloads = report.facts.target_workloads.known();
+        let repository = &plan.image.repository;
         let recorded = |field: fn(&crate::model::AuditRecord) -> Option<String>| {
-            report.facts.target_workloads.known().and_then(|workloads| {
-                let repository = &plan.image.repository;
-                let mut recorded =
-                    crate::policy::app_workloads(workloads, repository).map(|w| field(&w.audit));
-                let first = recorded.next()??;
-                recorded
-                    .all(|r| r.as_deref() == Some(first.as_str()))
-                    .then_some(first)
-            })
+            workloads.and_then(|w| recorded_alike(w, repository, field))
         };
         let trail = recorded(|audit| audit.previous_version.clone());
         let deployed_by = ctx.deployed_by(report.facts.actor.known());
@@ -183,20 +177,18 @@ impl Executor {
         // when and by whom it was deployed (history shows both, not the restore as a deploy).
         let rolled_back = crate::model::RolledBack {
             version: plan.version.clone(),
-            at: ctx.started_at.clone(),
+            at: ctx.started_at,
             by: deployed_by.clone(),
             why: why.to_owned(),
         };
         DeployAudit {
-            version: plan
-                .previous_version
-                .clone()
-                .unwrap_or_else(|| "previous images".to_owned()),
+            version: plan.previous_version.clone(),
             previous_version: trail,
             // Like the version trail: `None` leaves the recorded previous image as it is.
             previous_image: None,
-            deployed_at: recorded(|audit| audit.deployed_at.clone())
-                .unwrap_or_else(|| ctx.started_at.clone()),
+            deployed_at: workloads
+                .and_then(|w| recorded_alike(w, repository, |audit| audit.deployed_at))
+                .unwrap_or(ctx.started_at),
             deployed_by: recorded(|audit| audit.deployed_by.clone()).unwrap_or(deployed_by),
             change_cause: format!(
                 "neuro-deploy: deploy of {} {why}; previous images restored",
@@ -262,4 +254,17 @@ impl Executor {
             )),
         }
     }
+}
+
+/// What every app Deployment among `workloads` recorded alike in `field`, if they agree.
+fn recorded_alike<T: PartialEq>(
+    workloads: &[crate::model::Workload],
+    repository: &str,
+    field: impl Fn(&crate::model::AuditRecord) -> Option<T>,
+) -> Option<T> {
+    let mut recorded = crate::policy::app_workloads(workloads, repository).map(|w| field(&w.audit));
+    let first = recorded.next()??;
+    recorded
+        .all(|r| r.as_ref() == Some(&first))
+        .then_some(first)
 }

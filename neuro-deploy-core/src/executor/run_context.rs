@@ -9,8 +9,9 @@ pub struct RunContext {
     pub identity: String,
     /// A unique id for this run (lock holder and audit).
     pub run_id: String,
-    /// When the run started, RFC 3339 UTC (written to `neuro-deploy.io/deployed-at`).
-    pub started_at: String,
+    /// When the run started (written to `neuro-deploy.io/deployed-at`).
+    #[serde(with = "crate::model::time::serde_instant")]
+    pub started_at: chrono::DateTime<chrono::Utc>,
     /// Gather facts and evaluate gates, write nothing.
     pub dry_run: bool,
     /// The CI run's page, when known (linked from the deploy's record).

@@ -75,7 +75,7 @@ impl Executor {
             ),
             Step::GateQueuesDrained { queues, regions } => {
                 if let Some(now) = report.instant() {
-                    let samples = crate::telemetry::queue_wait_started(now);
+                    let samples = super::metrics::queue_wait_started(now);
                     self.push_metrics(report, samples).await;
                 }
                 match watch.race(self.wait_for_drained(queues, regions)).await {

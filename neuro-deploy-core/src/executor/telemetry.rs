@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
+use super::metrics as telemetry;
 use crate::model::Sample;
-use crate::telemetry;
 
 use super::Executor;
 use super::report::Report;

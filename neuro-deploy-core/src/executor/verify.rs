@@ -211,7 +211,7 @@ impl Executor {
         version: &str,
         ctx: &RunContext,
     ) -> Result<(), AdapterError> {
-        let value = format!("{version}@{}", ctx.started_at);
+        let value = format!("{version}@{}", crate::model::rfc3339(ctx.started_at));
         self.adapters
             .cluster
             .annotate(

@@ -2,9 +2,10 @@
 //! (the ConfigMap `neuro-deploy`, one JSON value a key): a freeze, quarantined versions, and
 //! approvals.
 //!
-//! Times are RFC 3339 in UTC with whole seconds (`2026-11-29T17:00:00Z`), as neuro-deploy
-//! writes them everywhere, so they compare as text.
+//! Times are instants (`DateTime<Utc>`): read in any RFC 3339 form a person may write by hand,
+//! written in UTC with whole seconds (`2026-11-29T17:00:00Z`); see [`super::time`].
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// The name of the ConfigMap in each environment's namespace.
@@ -50,8 +51,9 @@ pub struct Approval {
     pub digest: Option<String>,
     /// Who: the Kubernetes-authenticated user of the approver's own credentials.
     pub by: String,
-    /// When (RFC 3339, UTC).
-    pub at: String,
+    /// When.
+    #[serde(with = "super::time::serde_instant")]
+    pub at: DateTime<Utc>,
     /// Why, when given.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub reason: String,
@@ -65,8 +67,9 @@ pub struct Quarantined {
     pub version: String,
     /// Who ran the deploy that failed (or the rollback).
     pub by: String,
-    /// When (RFC 3339, UTC).
-    pub at: String,
+    /// When.
+    #[serde(with = "super::time::serde_instant")]
+    pub at: DateTime<Utc>,
     /// Why it was quarantined: `rollout_failed`, `rollback_failed`, `verification_failed`, or
     /// `rolled_back_from` (a rollback moved away from it); empty in records written before
     /// these were kept.
@@ -83,8 +86,9 @@ pub struct Quarantined {
 pub struct Unfrozen {
     /// Who.
     pub by: String,
-    /// When (RFC 3339, UTC).
-    pub at: String,
+    /// When.
+    #[serde(with = "super::time::serde_instant")]
+    pub at: DateTime<Utc>,
     /// Why.
     pub reason: String,
 }
@@ -94,36 +98,41 @@ pub struct Unfrozen {
 pub struct Freeze {
     /// Who froze it (the identity of the run that did).
     pub by: String,
-    /// When (RFC 3339, UTC).
-    pub at: String,
+    /// When.
+    #[serde(with = "super::time::serde_instant")]
+    pub at: DateTime<Utc>,
     /// Why.
     pub reason: String,
-    /// When it ends by itself (RFC 3339, UTC); `None`: only `unfreeze` ends it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub until: Option<String>,
+    /// When it ends by itself; `None`: only `unfreeze` ends it.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "super::time::serde_optional_instant"
+    )]
+    pub until: Option<DateTime<Utc>>,
 }
 
 impl Freeze {
-    /// Whether it holds at `now` (RFC 3339, UTC).
-    pub fn active_at(&self, now: &str) -> bool {
-        self.until.as_deref().is_none_or(|until| now < until)
+    /// Whether it holds at `now`.
+    pub fn active_at(&self, now: DateTime<Utc>) -> bool {
+        self.until.is_none_or(|until| now < until)
     }
 }
 
 impl GuardState {
     /// The freeze that holds at `now`, if any.
-    pub fn freeze_at(&self, now: &str) -> Option<&Freeze> {
+    pub fn freeze_at(&self, now: DateTime<Utc>) -> Option<&Freeze> {
         self.freeze.as_ref().filter(|f| f.active_at(now))
     }
 
     /// The approvals that count for deploying `version` at `digest`: of that version and
-    /// digest, given after `expired_until` (RFC 3339: older ones have expired), not by `runner`
+    /// digest, given after `expired_until` (older ones have expired), not by `runner`
     /// (nobody approves their own deploy); one a person, the latest.
     pub fn approvals_for(
         &self,
         version: &str,
         digest: Option<&str>,
-        expired_until: &str,
+        expired_until: DateTime<Utc>,
         runner: &str,
     ) -> Vec<&Approval> {
         let mut counted: Vec<&Approval> = Vec::new();
@@ -131,7 +140,7 @@ impl GuardState {
             let fits = approval.version == version
                 && digest.is_some()
                 && approval.digest.as_deref() == digest
-                && approval.at.as_str() > expired_until
+                && approval.at > expired_until
                 && approval.by != runner;
             if fits && !counted.iter().any(|a| a.by == approval.by) {
                 counted.push(approval);
@@ -166,15 +175,20 @@ mod tests {
 
     #[test]
     fn a_freeze_with_an_end_ends_by_itself() {
+        let at = |text: &str| crate::model::parse_instant(text).expect("a time");
         let freeze = |until: Option<&str>| Freeze {
             by: "ops".into(),
-            at: "2026-11-29T10:00:00Z".into(),
+            at: at("2026-11-29T10:00:00Z"),
             reason: "incident".into(),
-            until: until.map(str::to_owned),
+            until: until.map(at),
         };
-        assert!(freeze(None).active_at("2099-01-01T00:00:00Z"));
+        assert!(freeze(None).active_at(at("2099-01-01T00:00:00Z")));
         let timed = freeze(Some("2026-11-29T12:00:00Z"));
-        assert!(timed.active_at("2026-11-29T11:59:59Z"));
-        assert!(!timed.active_at("2026-11-29T12:00:00Z"));
+        assert!(timed.active_at(at("2026-11-29T11:59:59Z")));
+        assert!(!timed.active_at(at("2026-11-29T12:00:00Z")));
+        // Written by a person with an offset: the instant it names, not its text.
+        let by_hand = freeze(Some("2026-11-29T13:00:00+05:00"));
+        assert!(!by_hand.active_at(at("2026-11-29T08:00:00Z")));
+        assert!(by_hand.active_at(at("2026-11-29T07:59:59Z")));
     }
 }

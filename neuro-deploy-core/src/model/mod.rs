@@ -2,7 +2,8 @@
 //!
 //! One concept a file: [`image`], [`workload`], [`event`], what the systems answer ([`outside`])
 //! what is recorded about deploys ([`record`]), the guardrail state environments share
-//! ([`guard`]), and what the team's monitoring answers and is told ([`signals`]).
+//! ([`guard`]), what the team's monitoring answers and is told ([`signals`]), and instants
+//! ([`time`]).
 
 pub mod event;
 pub mod guard;
@@ -10,14 +11,17 @@ pub mod image;
 pub mod outside;
 pub mod record;
 pub mod signals;
+pub mod time;
 pub mod workload;
 
-pub use event::{DeployTarget, Event, validate_namespace};
+pub use crate::names::validate_namespace;
+pub use event::{DeployTarget, Event};
 pub use guard::{Approval, Freeze, GuardState, Quarantined, Unfrozen, VersionedState};
 pub use image::{ContainerImage, ImageRef};
 pub use outside::{LockAttempt, LockHandle, QueueDepth, ReleaseInfo, RolloutResult};
 pub use record::{DeploymentPayload, DeploymentRecord, DeploymentState, HistoryEntry};
 pub use signals::{ActiveAlert, QueryAnswer, Sample, Series};
+pub use time::{parse_instant, rfc3339};
 pub use workload::{
     AuditRecord, DeployAudit, ImageChange, RolledBack, RolloutCounts, RolloutState, Workload,
     annotations,

@@ -86,8 +86,9 @@ pub struct HistoryEntry {
     pub previous_version: Option<String>,
     /// Who deployed it.
     pub deployed_by: Option<String>,
-    /// When (RFC 3339).
-    pub at: Option<String>,
+    /// When.
+    #[serde(default, with = "super::time::serde_optional_instant")]
+    pub at: Option<chrono::DateTime<chrono::Utc>>,
     /// The latest state, when the record has one (`success`, `failure` …).
     pub outcome: Option<String>,
 }

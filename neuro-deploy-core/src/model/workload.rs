@@ -90,8 +90,9 @@ pub struct AuditRecord {
     /// `neuro-deploy.io/previous-image`: the exact image (with its digest) the app ran before.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_image: Option<String>,
-    /// `neuro-deploy.io/deployed-at` (RFC 3339).
-    pub deployed_at: Option<String>,
+    /// `neuro-deploy.io/deployed-at` (a value that is no time reads as none).
+    #[serde(default, with = "super::time::serde_optional_instant")]
+    pub deployed_at: Option<chrono::DateTime<chrono::Utc>>,
     /// `neuro-deploy.io/deployed-by`.
     pub deployed_by: Option<String>,
     /// `neuro-deploy.io/verified`: `VERSION@TIME` of the last passed verification.
@@ -109,8 +110,9 @@ pub struct AuditRecord {
 pub struct RolledBack {
     /// The version that was deployed and rolled back.
     pub version: String,
-    /// When that deploy started (RFC 3339, UTC).
-    pub at: String,
+    /// When that deploy started.
+    #[serde(with = "super::time::serde_instant")]
+    pub at: chrono::DateTime<chrono::Utc>,
     /// Who ran it.
     pub by: String,
     /// Why it was rolled back.
@@ -279,15 +281,17 @@ impl ImageChange {
 /// The audit annotations a deploy writes on every Deployment it changes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeployAudit {
-    /// The version being deployed.
-    pub version: String,
+    /// The version being deployed; `None` for a restore of images whose version nobody
+    /// recorded (the annotation is removed: a record never holds what is not a version).
+    pub version: Option<String>,
     /// The version it replaces (what `rollback` goes back to), when known.
     pub previous_version: Option<String>,
     /// The exact image the app ran before (digest included), when one image ran there.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_image: Option<String>,
-    /// When (RFC 3339, UTC).
-    pub deployed_at: String,
+    /// When.
+    #[serde(with = "super::time::serde_instant")]
+    pub deployed_at: chrono::DateTime<chrono::Utc>,
     /// Who: `user@host/run-id`.
     pub deployed_by: String,
     /// A sentence for `kubectl rollout history`.
@@ -312,7 +316,9 @@ impl DeployAudit {
     /// The annotations, keyed as in [`annotations`].
     pub fn to_annotations(&self) -> BTreeMap<String, String> {
         let mut map = BTreeMap::new();
-        map.insert(annotations::VERSION.to_owned(), self.version.clone());
+        if let Some(version) = &self.version {
+            map.insert(annotations::VERSION.to_owned(), version.clone());
+        }
         if let Some(previous) = &self.previous_version {
             map.insert(annotations::PREVIOUS_VERSION.to_owned(), previous.clone());
         }
@@ -321,7 +327,7 @@ impl DeployAudit {
         }
         map.insert(
             annotations::DEPLOYED_AT.to_owned(),
-            self.deployed_at.clone(),
+            super::time::rfc3339(self.deployed_at),
         );
         map.insert(
             annotations::DEPLOYED_BY.to_owned(),
@@ -349,6 +355,7 @@ impl DeployAudit {
     /// them, so an old override or approval is never read as this deploy's.
     pub fn cleared_annotations(&self) -> Vec<&'static str> {
         [
+            (annotations::VERSION, &self.version),
             (annotations::QUEUE_GATE_SKIPPED, &self.queue_gate_skipped),
             (annotations::OVERRIDE, &self.overridden),
             (annotations::APPROVED_BY, &self.approved_by),

@@ -10,16 +10,16 @@ use crate::words::counted;
 use super::facts::Facts;
 use super::plan::{PlannedStep, Step};
 use super::target::{Target, refuse};
-use super::window::{parse_instant, rfc3339};
+use crate::model::rfc3339;
+use chrono::{DateTime, Utc};
 
-/// The instant (RFC 3339) at or before which an approval given at `now` with `expire` to live
-/// has expired.
-pub fn expired_until(now: chrono::DateTime<chrono::Utc>, expire: std::time::Duration) -> String {
+/// The instant at or before which an approval given at `now` with `expire` to live has expired
+/// (the earliest instant there is, when `expire` reaches back past it: none has expired).
+pub fn expired_until(now: DateTime<Utc>, expire: std::time::Duration) -> DateTime<Utc> {
     chrono::Duration::from_std(expire)
         .ok()
         .and_then(|expire| now.checked_sub_signed(expire))
-        .map(rfc3339)
-        .unwrap_or_default()
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
 /// An approval not yet spent and not expired: `approvals list` and `status` show them.
@@ -31,10 +31,12 @@ pub struct PendingApproval {
     pub digest: Option<String>,
     /// Who approved (the Kubernetes-authenticated user).
     pub by: String,
-    /// When (RFC 3339, UTC).
-    pub at: String,
-    /// When it stops counting (RFC 3339, UTC).
-    pub expires: String,
+    /// When.
+    #[serde(with = "crate::model::time::serde_instant")]
+    pub at: DateTime<Utc>,
+    /// When it stops counting.
+    #[serde(with = "crate::model::time::serde_instant")]
+    pub expires: DateTime<Utc>,
     /// Why, when given.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub reason: String,
@@ -45,7 +47,7 @@ pub struct PendingApproval {
 pub fn pending_approvals(
     approvals: &[crate::model::Approval],
     expire: std::time::Duration,
-    now: chrono::DateTime<chrono::Utc>,
+    now: DateTime<Utc>,
 ) -> Vec<PendingApproval> {
     let Ok(expire) = chrono::Duration::from_std(expire) else {
         return Vec::new();
@@ -53,13 +55,13 @@ pub fn pending_approvals(
     approvals
         .iter()
         .filter_map(|approval| {
-            let expires = parse_instant(&approval.at)?.checked_add_signed(expire)?;
+            let expires = approval.at.checked_add_signed(expire)?;
             (expires > now).then(|| PendingApproval {
                 version: approval.version.clone(),
                 digest: approval.digest.clone(),
                 by: approval.by.clone(),
-                at: approval.at.clone(),
-                expires: rfc3339(expires),
+                at: approval.at,
+                expires,
                 reason: approval.reason.clone(),
             })
         })
@@ -113,7 +115,7 @@ pub(super) fn approval_gate(
     let (Some(state), Some(actor), Some(now)) = (
         facts.guard.known(),
         facts.actor.known(),
-        facts.now.known().and_then(|now| parse_instant(now)),
+        facts.now.known().copied(),
     ) else {
         let reason = format!(
             "{} of {} by people other than whoever runs it, within {} — checked at run time",
@@ -125,7 +127,7 @@ pub(super) fn approval_gate(
     };
     let expired_until = expired_until(now, rule.expire);
     let digest = image.digest.as_deref();
-    let counting = state.approvals_for(&image.tag, digest, &expired_until, actor);
+    let counting = state.approvals_for(&image.tag, digest, expired_until, actor);
     let names: Vec<String> = counting.iter().map(|a| a.by.clone()).collect();
     if names.len() >= required {
         let reason = format!(
@@ -143,12 +145,16 @@ pub(super) fn approval_gate(
             "yours, and nobody approves their own deploy"
         } else if digest.is_none() || approval.digest.as_deref() != digest {
             "of another image digest"
-        } else if approval.at.as_str() <= expired_until.as_str() {
+        } else if approval.at <= expired_until {
             "expired"
         } else {
             continue;
         };
-        ignored.push(format!("{} at {} ({why})", approval.by, approval.at));
+        ignored.push(format!(
+            "{} at {} ({why})",
+            approval.by,
+            rfc3339(approval.at)
+        ));
     }
     let approved = if names.is_empty() {
         "nobody has approved it yet".to_owned()

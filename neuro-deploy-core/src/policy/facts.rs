@@ -63,9 +63,9 @@ pub struct Facts {
     /// The target environment's shared guardrail state (a freeze …).
     #[serde(default, skip_serializing_if = "Fact::is_unknown")]
     pub guard: Fact<GuardState>,
-    /// When the run started (RFC 3339, UTC): the instant guardrails are judged at.
+    /// The instant guardrails are judged at: the run's start, and again under the lock.
     #[serde(default, skip_serializing_if = "Fact::is_unknown")]
-    pub now: Fact<String>,
+    pub now: Fact<chrono::DateTime<chrono::Utc>>,
     /// Not read from the world but weighed with it: the operator's reason to deploy outside
     /// the deploy windows (`--override-window --reason`), for this run only.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -4,13 +4,13 @@
 
 use crate::config::{Config, WindowConfig};
 use crate::error::{Reason, ReasonCode};
-use crate::model::{Event, ImageRef};
+use crate::model::{Event, ImageRef, rfc3339};
 use crate::version::Version;
 
 use super::facts::Facts;
 use super::plan::{ImageAction, PlannedStep, Step};
 use super::target::{Target, refuse};
-use super::window::{WindowState, parse_instant, window_state};
+use super::window::{WindowState, window_state};
 use super::workloads::{RunningReleases, common_tag, pinned_digest, runs_completely};
 
 /// The digest a promotion deploys: the one the source environment's app containers are pinned
@@ -348,19 +348,21 @@ pub(super) fn freeze_gate(event: &Event, target: &Target, facts: &Facts) -> Resu
     let (Some(guard), Some(now)) = (facts.guard.known(), facts.now.known()) else {
         return Ok(());
     };
-    let Some(freeze) = guard.freeze_at(now) else {
+    let Some(freeze) = guard.freeze_at(*now) else {
         return Ok(());
     };
     let place = target.environment.as_deref().unwrap_or(&target.namespace);
     let until = match &freeze.until {
-        Some(until) => format!("until {until}"),
+        Some(until) => format!("until {}", rfc3339(*until)),
         None => "until someone unfreezes it".to_owned(),
     };
     Err(refuse(
         ReasonCode::Frozen,
         format!(
             "`{place}` is frozen by {} since {} ({}), {until}; nothing was changed — `rollback` still works, and `neuro-deploy unfreeze --env {place} --reason TEXT` lifts it on the record",
-            freeze.by, freeze.at, freeze.reason
+            freeze.by,
+            rfc3339(freeze.at),
+            freeze.reason
         ),
     ))
 }
@@ -418,7 +420,7 @@ pub(super) fn window_gate(
             state,
         },
     };
-    let Some(now) = facts.now.known().and_then(|now| parse_instant(now)) else {
+    let Some(now) = facts.now.known().copied() else {
         let windows: Vec<String> = env.windows.iter().map(WindowConfig::describe).collect();
         let reason = format!(
             "`{}` must be inside its deploy windows — checked at run time: {}",

@@ -1,6 +1,7 @@
 //! [`Intent`]: what a run of an event would touch and what it needs before it may write, from
 //! config alone — the one answer the binaries ask for before they build adapters or ask anyone
-//! to confirm. The target is resolved once here.
+//! to confirm. The target is resolved here from config alone, by the same [`target`] the
+//! executor resolves it with, so the two never disagree.
 
 use crate::config::Config;
 use crate::error::{Reason, ReasonCode};

@@ -30,14 +30,15 @@ mod verdicts;
 mod window;
 mod workloads;
 
+pub use crate::model::{parse_instant, rfc3339};
 pub use approvals::{PendingApproval, expired_until, pending_approvals};
 pub use facts::{Fact, Facts};
 pub use intent::Intent;
 pub use plan::{Decision, ImageAction, Plan, PlannedStep, Step};
 pub use status::{Drift, EnvironmentStatus, RolloutSummary};
 pub use target::{Target, target};
-pub use verdicts::{GateVerdict, Verdict, first_refusal, gate_verdicts};
-pub use window::{WindowState, parse_instant, rfc3339, window_state};
+pub use verdicts::{GateVerdict, Verdict, first_refusal, gate_verdicts, unjudged_in_a_live_run};
+pub use window::{WindowState, window_state};
 pub use workloads::{
     RunningReleases, app_workloads, common_tag, image_being_replaced, pinned_digest,
     previous_version, recorded_previous_digest, runs_completely, version_being_replaced,

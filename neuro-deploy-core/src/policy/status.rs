@@ -40,8 +40,9 @@ pub struct EnvironmentStatus {
     /// Whether neuro-deploy recorded a deploy on any of them.
     #[serde(skip)]
     pub recorded: bool,
-    /// The last deploy recorded on them (RFC 3339).
-    pub deployed_at: Option<String>,
+    /// The last deploy recorded on them.
+    #[serde(default, with = "crate::model::time::serde_optional_instant")]
+    pub deployed_at: Option<chrono::DateTime<chrono::Utc>>,
     /// Who made it.
     pub deployed_by: Option<String>,
     /// App Deployments that do not run what neuro-deploy recorded on them (changed outside it,
@@ -120,7 +121,6 @@ impl EnvironmentStatus {
         let last = apps.iter().find_map(|w| {
             w.audit
                 .deployed_at
-                .clone()
                 .map(|at| (at, w.audit.deployed_by.clone()))
         });
         EnvironmentStatus {
@@ -135,7 +135,7 @@ impl EnvironmentStatus {
             ready: format!("{available}/{desired}"),
             rollout,
             workloads: apps.len(),
-            deployed_at: last.as_ref().map(|l| l.0.clone()),
+            deployed_at: last.as_ref().map(|l| l.0),
             deployed_by: last.and_then(|l| l.1),
         }
     }

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
-use crate::error::Reason;
+use crate::error::{Reason, ReasonCode};
 use crate::model::{Event, ImageRef};
 
 use super::approvals::{approval_gate, approved_image};
@@ -326,4 +326,20 @@ fn later_gates(event: &Event, config: &Config, target: &super::Target) -> Vec<&'
 /// The first refusal among `verdicts`, with its code.
 pub fn first_refusal(verdicts: &[GateVerdict]) -> Option<&Reason> {
     verdicts.iter().find_map(GateVerdict::refusal)
+}
+
+/// In a live run every gate is judged: the first gate (the queue gate aside, which the
+/// executor judges itself) that could not be, because no adapter supplies what it needs, is a
+/// refusal naming it — a guardrail never passes for want of a fact. `None` when all were judged.
+pub fn unjudged_in_a_live_run(verdicts: &[GateVerdict]) -> Option<Reason> {
+    verdicts.iter().find_map(|gate| match &gate.verdict {
+        Verdict::NotJudged { why } if gate.gate != "gate_queues_drained" => Some(Reason::new(
+            ReasonCode::InvalidInput,
+            format!(
+                "`{}` cannot be judged: {why}; nothing was changed — a run judges every gate, so the executor needs an adapter for each (the freeze, quarantine and approval gates read the shared state: `Adapters::state`)",
+                gate.gate
+            ),
+        )),
+        _ => None,
+    })
 }

@@ -2,7 +2,8 @@
 //! and when that changes. Pure: the instant is an argument (the run's `now` fact). The gate that
 //! judges a run by them is in `gates.rs`.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use crate::model::rfc3339;
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use croner::Cron;
 use serde::{Deserialize, Serialize};
@@ -211,21 +212,9 @@ fn deciding_zone(windows: &[Compiled], at: DateTime<Utc>) -> Option<Tz> {
     })
 }
 
-/// RFC 3339 in UTC with whole seconds, as neuro-deploy writes times everywhere.
-pub fn rfc3339(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
 /// `2026-11-30 08:00 PST` in `zone`.
 fn local(at: DateTime<Utc>, zone: Tz) -> String {
     at.with_timezone(&zone)
         .format("%Y-%m-%d %H:%M %Z")
         .to_string()
-}
-
-/// Reads an RFC 3339 instant (the run's `now`).
-pub fn parse_instant(text: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(text)
-        .ok()
-        .map(|at| at.with_timezone(&Utc))
 }

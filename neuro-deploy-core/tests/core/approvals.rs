@@ -27,7 +27,7 @@ pub fn approval(by: &str, digest: &str, at: &str) -> Approval {
         version: "v1.4.0".into(),
         digest: Some(digest.into()),
         by: by.into(),
-        at: at.into(),
+        at: instant(at),
         reason: String::new(),
     }
 }
@@ -38,7 +38,7 @@ fn promotion(approvals: Vec<Approval>) -> Facts {
     let mut facts = known(app("v1.3.0"));
     facts.source_workloads = Fact::Known(app_pinned("v1.4.0", DIGEST));
     facts.target_image = Fact::Known(Some(image("v1.4.0")));
-    facts.now = Fact::Known("2026-11-29T12:00:00Z".into());
+    facts.now = Fact::Known("2026-11-29T12:00:00Z".parse().unwrap());
     facts.actor = Fact::Known("carol".into());
     facts.guard = Fact::Known(GuardState {
         approvals,

@@ -24,7 +24,7 @@ fn ctx(dry_run: bool) -> RunContext {
     RunContext {
         identity: "ops@laptop".into(),
         run_id: "run-1".into(),
-        started_at: "2026-11-26T12:00:00Z".into(),
+        started_at: "2026-11-26T12:00:00Z".parse().unwrap(),
         dry_run,
         run_url: None,
         override_window: None,
@@ -48,7 +48,8 @@ struct Doubles {
     queues: MockQueueInspector,
     cluster: MockClusterDeployer,
     releases: MockReleaseSource,
-    /// The shared guardrail state, when a test gives one.
+    /// The shared guardrail state: [`nothing_shared`] unless a test gives another (or `None`,
+    /// to see a run fail closed without one).
     state: Option<MockSharedState>,
 }
 
@@ -65,7 +66,7 @@ impl Doubles {
             queues: MockQueueInspector::new(),
             cluster: MockClusterDeployer::new(),
             releases: MockReleaseSource::new(),
-            state: None,
+            state: Some(nothing_shared()),
         }
     }
 
@@ -186,10 +187,10 @@ async fn merge_builds_sets_images_and_awaits_rollout() {
                 && changes
                     .iter()
                     .all(|c| c.image == format!("{REPO}:{SHORT}") && c.container != "envoy")
-                && audit.version == SHORT
+                && audit.version.as_deref() == Some(SHORT)
                 && audit.previous_version.as_deref() == Some("0000000")
                 && audit.deployed_by == "ops@laptop/run-1"
-                && audit.deployed_at == "2026-11-26T12:00:00Z"
+                && audit.deployed_at == instant("2026-11-26T12:00:00Z")
         })
         .times(2)
         .returning(|_, _, _| Ok(()));
@@ -301,7 +302,7 @@ async fn promotion_checks_queues_before_and_after_the_lock_then_deploys() {
         .withf(|ns, changes, audit| {
             ns == "leaf-neuro-ui"
                 && changes.len() == 2
-                && audit.version == "v1.4.0"
+                && audit.version.as_deref() == Some("v1.4.0")
                 && audit.previous_version.as_deref() == Some("v1.3.0")
                 && audit.change_cause.contains("production")
         })
@@ -1098,10 +1099,48 @@ async fn a_rollback_restores_the_recorded_trail() {
     let report = run_with(d, config(), &released("v1.4.0", "main"), false).await;
     assert_eq!(report.outcome, Outcome::RolledBack);
     let audits = audits.lock().unwrap();
-    assert_eq!(audits[0].version, "v1.4.0");
+    assert_eq!(audits[0].version.as_deref(), Some("v1.4.0"));
     assert_eq!(audits[0].previous_version.as_deref(), Some("v1.3.0"));
-    assert_eq!(audits[1].version, "v1.3.0");
+    assert_eq!(audits[1].version.as_deref(), Some("v1.3.0"));
     assert_eq!(audits[1].previous_version.as_deref(), Some("v1.2.0"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_restore_whose_previous_version_is_unknown_records_no_version() {
+    // Two Deployments on different versions, nothing recorded: what ran has no one version.
+    let mut d = Doubles::new();
+    d.workloads(
+        "staging",
+        vec![
+            workload("neuro-ui", "v1.2.0", complete()),
+            workload("neuro-ui-api", "v1.3.0", complete()),
+        ],
+    )
+    .images(&["v1.4.0"])
+    .lock_once("staging");
+    let audits = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&audits);
+    d.cluster.expect_set_images().returning(move |_, _, audit| {
+        sink.lock().unwrap().push(audit.clone());
+        Ok(())
+    });
+    rollout_fails_then_restores(&mut d);
+    let report = run_with(d, config(), &released("v1.4.0", "main"), false).await;
+    assert_eq!(report.outcome, Outcome::RolledBack, "{report:#?}");
+    let audits = audits.lock().unwrap();
+    let restore = audits.last().expect("the restore wrote");
+    assert_eq!(restore.version, None, "never a non-version: {restore:?}");
+    let annotations = restore.to_annotations();
+    assert!(
+        !annotations.contains_key("neuro-deploy.io/version"),
+        "{annotations:?}"
+    );
+    assert!(
+        restore
+            .cleared_annotations()
+            .contains(&"neuro-deploy.io/version"),
+        "the old record is removed, not left to be read as this one"
+    );
 }
 
 mod record_verify;
@@ -1270,7 +1309,7 @@ async fn a_freeze_set_while_a_run_waits_refuses_it_under_the_lock_and_nothing_is
         GuardState {
             freeze: (n > 0).then(|| Freeze {
                 by: "alice".into(),
-                at: "2026-11-26T12:00:00Z".into(),
+                at: "2026-11-26T12:00:00Z".parse().unwrap(),
                 reason: "incident".into(),
                 until: None,
             }),
@@ -1483,7 +1522,7 @@ async fn a_rollback_goes_inside_a_deny_window_into_a_frozen_environment_and_says
     let mut state = state_reading("ops", |_| GuardState {
         freeze: Some(Freeze {
             by: "alice".into(),
-            at: "2026-11-26T11:00:00Z".into(),
+            at: "2026-11-26T11:00:00Z".parse().unwrap(),
             reason: "incident".into(),
             until: None,
         }),
@@ -1519,7 +1558,7 @@ async fn a_version_quarantined_while_a_run_waits_is_refused_under_the_lock() {
             .then(|| Quarantined {
                 version: SHORT.into(),
                 by: "ci".into(),
-                at: "2026-11-26T12:00:00Z".into(),
+                at: "2026-11-26T12:00:00Z".parse().unwrap(),
                 reason: "verification_failed".into(),
                 detail: "5xx".into(),
                 cleared: None,
@@ -1608,7 +1647,7 @@ fn frozen_state() -> MockSharedState {
     state_reading("system:serviceaccount:ci:neuro-deploy", |_| GuardState {
         freeze: Some(Freeze {
             by: "alice".into(),
-            at: "2026-11-26T11:00:00Z".into(),
+            at: "2026-11-26T11:00:00Z".parse().unwrap(),
             reason: "incident 42".into(),
             until: None,
         }),
@@ -1651,8 +1690,8 @@ async fn a_refusal_reports_every_gates_verdict() {
     assert_eq!(
         verdicts,
         [
-            ("gate_not_frozen", StepStatus::NotRun),
-            ("gate_not_quarantined", StepStatus::NotRun),
+            ("gate_not_frozen", StepStatus::Ok),
+            ("gate_not_quarantined", StepStatus::Ok),
             ("gate_image_exists", StepStatus::Ok),
             ("gate_source_verified", StepStatus::Refused),
             ("gate_not_downgrade", StepStatus::Ok),
@@ -1661,15 +1700,54 @@ async fn a_refusal_reports_every_gates_verdict() {
         ],
         "{report:#?}"
     );
-    // Not judged says why: this embedder has no shared state to read.
-    let freeze = step(&report, "gate_not_frozen");
+    // Not judged says why: the queues are looked at only once every other gate passed.
+    let queues = step(&report, "gate_queues_drained");
     assert!(
-        freeze
+        queues
             .detail
             .as_deref()
             .unwrap_or_default()
             .starts_with("not judged: "),
-        "{freeze:?}"
+        "{queues:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_embedder_without_the_shared_state_fails_closed() {
+    use neuro_deploy_core::config::ApprovalsConfig;
+    // No shared-state adapter: a freeze or a quarantine could hold, so nothing deploys.
+    let mut d = Doubles::new();
+    d.workloads("dev", app("v1.3.0")).images(&[SHORT]);
+    d.state = None;
+    d.no_writes();
+    let report = run_with(d, config(), &merged("main"), false).await;
+    assert_eq!(report.reason, Some(ReasonCode::InvalidInput), "{report:#?}");
+    assert!(
+        report
+            .message
+            .contains("`gate_not_frozen` cannot be judged")
+            && report.message.contains("Adapters::state"),
+        "{}",
+        report.message
+    );
+    assert_eq!(step(&report, "gate_not_frozen").status, StepStatus::NotRun);
+
+    // Approvals required: refused the same way, never "checked at run time" and passed.
+    let mut c = fast_gate(config());
+    environment(&mut c, "production").approvals = Some(ApprovalsConfig {
+        required: 2,
+        expire: Duration::from_secs(3600),
+    });
+    let mut d = promotion_doubles();
+    d.state = None;
+    d.no_writes();
+    d.queues_always(EMPTY);
+    let report = run_with(d, c, &promote("v1.4.0"), false).await;
+    assert_eq!(report.reason, Some(ReasonCode::InvalidInput), "{report:#?}");
+    assert_eq!(
+        step(&report, "gate_approvals").status,
+        StepStatus::NotRun,
+        "{report:#?}"
     );
 }
 

@@ -871,9 +871,9 @@ fn frozen(until: Option<&str>) -> neuro_deploy_core::model::GuardState {
     neuro_deploy_core::model::GuardState {
         freeze: Some(neuro_deploy_core::model::Freeze {
             by: "alice".into(),
-            at: "2026-11-29T10:00:00Z".into(),
+            at: "2026-11-29T10:00:00Z".parse().unwrap(),
             reason: "incident 42".into(),
-            until: until.map(str::to_owned),
+            until: until.map(instant),
         }),
         ..Default::default()
     }
@@ -883,7 +883,7 @@ fn frozen(until: Option<&str>) -> neuro_deploy_core::model::GuardState {
 fn a_frozen_environment_refuses_everything_but_a_rollback() {
     let mut facts = known(app("v1.3.0"));
     facts.guard = Fact::Known(frozen(None));
-    facts.now = Fact::Known("2026-11-29T11:00:00Z".into());
+    facts.now = Fact::Known("2026-11-29T11:00:00Z".parse().unwrap());
     let message = refused(
         decide(
             &deploy(SHORT, DeployTarget::Environment("dev".into())),
@@ -917,7 +917,7 @@ fn a_freeze_for_a_while_ends_by_itself() {
     let mut facts = known(app("v1.3.0"));
     facts.target_image = Fact::Known(Some(image(SHORT)));
     facts.guard = Fact::Known(frozen(Some("2026-11-29T12:00:00Z")));
-    facts.now = Fact::Known("2026-11-29T12:00:01Z".into());
+    facts.now = Fact::Known("2026-11-29T12:00:01Z".parse().unwrap());
     plan(decide(
         &deploy(SHORT, DeployTarget::Environment("dev".into())),
         &config(),
@@ -932,7 +932,7 @@ fn a_quarantined_version_is_refused_everywhere_but_in_a_rollback_until_cleared()
         quarantine: vec![Quarantined {
             version: SHORT.into(),
             by: "ci".into(),
-            at: "2026-11-29T10:00:00Z".into(),
+            at: "2026-11-29T10:00:00Z".parse().unwrap(),
             reason: String::new(),
             detail: "Deployment `neuro-ui` failed: ProgressDeadlineExceeded".into(),
             cleared,
@@ -960,7 +960,7 @@ fn a_quarantined_version_is_refused_everywhere_but_in_a_rollback_until_cleared()
     );
     facts.guard = Fact::Known(quarantined(Some(Unfrozen {
         by: "ops".into(),
-        at: "2026-11-29T11:00:00Z".into(),
+        at: "2026-11-29T11:00:00Z".parse().unwrap(),
         reason: "fixed".into(),
     })));
     plan(decide(

@@ -9,6 +9,11 @@ pub const REPO: &str = "123456789012.dkr.ecr.us-west-2.amazonaws.com/neuro-ui";
 pub const SHA: &str = "abc1234def5678abc1234def5678abc1234def56";
 pub const SHORT: &str = "abc1234";
 
+/// An instant written in RFC 3339.
+pub fn instant(text: &str) -> chrono::DateTime<chrono::Utc> {
+    neuro_deploy_core::model::parse_instant(text).expect("an RFC 3339 time")
+}
+
 pub fn sha() -> GitSha {
     GitSha::parse(SHA).unwrap()
 }
@@ -163,7 +168,7 @@ pub fn rollback_facts(now: &str) -> Facts {
     )];
     let mut facts = known(workloads);
     facts.target_image = Fact::Known(Some(image("v1.3.0")));
-    facts.now = Fact::Known(now.to_owned());
+    facts.now = Fact::Known(instant(now));
     facts
 }
 
@@ -177,4 +182,26 @@ pub fn environment<'a>(
         .iter_mut()
         .find(|e| e.name == name)
         .unwrap_or_else(|| panic!("no environment `{name}`"))
+}
+
+/// Shared state where nothing is shared: no freeze, no quarantine, no approvals; writes
+/// succeed; who runs is not known (so `deployed-by` names the run alone). What an embedder with
+/// no guardrails of its own gives, since a run without a shared-state adapter fails closed.
+pub fn nothing_shared() -> neuro_deploy_core::MockSharedState {
+    let mut state = neuro_deploy_core::MockSharedState::new();
+    state.expect_read_state().returning(|_| {
+        Ok(neuro_deploy_core::model::VersionedState {
+            state: neuro_deploy_core::model::GuardState::default(),
+            version: None,
+        })
+    });
+    state.expect_write_state().returning(|_, _, _| Ok(()));
+    state.expect_authenticated_user().returning(|_| {
+        Err(neuro_deploy_core::AdapterError::failed(
+            "kubernetes",
+            "asking who runs",
+            "not known here",
+        ))
+    });
+    state
 }

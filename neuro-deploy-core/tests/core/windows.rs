@@ -161,7 +161,7 @@ fn promotion_at(now: &str) -> neuro_deploy_core::Facts {
     let mut facts = known(app("v1.3.0"));
     facts.source_workloads = Fact::Known(app("v1.4.0"));
     facts.target_image = Fact::Known(Some(image("v1.4.0")));
-    facts.now = Fact::Known(now.to_owned());
+    facts.now = Fact::Known(instant(now));
     facts
 }
 
@@ -226,7 +226,7 @@ fn every_writing_event_is_held_by_a_closed_window_but_a_rollback_goes_and_says_s
     let saturday = "2026-11-28T20:00:00Z";
     let mut facts = known(app("v1.3.0"));
     facts.target_image = Fact::Known(Some(image(SHORT)));
-    facts.now = Fact::Known(saturday.into());
+    facts.now = Fact::Known(instant(saturday));
     for event in [
         merged("main"),
         deploy(SHORT, DeployTarget::Environment("dev".into())),

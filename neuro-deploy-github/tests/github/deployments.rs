@@ -177,7 +177,13 @@ async fn the_history_reads_deployments_and_their_latest_status() {
     assert_eq!(entries[0].outcome.as_deref(), Some("success"));
     assert_eq!(entries[1].version, "v1.3.0");
     assert_eq!(entries[1].outcome.as_deref(), Some("failure"));
-    assert_eq!(entries[1].at.as_deref(), Some("2026-11-20T09:00:00Z"));
+    assert_eq!(
+        entries[1]
+            .at
+            .map(neuro_deploy_core::model::rfc3339)
+            .as_deref(),
+        Some("2026-11-20T09:00:00Z")
+    );
 }
 
 #[tokio::test]

@@ -35,10 +35,10 @@ pub fn settings() -> KubeSettings {
 
 pub fn audit(version: &str, previous: Option<&str>) -> DeployAudit {
     DeployAudit {
-        version: version.to_owned(),
+        version: Some(version.to_owned()),
         previous_version: previous.map(str::to_owned),
         previous_image: None,
-        deployed_at: "2026-11-26T12:00:00Z".to_owned(),
+        deployed_at: "2026-11-26T12:00:00Z".parse().unwrap(),
         deployed_by: "ops@test/run-1".to_owned(),
         change_cause: format!("neuro-deploy: neuro-ui {version} to test by ops@test"),
         queue_gate_skipped: None,

@@ -450,7 +450,7 @@ async fn the_shared_state_is_a_configmap_written_with_the_version_read() {
     let frozen = GuardState {
         freeze: Some(Freeze {
             by: "alice".into(),
-            at: "2026-11-29T10:00:00Z".into(),
+            at: "2026-11-29T10:00:00Z".parse().unwrap(),
             reason: "incident".into(),
             until: None,
         }),

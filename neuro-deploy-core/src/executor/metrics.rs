@@ -9,8 +9,8 @@
 
 use chrono::{DateTime, Utc};
 
+use super::report::{Outcome, Report};
 use crate::config::Config;
-use crate::executor::{Outcome, Report};
 use crate::model::Sample;
 
 /// The `job` label of every group.

@@ -41,11 +41,7 @@ pub async fn update_within(
     bound: std::time::Duration,
     change: impl Fn(&mut GuardState),
 ) -> Result<GuardState, String> {
-    match tokio::time::timeout(bound, update(state, namespace, change)).await {
-        Ok(Ok(written)) => Ok(written),
-        Ok(Err(error)) => Err(crate::error::one_line(&error)),
-        Err(_) => Err(format!("no answer within {}s", bound.as_secs())),
-    }
+    crate::bounded::within(bound, update(state, namespace, change)).await
 }
 
 #[cfg(test)]

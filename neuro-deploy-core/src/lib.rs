@@ -47,6 +47,7 @@
 //! lost after a write), 7 interrupted by a signal (what the run changed was restored).
 
 pub mod backoff;
+pub mod bounded;
 pub mod config;
 pub mod error;
 pub mod executor;

@@ -125,15 +125,9 @@ pub async fn send(notifier: &dyn Notifier, config: &Config, report: &mut Report,
         return;
     }
     let body = message(config, report, who);
-    let warning = match tokio::time::timeout(NOTIFY_BOUND, notifier.notify(&body)).await {
-        Ok(Ok(())) => return,
-        Ok(Err(error)) => error.to_string(),
-        Err(_) => format!(
-            "no answer within {}",
-            crate::config::format_duration(NOTIFY_BOUND)
-        ),
-    };
-    report.warnings.push(unsent(&warning));
+    if let Err(why) = crate::bounded::within(NOTIFY_BOUND, notifier.notify(&body)).await {
+        report.warnings.push(unsent(&why));
+    }
 }
 
 /// A guardrail someone changed on the record.
@@ -183,14 +177,9 @@ pub async fn send_guardrail(
     who: &str,
 ) -> Result<(), String> {
     let body = guardrail_message(config, change, who);
-    match tokio::time::timeout(NOTIFY_BOUND, notifier.notify(&body)).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(error)) => Err(unsent(&error.to_string())),
-        Err(_) => Err(unsent(&format!(
-            "no answer within {}",
-            crate::config::format_duration(NOTIFY_BOUND)
-        ))),
-    }
+    crate::bounded::within(NOTIFY_BOUND, notifier.notify(&body))
+        .await
+        .map_err(|why| unsent(&why))
 }
 
 /// The report's warning for a notification that could not be sent, and why.

@@ -83,23 +83,14 @@ impl Executor {
             return;
         }
         let record = self.deployment_record(event, plan, ctx, report);
-        match tokio::time::timeout(RECORD_BOUND, recorder.start(&record)).await {
-            Ok(Ok(id)) => {
+        match crate::bounded::within(RECORD_BOUND, recorder.start(&record)).await {
+            Ok(id) => {
                 report.recorded = Some(RecordedDeployment {
                     id,
                     state: DeploymentState::InProgress,
                 });
             }
-            Ok(Err(error)) => report
-                .warnings
-                .push(unrecorded(&record, &error.to_string())),
-            Err(_) => report.warnings.push(unrecorded(
-                &record,
-                &format!(
-                    "no answer within {}",
-                    crate::config::format_duration(RECORD_BOUND)
-                ),
-            )),
+            Err(why) => report.warnings.push(unrecorded(&record, &why)),
         }
     }
 
@@ -129,21 +120,12 @@ impl Executor {
         };
         let id = recorded.id;
         let record = self.deployment_record(event, plan, ctx, report);
-        let finished = tokio::time::timeout(
-            RECORD_BOUND,
-            recorder.finish(id, state, &description, &record),
-        )
-        .await;
-        match finished {
-            Ok(Ok(())) => report.recorded = Some(RecordedDeployment { id, state }),
-            Ok(Err(error)) => report.warnings.push(format!(
-                "GitHub Deployment {id} could not be moved to `{}` ({error}); the deploy itself is unaffected",
+        let finished = recorder.finish(id, state, &description, &record);
+        match crate::bounded::within(RECORD_BOUND, finished).await {
+            Ok(()) => report.recorded = Some(RecordedDeployment { id, state }),
+            Err(why) => report.warnings.push(format!(
+                "GitHub Deployment {id} could not be moved to `{}` ({why}); the deploy itself is unaffected",
                 state.as_str()
-            )),
-            Err(_) => report.warnings.push(format!(
-                "GitHub Deployment {id} could not be moved to `{}` (no answer within {}); the deploy itself is unaffected",
-                state.as_str(),
-                crate::config::format_duration(RECORD_BOUND)
             )),
         }
     }

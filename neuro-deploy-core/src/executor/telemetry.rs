@@ -27,11 +27,9 @@ impl Executor {
         let Some(grouping) = telemetry::grouping(&self.config, report) else {
             return;
         };
-        let pushed = tokio::time::timeout(PUSH_BOUND, sink.push(pushgateway, &grouping, &samples));
-        let failure = match pushed.await {
-            Ok(Ok(())) => return,
-            Ok(Err(error)) => crate::error::one_line(&error),
-            Err(_) => format!("no answer within {}s", PUSH_BOUND.as_secs()),
+        let pushed = sink.push(pushgateway, &grouping, &samples);
+        let Err(failure) = crate::bounded::within(PUSH_BOUND, pushed).await else {
+            return;
         };
         let warning = format!(
             "the run's metrics could not be pushed to the Pushgateway ({failure}); the run's outcome is unaffected"

@@ -84,6 +84,8 @@ pub use traits::{
 pub use version::{GitSha, ReleaseTag, Version, VersionError};
 
 #[cfg(any(test, feature = "mocks"))]
+pub use traits::nothing_shared;
+#[cfg(any(test, feature = "mocks"))]
 pub use traits::{
     MockClusterDeployer, MockDeploymentRecorder, MockHealthChecker, MockImageBuilder,
     MockMetricsSink, MockNotifier, MockQueueInspector, MockRegistry, MockReleaseSource,

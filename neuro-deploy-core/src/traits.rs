@@ -234,3 +234,30 @@ pub trait Notifier: Send + Sync {
     /// Sends one message (a JSON body, made by `neuro_deploy_core::notify::message`).
     async fn notify(&self, message: &serde_json::Value) -> Result<(), AdapterError>;
 }
+
+/// A [`MockSharedState`] where nothing is shared: no freeze, no quarantine, no approvals;
+/// writes succeed; who runs is `user`, or not known with `None` (so `deployed-by` names the run
+/// alone). What a test gives a run that has no guardrails of its own — a run without a
+/// shared-state adapter fails closed.
+#[cfg(any(test, feature = "mocks"))]
+pub fn nothing_shared(user: Option<&'static str>) -> MockSharedState {
+    let mut state = MockSharedState::new();
+    state.expect_read_state().returning(|_| {
+        Ok(VersionedState {
+            state: GuardState::default(),
+            version: None,
+        })
+    });
+    state.expect_write_state().returning(|_, _, _| Ok(()));
+    state
+        .expect_authenticated_user()
+        .returning(move |_| match user {
+            Some(user) => Ok(user.to_owned()),
+            None => Err(AdapterError::failed(
+                "kubernetes",
+                "asking who runs",
+                "not known here",
+            )),
+        });
+    state
+}

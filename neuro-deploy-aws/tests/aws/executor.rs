@@ -95,7 +95,9 @@ async fn promote(
         cluster: Arc::new(cluster),
         releases: None,
         // Nothing shared here; a run without a shared-state adapter would fail closed.
-        state: Some(Arc::new(nothing_shared())),
+        state: Some(Arc::new(neuro_deploy_core::nothing_shared(Some(
+            "system:serviceaccount:ci:neuro-deploy",
+        )))),
     };
     let event = Event::Promote {
         version: Version::parse("v1.4.0").unwrap(),
@@ -185,20 +187,4 @@ async fn promotion_waits_for_a_job_in_flight_in_one_region() {
             .is_some_and(|i| i.starts_with(&format!("{uri}:v1.4.0@sha256:"))),
         "{deployed:#?}"
     );
-}
-
-/// Shared state where nothing is shared: no freeze, quarantine or approval; writes succeed.
-fn nothing_shared() -> neuro_deploy_core::MockSharedState {
-    let mut state = neuro_deploy_core::MockSharedState::new();
-    state.expect_read_state().returning(|_| {
-        Ok(neuro_deploy_core::model::VersionedState {
-            state: neuro_deploy_core::model::GuardState::default(),
-            version: None,
-        })
-    });
-    state.expect_write_state().returning(|_, _, _| Ok(()));
-    state
-        .expect_authenticated_user()
-        .returning(|_| Ok("system:serviceaccount:ci:neuro-deploy".to_owned()));
-    state
 }

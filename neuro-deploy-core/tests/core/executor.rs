@@ -66,7 +66,7 @@ impl Doubles {
             queues: MockQueueInspector::new(),
             cluster: MockClusterDeployer::new(),
             releases: MockReleaseSource::new(),
-            state: Some(nothing_shared()),
+            state: Some(neuro_deploy_core::nothing_shared(None)),
         }
     }
 

@@ -183,25 +183,3 @@ pub fn environment<'a>(
         .find(|e| e.name == name)
         .unwrap_or_else(|| panic!("no environment `{name}`"))
 }
-
-/// Shared state where nothing is shared: no freeze, no quarantine, no approvals; writes
-/// succeed; who runs is not known (so `deployed-by` names the run alone). What an embedder with
-/// no guardrails of its own gives, since a run without a shared-state adapter fails closed.
-pub fn nothing_shared() -> neuro_deploy_core::MockSharedState {
-    let mut state = neuro_deploy_core::MockSharedState::new();
-    state.expect_read_state().returning(|_| {
-        Ok(neuro_deploy_core::model::VersionedState {
-            state: neuro_deploy_core::model::GuardState::default(),
-            version: None,
-        })
-    });
-    state.expect_write_state().returning(|_, _, _| Ok(()));
-    state.expect_authenticated_user().returning(|_| {
-        Err(neuro_deploy_core::AdapterError::failed(
-            "kubernetes",
-            "asking who runs",
-            "not known here",
-        ))
-    });
-    state
-}

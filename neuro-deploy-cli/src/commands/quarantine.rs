@@ -62,11 +62,7 @@ async fn list(context: &Context, only: Option<&str>) -> Result<ExitStatus, Failu
                 Some(c) => format!("cleared by {} at {}: {}", c.by, rfc3339(c.at), c.reason),
                 None => "quarantined".to_owned(),
             };
-            let why = if q.reason.is_empty() {
-                q.detail.clone()
-            } else {
-                format!("{}: {}", q.reason, q.detail)
-            };
+            let why = q.why();
             text.push_str(&format!(
                 "{:<12} {:<12} since {} by {} — {why} — {status}\n",
                 env.name,

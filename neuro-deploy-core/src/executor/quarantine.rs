@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use crate::guard;
-use crate::model::{Event, Quarantined};
+use crate::model::{Event, QuarantineReason, Quarantined};
 use crate::policy::Plan;
 
 use super::report::Report;
@@ -34,23 +34,23 @@ impl Executor {
         let (version, reason, detail) = match (ending, event) {
             (Ending::RolledBack(why), _) => (
                 plan.version.clone(),
-                "rollout_failed".to_owned(),
+                QuarantineReason::RolloutFailed,
                 why.clone(),
             ),
             (Ending::RollbackFailed(why), _) => (
                 plan.version.clone(),
-                "rollback_failed".to_owned(),
+                QuarantineReason::RollbackFailed,
                 why.clone(),
             ),
             (Ending::VerificationFailed(why), _) => (
                 plan.version.clone(),
-                "verification_failed".to_owned(),
+                QuarantineReason::VerificationFailed,
                 why.clone(),
             ),
             (Ending::Deployed, Event::Rollback { .. }) => match &plan.previous_version {
                 Some(left) => (
                     left.clone(),
-                    "rolled_back_from".to_owned(),
+                    QuarantineReason::RolledBackFrom,
                     format!(
                         "`rollback` moved `{}` back to {}",
                         plan.namespace, plan.version
@@ -64,7 +64,7 @@ impl Executor {
             version: version.clone(),
             by: ctx.identity.clone(),
             at: ctx.started_at,
-            reason,
+            reason: Some(reason),
             detail,
             cleared: None,
         };

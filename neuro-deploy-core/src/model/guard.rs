@@ -70,15 +70,63 @@ pub struct Quarantined {
     /// When.
     #[serde(with = "super::time::serde_instant")]
     pub at: DateTime<Utc>,
-    /// Why it was quarantined: `rollout_failed`, `rollback_failed`, `verification_failed`, or
-    /// `rolled_back_from` (a rollback moved away from it); empty in records written before
-    /// these were kept.
-    pub reason: String,
+    /// Why it was quarantined; `None` in records written before reasons were kept (`""`).
+    #[serde(default, deserialize_with = "quarantine_reason")]
+    pub reason: Option<QuarantineReason>,
     /// What failed: the Deployment or check, or the rollback's why.
     pub detail: String,
     /// Who cleared it, when and why: then it may be deployed again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cleared: Option<Unfrozen>,
+}
+
+/// Why a version was quarantined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QuarantineReason {
+    /// Its rollout failed and was rolled back.
+    RolloutFailed,
+    /// Its rollout failed and restoring the previous images failed too.
+    RollbackFailed,
+    /// Its checks after the rollout failed and it was rolled back.
+    VerificationFailed,
+    /// `rollback` moved the environment away from it.
+    RolledBackFrom,
+}
+
+impl QuarantineReason {
+    /// The word reports and the ConfigMap spell it with (`rollout_failed` …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QuarantineReason::RolloutFailed => "rollout_failed",
+            QuarantineReason::RollbackFailed => "rollback_failed",
+            QuarantineReason::VerificationFailed => "verification_failed",
+            QuarantineReason::RolledBackFrom => "rolled_back_from",
+        }
+    }
+}
+
+/// A quarantine's reason as stored: one of [`QuarantineReason`], or `""` (older records) for
+/// none.
+fn quarantine_reason<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<QuarantineReason>, D::Error> {
+    let text = Option::<String>::deserialize(d)?.unwrap_or_default();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    QuarantineReason::deserialize(serde::de::value::StrDeserializer::<D::Error>::new(&text))
+        .map(Some)
+}
+
+impl Quarantined {
+    /// Why, for people: the reason and what failed (`rollout_failed: Deployment …`).
+    pub fn why(&self) -> String {
+        match self.reason {
+            Some(reason) => format!("{}: {}", reason.as_str(), self.detail),
+            None => self.detail.clone(),
+        }
+    }
 }
 
 /// Who lifted a freeze, when and why.
@@ -190,5 +238,22 @@ mod tests {
         let by_hand = freeze(Some("2026-11-29T13:00:00+05:00"));
         assert!(!by_hand.active_at(at("2026-11-29T08:00:00Z")));
         assert!(by_hand.active_at(at("2026-11-29T07:59:59Z")));
+    }
+
+    #[test]
+    fn a_quarantine_reason_is_typed_and_older_records_without_one_still_read() {
+        use super::{QuarantineReason, Quarantined};
+        let written = r#"{"version":"v1.5.0","by":"ci","at":"2026-11-29T10:00:00Z","reason":"rollout_failed","detail":"Deployment `neuro-ui` failed"}"#;
+        let read: Quarantined = serde_json::from_str(written).expect("reads");
+        assert_eq!(read.reason, Some(QuarantineReason::RolloutFailed));
+        assert_eq!(read.why(), "rollout_failed: Deployment `neuro-ui` failed");
+        let older = written.replace("rollout_failed", "");
+        let read: Quarantined = serde_json::from_str(&older).expect("reads");
+        assert_eq!(
+            (read.reason, read.why().as_str()),
+            (None, "Deployment `neuro-ui` failed")
+        );
+        let unknown = written.replace("rollout_failed", "tired");
+        assert!(serde_json::from_str::<Quarantined>(&unknown).is_err());
     }
 }

@@ -16,7 +16,9 @@ pub mod workload;
 
 pub use crate::names::validate_namespace;
 pub use event::{DeployTarget, Event};
-pub use guard::{Approval, Freeze, GuardState, Quarantined, Unfrozen, VersionedState};
+pub use guard::{
+    Approval, Freeze, GuardState, QuarantineReason, Quarantined, Unfrozen, VersionedState,
+};
 pub use image::{ContainerImage, ImageRef};
 pub use outside::{LockAttempt, LockHandle, QueueDepth, ReleaseInfo, RolloutResult};
 pub use record::{DeploymentPayload, DeploymentRecord, DeploymentState, HistoryEntry};

@@ -382,11 +382,7 @@ pub(super) fn quarantine_gate(
         return Ok(());
     };
     let place = target.environment.as_deref().unwrap_or(&target.namespace);
-    let why = if quarantined.reason.is_empty() {
-        quarantined.detail.clone()
-    } else {
-        format!("{}: {}", quarantined.reason, quarantined.detail)
-    };
+    let why = quarantined.why();
     Err(refuse(
         ReasonCode::VersionQuarantined,
         format!(

@@ -1559,7 +1559,7 @@ async fn a_version_quarantined_while_a_run_waits_is_refused_under_the_lock() {
                 version: SHORT.into(),
                 by: "ci".into(),
                 at: "2026-11-26T12:00:00Z".parse().unwrap(),
-                reason: "verification_failed".into(),
+                reason: Some(neuro_deploy_core::model::QuarantineReason::VerificationFailed),
                 detail: "5xx".into(),
                 cleared: None,
             })
@@ -1604,7 +1604,11 @@ async fn a_failed_rollout_quarantines_its_version_and_a_state_that_cannot_be_wri
     let quarantined = written[0].quarantined("v1.4.0").expect("quarantined");
     assert_eq!(quarantined.by, "ops@laptop");
     assert!(quarantined.detail.contains("neuro-ui"), "{quarantined:?}");
-    assert_eq!(quarantined.reason, "rollout_failed", "{quarantined:?}");
+    assert_eq!(
+        quarantined.reason,
+        Some(neuro_deploy_core::model::QuarantineReason::RolloutFailed),
+        "{quarantined:?}"
+    );
     assert!(report.warnings.is_empty(), "{:?}", report.warnings);
     // The run says what it quarantined and how to clear it.
     let said = report.quarantined.as_deref().unwrap_or_default();

@@ -933,7 +933,7 @@ fn a_quarantined_version_is_refused_everywhere_but_in_a_rollback_until_cleared()
             version: SHORT.into(),
             by: "ci".into(),
             at: "2026-11-29T10:00:00Z".parse().unwrap(),
-            reason: String::new(),
+            reason: None,
             detail: "Deployment `neuro-ui` failed: ProgressDeadlineExceeded".into(),
             cleared,
         }],

@@ -23,7 +23,7 @@
 //! let event = Event::Released {
 //!     tag: "v1.4.0".to_owned(),
 //!     sha: Some(GitSha::parse("abc1234def5678abc1234def5678abc1234def56").unwrap()),
-//!     target_branch: Some("main".to_owned()),
+//!     target_branch: Some("main".into()),
 //!     prerelease: false,
 //!     draft: false,
 //! };
@@ -66,9 +66,9 @@ pub use backoff::Backoff;
 pub use config::{Config, ConfigError, EnvironmentConfig, RunOverrides, Trigger};
 pub use error::{AdapterError, Cause, ExitStatus, InputError, Reason, ReasonCode, causes};
 pub use executor::{
-    Adapters, CLEANUP_BOUND, Executor, Interrupt, Interrupter, Observer, Outcome, Preview,
-    PreviewVerdict, Progress, QueueSample, Report, RunContext, Silent, StepReport, StepStatus,
-    Verification, interrupt_channel, sample_queues,
+    Adapters, CLEANUP_BOUND, Executor, ExecutorBuilder, Interrupt, Interrupter, MissingAdapter,
+    Observer, Outcome, Preview, PreviewVerdict, Progress, QueueSample, Report, RunContext, Silent,
+    StepReport, StepStatus, Verification, interrupt_channel, sample_queues,
 };
 pub use model::{
     Approval, DeployAudit, DeployTarget, DeploymentPayload, DeploymentRecord, DeploymentState,

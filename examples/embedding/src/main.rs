@@ -23,7 +23,7 @@ fn main() -> ExitCode {
     let event = Event::Released {
         tag,
         sha: Some(sha),
-        target_branch: Some("main".to_owned()),
+        target_branch: Some("main".into()),
         prerelease: false,
         draft: false,
     };

@@ -56,7 +56,7 @@ pub fn from_command(command: EventCommand, config: &Config) -> Result<Event, Fai
         EventCommand::Released(a) => Event::Released {
             tag: a.tag,
             sha: a.sha,
-            target_branch: a.target,
+            target_branch: a.target.map(Into::into),
             prerelease: a.prerelease,
             draft: a.draft,
         },
@@ -112,7 +112,7 @@ pub async fn complete_release(
         ..
     } = &mut event
     {
-        target_branch.get_or_insert(found.target);
+        target_branch.get_or_insert(found.target.into());
         *prerelease |= found.prerelease;
         *draft |= found.draft;
     }

@@ -2,7 +2,7 @@
 //! comes to: a gate that refuses on what was read is the outcome, with the failure beside it.
 
 use crate::error::AdapterError;
-use crate::model::Event;
+use crate::model::{Event, ReleaseTarget};
 use crate::policy::{
     Fact, Facts, GateVerdict, Target, Verdict, first_refusal, gate_verdicts, previous_version,
 };
@@ -137,17 +137,13 @@ impl Executor {
         }
         facts.target_image = Fact::Known(target_image);
         if let Event::Released {
-            target_branch: Some(branch),
+            target_branch: Some(ReleaseTarget::Commit(sha)),
             ..
         } = event
-            && !self.config.is_release_branch(branch)
-            && let (Some(releases), Ok(sha)) = (
-                &self.adapters.releases,
-                crate::version::GitSha::parse(branch),
-            )
+            && let Some(releases) = &self.adapters.releases
         {
             let contained = releases
-                .branch_contains(&self.config.git.main_branch, &sha)
+                .branch_contains(&self.config.git.main_branch, sha)
                 .await?;
             facts.target_on_release_branch = Fact::Known(contained);
         }

@@ -22,6 +22,7 @@ use crate::traits::{DeploymentRecorder, HealthChecker, MetricsSink, SignalSource
 
 mod adapters;
 mod approvals;
+mod builder;
 mod gather;
 mod image;
 mod interrupt;
@@ -41,6 +42,7 @@ mod telemetry;
 mod verify;
 
 pub use adapters::Adapters;
+pub use builder::{ExecutorBuilder, MissingAdapter};
 pub use interrupt::{CLEANUP_BOUND, Interrupt, Interrupter, interrupt_channel};
 pub use preview::{Preview, PreviewVerdict};
 pub use progress::{Observer, Progress, Silent};
@@ -89,6 +91,7 @@ enum Ending {
 ///
 /// | file | methods |
 /// |---|---|
+/// | `builder.rs` | `builder` (checked: every gate and check the config asks for has its adapter) |
 /// | `mod.rs` | building (`new`, `with_*`), `run`, `prepare_image`, `run_scoped`, `execute`, `await_as_set` |
 /// | `gather.rs` | `read_workloads`, `gather_facts`, `read_cluster_facts`, `read_registry_facts`, `refused_without` |
 /// | `preview.rs` | `preview` |

@@ -24,8 +24,8 @@ pub enum Event {
         tag: String,
         /// The tag's commit, when the caller knows it.
         sha: Option<GitSha>,
-        /// `target_commitish`: a branch name or a SHA, when known.
-        target_branch: Option<String>,
+        /// `target_commitish`: a branch, or a commit by its full SHA, when known.
+        target_branch: Option<ReleaseTarget>,
         /// Pre-release flag.
         prerelease: bool,
         /// Draft flag.
@@ -86,6 +86,71 @@ impl fmt::Display for DeployTarget {
         match self {
             DeployTarget::Environment(env) => write!(f, "environment `{env}`"),
             DeployTarget::Namespace(ns) => write!(f, "namespace `{ns}`"),
+        }
+    }
+}
+
+/// What a release targets (GitHub's `target_commitish`): a branch, or a commit named by its
+/// full SHA. Read once from the text, so no rule reads the text again; written back as it was.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum ReleaseTarget {
+    /// A branch (`main`, `hotfix/v1.4.1`).
+    Branch(String),
+    /// A commit, by its full 40-character SHA.
+    Commit(GitSha),
+}
+
+impl From<String> for ReleaseTarget {
+    /// A full SHA is a commit; anything else names a branch.
+    fn from(text: String) -> ReleaseTarget {
+        match GitSha::parse(&text) {
+            Ok(sha) if text.len() == GitSha::MAX_LEN => ReleaseTarget::Commit(sha),
+            _ => ReleaseTarget::Branch(text),
+        }
+    }
+}
+
+impl From<&str> for ReleaseTarget {
+    fn from(text: &str) -> ReleaseTarget {
+        ReleaseTarget::from(text.to_owned())
+    }
+}
+
+impl From<ReleaseTarget> for String {
+    fn from(target: ReleaseTarget) -> String {
+        target.to_string()
+    }
+}
+
+impl fmt::Display for ReleaseTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReleaseTarget::Branch(branch) => f.write_str(branch),
+            ReleaseTarget::Commit(sha) => write!(f, "{sha}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ReleaseTarget;
+
+    #[test]
+    fn a_release_target_is_read_once_as_a_branch_or_a_full_sha_and_written_back_as_it_was() {
+        let sha = "abc1234def5678abc1234def5678abc1234def56";
+        assert!(matches!(ReleaseTarget::from(sha), ReleaseTarget::Commit(_)));
+        for branch in ["main", "hotfix/v1.4.1", "abc1234"] {
+            assert_eq!(
+                ReleaseTarget::from(branch),
+                ReleaseTarget::Branch(branch.to_owned())
+            );
+        }
+        for text in [sha, "hotfix/v1.4.1"] {
+            let json = serde_json::to_string(&ReleaseTarget::from(text)).expect("writes");
+            assert_eq!(json, format!("\"{text}\""));
+            let back: ReleaseTarget = serde_json::from_str(&json).expect("reads");
+            assert_eq!(back, ReleaseTarget::from(text));
         }
     }
 }

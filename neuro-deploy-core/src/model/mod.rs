@@ -15,7 +15,7 @@ pub mod time;
 pub mod workload;
 
 pub use crate::names::validate_namespace;
-pub use event::{DeployTarget, Event};
+pub use event::{DeployTarget, Event, ReleaseTarget};
 pub use guard::{
     Approval, Freeze, GuardState, QuarantineReason, Quarantined, Unfrozen, VersionedState,
 };

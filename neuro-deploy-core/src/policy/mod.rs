@@ -50,12 +50,12 @@ use gates::{
     ensure_image_step, freeze_gate, promotion_gates, quarantine_gate, verified_digest, window_gate,
 };
 use steps::{deploy_steps, offline_rollback_plan};
-use target::{ignore, looks_like_full_sha, refuse};
+use target::{ignore, refuse};
 use workloads::image_changes;
 
 use crate::config::Config;
 use crate::error::{Reason, ReasonCode};
-use crate::model::{Event, ImageRef};
+use crate::model::{Event, ImageRef, ReleaseTarget};
 
 /// Decides what to do. Pure: no I/O, no clock.
 pub fn decide(event: &Event, config: &Config, facts: &Facts) -> Decision {
@@ -102,18 +102,16 @@ fn decide_inner(event: &Event, config: &Config, facts: &Facts) -> Result<Plan, R
 
     // A release targeting a commit SHA must be on a release branch.
     if let Event::Released {
-        target_branch: Some(branch),
+        target_branch: Some(ReleaseTarget::Commit(commit)),
         tag: release_tag,
         ..
     } = event
-        && looks_like_full_sha(branch)
-        && !config.is_release_branch(branch)
         && let Fact::Known(false) = facts.target_on_release_branch
     {
         return Err(ignore(
             ReasonCode::NotReleaseBranch,
             format!(
-                "release `{release_tag}` targets commit {branch}, which is on no release branch; it is not deployed"
+                "release `{release_tag}` targets commit {commit}, which is on no release branch; it is not deployed"
             ),
         ));
     }

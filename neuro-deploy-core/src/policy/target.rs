@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, EnvironmentConfig, Trigger};
 use crate::error::{Reason, ReasonCode};
-use crate::model::{DeployTarget, Event, validate_namespace};
+use crate::model::{DeployTarget, Event, ReleaseTarget, validate_namespace};
 use crate::version::{GitSha, ReleaseTag, Version};
 
 /// Where an event deploys, resolved from config before any fact is gathered.
@@ -72,10 +72,6 @@ pub(crate) fn env_by_trigger(
     })
 }
 
-pub(crate) fn looks_like_full_sha(text: &str) -> bool {
-    text.len() == GitSha::MAX_LEN && GitSha::parse(text).is_ok()
-}
-
 /// Resolves where an event deploys (environment, namespace, version) from config alone.
 /// `Err` carries the ignore or refusal (see [`ReasonCode::is_ignore`]) when the event cannot deploy at all.
 pub fn target(event: &Event, config: &Config) -> Result<Target, Reason> {
@@ -118,9 +114,8 @@ pub fn target(event: &Event, config: &Config) -> Result<Target, Reason> {
                     ),
                 )
             })?;
-            if let Some(branch) = target_branch
+            if let Some(ReleaseTarget::Branch(branch)) = target_branch
                 && !config.is_release_branch(branch)
-                && !looks_like_full_sha(branch)
             {
                 return Err(ignore(
                     ReasonCode::NotReleaseBranch,

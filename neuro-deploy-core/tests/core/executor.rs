@@ -1798,3 +1798,49 @@ async fn a_freeze_refuses_although_the_registry_cannot_be_read_and_says_both() {
         report.message
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_builder_refuses_adapters_that_cannot_serve_the_configuration() {
+    use neuro_deploy_core::config::VerifyConfig;
+    let a = Doubles::new().adapters();
+    let core = |config: Config| {
+        neuro_deploy_core::Executor::builder(config)
+            .registry(a.registry.clone())
+            .queues(a.queues.clone())
+            .cluster(a.cluster.clone())
+    };
+    // No shared state: the freeze, quarantine and approval gates could not be judged.
+    let missing = core(config()).build().err().expect("refused at build");
+    assert_eq!(missing.method, "shared_state");
+    assert!(
+        missing
+            .to_string()
+            .contains("the freeze, quarantine and approval gates needs the shared state"),
+        "{missing}"
+    );
+    // A verification by HTTP without a health checker, named by its environment.
+    let mut verified = config();
+    environment(&mut verified, "staging").verify = Some(VerifyConfig::new(vec![
+        "https://staging.example/healthz".into(),
+    ]));
+    let state: Arc<dyn neuro_deploy_core::SharedState> =
+        Arc::new(neuro_deploy_core::nothing_shared(None));
+    let missing = core(verified.clone())
+        .shared_state(Arc::clone(&state))
+        .build()
+        .err()
+        .expect("refused at build");
+    assert_eq!(missing.method, "health_checker");
+    assert!(missing.needed_by.contains("`staging`"), "{missing}");
+    // `git.repository` needs releases.
+    let mut hosted = config();
+    hosted.git.repository = Some("octo-org/neuro-ui".into());
+    let missing = core(hosted)
+        .shared_state(Arc::clone(&state))
+        .build()
+        .err()
+        .expect("refused at build");
+    assert_eq!(missing.method, "releases");
+    // Everything the configuration asks for is there: it builds.
+    assert!(core(config()).shared_state(state).build().is_ok());
+}

@@ -20,7 +20,7 @@ proptest! {
 
     #[test]
     fn release_events_with_any_tag_never_panic(tag in any::<String>(), branch in any::<String>()) {
-        let event = Event::Released { tag, sha: None, target_branch: Some(branch), prerelease: false, draft: false };
+        let event = Event::Released { tag, sha: None, target_branch: Some(branch.into()), prerelease: false, draft: false };
         let _ = decide(&event, &Config::default(), &Facts::unknown());
     }
 

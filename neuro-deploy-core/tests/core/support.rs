@@ -130,7 +130,7 @@ pub fn released(tag: &str, target: &str) -> Event {
     Event::Released {
         tag: tag.to_owned(),
         sha: Some(sha()),
-        target_branch: Some(target.to_owned()),
+        target_branch: Some(target.into()),
         prerelease: false,
         draft: false,
     }

@@ -224,12 +224,20 @@ impl Executor {
         plan.overridden = fresh.overridden;
         report.approved_by = fresh.approved_by.clone();
         plan.approved_by = fresh.approved_by;
-        for (mine, theirs) in plan.steps.iter_mut().zip(fresh.steps) {
-            if matches!(
-                (&mine.step, &theirs.step),
-                (Step::SetImage { .. }, Step::SetImage { .. })
-                    | (Step::AwaitRollout { .. }, Step::AwaitRollout { .. })
+        // What to write and what to await come from this read: each replaces the step of its
+        // kind (never matched by position, which a plan with another gate would shift).
+        for theirs in fresh.steps {
+            if !matches!(
+                theirs.step,
+                Step::SetImage { .. } | Step::AwaitRollout { .. }
             ) {
+                continue;
+            }
+            if let Some(mine) = plan
+                .steps
+                .iter_mut()
+                .find(|mine| mine.step.kind() == theirs.step.kind())
+            {
                 *mine = theirs;
             }
         }

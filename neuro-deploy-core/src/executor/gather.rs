@@ -164,10 +164,7 @@ impl Executor {
             return report.failed(error);
         };
         report.steps = verdict_steps(&verdicts);
-        let mut unread = error.to_string();
-        for cause in crate::error::causes(error) {
-            unread.push_str(&format!(" (caused by: {cause})"));
-        }
+        let unread = crate::error::one_line(error);
         report.warnings.push(format!(
             "not everything could be read ({unread}); the refusal needs none of it — fix that before the next run"
         ));

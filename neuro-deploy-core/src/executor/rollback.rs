@@ -7,8 +7,8 @@ use tokio::time::Instant;
 
 use crate::config::format_duration;
 use crate::error::AdapterError;
-use crate::model::{DeployAudit, ImageChange, RolloutResult};
-use crate::policy::Plan;
+use crate::model::{DeployAudit, ImageChange, RolloutResult, Workload};
+use crate::policy::{Plan, recorded_alike};
 
 use super::interrupt::{CLEANUP_BOUND, Halt, Watch};
 use super::progress::Progress;
@@ -166,12 +166,11 @@ impl Executor {
         report: &Report,
         why: &str,
     ) -> DeployAudit {
-        let workloads = report.facts.target_workloads.known();
+        let workloads: &[Workload] = report.facts.target_workloads.known().map_or(&[], |w| w);
         let repository = &plan.image.repository;
-        let recorded = |field: fn(&crate::model::AuditRecord) -> Option<String>| {
-            workloads.and_then(|w| recorded_alike(w, repository, field))
-        };
-        let trail = recorded(|audit| audit.previous_version.clone());
+        let trail = recorded_alike(workloads, repository, |audit| {
+            audit.previous_version.clone()
+        });
         let deployed_by = ctx.deployed_by(report.facts.actor.known());
         // The failed deploy is the last change here; the restored version keeps the record of
         // when and by whom it was deployed (history shows both, not the restore as a deploy).
@@ -186,10 +185,10 @@ impl Executor {
             previous_version: trail,
             // Like the version trail: `None` leaves the recorded previous image as it is.
             previous_image: None,
-            deployed_at: workloads
-                .and_then(|w| recorded_alike(w, repository, |audit| audit.deployed_at))
+            deployed_at: recorded_alike(workloads, repository, |audit| audit.deployed_at)
                 .unwrap_or(ctx.started_at),
-            deployed_by: recorded(|audit| audit.deployed_by.clone()).unwrap_or(deployed_by),
+            deployed_by: recorded_alike(workloads, repository, |audit| audit.deployed_by.clone())
+                .unwrap_or(deployed_by),
             change_cause: format!(
                 "neuro-deploy: deploy of {} {why}; previous images restored",
                 plan.version
@@ -254,17 +253,4 @@ impl Executor {
             )),
         }
     }
-}
-
-/// What every app Deployment among `workloads` recorded alike in `field`, if they agree.
-fn recorded_alike<T: PartialEq>(
-    workloads: &[crate::model::Workload],
-    repository: &str,
-    field: impl Fn(&crate::model::AuditRecord) -> Option<T>,
-) -> Option<T> {
-    let mut recorded = crate::policy::app_workloads(workloads, repository).map(|w| field(&w.audit));
-    let first = recorded.next()??;
-    recorded
-        .all(|r| r.as_ref() == Some(&first))
-        .then_some(first)
 }

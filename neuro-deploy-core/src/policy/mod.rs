@@ -41,7 +41,8 @@ pub use verdicts::{GateVerdict, Verdict, first_refusal, gate_verdicts, unjudged_
 pub use window::{WindowState, window_state};
 pub use workloads::{
     RunningReleases, app_workloads, common_tag, image_being_replaced, pinned_digest,
-    previous_version, recorded_previous_digest, runs_completely, version_being_replaced,
+    previous_version, recorded_alike, recorded_previous_digest, runs_completely,
+    version_being_replaced,
 };
 
 use approvals::{approval_gate, approved_image};

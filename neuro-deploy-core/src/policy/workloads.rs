@@ -2,7 +2,7 @@
 //! they run, whether a rollout is complete, what a rollback returns to, what changes.
 
 use crate::error::{Reason, ReasonCode};
-use crate::model::{ImageChange, ImageRef, Workload};
+use crate::model::{AuditRecord, ImageChange, ImageRef, Workload};
 use crate::version::{ReleaseTag, Version};
 
 use super::target::refuse;
@@ -130,10 +130,20 @@ pub fn version_being_replaced(
     if candidates.all(|c| c.as_deref() == Some(first.as_str())) {
         return Some(first);
     }
-    let mut recorded = app_workloads(workloads, repository).map(|w| w.audit.version.clone());
+    recorded_alike(workloads, repository, |audit| audit.version.clone())
+}
+
+/// What every app Deployment among `workloads` recorded alike in `field` (its audit trail), if
+/// they all recorded it and agree.
+pub fn recorded_alike<T: PartialEq>(
+    workloads: &[Workload],
+    repository: &str,
+    field: impl Fn(&AuditRecord) -> Option<T>,
+) -> Option<T> {
+    let mut recorded = app_workloads(workloads, repository).map(|w| field(&w.audit));
     let first = recorded.next()??;
     recorded
-        .all(|r| r.as_deref() == Some(first.as_str()))
+        .all(|r| r.as_ref() == Some(&first))
         .then_some(first)
 }
 
@@ -163,12 +173,8 @@ pub fn recorded_previous_digest(
     repository: &str,
     image: &ImageRef,
 ) -> Option<String> {
-    let mut recorded = app_workloads(workloads, repository).map(|w| w.audit.previous_image.clone());
-    let first = recorded.next()??;
-    if !recorded.all(|r| r.as_deref() == Some(first.as_str())) {
-        return None;
-    }
-    let previous = ImageRef::parse_container_image(&first);
+    let recorded = recorded_alike(workloads, repository, |audit| audit.previous_image.clone())?;
+    let previous = ImageRef::parse_container_image(&recorded);
     (previous.repository == image.repository && previous.tag == image.tag)
         .then_some(previous.digest)
         .flatten()

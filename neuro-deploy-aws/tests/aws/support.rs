@@ -84,12 +84,20 @@ pub async fn create_repository(sdk: &SdkConfig, name: &str, immutable: bool) {
     } else {
         aws_sdk_ecr::types::ImageTagMutability::Mutable
     };
-    ecr.create_repository()
+    let created = ecr
+        .create_repository()
         .repository_name(name)
         .image_tag_mutability(mutability)
         .send()
-        .await
-        .unwrap();
+        .await;
+    // Names are unique per test: "already exists" is the SDK's retry of a create whose first
+    // answer was lost on a loaded machine, after moto had created it.
+    if let Err(error) = created {
+        let retried = error
+            .as_service_error()
+            .is_some_and(|e| e.is_repository_already_exists_exception());
+        assert!(retried, "creating repository {name}: {error:?}");
+    }
 }
 
 pub async fn push(sdk: &SdkConfig, repository: &str, tag: &str, seed: &str) -> String {

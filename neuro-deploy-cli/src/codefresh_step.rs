@@ -200,6 +200,6 @@ fn options(deploy: bool, dry_run: bool) -> event::Options {
         dry_run,
         yes: true,
         image_only: !deploy,
-        override_window: None,
+        overrides: Default::default(),
     }
 }

@@ -100,7 +100,7 @@ pub fn run_context(dry_run: bool) -> RunContext {
         started_at: self::now(),
         dry_run,
         run_url: run_url_from(|name| std::env::var(name).ok()),
-        override_window: None,
+        overrides: Default::default(),
     }
 }
 

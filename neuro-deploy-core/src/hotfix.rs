@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
-use crate::error::{AdapterError, InputError, ReasonCode};
+use crate::error::{AdapterError, InputError, ReasonCode, Stopped};
 use crate::model::ReleaseInfo;
 use crate::traits::ReleaseSource;
 use crate::version::{GitSha, ReleaseTag};
@@ -44,10 +44,6 @@ pub fn check_patch_bump(tag: &ReleaseTag, base: &ReleaseTag) -> Result<(), Input
     Ok(())
 }
 
-fn refused(code: ReasonCode, message: String) -> AdapterError {
-    AdapterError::Refused { code, message }
-}
-
 /// What `hotfix start` did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HotfixStart {
@@ -67,7 +63,7 @@ pub async fn start(
     source: &dyn ReleaseSource,
     config: &Config,
     from: Option<&ReleaseTag>,
-) -> Result<HotfixStart, AdapterError> {
+) -> Result<HotfixStart, Stopped> {
     let releases = source.releases().await?;
     let base = match from {
         Some(from) => {
@@ -75,7 +71,7 @@ pub async fn start(
                 .iter()
                 .any(|r| !r.draft && r.tag == from.as_str());
             if !published {
-                return Err(refused(
+                return Err(Stopped::refused(
                     ReasonCode::InvalidInput,
                     format!(
                         "`{from}` is not a published release on GitHub, so no hotfix can branch off it; name one with `--from vX.Y.Z`"
@@ -85,21 +81,20 @@ pub async fn start(
             from.clone()
         }
         None => latest_release(&releases, false).ok_or_else(|| {
-            refused(
+            Stopped::refused(
                 ReasonCode::NotARelease,
                 "there is no published SemVer release to branch a hotfix from; create a release first"
                     .to_owned(),
             )
         })?,
     };
-    let sha = source
-        .resolve(base.as_str())
-        .await?
-        .ok_or_else(|| AdapterError::NotFound {
+    let sha = source.resolve(base.as_str()).await?.ok_or_else(|| {
+        Stopped::from(AdapterError::NotFound {
             source: None,
             service: "github",
             what: format!("the commit of release tag `{base}`"),
-        })?;
+        })
+    })?;
     let branch = hotfix_branch(config, &base);
     let created = source.create_branch(&branch, &sha).await?;
     Ok(HotfixStart {
@@ -116,12 +111,12 @@ pub async fn release(
     source: &dyn ReleaseSource,
     config: &Config,
     tag: &str,
-) -> Result<ReleaseInfo, AdapterError> {
+) -> Result<ReleaseInfo, Stopped> {
     let new = ReleaseTag::parse(tag)
-        .map_err(|e| refused(ReasonCode::NotARelease, format!("hotfix tag {e}")))?;
+        .map_err(|e| Stopped::refused(ReasonCode::NotARelease, format!("hotfix tag {e}")))?;
     let releases = source.releases().await?;
     if let Some(existing) = releases.iter().find(|r| r.tag == new.as_str()) {
-        return Err(refused(
+        return Err(Stopped::refused(
             ReasonCode::InvalidInput,
             format!(
                 "release `{tag}` already exists (targeting `{}`); choose the next patch version",
@@ -141,7 +136,7 @@ pub async fn release(
         })
         .max()
         .ok_or_else(|| {
-            refused(
+            Stopped::refused(
                 ReasonCode::InvalidInput,
                 format!(
                     "no release {}.{}.x older than `{tag}` exists to hotfix",
@@ -150,21 +145,22 @@ pub async fn release(
                 ),
             )
         })?;
-    check_patch_bump(&new, &base).map_err(|e| refused(ReasonCode::InvalidInput, e.to_string()))?;
+    check_patch_bump(&new, &base)
+        .map_err(|e| Stopped::refused(ReasonCode::InvalidInput, e.to_string()))?;
     if source.resolve(new.as_str()).await?.is_some() {
-        return Err(refused(
+        return Err(Stopped::refused(
             ReasonCode::InvalidInput,
             format!("tag `{tag}` already exists; choose the next patch version"),
         ));
     }
     let branch = format!("{}{}", config.git.hotfix_prefix, new);
     if source.resolve(&branch).await?.is_none() {
-        return Err(refused(
+        return Err(Stopped::refused(
             ReasonCode::InvalidInput,
             format!(
                 "branch `{branch}` does not exist; run `neuro-deploy hotfix start` first and merge the fix into it"
             ),
         ));
     }
-    source.create_release(new.as_str(), &branch).await
+    Ok(source.create_release(new.as_str(), &branch).await?)
 }

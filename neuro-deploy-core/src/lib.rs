@@ -64,7 +64,7 @@ pub mod words;
 
 pub use backoff::Backoff;
 pub use config::{Config, ConfigError, EnvironmentConfig, RunOverrides, Trigger};
-pub use error::{AdapterError, Cause, ExitStatus, InputError, Reason, ReasonCode, causes};
+pub use error::{AdapterError, Cause, ExitStatus, InputError, Reason, ReasonCode, Stopped, causes};
 pub use executor::{
     Adapters, CLEANUP_BOUND, Executor, ExecutorBuilder, Interrupt, Interrupter, MissingAdapter,
     Observer, Outcome, Preview, PreviewVerdict, Progress, QueueSample, Report, RunContext, Silent,

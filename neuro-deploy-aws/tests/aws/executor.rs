@@ -110,7 +110,7 @@ async fn promote(
         started_at: "2026-11-26T00:00:00Z".parse().unwrap(),
         dry_run: false,
         run_url: None,
-        override_window: None,
+        overrides: Default::default(),
     };
     Executor::new(adapters, config.clone())
         .run(&event, &ctx)

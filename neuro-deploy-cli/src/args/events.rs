@@ -21,16 +21,75 @@ pub enum EventCommand {
     Rollback(RollbackArgs),
 }
 
-/// `--override-window --reason TEXT` on the events that write (a rollback is never blocked).
-#[derive(Debug, Args)]
-pub struct WindowOverrideArgs {
-    /// Deploy although the deploy windows are closed (an urgent fix); needs `--reason`, which
-    /// is recorded. A freeze is never overridden: `unfreeze` it on the record.
-    #[arg(long, requires = "reason")]
-    pub override_window: bool,
-    /// Why the deploy windows are overridden (recorded).
-    #[arg(long, requires = "override_window")]
-    pub reason: Option<String>,
+/// The flags that let a run through a closed gate on the record (`--override-window` …; some
+/// only on `promote`), each with `--reason TEXT`: made from the core's list of gates
+/// ([`neuro_deploy_core::policy::override_flags`]), so a new gate's flag needs nothing here.
+/// `PROMOTION`: whether the command is `promote` (some flags are only for promotions).
+#[derive(Debug, Clone, Default)]
+pub struct GateOverrideArgs<const PROMOTION: bool> {
+    /// Flag (`override-window`) → the reason given.
+    pub overrides: neuro_deploy_core::policy::Overrides,
+}
+
+impl<const PROMOTION: bool> GateOverrideArgs<PROMOTION> {
+    fn flags() -> Vec<neuro_deploy_core::policy::OverrideFlag> {
+        neuro_deploy_core::policy::override_flags()
+            .into_iter()
+            .filter(|flag| PROMOTION || !flag.promotion_only)
+            .collect()
+    }
+}
+
+impl<const PROMOTION: bool> clap::FromArgMatches for GateOverrideArgs<PROMOTION> {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        let mut args = Self::default();
+        args.update_from_arg_matches(matches)?;
+        Ok(args)
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        let reason = matches
+            .get_one::<String>("reason")
+            .cloned()
+            .unwrap_or_default();
+        for flag in Self::flags() {
+            if matches.get_flag(flag.flag) {
+                self.overrides.insert(flag.flag.to_owned(), reason.clone());
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<const PROMOTION: bool> Args for GateOverrideArgs<PROMOTION> {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        let flags = Self::flags();
+        let mut cmd = cmd.group(
+            clap::ArgGroup::new("gate_override")
+                .args(flags.iter().map(|flag| flag.flag))
+                .multiple(true),
+        );
+        for flag in &flags {
+            cmd = cmd.arg(
+                clap::Arg::new(flag.flag)
+                    .long(flag.flag)
+                    .action(clap::ArgAction::SetTrue)
+                    .requires("reason")
+                    .help(flag.help),
+            );
+        }
+        cmd.arg(
+            clap::Arg::new("reason")
+                .long("reason")
+                .value_name("REASON")
+                .requires("gate_override")
+                .help("Why the gate is overridden (recorded on the deploy)"),
+        )
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
 }
 
 /// `merged`.
@@ -42,9 +101,9 @@ pub struct MergedArgs {
     /// Branch merged into (default: the configured main branch).
     #[arg(long)]
     pub branch: Option<String>,
-    /// Deploy-window override.
+    /// Overrides of closed gates, on the record.
     #[command(flatten)]
-    pub window: WindowOverrideArgs,
+    pub overrides: GateOverrideArgs<false>,
 }
 
 /// `released`.
@@ -65,9 +124,9 @@ pub struct ReleasedArgs {
     /// The release is a draft (ignored).
     #[arg(long)]
     pub draft: bool,
-    /// Deploy-window override.
+    /// Overrides of closed gates, on the record.
     #[command(flatten)]
-    pub window: WindowOverrideArgs,
+    pub overrides: GateOverrideArgs<false>,
 }
 
 /// `promote`.
@@ -82,9 +141,9 @@ pub struct PromoteArgs {
     /// Allow a version older than what runs there now.
     #[arg(long)]
     pub allow_downgrade: bool,
-    /// Deploy-window override.
+    /// Overrides of closed gates, on the record.
     #[command(flatten)]
-    pub window: WindowOverrideArgs,
+    pub overrides: GateOverrideArgs<true>,
 }
 
 /// `deploy`.
@@ -100,9 +159,9 @@ pub struct DeployArgs {
     /// Namespace.
     #[arg(long)]
     pub namespace: Option<String>,
-    /// Deploy-window override.
+    /// Overrides of closed gates, on the record.
     #[command(flatten)]
-    pub window: WindowOverrideArgs,
+    pub overrides: GateOverrideArgs<false>,
 }
 
 /// `rollback`.

@@ -9,8 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 mod events;
 
 pub use events::{
-    DeployArgs, EventCommand, MergedArgs, PromoteArgs, ReleasedArgs, RollbackArgs,
-    WindowOverrideArgs,
+    DeployArgs, EventCommand, GateOverrideArgs, MergedArgs, PromoteArgs, ReleasedArgs, RollbackArgs,
 };
 use neuro_deploy_core::{GitSha, ReleaseTag, Version};
 

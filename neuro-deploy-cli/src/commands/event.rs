@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use neuro_deploy_core::config::format_duration;
+use neuro_deploy_core::policy::Overrides;
 use neuro_deploy_core::{
     AdapterError, Config, DeployTarget, Event, Executor, ExitStatus, Intent, Outcome,
     PreviewVerdict, ReasonCode, Report,
@@ -26,24 +27,20 @@ pub struct Options {
     pub yes: bool,
     /// Stop once the image exists (the Codefresh trigger step with `--no-deploy`).
     pub image_only: bool,
-    /// The operator's reason to deploy outside the deploy windows (`--override-window`).
-    pub override_window: Option<String>,
+    /// The operator's reasons to let the run through closed gates, by flag.
+    pub overrides: Overrides,
 }
 
-/// The operator's reason to deploy outside the deploy windows (`--override-window --reason`),
-/// when given.
-pub fn window_override(command: &EventCommand) -> Option<String> {
-    let flags = match command {
-        EventCommand::Merged(a) => &a.window,
-        EventCommand::Released(a) => &a.window,
-        EventCommand::Promote(a) => &a.window,
-        EventCommand::Deploy(a) => &a.window,
-        EventCommand::Rollback(_) => return None,
-    };
-    flags
-        .override_window
-        .then(|| flags.reason.clone())
-        .flatten()
+/// The operator's reasons to let the run through closed gates (`--override-window --reason`
+/// …), by flag.
+pub fn overrides(command: &EventCommand) -> Overrides {
+    match command {
+        EventCommand::Merged(a) => a.overrides.overrides.clone(),
+        EventCommand::Released(a) => a.overrides.overrides.clone(),
+        EventCommand::Promote(a) => a.overrides.overrides.clone(),
+        EventCommand::Deploy(a) => a.overrides.overrides.clone(),
+        EventCommand::Rollback(_) => Overrides::new(),
+    }
 }
 
 /// The event a command's arguments name completely (no look-ups).
@@ -230,7 +227,7 @@ async fn run_unnotified(
         executor = executor.with_recorder(recorder);
     }
     let mut ctx = run_context(options.dry_run);
-    ctx.override_window = options.override_window.clone();
+    ctx.overrides = options.overrides.clone();
     Ok(if options.image_only {
         signals.during(executor.prepare_image(&event, &ctx)).await
     } else {

@@ -168,6 +168,18 @@ impl From<AdapterError> for Failure {
     }
 }
 
+impl From<neuro_deploy_core::Stopped> for Failure {
+    /// A rule's refusal keeps its reason code; an adapter's failure is what it is.
+    fn from(stopped: neuro_deploy_core::Stopped) -> Failure {
+        match stopped {
+            neuro_deploy_core::Stopped::Refused(reason) => {
+                Failure::refused(reason.code, reason.message)
+            }
+            neuro_deploy_core::Stopped::Failed(error) => Failure::from(error),
+        }
+    }
+}
+
 impl From<ConfigError> for Failure {
     fn from(error: ConfigError) -> Failure {
         Failure::invalid(error.to_string())
@@ -219,7 +231,7 @@ pub async fn execute(context: &Context, cli: Cli) -> ExitStatus {
         dry_run: cli.common.dry_run,
         yes: cli.yes,
         image_only: false,
-        override_window: None,
+        overrides: Default::default(),
     };
     if let Some(name) = cli
         .common
@@ -236,7 +248,7 @@ pub async fn execute(context: &Context, cli: Cli) -> ExitStatus {
         Command::Config { action } => config::run(context, action),
         Command::Plan { event } => plan::run(context, event),
         Command::Event(command) => {
-            options.override_window = event::window_override(&command);
+            options.overrides = event::overrides(&command);
             match event::from_command(command, &context.config) {
                 Ok(event) => event::execute(context, event, options).await,
                 Err(failure) => Err(failure),

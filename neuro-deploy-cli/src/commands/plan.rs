@@ -12,11 +12,11 @@ use crate::output::text;
 
 /// Decides `command` on unknown facts and prints the plan.
 pub fn run(context: &Context, command: EventCommand) -> Result<ExitStatus, Failure> {
-    let window_override = event::window_override(&command);
+    let overrides = event::overrides(&command);
     let event = event::from_command(command, &context.config)?;
     let facts = Facts {
         now: Fact::Known(crate::identity::now()),
-        window_override,
+        overrides,
         ..Facts::unknown()
     };
     let decision = decide(&event, &context.config, &facts);

@@ -3,19 +3,27 @@
 //! core's). Exit 1 when an environment drifted or could not be read.
 
 use neuro_deploy_core::model::rfc3339;
-use neuro_deploy_core::policy::{EnvironmentStatus, WindowState, pending_approvals, window_state};
-use neuro_deploy_core::{ClusterDeployer, ExitStatus, SharedState};
+use std::collections::BTreeMap;
+
+use neuro_deploy_core::policy::{
+    EnvironmentStatus, GateVerdict, WindowState, first_refusal, gate_verdicts, pending_approvals,
+    window_state,
+};
+use neuro_deploy_core::{
+    ClusterDeployer, Event, ExitStatus, Fact, Facts, GuardState, SharedState, Version, Workload,
+};
 
 use super::{Context, EnvironmentReader, Failure};
 use crate::output::SCHEMA_VERSION;
-use crate::output::documents::{StatusDocument, StatusRow};
+use crate::output::documents::{NextPromotion, StatusDocument, StatusRow};
 
 /// Reads every environment (or `only`) and prints a table.
 pub async fn run(context: &Context, only: Option<&str>) -> Result<ExitStatus, Failure> {
     let reader = EnvironmentReader::connect(context, only).await?;
     let clock = chrono::Utc::now();
     let mut rows = Vec::new();
-    for env in reader.environments {
+    let mut seen: BTreeMap<&str, (Vec<Workload>, GuardState)> = BTreeMap::new();
+    for env in reader.environments.iter().copied() {
         // One unreachable cluster does not hide the others.
         let read = async {
             let workloads = reader.cluster.workloads(&env.namespace).await?;
@@ -23,14 +31,18 @@ pub async fn run(context: &Context, only: Option<&str>) -> Result<ExitStatus, Fa
             Ok::<_, neuro_deploy_core::AdapterError>((workloads, state))
         };
         let (status, frozen, approvals, unreachable) = match read.await {
-            Ok((workloads, state)) => (
-                Some(EnvironmentStatus::of(&workloads, &reader.repository)),
-                state.state.freeze_at(clock).cloned(),
-                env.approvals.as_ref().map_or_else(Vec::new, |rule| {
-                    pending_approvals(&state.state.approvals, rule.expire, clock)
-                }),
-                None,
-            ),
+            Ok((workloads, state)) => {
+                let row = (
+                    Some(EnvironmentStatus::of(&workloads, &reader.repository)),
+                    state.state.freeze_at(clock).cloned(),
+                    env.approvals.as_ref().map_or_else(Vec::new, |rule| {
+                        pending_approvals(&state.state.approvals, rule.expire, clock)
+                    }),
+                    None,
+                );
+                seen.insert(&env.name, (workloads, state.state));
+                row
+            }
             Err(error) => (None, None, Vec::new(), Some(error.to_string())),
         };
         // A validated configuration always reads; a window that does not is shown as closed.
@@ -47,7 +59,11 @@ pub async fn run(context: &Context, only: Option<&str>) -> Result<ExitStatus, Fa
             frozen,
             approvals,
             window,
+            next_promotion: None,
         });
+    }
+    for row in &mut rows {
+        row.next_promotion = next_promotion(context, &reader.repository, &seen, row, clock);
     }
     let mut text = format!(
         "{:<12} {:<16} {:<12} {:<7} {:<11} {}\n",
@@ -114,6 +130,19 @@ pub async fn run(context: &Context, only: Option<&str>) -> Result<ExitStatus, Fa
             row.window.summary()
         ));
     }
+    for row in &rows {
+        let Some(next) = &row.next_promotion else {
+            continue;
+        };
+        let verdict = match first_refusal(&next.gates) {
+            Some(refusal) => format!("refused ({}): {}", refusal.code, refusal.message),
+            None => "every gate judged here passes (the registry, the approvers and the queues are judged by the run)".to_owned(),
+        };
+        text.push_str(&format!(
+            "next promotion, {} from `{}` to `{}`: {verdict}\n",
+            next.version, next.from, row.environment
+        ));
+    }
     // Drift: what runs is not what neuro-deploy recorded.
     for row in &rows {
         let Some(status) = &row.status else { continue };
@@ -154,4 +183,41 @@ pub async fn run(context: &Context, only: Option<&str>) -> Result<ExitStatus, Fa
     };
     context.printer.print(&document, &text);
     Ok(status)
+}
+
+/// The gates of promoting to `row`'s environment what its source runs now, judged as
+/// `promote --dry-run` judges them on what `status` read (the registry and the queues are not
+/// asked). `None` when the environment takes no promotions, or the source was not read or runs
+/// no single version.
+fn next_promotion(
+    context: &Context,
+    repository: &str,
+    seen: &BTreeMap<&str, (Vec<Workload>, GuardState)>,
+    row: &StatusRow,
+    clock: chrono::DateTime<chrono::Utc>,
+) -> Option<NextPromotion> {
+    let config = &context.config;
+    let from = config.environment(row.environment)?.promote_from.clone()?;
+    let (source, _) = seen.get(from.as_str())?;
+    let (target, guard) = seen.get(row.environment)?;
+    let version = EnvironmentStatus::of(source, repository).version?;
+    let event = Event::Promote {
+        version: Version::parse(&version).ok()?,
+        to: Some(row.environment.to_owned()),
+        allow_downgrade: false,
+    };
+    let facts = Facts {
+        repository_uri: Fact::Known(repository.to_owned()),
+        target_workloads: Fact::Known(target.clone()),
+        source_workloads: Fact::Known(source.clone()),
+        guard: Fact::Known(guard.clone()),
+        now: Fact::Known(clock),
+        ..Facts::unknown()
+    };
+    let gates: Vec<GateVerdict> = gate_verdicts(&event, config, &facts);
+    Some(NextPromotion {
+        version,
+        from,
+        gates,
+    })
 }

@@ -63,7 +63,7 @@ pub struct FailureDocument<'a> {
 #[derive(Debug, Serialize)]
 pub struct PlannedStepDocument<'a> {
     /// Step kind.
-    pub kind: &'static str,
+    pub kind: &'a str,
     /// Always `planned`.
     pub status: &'static str,
     /// Nothing ran.
@@ -179,6 +179,20 @@ pub struct StatusRow<'a> {
     pub approvals: Vec<neuro_deploy_core::policy::PendingApproval>,
     /// Its deploy windows now (`unrestricted` when it has none).
     pub window: neuro_deploy_core::policy::WindowState,
+    /// For an environment that takes promotions: promoting what its source runs now, gate by
+    /// gate (`null` when the source was not read or runs no single version).
+    pub next_promotion: Option<NextPromotion>,
+}
+
+/// The gates of the next promotion into an environment, as `status` judges them.
+#[derive(Debug, Serialize)]
+pub struct NextPromotion {
+    /// What the source runs now.
+    pub version: String,
+    /// The source environment.
+    pub from: String,
+    /// Every gate's verdict on promoting it now.
+    pub gates: Vec<GateVerdict>,
 }
 
 /// `neuro-deploy status`.

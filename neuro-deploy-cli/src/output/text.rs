@@ -191,6 +191,7 @@ pub fn gate_lines(gates: &[GateVerdict]) -> String {
     for gate in gates {
         let (word, text) = match &gate.verdict {
             Verdict::Passed { reason } => ("passed", reason.clone()),
+            Verdict::Overridden { reason } => ("overridden", reason.clone()),
             Verdict::Refused { reason } => ("refused", reason.message.clone()),
             Verdict::NotJudged { why } => ("not judged", why.clone()),
         };

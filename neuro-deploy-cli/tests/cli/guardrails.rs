@@ -368,3 +368,124 @@ async fn a_freeze_edited_by_hand_with_an_offset_ends_at_the_instant_it_names() {
     let (code, json, stderr) = w.run(&["deploy", SHORT, "--env", "dev"]).await;
     assert_eq!(code, 0, "{json:#}\n{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_promotion_waits_out_the_soak_time_and_skip_soak_lets_a_fix_through_on_the_record() {
+    let w = World::start(fast_sim(), &environments("", "min_soak = \"6s\"\n")).await;
+    w.staged("v1.4.0").await;
+    let deployed = w
+        .annotation("staging", "neuro-deploy.io/deployed-at")
+        .expect("the release's deploy to staging is recorded");
+    let allowed = (neuro_deploy_core::model::parse_instant(&deployed).unwrap()
+        + chrono::Duration::seconds(6))
+    .format("%Y-%m-%dT%H:%M:%SZ")
+    .to_string();
+
+    // Right after the release reached staging: refused, naming since when and when it may go.
+    let before = w.writes_to("leaf-neuro-ui");
+    let (code, json, _) = w.run(&["promote", "v1.4.0", "--yes"]).await;
+    assert_eq!((code, reason(&json)), (3, "soak_not_met"), "{json:#}");
+    let message = json["message"].as_str().unwrap_or_default();
+    for needed in [
+        format!("since {deployed}"),
+        format!("at {allowed} (UTC)"),
+        "--skip-soak --reason".to_owned(),
+    ] {
+        assert!(message.contains(&needed), "`{needed}` missing: {message}");
+    }
+    assert_eq!(w.writes_to("leaf-neuro-ui"), before, "nothing written");
+    // The plan, the dry run and `status` show the gate.
+    let (code, json, _) = w.run(&["plan", "promote", "v1.4.0"]).await;
+    assert_eq!(code, 0, "{json:#}");
+    let planned = json["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|step| step["kind"] == "gate_soak")
+        .cloned()
+        .unwrap_or_else(|| panic!("no soak step: {json:#}"));
+    assert!(
+        planned["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("at least 6s — checked at run time"),
+        "{planned:#}"
+    );
+    let (code, json, _) = w.run(&["promote", "v1.4.0", "--dry-run"]).await;
+    assert_eq!((code, reason(&json)), (3, "soak_not_met"), "{json:#}");
+    let (_, json, _) = w.run(&["status"]).await;
+    let production = json["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["environment"] == "production")
+        .cloned()
+        .unwrap();
+    let soak = production["next_promotion"]["gates"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no next promotion: {production:#}"))
+        .iter()
+        .find(|gate| gate["gate"] == "gate_soak")
+        .cloned()
+        .unwrap_or_else(|| panic!("no soak verdict: {production:#}"));
+    assert_eq!(
+        (soak["verdict"].as_str(), soak["reason"]["code"].as_str()),
+        (Some("refused"), Some("soak_not_met")),
+        "{soak:#}"
+    );
+
+    // Once it has run there for the soak time, the same command promotes it.
+    let wait = neuro_deploy_core::model::parse_instant(&allowed).unwrap() - chrono::Utc::now();
+    tokio::time::sleep(wait.to_std().unwrap_or_default() + std::time::Duration::from_secs(1)).await;
+    let (code, json, stderr) = w.run(&["promote", "v1.4.0", "--yes"]).await;
+    assert_eq!(code, 0, "{json:#}\n{stderr}");
+    assert!(w.pinned("leaf-neuro-ui", "v1.4.0"));
+    assert_eq!(
+        w.annotation("leaf-neuro-ui", "neuro-deploy.io/override"),
+        None
+    );
+
+    // A fix that cannot wait: `--skip-soak` needs a reason, and the reason is recorded.
+    let (code, json, stderr) = w
+        .run(&[
+            "released", "--tag", "v1.5.0", "--sha", SHA, "--target", "main",
+        ])
+        .await;
+    assert_eq!(code, 0, "{json:#}\n{stderr}");
+    let (code, json, _) = w.run(&["promote", "v1.5.0", "--yes"]).await;
+    assert_eq!((code, reason(&json)), (3, "soak_not_met"), "{json:#}");
+    let (code, _, _) = w.run(&["promote", "v1.5.0", "--yes", "--skip-soak"]).await;
+    assert_eq!(code, 2);
+    let (code, json, stderr) = w
+        .run(&[
+            "promote",
+            "v1.5.0",
+            "--yes",
+            "--skip-soak",
+            "--reason",
+            "fix for incident 7",
+        ])
+        .await;
+    assert_eq!(code, 0, "{json:#}\n{stderr}");
+    assert!(w.pinned("leaf-neuro-ui", "v1.5.0"));
+    let overridden = json["overridden"].as_str().unwrap_or_default();
+    assert!(
+        overridden.contains("--skip-soak: fix for incident 7"),
+        "{json:#}"
+    );
+    let annotation = w
+        .kubectl(&[
+            "get",
+            "deployment",
+            "neuro-ui",
+            "-n",
+            "leaf-neuro-ui",
+            "-o",
+            r"jsonpath={.metadata.annotations.neuro-deploy\.io/override}",
+        ])
+        .await;
+    assert!(
+        annotation.contains("fix for incident 7") && annotation.contains("of the 6s soak"),
+        "{annotation}"
+    );
+}

@@ -66,6 +66,14 @@ pub struct EnvironmentConfig {
     /// `[[environments.windows]]`: when deploys may go in (none: always).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub windows: Vec<WindowConfig>,
+    /// How long a version must have run in `promote_from` before it is promoted here (none:
+    /// no minimum).
+    #[serde(
+        default,
+        with = "duration::serde",
+        skip_serializing_if = "Duration::is_zero"
+    )]
+    pub min_soak: Duration,
     /// `[environments.approvals]`: how many people must approve a version before it goes here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approvals: Option<ApprovalsConfig>,
@@ -286,6 +294,7 @@ impl EnvironmentConfig {
             url: None,
             verify: None,
             windows: Vec::new(),
+            min_soak: Duration::ZERO,
             approvals: None,
         }
     }

@@ -1,18 +1,21 @@
 //! The error vocabulary, one concept a file: [`reason`] codes, [`exit`] statuses, the
-//! [`adapter`] errors SDK failures become, [`input`] errors for what a person typed, and the
-//! cause [`chain`] the binaries show under a failure.
+//! [`adapter`] errors SDK failures become, [`input`] errors for what a person typed, why an
+//! operation [`stopped`] (a rule's refusal or an adapter's failure), and the cause [`chain`]
+//! the binaries show under a failure.
 
 pub mod adapter;
 pub mod chain;
 pub mod exit;
 pub mod input;
 pub mod reason;
+pub mod stopped;
 
 pub use adapter::{AdapterError, Cause};
 pub use chain::{any_cause, causes, one_line};
 pub use exit::ExitStatus;
 pub use input::InputError;
 pub use reason::{Reason, ReasonCode, exit_codes_help};
+pub use stopped::Stopped;
 
 #[cfg(test)]
 mod tests {

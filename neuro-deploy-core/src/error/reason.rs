@@ -56,6 +56,9 @@ pub enum ReasonCode {
     ApprovalRequired,
     /// The environment's checks failed after the rollout (the previous images were restored).
     VerificationFailed,
+    /// The version has not run in the promotion source for the target's `min_soak` (or when it
+    /// was deployed there is not recorded); `--skip-soak --reason` lets an urgent fix through.
+    SoakNotMet,
     // ---- ignores ----
     /// The branch is not one that deploys.
     NotReleaseBranch,
@@ -67,7 +70,7 @@ pub enum ReasonCode {
 
 impl ReasonCode {
     /// Every code, for documentation and tests.
-    pub const ALL: [ReasonCode; 22] = [
+    pub const ALL: [ReasonCode; 23] = [
         ReasonCode::QueueNotDrained,
         ReasonCode::NotVerifiedOnStaging,
         ReasonCode::ImageMissing,
@@ -87,6 +90,7 @@ impl ReasonCode {
         ReasonCode::OutsideDeployWindow,
         ReasonCode::ApprovalRequired,
         ReasonCode::VerificationFailed,
+        ReasonCode::SoakNotMet,
         ReasonCode::NotReleaseBranch,
         ReasonCode::DraftRelease,
         ReasonCode::AlreadyDeployed,
@@ -114,6 +118,7 @@ impl ReasonCode {
             ReasonCode::OutsideDeployWindow => "outside_deploy_window",
             ReasonCode::ApprovalRequired => "approval_required",
             ReasonCode::VerificationFailed => "verification_failed",
+            ReasonCode::SoakNotMet => "soak_not_met",
             ReasonCode::NotReleaseBranch => "not_release_branch",
             ReasonCode::DraftRelease => "draft_release",
             ReasonCode::AlreadyDeployed => "already_deployed",
@@ -186,6 +191,9 @@ impl ReasonCode {
             }
             ReasonCode::VerificationFailed => {
                 "the checks after the rollout failed; the previous images were restored"
+            }
+            ReasonCode::SoakNotMet => {
+                "the version has not run in the promotion source for `min_soak` yet; `--skip-soak --reason` lets a fix through"
             }
             ReasonCode::NotReleaseBranch => "the branch does not deploy",
             ReasonCode::DraftRelease => "draft releases are not deployed",

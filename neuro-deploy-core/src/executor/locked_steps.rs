@@ -7,7 +7,7 @@ use tokio::time::Instant;
 
 use crate::error::{AdapterError, Reason, ReasonCode};
 use crate::model::{DeployAudit, Event, ImageChange, ImageRef};
-use crate::policy::{Decision, Fact, Plan, Step, decide, target};
+use crate::policy::{Decision, Fact, Plan, Step, decide};
 
 use super::interrupt::{Halt, Watch};
 use super::report::{QueueSample, Report, StepStatus};
@@ -170,15 +170,12 @@ impl Executor {
                 plan.image.tag.clone(),
             )));
         }
-        let Some(target) = target(event, &self.config).ok() else {
-            return Ok(());
-        };
         // The guardrails are judged at this instant, not the run's start: a window that
         // opened or a freeze that ended meanwhile counts now.
         if let Some(now) = report.instant() {
             facts.now = Fact::Known(now);
         }
-        match watch.race(self.read_workloads(&target, &mut facts)).await {
+        match watch.race(self.read_again(event, &mut facts)).await {
             Ok(Ok(())) => {}
             Ok(Err(error)) => return Err(self.stop(report, index, started, Stop::Failed(error))),
             Err(halt) => {

@@ -93,7 +93,7 @@ enum Ending {
 /// |---|---|
 /// | `builder.rs` | `builder` (checked: every gate and check the config asks for has its adapter) |
 /// | `mod.rs` | building (`new`, `with_*`), `run`, `prepare_image`, `run_scoped`, `execute`, `await_as_set` |
-/// | `gather.rs` | `read_workloads`, `gather_facts`, `read_cluster_facts`, `read_registry_facts`, `refused_without` |
+/// | `gather.rs` | `gather_facts`, `read`, `read_again`, `refused_without` |
 /// | `preview.rs` | `preview` |
 /// | `steps.rs` | `run_step`, `dry_run_rest`, `step_started`, `step_finished`, `stop`, `record`, `record_halt` |
 /// | `queue_gate.rs` | `wait_for_drained`, `sample_queues` |
@@ -222,7 +222,7 @@ impl Executor {
             .as_ref()
             .map(|v| v.image_tag(self.config.git.short_sha_length));
         let unlocked = Watch::unlocked(&self.interrupt);
-        let (facts, unread) = match unlocked.race(self.gather_facts(event, &target, ctx)).await {
+        let (facts, unread) = match unlocked.race(self.gather_facts(event, ctx)).await {
             Ok(gathered) => gathered,
             Err(_) => {
                 return report.end(

@@ -17,10 +17,11 @@ pub struct RunContext {
     /// The CI run's page, when known (linked from the deploy's record).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_url: Option<String>,
-    /// The operator's reason to deploy outside the environment's deploy windows
-    /// (`--override-window --reason`): recorded on the deploy.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub override_window: Option<String>,
+    /// The operator's reasons to let this run through closed gates, by the gate's flag
+    /// (`override-window` …; see [`crate::policy::override_flags`]): recorded on
+    /// the deploy.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub overrides: crate::policy::Overrides,
 }
 
 impl RunContext {

@@ -57,7 +57,8 @@ impl Executor {
             | Step::GateDeployWindow { .. }
             | Step::GateApprovals { .. }
             | Step::GateSourceVerified { .. }
-            | Step::GateNotDowngrade { .. } => StepEnd::Ok(None),
+            | Step::GateNotDowngrade { .. }
+            | Step::Gate { .. } => StepEnd::Ok(None),
             // A dry run looks once and says what a real run would do; it never waits.
             Step::GateQueuesDrained { queues, regions } if dry_run => {
                 match watch.race(self.sample_queues(queues, regions)).await {

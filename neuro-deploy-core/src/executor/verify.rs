@@ -5,7 +5,7 @@
 use tokio::time::Instant;
 
 use crate::config::{VerifyConfig, format_duration, format_elapsed};
-use crate::error::{AdapterError, ReasonCode};
+use crate::error::{AdapterError, ReasonCode, Stopped};
 use crate::model::{ImageChange, annotations};
 use crate::policy::{Plan, Step};
 
@@ -249,11 +249,8 @@ impl Executor {
         &self,
         environment: &str,
         ctx: &RunContext,
-    ) -> Result<Verification, AdapterError> {
-        let invalid = |message: String| AdapterError::Refused {
-            code: ReasonCode::InvalidInput,
-            message,
-        };
+    ) -> Result<Verification, Stopped> {
+        let invalid = |message: String| Stopped::refused(ReasonCode::InvalidInput, message);
         let env = self
             .config
             .environment(environment)
@@ -268,9 +265,8 @@ impl Executor {
         let apps: Vec<String> = crate::policy::app_workloads(&workloads, &repository)
             .map(|w| w.name.clone())
             .collect();
-        let refused = |code: ReasonCode, message: String| AdapterError::Refused { code, message };
         if apps.is_empty() {
-            return Err(refused(
+            return Err(Stopped::refused(
                 ReasonCode::NoWorkloads,
                 format!(
                     "namespace `{}` has no Deployment running {repository}",
@@ -282,7 +278,7 @@ impl Executor {
         let version = match (&status.version, &status.rollout) {
             (Some(version), crate::policy::RolloutSummary::Complete) => version.clone(),
             _ => {
-                return Err(refused(
+                return Err(Stopped::refused(
                     ReasonCode::NotVerifiedOnStaging,
                     format!(
                         "`{environment}` does not run one version with a complete rollout ({}); wait for the rollout, or deploy one version",

@@ -8,6 +8,10 @@ use crate::version::GitSha;
 
 use super::workloads::app_workloads;
 
+/// The operators' reasons to let a run through closed gates: the gate's flag
+/// (`override-window`) → the reason given.
+pub type Overrides = std::collections::BTreeMap<String, String>;
+
 /// A fact the executor gathered, or `Unknown` when planning offline.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -66,10 +70,10 @@ pub struct Facts {
     /// The instant guardrails are judged at: the run's start, and again under the lock.
     #[serde(default, skip_serializing_if = "Fact::is_unknown")]
     pub now: Fact<chrono::DateTime<chrono::Utc>>,
-    /// Not read from the world but weighed with it: the operator's reason to deploy outside
-    /// the deploy windows (`--override-window --reason`), for this run only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub window_override: Option<String>,
+    /// Not read from the world but weighed with it: the operator's reasons to let this run
+    /// through closed gates (`--override-window --reason` …), by flag, for this run only.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub overrides: Overrides,
     /// The user this run's credentials authenticate as on the target's cluster (who deploys,
     /// whose own approval does not count).
     #[serde(default, skip_serializing_if = "Fact::is_unknown")]

@@ -33,6 +33,7 @@ mod workloads;
 pub use crate::model::{parse_instant, rfc3339};
 pub use approvals::{PendingApproval, expired_until, pending_approvals};
 pub use facts::{Fact, Facts};
+pub use gates::{Need, OverrideFlag, Overrides, needs, override_flags};
 pub use intent::Intent;
 pub use plan::{Decision, ImageAction, Plan, PlannedStep, Step};
 pub use status::{Drift, EnvironmentStatus, RolloutSummary};
@@ -45,18 +46,13 @@ pub use workloads::{
     version_being_replaced,
 };
 
-use approvals::{approval_gate, approved_image};
-use facts::only_app_workloads;
-use gates::{
-    ensure_image_step, freeze_gate, promotion_gates, quarantine_gate, verified_digest, window_gate,
-};
-use steps::{deploy_steps, offline_rollback_plan};
-use target::{ignore, refuse};
+use gates::{DeployNotes, GATES, Judgment, Subject, judge};
+use steps::{deploy_steps, offline_rollback_plan, waits_for_queues};
 use workloads::image_changes;
 
 use crate::config::Config;
-use crate::error::{Reason, ReasonCode};
-use crate::model::{Event, ImageRef, ReleaseTarget};
+use crate::error::Reason;
+use crate::model::Event;
 
 /// Decides what to do. Pure: no I/O, no clock.
 pub fn decide(event: &Event, config: &Config, facts: &Facts) -> Decision {
@@ -68,127 +64,62 @@ pub fn decide(event: &Event, config: &Config, facts: &Facts) -> Decision {
 
 fn decide_inner(event: &Event, config: &Config, facts: &Facts) -> Result<Plan, Reason> {
     let target = target(event, config)?;
-    freeze_gate(event, &target, facts)?;
-    let window = window_gate(event, config, &target, facts)?;
-    let repository = facts
-        .repository_uri
-        .known()
-        .cloned()
-        .or_else(|| config.registry.uri.clone())
-        .unwrap_or_else(|| format!("<{} repository URI>", config.registry.repository));
-    // Only Deployments that run the app count: a cache selected by the same label is never
-    // patched, awaited or judged.
-    let facts = &only_app_workloads(facts, &repository);
-
-    let version = match (&target.version, event) {
-        (Some(v), _) => v.clone(),
-        (None, Event::Rollback { env, .. }) => match facts.target_workloads.known() {
-            Some(workloads) => previous_version(workloads, &repository)?,
-            None => {
-                return Ok(offline_rollback_plan(config, &target, &repository, env));
-            }
-        },
-        (None, _) => {
-            return Err(refuse(
-                ReasonCode::InvalidInput,
-                "the event names no version",
-            ));
-        }
-    };
-    let tag = version.image_tag(config.git.short_sha_length);
-    quarantine_gate(event, &target, facts, &tag)?;
-    let mut image = ImageRef::new(repository.clone(), tag.clone());
-    let (window_step, overridden) = window.unzip();
-    let mut steps: Vec<PlannedStep> = window_step.into_iter().collect();
-
-    // A release targeting a commit SHA must be on a release branch.
-    if let Event::Released {
-        target_branch: Some(ReleaseTarget::Commit(commit)),
-        tag: release_tag,
-        ..
-    } = event
-        && let Fact::Known(false) = facts.target_on_release_branch
-    {
-        return Err(ignore(
-            ReasonCode::NotReleaseBranch,
-            format!(
-                "release `{release_tag}` targets commit {commit}, which is on no release branch; it is not deployed"
-            ),
-        ));
-    }
-
-    // Idempotence: already there with a complete rollout → nothing to do.
-    if let Some(workloads) = facts.target_workloads.known()
-        && runs_completely(workloads, &repository, &tag)
-    {
-        return Err(ignore(
-            ReasonCode::AlreadyDeployed,
-            format!(
-                "namespace `{}` already runs {tag} with a complete rollout",
-                target.namespace
-            ),
-        ));
-    }
-
+    let subject = Subject::new(event, config, &target, facts);
+    let mut gate_steps: Vec<PlannedStep> = Vec::new();
     let mut ensure = None;
-    match event {
-        Event::Merged { .. } | Event::Released { .. } | Event::Deploy { .. } => {
-            ensure = Some(ensure_image_step(
-                event, config, facts, &target, &version, &image,
-            )?);
-        }
-        Event::Promote {
-            allow_downgrade, ..
-        } => {
-            image.digest = verified_digest(facts, &target, &image)?;
-            let gates = promotion_gates(facts, &target, &version, &image, *allow_downgrade)?;
-            steps.extend(gates);
-        }
-        Event::Rollback { .. } => {
-            // Back to exactly what ran: the recorded digest, not just the tag.
-            if let Some(workloads) = facts.target_workloads.known() {
-                image.digest = recorded_previous_digest(workloads, &repository, &image);
+    let mut notes = DeployNotes::default();
+    for gate in GATES {
+        let step = match judge(*gate, &subject) {
+            None => continue,
+            Some(Judgment::Refused(reason)) => return Err(reason),
+            Some(Judgment::Passed {
+                step, notes: more, ..
+            }) => {
+                notes.overridden.extend(more.overridden);
+                notes.approved_by.extend(more.approved_by);
+                step
             }
-            steps.push(rollback_image_gate(facts, &image)?);
+            Some(Judgment::NotYetKnown { step, .. }) => step,
+            Some(Judgment::WhileRunning { step, .. }) => Some(step),
+        };
+        match step {
+            // The image is made only once every gate passed, so a refused run changes nothing.
+            Some(step) if matches!(step.step, Step::EnsureImage { .. }) => ensure = Some(step),
+            Some(step) => gate_steps.push(step),
+            None => {}
         }
     }
-
-    // Approvals are of the exact image: the digest verified upstream, else the registry's.
-    let approved = approval_gate(
-        event,
-        config,
-        &target,
-        facts,
-        &approved_image(&image, facts),
-    )?;
-    let (approval_step, approved_by) = approved.unzip();
-    steps.extend(approval_step);
-
-    let changes = match facts.target_workloads.known() {
+    let Some(image) = subject.image.clone() else {
+        // Only a rollback planned offline does not know its version: it is recorded on the
+        // Deployments, read at run time.
+        return Ok(offline_rollback_plan(config, &target, &subject, gate_steps));
+    };
+    let facts = &subject.facts;
+    let tag = image.tag.clone();
+    let known = facts.target_workloads.known();
+    let changes = match known {
         Some(workloads) => Some(image_changes(
             workloads,
-            &repository,
+            &image.repository,
             &image,
             &target.namespace,
         )?),
         None => None,
     };
-    let awaited: Option<Vec<String>> = facts
-        .target_workloads
-        .known()
-        .map(|ws| ws.iter().map(|w| w.name.clone()).collect());
-    let previous = facts
-        .target_workloads
-        .known()
-        .and_then(|ws| version_being_replaced(ws, &repository, &tag));
-    let previous_image = facts
-        .target_workloads
-        .known()
-        .and_then(|ws| image_being_replaced(ws, &repository, &tag));
+    let awaited: Option<Vec<String>> = known.map(|ws| ws.iter().map(|w| w.name.clone()).collect());
+    let previous = known.and_then(|ws| version_being_replaced(ws, &image.repository, &tag));
+    let previous_image = known.and_then(|ws| image_being_replaced(ws, &image.repository, &tag));
+    let mut steps = gate_steps;
     match (changes, awaited) {
         // Every app container already has the image, but the rollout is not complete: that is
         // not "already deployed". Nothing is written, so no lock and no queue gate: await it.
         (Some(changes), Some(awaited)) if changes.is_empty() => {
+            steps.retain(|s| {
+                !matches!(
+                    s.step,
+                    Step::GateQueuesDrained { .. } | Step::QueueGateSkipped { .. }
+                )
+            });
             steps.extend(ensure);
             steps.push(PlannedStep {
                 reason: format!(
@@ -203,8 +134,9 @@ fn decide_inner(event: &Event, config: &Config, facts: &Facts) -> Result<Plan, R
             });
         }
         (changes, awaited) => {
+            let recheck = waits_for_queues(&steps);
             steps.extend(deploy_steps(
-                config, &target, &image, ensure, changes, awaited,
+                config, &target, &image, ensure, recheck, changes, awaited,
             ));
         }
     }
@@ -216,34 +148,7 @@ fn decide_inner(event: &Event, config: &Config, facts: &Facts) -> Result<Plan, R
         previous_version: previous,
         previous_image,
         steps,
-        overridden: overridden.flatten(),
-        approved_by: approved_by.unwrap_or_default(),
-    })
-}
-
-/// A rollback goes only to a version whose image is still in the registry.
-pub(super) fn rollback_image_gate(facts: &Facts, image: &ImageRef) -> Result<PlannedStep, Reason> {
-    let tag = &image.tag;
-    let reason = match facts.target_image.known() {
-        Some(None) => {
-            return Err(refuse(
-                ReasonCode::ImageMissing,
-                format!(
-                    "the previous version's image {image} is not in the registry; deploy another version explicitly"
-                ),
-            ));
-        }
-        Some(Some(_)) => {
-            format!("roll back to the recorded previous version {tag}; its image exists")
-        }
-        None => format!(
-            "roll back to the recorded previous version {tag}; its image must exist — checked at run time"
-        ),
-    };
-    Ok(PlannedStep {
-        reason,
-        step: Step::GateImageExists {
-            image: image.clone(),
-        },
+        overridden: (!notes.overridden.is_empty()).then(|| notes.overridden.join("; ")),
+        approved_by: notes.approved_by,
     })
 }

@@ -100,6 +100,15 @@ pub enum Step {
         /// Who did, when known.
         approved_by: Vec<String>,
     },
+    /// A gate that has no step kind of its own (the gates added since need no variant here):
+    /// judged from the facts, like the gates above.
+    Gate {
+        /// The gate, as its step is named in reports (`gate_…`).
+        gate: String,
+        /// What it judged, for machines (instants in RFC 3339, durations as written).
+        #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+        detail: std::collections::BTreeMap<String, String>,
+    },
     /// Take the namespace's lock.
     AcquireLock {
         /// Namespace.
@@ -147,8 +156,9 @@ pub enum Step {
 
 impl Step {
     /// The step's kind as it appears in reports (`ensure_image`, `gate_queues_drained` …).
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> &str {
         match self {
+            Step::Gate { gate, .. } => gate,
             Step::EnsureImage { .. } => "ensure_image",
             Step::GateImageExists { .. } => "gate_image_exists",
             Step::GateSourceVerified { .. } => "gate_source_verified",

@@ -4,54 +4,25 @@
 use crate::config::Config;
 use crate::model::{ImageChange, ImageRef};
 
+use super::gates::Subject;
 use super::plan::{Plan, PlannedStep, Step};
 use super::target::Target;
 use crate::words::counted;
 
+/// The deploy phase after the gates: the image step, the lock, the queues' last look (when
+/// the queue gate waits: `recheck`), the write, the rollout wait, the verification, the release.
 pub(crate) fn deploy_steps(
     config: &Config,
     target: &Target,
     image: &ImageRef,
     ensure: Option<PlannedStep>,
+    recheck: bool,
     changes: Option<Vec<ImageChange>>,
     awaited: Option<Vec<String>>,
 ) -> Vec<PlannedStep> {
     let ns = &target.namespace;
     let queues = &config.queues;
-    let gate = target.queue_gate && !queues.names.is_empty();
-    let skipped = target.skip_queue_gate.as_ref().filter(|_| gate);
     let mut steps = Vec::new();
-    if let Some(reason) = skipped {
-        steps.push(PlannedStep {
-            reason: format!(
-                "EMERGENCY: the queue gate is skipped ({reason}); {} in {} {} read once and recorded, not waited for — a job in flight may be lost",
-                queues.names.join(", "),
-                queues.regions.join(" and "),
-                if queues.names.len() == 1 { "is" } else { "are" },
-            ),
-            step: Step::QueueGateSkipped {
-                queues: queues.names.clone(),
-                regions: queues.regions.clone(),
-                reason: reason.clone(),
-            },
-        });
-    } else if gate {
-        steps.push(PlannedStep {
-            reason: format!(
-                "a job in flight during a deploy is lost: wait until {} {} drained (visible + in flight + delayed = 0) in {} for {} over ≥ {} samples, up to {} for a busy queue — checked at run time",
-                queues.names.join(", "),
-                if queues.names.len() == 1 { "is" } else { "are" },
-                queues.regions.join(" and "),
-                crate::config::format_duration(queues.window),
-                queues.samples_needed(),
-                crate::config::format_duration(queues.timeout),
-            ),
-            step: Step::GateQueuesDrained {
-                queues: queues.names.clone(),
-                regions: queues.regions.clone(),
-            },
-        });
-    }
     // Images are made only once the gates passed, so a refused run changes nothing.
     steps.extend(ensure);
     steps.push(PlannedStep {
@@ -60,7 +31,7 @@ pub(crate) fn deploy_steps(
             namespace: ns.clone(),
         },
     });
-    if gate && skipped.is_none() {
+    if recheck {
         steps.push(PlannedStep {
             reason: "look at the queues once more, just before the first write".to_owned(),
             step: Step::RecheckQueues {
@@ -134,13 +105,20 @@ pub(crate) fn deploy_steps(
     steps
 }
 
+/// A rollback planned offline: the version it returns to is recorded on the Deployments, read
+/// at run time. Of the gates' steps only the queue gate's is known to apply before then.
 pub(crate) fn offline_rollback_plan(
     config: &Config,
     target: &Target,
-    repository: &str,
-    env: &str,
+    subject: &Subject,
+    gate_steps: Vec<PlannedStep>,
 ) -> Plan {
-    let image = ImageRef::new(repository.to_owned(), "<previous version>");
+    let env = subject.place();
+    let repository = subject
+        .repository
+        .clone()
+        .unwrap_or_else(|| format!("<{} repository URI>", config.registry.repository));
+    let image = ImageRef::new(repository, "<previous version>");
     let mut steps = vec![PlannedStep {
         reason: format!(
             "roll `{env}` back to the version recorded in `neuro-deploy.io/previous-version` on its Deployments — read at run time; its image must exist"
@@ -149,7 +127,20 @@ pub(crate) fn offline_rollback_plan(
             image: image.clone(),
         },
     }];
-    steps.extend(deploy_steps(config, target, &image, None, None, None));
+    let queue_steps: Vec<PlannedStep> = gate_steps
+        .into_iter()
+        .filter(|s| {
+            matches!(
+                s.step,
+                Step::GateQueuesDrained { .. } | Step::QueueGateSkipped { .. }
+            )
+        })
+        .collect();
+    let recheck = waits_for_queues(&queue_steps);
+    steps.extend(queue_steps);
+    steps.extend(deploy_steps(
+        config, target, &image, None, recheck, None, None,
+    ));
     Plan {
         environment: target.environment.clone(),
         namespace: target.namespace.clone(),
@@ -161,4 +152,12 @@ pub(crate) fn offline_rollback_plan(
         overridden: None,
         approved_by: Vec::new(),
     }
+}
+
+/// Whether the queue gate waits for the queues (then they are looked at once more under the
+/// lock).
+pub(crate) fn waits_for_queues(steps: &[PlannedStep]) -> bool {
+    steps
+        .iter()
+        .any(|s| matches!(s.step, Step::GateQueuesDrained { .. }))
 }

@@ -27,7 +27,7 @@ fn ctx(dry_run: bool) -> RunContext {
         started_at: "2026-11-26T12:00:00Z".parse().unwrap(),
         dry_run,
         run_url: None,
-        override_window: None,
+        overrides: Default::default(),
     }
 }
 
@@ -1389,7 +1389,9 @@ async fn an_override_deploys_inside_a_deny_window_and_records_why_on_the_deploym
         .returning(|_, _, _| Ok(RolloutResult::Complete));
     let config = with_window(config(), "dev", "0 12 * * *");
     let mut context = ctx(false);
-    context.override_window = Some("hotfix for incident 42".into());
+    context
+        .overrides
+        .insert("override-window".into(), "hotfix for incident 42".into());
     let report = neuro_deploy_core::Executor::new(d.adapters(), config.clone())
         .run(&merged("main"), &context)
         .await;

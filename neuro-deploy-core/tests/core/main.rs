@@ -8,5 +8,6 @@ mod approvals;
 mod executor;
 mod policy;
 mod props;
+mod soak;
 mod support;
 mod windows;

@@ -28,7 +28,7 @@ fn ignored(decision: Decision, code: ReasonCode) -> String {
     }
 }
 
-fn kinds(plan: &Plan) -> Vec<&'static str> {
+fn kinds(plan: &Plan) -> Vec<&str> {
     plan.steps.iter().map(|s| s.step.kind()).collect()
 }
 

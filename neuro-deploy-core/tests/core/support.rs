@@ -114,7 +114,7 @@ pub fn known(target: Vec<Workload>) -> Facts {
         other_spelling: Fact::Unknown,
         guard: Fact::Unknown,
         now: Fact::Unknown,
-        window_override: None,
+        overrides: Default::default(),
         actor: Fact::Unknown,
     }
 }

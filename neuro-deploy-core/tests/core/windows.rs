@@ -195,7 +195,9 @@ fn an_active_deny_window_refuses_naming_it_and_when_it_opens_and_an_override_goe
     );
     // An override lets it through, and the plan carries why.
     let mut overridden = facts.clone();
-    overridden.window_override = Some("hotfix for incident 42".into());
+    overridden
+        .overrides
+        .insert("override-window".into(), "hotfix for incident 42".into());
     let plan = plan(decide(&promote("v1.4.0"), &config, &overridden));
     let note = plan
         .overridden

@@ -756,3 +756,56 @@ async fn the_queue_wait_says_how_long_it_waited_and_how_long_is_left() {
         "{notes:?}"
     );
 }
+
+// ---- the soak time, judged at the start and again under the lock ----
+
+#[tokio::test(start_paused = true)]
+async fn a_promotion_before_its_soak_time_is_refused_before_anything_is_written() {
+    let mut d = Doubles::new();
+    // The run starts at 12:00; staging got v1.4.0 at 11:45, and production soaks 30 minutes.
+    d.workloads("leaf-neuro-ui", app("v1.3.0"))
+        .workloads(
+            "staging",
+            crate::soak::deployed_at("v1.4.0", "2026-11-26T11:45:00Z"),
+        )
+        .images(&["v1.4.0"])
+        .no_writes();
+    d.queues.expect_depth().times(0);
+    let report = run_with(d, crate::soak::soaking(), &promote("v1.4.0"), false).await;
+    assert_eq!(report.reason, Some(ReasonCode::SoakNotMet), "{report:#?}");
+    assert_eq!(report.exit_code(), ExitStatus::Refused);
+    assert!(
+        report.message.contains("at 2026-11-26T12:15:00Z (UTC)"),
+        "{}",
+        report.message
+    );
+    assert_eq!(step(&report, "gate_soak").status, StepStatus::Refused);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_version_redeployed_to_staging_meanwhile_restarts_its_soak_under_the_lock() {
+    let mut d = Doubles::new();
+    d.workloads("leaf-neuro-ui", app("v1.3.0"));
+    // Soaked for an hour when the run starts; redeployed to staging while production's
+    // queues were waited for.
+    workloads_in_turn(
+        &mut d,
+        "staging",
+        vec![
+            crate::soak::deployed_at("v1.4.0", "2026-11-26T11:00:00Z"),
+            crate::soak::deployed_at("v1.4.0", "2026-11-26T12:00:30Z"),
+        ],
+    );
+    d.images(&["v1.4.0"])
+        .queues_always(EMPTY)
+        .lock_once("leaf-neuro-ui");
+    d.cluster.expect_set_images().times(0);
+    let report = run_with(d, crate::soak::soaking(), &promote("v1.4.0"), false).await;
+    assert_eq!(report.reason, Some(ReasonCode::SoakNotMet), "{report:#?}");
+    assert!(
+        report.message.contains("decided again under the lock")
+            && report.message.contains("since 2026-11-26T12:00:30Z"),
+        "{}",
+        report.message
+    );
+}

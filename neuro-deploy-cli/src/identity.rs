@@ -2,7 +2,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use neuro_deploy_core::RunContext;
+use neuro_deploy_core::RunOptions;
 
 /// Who is running, for the lock holder and the audit trail: the CI's own record when a CI runs
 /// it (Codefresh: the build's initiator and URL; GitHub Actions: the actor and the run URL),
@@ -91,10 +91,10 @@ pub fn now() -> chrono::DateTime<chrono::Utc> {
 }
 
 /// A run context with a fresh run id and the current time.
-pub fn run_context(dry_run: bool) -> RunContext {
+pub fn run_options(dry_run: bool) -> RunOptions {
     let now = SystemTime::now();
     let nanos = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-    RunContext {
+    RunOptions {
         identity: identity(),
         run_id: format!("{:x}-{:x}", nanos % 0xffff_ffff_ffff, std::process::id()),
         started_at: self::now(),

@@ -19,7 +19,7 @@ use neuro_deploy_core::config::BuilderKind;
 use neuro_deploy_core::{
     AdapterError, Adapters, Config, ConfigError, DeploymentRecorder, Executor, GitSha,
     HealthChecker, ImageBuilder, ImageRef, MetricsSink, Notifier, QueueInspector, Registry,
-    ReleaseSource,
+    ReleaseSource, Stopped,
 };
 use neuro_deploy_github::{GithubReleases, GithubSettings};
 use neuro_deploy_http::{HttpHealthChecker, WebhookNotifier};
@@ -167,7 +167,7 @@ pub async fn kube_cluster(
     config: &Config,
     choice: &ClusterChoice,
     environment: &str,
-) -> Result<KubeCluster, AdapterError> {
+) -> Result<KubeCluster, Stopped> {
     check_contexts(config, choice, &[environment])?;
     let context = config
         .environment(environment)
@@ -177,7 +177,7 @@ pub async fn kube_cluster(
         kubeconfig: choice.kubeconfig.clone(),
         context,
     };
-    KubeCluster::connect(&choice, &config.app.selector, KubeSettings::default()).await
+    Ok(KubeCluster::connect(&choice, &config.app.selector, KubeSettings::default()).await?)
 }
 
 /// `--context` may not contradict the `kube_context` of an environment the run touches: a run
@@ -186,7 +186,7 @@ fn check_contexts(
     config: &Config,
     choice: &ClusterChoice,
     environments: &[&str],
-) -> Result<(), AdapterError> {
+) -> Result<(), Stopped> {
     let Some(flag) = &choice.context else {
         return Ok(());
     };
@@ -196,12 +196,12 @@ fn check_contexts(
             .and_then(|e| e.kube_context.as_ref())
             && own != flag
         {
-            return Err(AdapterError::Refused {
-                code: neuro_deploy_core::ReasonCode::InvalidInput,
-                message: format!(
+            return Err(Stopped::refused(
+                neuro_deploy_core::ReasonCode::InvalidInput,
+                format!(
                     "`--context {flag}` contradicts environment `{name}`, whose `kube_context` is `{own}`; each environment is read and written in its own cluster — drop `--context` or change the config"
                 ),
-            });
+            ));
         }
     }
     Ok(())
@@ -215,7 +215,7 @@ pub async fn cluster(
     choice: &ClusterChoice,
     environments: &[&str],
     progress: Option<RolloutProgress>,
-) -> Result<Arc<Clusters>, AdapterError> {
+) -> Result<Arc<Clusters>, Stopped> {
     check_contexts(config, choice, environments)?;
     let selector = &config.app.selector;
     let connect = async |choice: &ClusterChoice| -> Result<Arc<KubeCluster>, AdapterError> {
@@ -272,11 +272,9 @@ const NO_REPOSITORY: &str = "`git.repository` is not set in the config; hotfix c
 pub fn required_releases(
     backend: &Backend,
     config: &Config,
-) -> Result<Arc<dyn ReleaseSource>, AdapterError> {
-    releases(backend, config)?.ok_or_else(|| AdapterError::Refused {
-        code: neuro_deploy_core::ReasonCode::InvalidInput,
-        message: NO_REPOSITORY.to_owned(),
-    })
+) -> Result<Arc<dyn ReleaseSource>, Stopped> {
+    releases(backend, config)?
+        .ok_or_else(|| Stopped::refused(neuro_deploy_core::ReasonCode::InvalidInput, NO_REPOSITORY))
 }
 
 /// A builder that could not be set up: it explains why when (and only when) a build is needed,
@@ -430,7 +428,7 @@ pub async fn adapters(
     choice: &ClusterChoice,
     environments: &[&str],
     progress: Option<RolloutProgress>,
-) -> Result<Adapters, AdapterError> {
+) -> Result<Adapters, Stopped> {
     let clusters = cluster(config, choice, environments, progress).await?;
     Ok(Adapters {
         registry: registry(backend, config).await,

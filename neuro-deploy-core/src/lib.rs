@@ -1,20 +1,7 @@
 //! # neuro-deploy-core
 //!
-//! The pure core of neuro-deploy: domain types ([`Version`], [`ImageRef`], [`Event`] …),
-//! configuration ([`Config`]), the boundaries adapters implement — the five a deploy needs
-//! ([`ImageBuilder`], [`Registry`], [`QueueInspector`], [`ClusterDeployer`],
-//! [`ReleaseSource`]), the shared guardrail state ([`SharedState`]), and the optional
-//! [`HealthChecker`], [`SignalSource`], [`MetricsSink`], [`DeploymentRecorder`] and
-//! [`Notifier`] — the release policy ([`decide`]: event + config + facts → [`Decision`]) and
-//! the [`Executor`] that runs a decision through the traits.
-//!
-//! **What it is not**: it does no I/O of its own and depends on no SDK — no AWS, Kubernetes,
-//! GitHub or HTTP client. Adapter crates (`neuro-deploy-aws`, `-kube`, `-github`, `-codefresh`)
-//! implement the traits; the binaries wire them up. Time comes from tokio (`tokio::time`), so
-//! tests run with paused time. With the `mocks` feature, `mockall` doubles of every trait
-//! (`MockRegistry`, `MockClusterDeployer` …) are exported for embedders' tests.
-//!
-//! ## Embedding: decide what a release does
+//! The pure core of neuro-deploy: what a release does, decided by a pure policy and run
+//! through traits any tool can implement.
 //!
 //! ```
 //! use neuro_deploy_core::{decide, Config, Decision, Event, Facts, GitSha};
@@ -32,14 +19,34 @@
 //!     Decision::Proceed(plan) => {
 //!         assert_eq!(plan.namespace, "staging");
 //!         assert_eq!(plan.version, "v1.4.0");
-//!         for step in &plan.steps {
+//!         for step in &plan.steps() {
 //!             println!("{:<20} {}", step.step.kind(), step.reason);
 //!         }
-//!         assert!(plan.steps.iter().any(|s| s.step.kind() == "ensure_image"));
+//!         assert!(plan.steps().iter().any(|s| s.step.kind() == "ensure_image"));
 //!     }
 //!     other => panic!("a release of main deploys to staging, got {other:?}"),
 //! }
 //! ```
+//!
+//! ## What it is
+//!
+//! Domain types ([`Version`], [`ImageRef`], [`Event`] …),
+//! configuration ([`Config`]), the boundaries adapters implement — the five a deploy needs
+//! ([`ImageBuilder`], [`Registry`], [`QueueInspector`], [`ClusterDeployer`],
+//! [`ReleaseSource`]), the shared guardrail state ([`SharedState`]), and the optional
+//! [`HealthChecker`], [`SignalSource`], [`MetricsSink`], [`DeploymentRecorder`] and
+//! [`Notifier`] — the release policy ([`decide`]: event + config + facts → [`Decision`]) and
+//! the [`Executor`] that runs a decision through the traits.
+//!
+//! **What it is not**: it does no I/O of its own and depends on no SDK — no AWS, Kubernetes,
+//! GitHub or HTTP client. Adapter crates (`neuro-deploy-aws`, `-kube`, `-github`, `-codefresh`)
+//! implement the traits; the binaries wire them up. Time comes from tokio (`tokio::time`), so
+//! tests run with paused time. With the `mocks` feature, `mockall` doubles of every trait
+//! (`MockRegistry`, `MockClusterDeployer` …) are exported for embedders' tests.
+//!
+//! A full run — every gate, the lock, the rollout wait, verification — goes through
+//! [`Executor::builder`] (which refuses adapters that cannot serve the configuration) and one
+//! [`RunOptions`]: see `examples/embedding`, which runs a promotion over in-memory adapters.
 //!
 //! ## Exit codes
 //! [`ExitStatus`]: 0 done (also no-op / ignored), 1 unexpected failure, 2 invalid input or
@@ -67,7 +74,7 @@ pub use config::{Config, ConfigError, EnvironmentConfig, RunOverrides, Trigger};
 pub use error::{AdapterError, Cause, ExitStatus, InputError, Reason, ReasonCode, Stopped, causes};
 pub use executor::{
     Adapters, CLEANUP_BOUND, Executor, ExecutorBuilder, Interrupt, Interrupter, MissingAdapter,
-    Observer, Outcome, Preview, PreviewVerdict, Progress, QueueSample, Report, RunContext, Silent,
+    Observer, Outcome, Preview, PreviewVerdict, Progress, QueueSample, Report, RunOptions, Silent,
     StepReport, StepStatus, Verification, interrupt_channel, sample_queues,
 };
 pub use model::{

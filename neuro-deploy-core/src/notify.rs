@@ -103,11 +103,11 @@ pub fn slack_message(config: &Config, report: &Report, who: &str) -> Value {
     if let Some(reason) = report.reason {
         details.push(format!("*reason* `{reason}`"));
     }
-    if let Some(overridden) = &report.overridden {
+    if let Some(overridden) = report.notes.overridden() {
         details.push(format!("*override* {overridden}"));
     }
-    if !report.approved_by.is_empty() {
-        details.push(format!("*approved by* {}", report.approved_by.join(", ")));
+    if let Some(approvers) = report.notes.approvers() {
+        details.push(format!("*approved by* {approvers}"));
     }
     json!({
         "text": text,

@@ -9,7 +9,7 @@ use neuro_deploy_aws::{EcrRegistry, SqsQueues};
 use neuro_deploy_core::model::{AuditRecord, ContainerImage};
 use neuro_deploy_core::{
     Adapters, Config, Event, Executor, LockAttempt, LockHandle, MockClusterDeployer,
-    MockImageBuilder, Outcome, ReasonCode, RolloutCounts, RolloutResult, RunContext, Version,
+    MockImageBuilder, Outcome, ReasonCode, RolloutCounts, RolloutResult, RunOptions, Version,
     Workload,
 };
 
@@ -104,7 +104,7 @@ async fn promote(
         to: None,
         allow_downgrade: false,
     };
-    let ctx = RunContext {
+    let ctx = RunOptions {
         identity: "ops@test".into(),
         run_id: "run".into(),
         started_at: "2026-11-26T00:00:00Z".parse().unwrap(),

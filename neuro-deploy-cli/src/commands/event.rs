@@ -8,12 +8,12 @@ use neuro_deploy_core::config::format_duration;
 use neuro_deploy_core::policy::Overrides;
 use neuro_deploy_core::{
     AdapterError, Config, DeployTarget, Event, Executor, ExitStatus, Intent, Outcome,
-    PreviewVerdict, ReasonCode, Report,
+    PreviewVerdict, ReasonCode, Report, Stopped,
 };
 
 use super::{Context, Failure, confirm_on_terminal};
 use crate::args::EventCommand;
-use crate::identity::run_context;
+use crate::identity::run_options;
 use crate::output::{StderrProgress, note, text};
 use crate::signals::Signals;
 use crate::wiring;
@@ -82,7 +82,7 @@ pub async fn complete_release(
     event: Event,
     backend: &wiring::Backend,
     config: &Config,
-) -> Result<Event, AdapterError> {
+) -> Result<Event, Stopped> {
     let tag = match &event {
         Event::Released {
             tag,
@@ -95,11 +95,13 @@ pub async fn complete_release(
     let Some(releases) = wiring::releases(backend, config)? else {
         return Ok(event);
     };
-    let found = releases.release(&tag).await?.ok_or_else(|| AdapterError::Refused {
-        code: ReasonCode::InvalidInput,
-        message: format!(
-            "GitHub has no release for tag `{tag}`; publish it first, or pass --sha and --target"
-        ),
+    let found = releases.release(&tag).await?.ok_or_else(|| {
+        Stopped::refused(
+            ReasonCode::InvalidInput,
+            format!(
+                "GitHub has no release for tag `{tag}`; publish it first, or pass --sha and --target"
+            ),
+        )
     })?;
     let mut event = event;
     if let Event::Released {
@@ -188,7 +190,7 @@ async fn run_unnotified(
             .with_observer(observer.clone())
             .with_interrupt(signals.interrupt());
         let preview = signals
-            .during(preview.preview(&event, &run_context(true)))
+            .during(preview.preview(&event, &run_options(true)))
             .await;
         // A run that would not deploy is reported once, as it is; nobody is asked.
         if !preview.verdict.worth_confirming() {
@@ -226,7 +228,7 @@ async fn run_unnotified(
     if let Some(recorder) = wiring::recorder(&context.backend, config).map_err(unavailable)? {
         executor = executor.with_recorder(recorder);
     }
-    let mut ctx = run_context(options.dry_run);
+    let mut ctx = run_options(options.dry_run);
     ctx.overrides = options.overrides.clone();
     Ok(if options.image_only {
         signals.during(executor.prepare_image(&event, &ctx)).await

@@ -53,7 +53,7 @@ async fn status_of_every_environment(context: &Context) -> Result<ExitStatus, Fa
         let (env, namespace) = (&environment.name, &environment.namespace);
         let read = async {
             let cluster = wiring::kube_cluster(&context.config, &context.cluster, env).await?;
-            cluster.lock_status(namespace).await
+            Ok::<_, neuro_deploy_core::Stopped>(cluster.lock_status(namespace).await?)
         };
         match read.await {
             Ok(info) => {

@@ -7,7 +7,7 @@ use neuro_deploy_core::{
 };
 
 use super::{Context, EnvironmentReader, Failure, environment_namespace};
-use crate::identity::run_context;
+use crate::identity::run_options;
 use crate::output::SCHEMA_VERSION;
 use crate::output::documents::RecordDocument;
 use crate::wiring;
@@ -47,7 +47,7 @@ pub async fn run(context: &Context, env: &str) -> Result<ExitStatus, Failure> {
         digest: digest.clone(),
     };
     let environment = config.environment(env);
-    let ctx = run_context(false);
+    let ctx = run_options(false);
     let record = DeploymentRecord {
         reference: version.clone(),
         environment: env.to_owned(),

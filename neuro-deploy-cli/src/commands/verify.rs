@@ -4,7 +4,7 @@
 use neuro_deploy_core::{Executor, ExitStatus, ReasonCode};
 
 use super::{Context, Failure, environment_namespace};
-use crate::identity::run_context;
+use crate::identity::run_options;
 use crate::output::documents::VerifyDocument;
 use crate::output::{SCHEMA_VERSION, StderrProgress};
 use crate::wiring;
@@ -21,7 +21,7 @@ pub async fn run(context: &Context, env: &str) -> Result<ExitStatus, Failure> {
     let executor = wiring::verification(Executor::new(adapters, config.clone()), config)?
         .with_observer(observer);
     let verification = executor
-        .verify_environment(env, &run_context(false))
+        .verify_environment(env, &run_options(false))
         .await?;
     let (status, outcome, reason, text) = if verification.passed {
         (

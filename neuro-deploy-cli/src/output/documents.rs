@@ -125,8 +125,8 @@ impl<'a> PlanDocument<'a> {
                 version: Some(&plan.version),
                 image: Some(plan.image.to_string()),
                 steps: plan
-                    .steps
-                    .iter()
+                    .steps()
+                    .into_iter()
                     .map(|s| PlannedStepDocument {
                         kind: s.step.kind(),
                         status: "planned",

@@ -136,11 +136,11 @@ pub fn report_text(report: &Report, steps: bool) -> String {
             recorded.state.as_str()
         ));
     }
-    if let Some(overridden) = &report.overridden {
+    if let Some(overridden) = report.notes.overridden() {
         out.push_str(&format!("  override  {overridden}\n"));
     }
-    if !report.approved_by.is_empty() {
-        out.push_str(&format!("  approved  {}\n", report.approved_by.join(", ")));
+    if let Some(approvers) = report.notes.approvers() {
+        out.push_str(&format!("  approved  {approvers}\n"));
     }
     if let Some(quarantined) = &report.quarantined {
         out.push_str(&format!("  quarantine {quarantined}\n"));
@@ -209,7 +209,7 @@ pub fn plan_text(event: &Event, decision: &Decision, gates: &[GateVerdict]) -> S
                 plan_headline(event, plan),
                 plan.image
             );
-            for (i, step) in plan.steps.iter().enumerate() {
+            for (i, step) in plan.steps().into_iter().enumerate() {
                 out.push_str(&format!(
                     "  {:>2}. {:<21} {}\n",
                     i + 1,

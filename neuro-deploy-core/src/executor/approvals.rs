@@ -7,7 +7,7 @@ use crate::policy::Plan;
 use super::Executor;
 use super::quarantine::STATE_BOUND;
 use super::report::Report;
-use super::run_context::RunContext;
+use super::run_options::RunOptions;
 
 impl Executor {
     /// Removes the approvals `plan` used, after a run that wrote; a state that cannot be
@@ -15,17 +15,17 @@ impl Executor {
     pub(super) async fn consume_approvals(
         &self,
         plan: &Plan,
-        ctx: &RunContext,
+        ctx: &RunOptions,
         report: &mut Report,
     ) {
         let Some(state) = self.adapters.state.as_ref() else {
             return;
         };
-        if ctx.dry_run || plan.approved_by.is_empty() || report.applied.is_empty() {
+        if ctx.dry_run || plan.notes.approved_by.is_empty() || report.applied.is_empty() {
             return;
         }
         let used = |approval: &crate::model::Approval| {
-            approval.version == plan.version && plan.approved_by.contains(&approval.by)
+            approval.version == plan.version && plan.notes.approved_by.contains(&approval.by)
         };
         let change = guard::update_within(state.as_ref(), &plan.namespace, STATE_BOUND, |s| {
             s.approvals.retain(|a| !used(a));
@@ -34,7 +34,7 @@ impl Executor {
             report.warnings.push(format!(
                 "the approvals of {} by {} could not be marked used in `{}` ({failure}); remove them with `kubectl edit configmap neuro-deploy -n {}`",
                 plan.version,
-                plan.approved_by.join(", "),
+                plan.notes.approved_by.join(", "),
                 plan.namespace,
                 plan.namespace
             ));

@@ -10,7 +10,7 @@ use crate::policy::{Fact, Facts, GateVerdict, Need, Verdict, first_refusal, gate
 
 use super::Executor;
 use super::report::{Report, StepReport, StepStatus};
-use super::run_context::RunContext;
+use super::run_options::RunOptions;
 
 impl Executor {
     /// Reads what the gates need; writes nothing. What could not be read stays unknown, and
@@ -20,7 +20,7 @@ impl Executor {
     pub(super) async fn gather_facts(
         &self,
         event: &Event,
-        ctx: &RunContext,
+        ctx: &RunOptions,
     ) -> (Facts, Option<AdapterError>) {
         let mut facts = Facts {
             now: Fact::Known(ctx.started_at),

@@ -9,12 +9,12 @@ use tokio::time::Instant;
 use crate::config::{format_duration, format_elapsed};
 use crate::error::{AdapterError, Reason, ReasonCode};
 use crate::model::{Event, LockAttempt, LockHandle};
-use crate::policy::{Plan, Step};
+use crate::policy::{DeployPhase, Plan};
 
 use super::interrupt::{Halt, UNLOCK_BOUND, Watch};
 use super::progress::Progress;
 use super::report::Report;
-use super::run_context::RunContext;
+use super::run_options::RunOptions;
 use super::{Ending, Executor, StepEnd, Stop};
 
 pub(super) fn lock_value(shared: &Mutex<LockHandle>) -> LockHandle {
@@ -30,11 +30,18 @@ impl Executor {
         &self,
         event: &Event,
         plan: &mut Plan,
-        ctx: &RunContext,
+        ctx: &RunOptions,
         report: &mut Report,
-        lock_at: usize,
     ) -> Ending {
-        let started = self.step_started(&plan.steps[lock_at]);
+        let DeployPhase::Write {
+            lock: lock_step,
+            release: release_step,
+            ..
+        } = plan.deploy.clone()
+        else {
+            return Ending::Deployed;
+        };
+        let started = self.step_started(&lock_step);
         let holder = ctx.holder();
         let unlocked = Watch::unlocked(&self.interrupt);
         let attempt = match unlocked
@@ -43,7 +50,7 @@ impl Executor {
         {
             Ok(attempt) => attempt,
             Err(_) => {
-                self.record_halt(report, lock_at, started, &Halt::Interrupted);
+                self.record_halt(report, &lock_step, started, &Halt::Interrupted);
                 return Ending::Interrupted(
                     "interrupted while taking the lock; nothing was changed".to_owned(),
                 );
@@ -56,7 +63,7 @@ impl Executor {
             Ok(LockAttempt::Acquired(handle)) => {
                 self.step_finished(
                     report,
-                    lock_at,
+                    &lock_step,
                     started,
                     StepEnd::Ok(Some(format!("held by {holder}"))),
                 );
@@ -79,9 +86,9 @@ impl Executor {
                         format_duration(self.config.lock.lease)
                     ),
                 );
-                return self.stop(report, lock_at, started, Stop::Refused(reason));
+                return self.stop(report, &lock_step, started, Stop::Refused(reason));
             }
-            Err(error) => return self.stop(report, lock_at, started, Stop::Failed(error)),
+            Err(error) => return self.stop(report, &lock_step, started, Stop::Failed(error)),
         };
         let shared = Arc::new(Mutex::new(handle));
         let (lost_tx, lost) = tokio::sync::watch::channel(None);
@@ -90,14 +97,10 @@ impl Executor {
             lost: Some(lost),
         };
         let ending = tokio::select! {
-            ending = self.locked_steps(event, plan, ctx, report, lock_at + 1, &watch) => ending,
+            ending = self.locked_steps(event, plan, ctx, report, &watch) => ending,
             never = self.keep_lock(Arc::clone(&shared), taken_at, lost_tx) => match never {},
         };
         // Release on every path; bounded once a signal asked the run to stop.
-        let release_at = plan
-            .steps
-            .iter()
-            .position(|s| matches!(s.step, Step::ReleaseLock { .. }));
         let handle = lock_value(&shared);
         let started = Instant::now();
         let unlock = self.adapters.cluster.unlock(&handle);
@@ -114,19 +117,17 @@ impl Executor {
         } else {
             unlock.await
         };
-        if let Some(index) = release_at {
-            let end = match released {
-                Ok(()) => StepEnd::Ok(None),
-                Err(error) => {
-                    self.observer.progress(&Progress::Note(format!(
-                        "could not release the lock ({error}); it expires by itself after {}",
-                        format_duration(self.config.lock.lease)
-                    )));
-                    StepEnd::Stop(Stop::Failed(error))
-                }
-            };
-            self.step_finished(report, index, started, end);
-        }
+        let end = match released {
+            Ok(()) => StepEnd::Ok(None),
+            Err(error) => {
+                self.observer.progress(&Progress::Note(format!(
+                    "could not release the lock ({error}); it expires by itself after {}",
+                    format_duration(self.config.lock.lease)
+                )));
+                StepEnd::Stop(Stop::Failed(error))
+            }
+        };
+        self.step_finished(report, &release_step, started, end);
         ending
     }
 

@@ -7,147 +7,149 @@ use tokio::time::Instant;
 
 use crate::error::{AdapterError, Reason, ReasonCode};
 use crate::model::{DeployAudit, Event, ImageChange, ImageRef};
-use crate::policy::{Decision, Fact, Plan, Step, decide};
+use crate::policy::{Decision, DeployPhase, Fact, Plan, PlannedStep, Step, decide};
 
 use super::interrupt::{Halt, Watch};
 use super::report::{QueueSample, Report, StepStatus};
 use super::rollback::AwaitedRollout;
-use super::run_context::RunContext;
+use super::run_options::RunOptions;
 use super::{Ending, Executor, StepEnd, Stop, describe_changes, rollout_failing};
 use crate::words::counted;
 
 impl Executor {
-    /// The steps under the lock: the queue re-check, the decision again on fresh facts, the
-    /// writes, the rollout wait (and a rollback when it fails).
+    /// The steps under the lock, in the deploy phase's order: the queue re-check, the decision
+    /// again on fresh facts, the writes, the rollout wait (and a rollback when it fails), the
+    /// verification.
     pub(super) async fn locked_steps(
         &self,
         event: &Event,
         plan: &mut Plan,
-        ctx: &RunContext,
+        ctx: &RunOptions,
         report: &mut Report,
-        from: usize,
         watch: &Watch,
     ) -> Ending {
-        let mut applied: Vec<ImageChange> = Vec::new();
-        for index in from..plan.steps.len() {
-            let planned = plan.steps[index].clone();
-            match &planned.step {
-                Step::ReleaseLock { .. } => break,
-                Step::SetImage { .. } => {
-                    let started = self.step_started(&planned);
-                    if let Err(ending) = self.decide_again(event, plan, report, index, watch).await
-                    {
-                        return ending;
-                    }
-                    let changes = plan.changes().unwrap_or_default().to_vec();
-                    if changes.is_empty() {
-                        self.step_finished(
-                            report,
-                            index,
-                            started,
-                            StepEnd::Skipped(
-                                "every app container already has the image".to_owned(),
-                            ),
-                        );
-                        continue;
-                    }
-                    if let Some(halt) = watch.check() {
-                        self.record(
-                            report,
-                            index,
-                            started,
-                            StepStatus::NotRun,
-                            Some("stopped before writing".to_owned()),
-                        );
-                        return self.halted_before_writes(halt);
-                    }
-                    // The record of the deploy exists before its first write.
-                    self.start_record(event, plan, ctx, report).await;
-                    let audit = self.audit(plan, ctx, report);
-                    let (written, failures) =
-                        self.set_each(&plan.namespace, &changes, &audit).await;
-                    applied = written;
-                    report.applied = applied.clone();
-                    if !failures.is_empty() {
-                        let why = failures.join("; ");
-                        self.record(
-                            report,
-                            index,
-                            started,
-                            StepStatus::Failed,
-                            Some(why.clone()),
-                        );
-                        if applied.is_empty() {
-                            return Ending::Failed(AdapterError::failed(
-                                "kubernetes",
-                                format!("setting images in `{}`", plan.namespace),
-                                format!("{why}; nothing was changed"),
-                            ));
-                        }
-                        return self
-                            .roll_back(plan, ctx, report, &applied, &why, watch)
-                            .await;
-                    }
-                    self.record_unchanged(plan, &changes, &audit, report).await;
-                    self.step_finished(
-                        report,
-                        index,
-                        started,
-                        StepEnd::Ok(Some(format!(
-                            "{} changed",
-                            counted(changes.len(), "container")
-                        ))),
-                    );
-                }
-                Step::AwaitRollout { .. } => {
-                    match self.await_rollout_step(plan, report, index, watch).await {
-                        AwaitedRollout::Complete => {}
-                        AwaitedRollout::Halted(halt) => {
-                            return self
-                                .halted_after_writes(plan, ctx, report, &applied, halt)
-                                .await;
-                        }
-                        AwaitedRollout::Failing { why, started } => {
-                            self.step_finished(
-                                report,
-                                index,
-                                started,
-                                StepEnd::Stop(Stop::Failed(AdapterError::failed(
-                                    "kubernetes",
-                                    "rollout",
-                                    why.clone(),
-                                ))),
-                            );
-                            if applied.is_empty() {
-                                return Ending::Refused(rollout_failing(plan, &why));
-                            }
-                            return self
-                                .roll_back(plan, ctx, report, &applied, &why, watch)
-                                .await;
-                        }
-                    }
-                }
-                Step::Verify { .. } => {
-                    if let Err(ending) = self
-                        .verify_step(plan, ctx, report, index, &applied, watch)
-                        .await
-                    {
-                        return ending;
-                    }
-                }
-                _ => {
-                    let outcome = watch
-                        .race(self.run_step(index, plan, ctx.dry_run, report))
-                        .await;
-                    match outcome {
-                        Ok(Ok(())) => {}
-                        Ok(Err(ending)) => return ending,
-                        Err(halt) => return self.halted_before_writes(halt),
-                    }
-                }
+        let DeployPhase::Write {
+            recheck,
+            set,
+            verify,
+            ..
+        } = plan.deploy.clone()
+        else {
+            return Ending::Deployed;
+        };
+        if let Some(recheck) = recheck {
+            match watch.race(self.run_step(&recheck, false, report)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(ending)) => return ending,
+                Err(halt) => return self.halted_before_writes(halt),
             }
         }
+        let applied = match self
+            .set_images_step(event, plan, ctx, report, &set, watch)
+            .await
+        {
+            Ok(applied) => applied,
+            Err(ending) => return ending,
+        };
+        match self.await_rollout_step(plan, report, watch).await {
+            AwaitedRollout::Complete => {}
+            AwaitedRollout::Halted(halt) => {
+                return self
+                    .halted_after_writes(plan, ctx, report, &applied, halt)
+                    .await;
+            }
+            AwaitedRollout::Failing { why, started } => {
+                self.step_finished(
+                    report,
+                    plan.deploy.rollout(),
+                    started,
+                    StepEnd::Stop(Stop::Failed(AdapterError::failed(
+                        "kubernetes",
+                        "rollout",
+                        why.clone(),
+                    ))),
+                );
+                if applied.is_empty() {
+                    return Ending::Refused(rollout_failing(plan, &why));
+                }
+                return self
+                    .roll_back(plan, ctx, report, &applied, &why, watch)
+                    .await;
+            }
+        }
+        if let Some(verify) = verify
+            && let Err(ending) = self
+                .verify_step(plan, ctx, report, &verify, &applied, watch)
+                .await
+        {
+            return ending;
+        }
         Ending::Deployed
+    }
+
+    /// The write: the decision again on fresh facts, then one patch per Deployment with exact
+    /// bookkeeping; what was written comes back (a failed patch rolls back what was).
+    async fn set_images_step(
+        &self,
+        event: &Event,
+        plan: &mut Plan,
+        ctx: &RunOptions,
+        report: &mut Report,
+        set: &PlannedStep,
+        watch: &Watch,
+    ) -> Result<Vec<ImageChange>, Ending> {
+        let started = self.step_started(set);
+        self.decide_again(event, plan, report, set, watch).await?;
+        let changes = plan.changes().unwrap_or_default().to_vec();
+        if changes.is_empty() {
+            self.step_finished(
+                report,
+                set,
+                started,
+                StepEnd::Skipped("every app container already has the image".to_owned()),
+            );
+            return Ok(Vec::new());
+        }
+        if let Some(halt) = watch.check() {
+            self.record(
+                report,
+                set,
+                started,
+                StepStatus::NotRun,
+                Some("stopped before writing".to_owned()),
+            );
+            return Err(self.halted_before_writes(halt));
+        }
+        // The record of the deploy exists before its first write.
+        self.start_record(event, plan, ctx, report).await;
+        let audit = self.audit(plan, ctx, report);
+        let (applied, failures) = self.set_each(&plan.namespace, &changes, &audit).await;
+        report.applied = applied.clone();
+        if !failures.is_empty() {
+            let why = failures.join("; ");
+            self.record(report, set, started, StepStatus::Failed, Some(why.clone()));
+            if applied.is_empty() {
+                return Err(Ending::Failed(AdapterError::failed(
+                    "kubernetes",
+                    format!("setting images in `{}`", plan.namespace),
+                    format!("{why}; nothing was changed"),
+                )));
+            }
+            return Err(self
+                .roll_back(plan, ctx, report, &applied, &why, watch)
+                .await);
+        }
+        self.record_unchanged(plan, &changes, &audit, report).await;
+        self.step_finished(
+            report,
+            set,
+            started,
+            StepEnd::Ok(Some(format!(
+                "{} changed",
+                counted(changes.len(), "container")
+            ))),
+        );
+        Ok(applied)
     }
 
     /// Reads the target's (and the promotion source's) workloads again under the lock and runs
@@ -158,7 +160,7 @@ impl Executor {
         event: &Event,
         plan: &mut Plan,
         report: &mut Report,
-        index: usize,
+        set: &PlannedStep,
         watch: &Watch,
     ) -> Result<(), Ending> {
         let started = Instant::now();
@@ -177,9 +179,9 @@ impl Executor {
         }
         match watch.race(self.read_again(event, &mut facts)).await {
             Ok(Ok(())) => {}
-            Ok(Err(error)) => return Err(self.stop(report, index, started, Stop::Failed(error))),
+            Ok(Err(error)) => return Err(self.stop(report, set, started, Stop::Failed(error))),
             Err(halt) => {
-                self.record_halt(report, index, started, &halt);
+                self.record_halt(report, set, started, &halt);
                 return Err(self.halted_before_writes(halt));
             }
         }
@@ -194,7 +196,7 @@ impl Executor {
                         reason.message
                     ),
                 );
-                return Err(self.stop(report, index, started, Stop::Refused(reason)));
+                return Err(self.stop(report, set, started, Stop::Refused(reason)));
             }
         };
         if fresh.version != plan.version || fresh.image != plan.image {
@@ -213,31 +215,14 @@ impl Executor {
                     plan.image.pinned()
                 ),
             );
-            return Err(self.stop(report, index, started, Stop::Refused(reason)));
+            return Err(self.stop(report, set, started, Stop::Refused(reason)));
         }
         report.previous_version = fresh.previous_version.clone();
         plan.previous_version = fresh.previous_version;
-        report.overridden = fresh.overridden.clone();
-        plan.overridden = fresh.overridden;
-        report.approved_by = fresh.approved_by.clone();
-        plan.approved_by = fresh.approved_by;
-        // What to write and what to await come from this read: each replaces the step of its
-        // kind (never matched by position, which a plan with another gate would shift).
-        for theirs in fresh.steps {
-            if !matches!(
-                theirs.step,
-                Step::SetImage { .. } | Step::AwaitRollout { .. }
-            ) {
-                continue;
-            }
-            if let Some(mine) = plan
-                .steps
-                .iter_mut()
-                .find(|mine| mine.step.kind() == theirs.step.kind())
-            {
-                *mine = theirs;
-            }
-        }
+        report.notes = fresh.notes.clone();
+        plan.notes = fresh.notes;
+        // What to write and what to await come from this read.
+        plan.deploy.take_writes_from(fresh.deploy);
         Ok(())
     }
 
@@ -343,7 +328,7 @@ impl Executor {
     pub(super) async fn halted_after_writes(
         &self,
         plan: &Plan,
-        ctx: &RunContext,
+        ctx: &RunOptions,
         report: &mut Report,
         applied: &[ImageChange],
         halt: Halt,
@@ -362,8 +347,8 @@ impl Executor {
         }
     }
 
-    pub(super) fn audit(&self, plan: &Plan, ctx: &RunContext, report: &Report) -> DeployAudit {
-        let queue_gate_skipped = plan.steps.iter().find_map(|s| match &s.step {
+    pub(super) fn audit(&self, plan: &Plan, ctx: &RunOptions, report: &Report) -> DeployAudit {
+        let queue_gate_skipped = plan.gates.iter().find_map(|s| match &s.step {
             Step::QueueGateSkipped { reason, .. } => {
                 let seen: Vec<String> = report.queues.iter().map(QueueSample::describe).collect();
                 Some(format!(
@@ -388,8 +373,8 @@ impl Executor {
                 ctx.identity
             ),
             queue_gate_skipped,
-            overridden: plan.overridden.clone(),
-            approved_by: (!plan.approved_by.is_empty()).then(|| plan.approved_by.join(", ")),
+            overridden: plan.notes.overridden(),
+            approved_by: plan.notes.approvers(),
             rolled_back: None,
         }
     }

@@ -17,7 +17,9 @@ use tracing::Instrument;
 use crate::config::Config;
 use crate::error::{AdapterError, Reason, ReasonCode};
 use crate::model::{Event, ImageChange};
-use crate::policy::{Decision, Plan, Step, decide, gate_verdicts, target, unjudged_in_a_live_run};
+use crate::policy::{
+    Decision, DeployPhase, Plan, PlannedStep, decide, gate_verdicts, target, unjudged_in_a_live_run,
+};
 use crate::traits::{DeploymentRecorder, HealthChecker, MetricsSink, SignalSource};
 
 mod adapters;
@@ -36,7 +38,7 @@ mod queue_gate;
 mod record;
 pub mod report;
 mod rollback;
-mod run_context;
+mod run_options;
 mod steps;
 mod telemetry;
 mod verify;
@@ -48,7 +50,7 @@ pub use preview::{Preview, PreviewVerdict};
 pub use progress::{Observer, Progress, Silent};
 pub use queue_gate::sample_queues;
 pub use report::{Outcome, QueueSample, RecordedDeployment, Report, StepReport, StepStatus};
-pub use run_context::RunContext;
+pub use run_options::RunOptions;
 pub use verify::Verification;
 
 use gather::verdict_steps;
@@ -183,7 +185,7 @@ impl Executor {
 
     /// Runs one event to its end and reports. Never panics on adapter failures; every
     /// failure is in the report.
-    pub async fn run(&self, event: &Event, ctx: &RunContext) -> Report {
+    pub async fn run(&self, event: &Event, ctx: &RunOptions) -> Report {
         let mut report = self
             .run_scoped(event, ctx, false)
             .instrument(run_span(event, ctx))
@@ -194,7 +196,7 @@ impl Executor {
 
     /// Makes sure the event's image exists (retag or build, after the gates) and stops there:
     /// no lock, no cluster write. What a CI step that only prepares the image calls.
-    pub async fn prepare_image(&self, event: &Event, ctx: &RunContext) -> Report {
+    pub async fn prepare_image(&self, event: &Event, ctx: &RunOptions) -> Report {
         let mut report = self
             .run_scoped(event, ctx, true)
             .instrument(run_span(event, ctx))
@@ -203,7 +205,7 @@ impl Executor {
         report
     }
 
-    async fn run_scoped(&self, event: &Event, ctx: &RunContext, image_only: bool) -> Report {
+    async fn run_scoped(&self, event: &Event, ctx: &RunOptions, image_only: bool) -> Report {
         let mut report = Report::new(event, ctx.dry_run);
         report.clock = Some((tokio::time::Instant::now(), ctx.started_at));
         let target = match target(event, &self.config) {
@@ -256,11 +258,10 @@ impl Executor {
         report.version = Some(plan.version.clone());
         report.image = Some(plan.image.pinned());
         report.previous_version = plan.previous_version.clone();
-        report.overridden = plan.overridden.clone();
-        report.approved_by = plan.approved_by.clone();
+        report.notes = plan.notes.clone();
         report.steps = plan
-            .steps
-            .iter()
+            .steps()
+            .into_iter()
             .map(|s| StepReport {
                 kind: s.step.kind().to_owned(),
                 reason: s.reason.clone(),
@@ -333,19 +334,19 @@ impl Executor {
         &self,
         event: &Event,
         plan: &mut Plan,
-        ctx: &RunContext,
+        ctx: &RunOptions,
         report: &mut Report,
         image_only: bool,
     ) -> Ending {
-        // Steps before the deploy: gates and the image. The deploy starts with the lock, or,
-        // in a plan that writes nothing, with the wait for the rollout already set.
-        let deploy_at = plan
-            .steps
+        // Before the deploy phase: the gates and the image (the queue gate waits here).
+        let before: Vec<PlannedStep> = plan
+            .gates
             .iter()
-            .position(|s| matches!(s.step, Step::AcquireLock { .. } | Step::AwaitRollout { .. }))
-            .unwrap_or(plan.steps.len());
-        for index in 0..deploy_at {
-            if let Err(ending) = self.run_step(index, plan, ctx.dry_run, report).await {
+            .chain(&plan.image_action)
+            .cloned()
+            .collect();
+        for planned in &before {
+            if let Err(ending) = self.run_step(planned, ctx.dry_run, report).await {
                 return ending;
             }
         }
@@ -353,27 +354,29 @@ impl Executor {
             return Ending::Deployed;
         }
         if ctx.dry_run {
-            return self.dry_run_rest(plan, deploy_at, report).await;
+            return self.dry_run_rest(plan, report).await;
         }
-        match plan.steps.get(deploy_at).map(|s| &s.step) {
-            Some(Step::AcquireLock { .. }) => {
-                self.locked(event, plan, ctx, report, deploy_at).await
-            }
-            Some(Step::AwaitRollout { .. }) => self.await_as_set(plan, report, deploy_at).await,
-            _ => Ending::Deployed,
+        match plan.deploy {
+            DeployPhase::Write { .. } => self.locked(event, plan, ctx, report).await,
+            DeployPhase::AwaitAsSet { .. } => self.await_as_set(plan, report).await,
         }
     }
 
     /// A plan that writes nothing: the images are set, the rollout is awaited; a failing one
     /// is refused as `rollout_failing`, since this run changed nothing.
-    async fn await_as_set(&self, plan: &Plan, report: &mut Report, index: usize) -> Ending {
+    async fn await_as_set(&self, plan: &Plan, report: &mut Report) -> Ending {
         let watch = Watch::unlocked(&self.interrupt);
-        match self.await_rollout_step(plan, report, index, &watch).await {
+        match self.await_rollout_step(plan, report, &watch).await {
             AwaitedRollout::Complete => Ending::Converged,
             AwaitedRollout::Halted(halt) => self.halted_before_writes(halt),
             AwaitedRollout::Failing { why, started } => {
                 let reason = rollout_failing(plan, &why);
-                self.stop(report, index, started, Stop::Refused(reason))
+                self.stop(
+                    report,
+                    plan.deploy.rollout(),
+                    started,
+                    Stop::Refused(reason),
+                )
             }
         }
     }
@@ -381,7 +384,7 @@ impl Executor {
 
 /// One span per run: every log line of the run carries the event, the run id, and (once known)
 /// the environment, namespace and version.
-fn run_span(event: &Event, ctx: &RunContext) -> tracing::Span {
+fn run_span(event: &Event, ctx: &RunOptions) -> tracing::Span {
     tracing::info_span!(
         "run",
         event = event.kind(),

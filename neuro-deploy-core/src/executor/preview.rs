@@ -8,7 +8,7 @@ use crate::model::Event;
 
 use super::Executor;
 use super::report::{Outcome, Report};
-use super::run_context::RunContext;
+use super::run_options::RunOptions;
 
 /// A dry run's report and what it means for the real run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,8 +46,8 @@ impl PreviewVerdict {
 impl Executor {
     /// Previews `event`: a dry run (every read-only step and gate; the queues looked at once,
     /// never waited for) and what it means for a real run. The real run checks everything again.
-    pub async fn preview(&self, event: &Event, ctx: &RunContext) -> Preview {
-        let ctx = RunContext {
+    pub async fn preview(&self, event: &Event, ctx: &RunOptions) -> Preview {
+        let ctx = RunOptions {
             dry_run: true,
             ..ctx.clone()
         };

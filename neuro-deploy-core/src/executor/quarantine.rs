@@ -10,7 +10,7 @@ use crate::model::{Event, QuarantineReason, Quarantined};
 use crate::policy::Plan;
 
 use super::report::Report;
-use super::run_context::RunContext;
+use super::run_options::RunOptions;
 use super::{Ending, Executor};
 
 /// How long a change to the shared state after the deploy may take (recording a quarantine,
@@ -24,7 +24,7 @@ impl Executor {
         &self,
         event: &Event,
         plan: &Plan,
-        ctx: &RunContext,
+        ctx: &RunOptions,
         report: &mut Report,
         ending: &Ending,
     ) {

@@ -10,7 +10,7 @@ use crate::policy::Plan;
 use crate::version::Version;
 
 use super::report::{RecordedDeployment, Report};
-use super::run_context::RunContext;
+use super::run_options::RunOptions;
 use super::{Ending, Executor};
 
 /// How long one call to the recorder may take before the run goes on without it.
@@ -22,7 +22,7 @@ impl Executor {
         &self,
         event: &Event,
         plan: &Plan,
-        ctx: &RunContext,
+        ctx: &RunOptions,
         report: &Report,
     ) -> DeploymentRecord {
         let environment = plan
@@ -62,8 +62,8 @@ impl Executor {
                 digest: plan.image.digest.clone(),
                 previous_version: plan.previous_version.clone(),
                 deployed_by: ctx.deployed_by(report.facts.actor.known()),
-                overridden: plan.overridden.clone(),
-                approved_by: plan.approved_by.clone(),
+                overridden: plan.notes.overridden(),
+                approved_by: plan.notes.approved_by.clone(),
             },
         }
     }
@@ -73,7 +73,7 @@ impl Executor {
         &self,
         event: &Event,
         plan: &Plan,
-        ctx: &RunContext,
+        ctx: &RunOptions,
         report: &mut Report,
     ) {
         let Some(recorder) = &self.recorder else {
@@ -99,7 +99,7 @@ impl Executor {
         &self,
         event: &Event,
         plan: &Plan,
-        ctx: &RunContext,
+        ctx: &RunOptions,
         report: &mut Report,
         ending: &Ending,
     ) {

@@ -162,14 +162,10 @@ pub struct Report {
     /// not be written, and how to add it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
-    /// Why the deploy went in although a guardrail was closed (a deploy window overridden, a
-    /// rollback inside a deny window), as written to `neuro-deploy.io/override`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub overridden: Option<String>,
-    /// Who approved the deploy (the approvals it used), as written to
-    /// `neuro-deploy.io/approved-by`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub approved_by: Vec<String>,
+    /// What the deploy's record says beyond what it set (`overridden`: why closed gates let it
+    /// through, as written to `neuro-deploy.io/override`; `approved_by`: the approvals it used).
+    #[serde(flatten)]
+    pub notes: crate::model::DeployNotes,
     /// The version this run quarantined in its environment (a failed rollout or verification,
     /// or what a rollback moved away from), and how to clear it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -271,8 +267,7 @@ impl Report {
             restored: Vec::new(),
             recorded: None,
             warnings: Vec::new(),
-            overridden: None,
-            approved_by: Vec::new(),
+            notes: crate::model::DeployNotes::default(),
             quarantined: None,
             clock: None,
         }

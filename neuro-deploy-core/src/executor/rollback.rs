@@ -13,7 +13,7 @@ use crate::policy::{Plan, recorded_alike};
 use super::interrupt::{CLEANUP_BOUND, Halt, Watch};
 use super::progress::Progress;
 use super::report::Report;
-use super::run_context::RunContext;
+use super::run_options::RunOptions;
 use super::{Ending, Executor, StepEnd, describe_changes};
 
 /// How a plan's `AwaitRollout` step came out.
@@ -42,7 +42,7 @@ impl Executor {
     pub(super) async fn restore_on_interrupt(
         &self,
         plan: &Plan,
-        ctx: &RunContext,
+        ctx: &RunOptions,
         report: &mut Report,
         applied: &[ImageChange],
     ) -> Ending {
@@ -86,18 +86,23 @@ impl Executor {
         }
     }
 
-    pub(super) fn rollout_problem(&self, result: Result<RolloutResult, AdapterError>) -> String {
+    /// What went wrong with a rollout awaited up to `timeout`; `None` when it completed.
+    pub(super) fn rollout_problem(
+        &self,
+        result: Result<RolloutResult, AdapterError>,
+        timeout: Duration,
+    ) -> Option<String> {
         match result {
+            Ok(RolloutResult::Complete) => None,
             Ok(RolloutResult::Failed { workload, reason }) => {
-                format!("Deployment `{workload}` failed: {reason}")
+                Some(format!("Deployment `{workload}` failed: {reason}"))
             }
-            Ok(RolloutResult::TimedOut { pending }) => format!(
+            Ok(RolloutResult::TimedOut { pending }) => Some(format!(
                 "not complete after {}: {}",
-                format_duration(self.config.rollout.timeout),
+                format_duration(timeout),
                 pending.join(", ")
-            ),
-            Ok(RolloutResult::Complete) => String::new(),
-            Err(error) => error.to_string(),
+            )),
+            Err(error) => Some(error.to_string()),
         }
     }
 
@@ -108,28 +113,33 @@ impl Executor {
         &self,
         plan: &Plan,
         report: &mut Report,
-        index: usize,
         watch: &Watch,
     ) -> AwaitedRollout {
-        let started = self.step_started(&plan.steps[index]);
+        let rollout = plan.deploy.rollout();
+        let started = self.step_started(rollout);
         let names = plan.awaited().unwrap_or_default();
-        match watch.race(self.await_rollout(&plan.namespace, names)).await {
+        let timeout = plan
+            .rollout_timeout()
+            .unwrap_or(self.config.rollout.timeout);
+        match watch
+            .race(self.await_rollout(&plan.namespace, names, timeout))
+            .await
+        {
             Err(halt) => {
-                self.record_halt(report, index, started, &halt);
+                self.record_halt(report, rollout, started, &halt);
                 AwaitedRollout::Halted(halt)
             }
-            Ok(Ok(RolloutResult::Complete)) => {
-                self.step_finished(
-                    report,
-                    index,
-                    started,
-                    StepEnd::Ok(Some("rollout complete".to_owned())),
-                );
-                AwaitedRollout::Complete
-            }
-            Ok(failure) => AwaitedRollout::Failing {
-                why: self.rollout_problem(failure),
-                started,
+            Ok(result) => match self.rollout_problem(result, timeout) {
+                None => {
+                    self.step_finished(
+                        report,
+                        rollout,
+                        started,
+                        StepEnd::Ok(Some("rollout complete".to_owned())),
+                    );
+                    AwaitedRollout::Complete
+                }
+                Some(why) => AwaitedRollout::Failing { why, started },
             },
         }
     }
@@ -138,8 +148,8 @@ impl Executor {
         &self,
         namespace: &str,
         names: &[String],
+        timeout: Duration,
     ) -> Result<RolloutResult, AdapterError> {
-        let timeout = self.config.rollout.timeout;
         // The adapter bounds its own wait; this guard covers an adapter that does not.
         let guard = timeout + Duration::from_secs(30);
         match tokio::time::timeout(
@@ -162,7 +172,7 @@ impl Executor {
     pub(super) fn restore_audit(
         &self,
         plan: &Plan,
-        ctx: &RunContext,
+        ctx: &RunOptions,
         report: &Report,
         why: &str,
     ) -> DeployAudit {
@@ -203,7 +213,7 @@ impl Executor {
     pub(super) async fn roll_back(
         &self,
         plan: &Plan,
-        ctx: &RunContext,
+        ctx: &RunOptions,
         report: &mut Report,
         applied: &[ImageChange],
         why: &str,
@@ -224,12 +234,14 @@ impl Executor {
         let previous = describe_changes(&restore);
         let problem = if failures.is_empty() {
             let names = ImageChange::workloads(&restored);
+            let timeout = plan
+                .rollout_timeout()
+                .unwrap_or(self.config.rollout.timeout);
             match watch
-                .race(self.await_rollout(&plan.namespace, &names))
+                .race(self.await_rollout(&plan.namespace, &names, timeout))
                 .await
             {
-                Ok(Ok(RolloutResult::Complete)) => None,
-                Ok(other) => Some(self.rollout_problem(other)),
+                Ok(result) => self.rollout_problem(result, timeout),
                 Err(Halt::Interrupted) => {
                     return Ending::Interrupted(format!(
                         "deploy of {} failed ({why}); the previous images were written back ({previous}), and a signal stopped the wait for their rollout",

@@ -14,38 +14,30 @@ use super::report::{QueueSample, Report, StepStatus};
 
 impl Executor {
     /// A dry run reports the lock and the writes as skipped, but still looks at the queues.
-    pub(super) async fn dry_run_rest(
-        &self,
-        plan: &Plan,
-        from: usize,
-        report: &mut Report,
-    ) -> Ending {
-        for index in from..plan.steps.len() {
-            let planned = &plan.steps[index];
+    pub(super) async fn dry_run_rest(&self, plan: &Plan, report: &mut Report) -> Ending {
+        for planned in plan.deploy.steps() {
             if planned.step.writes() {
                 let started = self.step_started(planned);
                 self.step_finished(
                     report,
-                    index,
+                    planned,
                     started,
                     StepEnd::Skipped("dry run: not performed".to_owned()),
                 );
-            } else if let Err(ending) = self.run_step(index, plan, true, report).await {
+            } else if let Err(ending) = self.run_step(planned, true, report).await {
                 return ending;
             }
         }
         Ending::Deployed
     }
 
-    /// Runs one read-only or image step; a signal stops it.
+    /// Runs one gate, image or read-only step; a signal stops it.
     pub(super) async fn run_step(
         &self,
-        index: usize,
-        plan: &Plan,
+        planned: &PlannedStep,
         dry_run: bool,
         report: &mut Report,
     ) -> Result<(), Ending> {
-        let planned = &plan.steps[index];
         let started = self.step_started(planned);
         let watch = Watch::unlocked(&self.interrupt);
         let end = match &planned.step {
@@ -119,9 +111,9 @@ impl Executor {
             | Step::ReleaseLock { .. } => StepEnd::Skipped("handled by the executor".to_owned()),
         };
         match end {
-            StepEnd::Stop(stop) => Err(self.stop(report, index, started, stop)),
+            StepEnd::Stop(stop) => Err(self.stop(report, planned, started, stop)),
             other => {
-                self.step_finished(report, index, started, other);
+                self.step_finished(report, planned, started, other);
                 Ok(())
             }
         }
@@ -139,7 +131,7 @@ impl Executor {
     pub(super) fn step_finished(
         &self,
         report: &mut Report,
-        index: usize,
+        planned: &PlannedStep,
         started: Instant,
         end: StepEnd,
     ) {
@@ -147,11 +139,11 @@ impl Executor {
             StepEnd::Ok(detail) => (StepStatus::Ok, detail),
             StepEnd::Skipped(detail) => (StepStatus::Skipped, Some(detail)),
             StepEnd::Stop(stop) => {
-                self.stop(report, index, started, stop);
+                self.stop(report, planned, started, stop);
                 return;
             }
         };
-        self.record(report, index, started, status, detail);
+        self.record(report, planned, started, status, detail);
     }
 
     /// Records a step that stops the run and says how the run ends. An adapter's refusal
@@ -159,7 +151,7 @@ impl Executor {
     pub(super) fn stop(
         &self,
         report: &mut Report,
-        index: usize,
+        planned: &PlannedStep,
         started: Instant,
         stop: Stop,
     ) -> Ending {
@@ -169,7 +161,7 @@ impl Executor {
             Stop::Failed(error) => {
                 self.record(
                     report,
-                    index,
+                    planned,
                     started,
                     StepStatus::Failed,
                     Some(error.to_string()),
@@ -177,13 +169,13 @@ impl Executor {
                 return Ending::Failed(error);
             }
             Stop::Interrupted => {
-                self.record_halt(report, index, started, &Halt::Interrupted);
+                self.record_halt(report, planned, started, &Halt::Interrupted);
                 return self.halted_before_writes(Halt::Interrupted);
             }
         };
         self.record(
             report,
-            index,
+            planned,
             started,
             StepStatus::Refused,
             Some(reason.to_string()),
@@ -191,15 +183,18 @@ impl Executor {
         Ending::Refused(reason)
     }
 
+    /// Records how `planned` ended in its report step, found by its kind (a plan has one step
+    /// of each kind).
     pub(super) fn record(
         &self,
         report: &mut Report,
-        index: usize,
+        planned: &PlannedStep,
         started: Instant,
         status: StepStatus,
         detail: Option<String>,
     ) {
-        if let Some(step) = report.steps.get_mut(index) {
+        let kind = planned.step.kind();
+        if let Some(step) = report.steps.iter_mut().find(|step| step.kind == kind) {
             self.observer.progress(&Progress::StepFinished {
                 kind: step.kind.clone(),
                 status,
@@ -215,11 +210,11 @@ impl Executor {
     pub(super) fn record_halt(
         &self,
         report: &mut Report,
-        index: usize,
+        planned: &PlannedStep,
         started: Instant,
         halt: &Halt,
     ) {
         let why = super::interrupt::halt_text(halt).to_owned();
-        self.record(report, index, started, StepStatus::NotRun, Some(why));
+        self.record(report, planned, started, StepStatus::NotRun, Some(why));
     }
 }

@@ -7,12 +7,12 @@ use tokio::time::Instant;
 use crate::config::{VerifyConfig, format_duration, format_elapsed};
 use crate::error::{AdapterError, ReasonCode, Stopped};
 use crate::model::{ImageChange, annotations};
-use crate::policy::{Plan, Step};
+use crate::policy::{Plan, PlannedStep, Step};
 
 use super::interrupt::{Halt, Watch, halt_text};
 use super::progress::Progress;
 use super::report::{Report, StepStatus};
-use super::run_context::RunContext;
+use super::run_options::RunOptions;
 use super::{Ending, Executor, StepEnd};
 use crate::words::counted;
 
@@ -32,14 +32,14 @@ impl Executor {
     pub(super) async fn verify_step(
         &self,
         plan: &Plan,
-        ctx: &RunContext,
+        ctx: &RunOptions,
         report: &mut Report,
-        index: usize,
+        verify: &PlannedStep,
         applied: &[ImageChange],
         watch: &Watch,
     ) -> Result<(), Ending> {
-        let started = self.step_started(&plan.steps[index]);
-        let checks = match &plan.steps[index].step {
+        let started = self.step_started(verify);
+        let checks = match &verify.step {
             Step::Verify { checks, .. } => self.run_checks(checks, watch).await,
             _ => Verified::Failed("the plan's verify step has no checks".to_owned()),
         };
@@ -55,13 +55,13 @@ impl Executor {
                         plan.environment.as_deref().unwrap_or_default()
                     ));
                 }
-                self.step_finished(report, index, started, StepEnd::Ok(Some(detail)));
+                self.step_finished(report, verify, started, StepEnd::Ok(Some(detail)));
                 Ok(())
             }
             Verified::Halted(halt) => {
                 self.record(
                     report,
-                    index,
+                    verify,
                     started,
                     StepStatus::NotRun,
                     Some(halt_text(&halt).to_owned()),
@@ -73,7 +73,7 @@ impl Executor {
             Verified::Failed(why) => {
                 self.record(
                     report,
-                    index,
+                    verify,
                     started,
                     StepStatus::Failed,
                     Some(why.clone()),
@@ -209,7 +209,7 @@ impl Executor {
         namespace: &str,
         workloads: &[String],
         version: &str,
-        ctx: &RunContext,
+        ctx: &RunOptions,
     ) -> Result<(), AdapterError> {
         let value = format!("{version}@{}", crate::model::rfc3339(ctx.started_at));
         self.adapters
@@ -248,7 +248,7 @@ impl Executor {
     pub async fn verify_environment(
         &self,
         environment: &str,
-        ctx: &RunContext,
+        ctx: &RunOptions,
     ) -> Result<Verification, Stopped> {
         let invalid = |message: String| Stopped::refused(ReasonCode::InvalidInput, message);
         let env = self

@@ -1,13 +1,14 @@
 //! Plain data the policy, the executor and the adapters share.
 //!
 //! One concept a file: [`image`], [`workload`], [`event`], what the systems answer ([`outside`])
-//! what is recorded about deploys ([`record`]), the guardrail state environments share
+//! what is recorded about deploys ([`record`], the deploy's [`notes`]), the guardrail state environments share
 //! ([`guard`]), what the team's monitoring answers and is told ([`signals`]), and instants
 //! ([`time`]).
 
 pub mod event;
 pub mod guard;
 pub mod image;
+pub mod notes;
 pub mod outside;
 pub mod record;
 pub mod signals;
@@ -20,6 +21,7 @@ pub use guard::{
     Approval, Freeze, GuardState, QuarantineReason, Quarantined, Unfrozen, VersionedState,
 };
 pub use image::{ContainerImage, ImageRef};
+pub use notes::DeployNotes;
 pub use outside::{LockAttempt, LockHandle, QueueDepth, ReleaseInfo, RolloutResult};
 pub use record::{DeploymentPayload, DeploymentRecord, DeploymentState, HistoryEntry};
 pub use signals::{ActiveAlert, QueryAnswer, Sample, Series};

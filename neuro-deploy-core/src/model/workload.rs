@@ -224,7 +224,6 @@ impl Workload {
             .then_some(first)
     }
 
-    /// The tag every app container runs, or `None` when they differ or there are none.
     /// The image string every app container runs (digest included), when they agree.
     pub fn app_image(&self, repository: &str) -> Option<String> {
         let mut images = self.app_containers(repository).map(|c| c.image.clone());

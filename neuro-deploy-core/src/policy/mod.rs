@@ -6,7 +6,7 @@
 //! | merge to another branch | ignore (`not_release_branch`) |
 //! | release of a SemVer tag targeting a release branch | version = tag; retag the commit's image (no rebuild) or build; deploy to the release environment |
 //! | draft release / other target / bad tag | ignore (`draft_release`, `not_release_branch`) / refuse (`not_a_release`) |
-//! | promote V | V a release (`not_a_release`), image exists (`image_missing`), source runs V complete (`not_verified_on_staging`), not older than now (`downgrade`), queues drained (`queue_not_drained`); lock, deploy, await, roll back on failure |
+//! | promote V | V a release (`not_a_release`), image exists (`image_missing`), source runs V complete (`not_verified_on_staging`), not older than now (`downgrade`), the other gates in `gates/`, queues drained (`queue_not_drained`); lock, deploy, await, roll back on failure |
 //! | deploy V to env/namespace | non-production only (`production_requires_promotion`); build if needed |
 //! | rollback env | set the recorded previous version; production waits for drained queues |
 //!
@@ -14,9 +14,10 @@
 //! (`outside_deploy_window`), a quarantined version (`version_quarantined`), approvals
 //! (`approval_required`); a rollback is never blocked by them.
 //!
-//! Facts the policy needs are gathered by the executor and passed in. A fact may be
-//! [`Fact::Unknown`] (offline `plan`): the plan then shows both branches and the gates as
-//! checked at run time.
+//! Each gate is one module under `gates/`, and `GATES` is the one ordered list of them: `decide`,
+//! [`gate_verdicts`] and [`needs`] all walk it. The facts the gates need ([`needs`]) are
+//! gathered by the executor and passed in. A fact may be [`Fact::Unknown`] (offline `plan`): the
+//! plan then shows both branches and the gates as checked at run time.
 
 mod approvals;
 mod facts;
@@ -35,7 +36,7 @@ pub use approvals::{PendingApproval, expired_until, pending_approvals};
 pub use facts::{Fact, Facts};
 pub use gates::{Need, OverrideFlag, Overrides, needs, override_flags};
 pub use intent::Intent;
-pub use plan::{Decision, ImageAction, Plan, PlannedStep, Step};
+pub use plan::{Decision, DeployPhase, ImageAction, Plan, PlannedStep, Step};
 pub use status::{Drift, EnvironmentStatus, RolloutSummary};
 pub use target::{Target, target};
 pub use verdicts::{GateVerdict, Verdict, first_refusal, gate_verdicts, unjudged_in_a_live_run};
@@ -46,13 +47,13 @@ pub use workloads::{
     version_being_replaced,
 };
 
-use gates::{DeployNotes, GATES, Judgment, Subject, judge};
-use steps::{deploy_steps, offline_rollback_plan, waits_for_queues};
+use gates::{GATES, Judgment, Subject, judge};
+use steps::{deploy_phase, offline_rollback_plan, waits_for_queues, whole_seconds};
 use workloads::image_changes;
 
 use crate::config::Config;
 use crate::error::Reason;
-use crate::model::Event;
+use crate::model::{DeployNotes, Event};
 
 /// Decides what to do. Pure: no I/O, no clock.
 pub fn decide(event: &Event, config: &Config, facts: &Facts) -> Decision {
@@ -75,8 +76,7 @@ fn decide_inner(event: &Event, config: &Config, facts: &Facts) -> Result<Plan, R
             Some(Judgment::Passed {
                 step, notes: more, ..
             }) => {
-                notes.overridden.extend(more.overridden);
-                notes.approved_by.extend(more.approved_by);
+                notes.extend(more);
                 step
             }
             Some(Judgment::NotYetKnown { step, .. }) => step,
@@ -109,37 +109,36 @@ fn decide_inner(event: &Event, config: &Config, facts: &Facts) -> Result<Plan, R
     let awaited: Option<Vec<String>> = known.map(|ws| ws.iter().map(|w| w.name.clone()).collect());
     let previous = known.and_then(|ws| version_being_replaced(ws, &image.repository, &tag));
     let previous_image = known.and_then(|ws| image_being_replaced(ws, &image.repository, &tag));
-    let mut steps = gate_steps;
-    match (changes, awaited) {
+    let mut gates = gate_steps;
+    let deploy = match (changes, awaited) {
         // Every app container already has the image, but the rollout is not complete: that is
         // not "already deployed". Nothing is written, so no lock and no queue gate: await it.
         (Some(changes), Some(awaited)) if changes.is_empty() => {
-            steps.retain(|s| {
+            gates.retain(|s| {
                 !matches!(
                     s.step,
                     Step::GateQueuesDrained { .. } | Step::QueueGateSkipped { .. }
                 )
             });
-            steps.extend(ensure);
-            steps.push(PlannedStep {
-                reason: format!(
-                    "every app container already has {tag} but the rollout is not complete: wait up to {} for it (nothing is written; a failing rollout is refused as `rollout_failing`)",
-                    crate::config::format_duration(config.rollout.timeout)
-                ),
-                step: Step::AwaitRollout {
-                    namespace: target.namespace.clone(),
-                    workloads: Some(awaited),
-                    timeout_secs: config.rollout.timeout.as_secs(),
+            DeployPhase::AwaitAsSet {
+                rollout: PlannedStep {
+                    reason: format!(
+                        "every app container already has {tag} but the rollout is not complete: wait up to {} for it (nothing is written; a failing rollout is refused as `rollout_failing`)",
+                        crate::config::format_duration(config.rollout.timeout)
+                    ),
+                    step: Step::AwaitRollout {
+                        namespace: target.namespace.clone(),
+                        workloads: Some(awaited),
+                        timeout_secs: whole_seconds(config.rollout.timeout),
+                    },
                 },
-            });
+            }
         }
         (changes, awaited) => {
-            let recheck = waits_for_queues(&steps);
-            steps.extend(deploy_steps(
-                config, &target, &image, ensure, recheck, changes, awaited,
-            ));
+            let recheck = waits_for_queues(&gates);
+            deploy_phase(config, &target, &image, recheck, changes, awaited)
         }
-    }
+    };
     Ok(Plan {
         environment: target.environment.clone(),
         namespace: target.namespace.clone(),
@@ -147,8 +146,9 @@ fn decide_inner(event: &Event, config: &Config, facts: &Facts) -> Result<Plan, R
         image,
         previous_version: previous,
         previous_image,
-        steps,
-        overridden: (!notes.overridden.is_empty()).then(|| notes.overridden.join("; ")),
-        approved_by: notes.approved_by,
+        gates,
+        image_action: ensure,
+        deploy,
+        notes,
     })
 }

@@ -1,10 +1,10 @@
-//! What a decision is made of: the [`Step`]s of a [`Plan`] with their reasons, or an ignore or a
-//! refusal ([`Decision`]).
+//! What a decision is made of: a [`Plan`] — its gates, the image action and the deploy phase
+//! ([`DeployPhase`]), each a [`Step`] with its reason — or an ignore or a refusal ([`Decision`]).
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::Reason;
-use crate::model::{ImageChange, ImageRef};
+use crate::model::{DeployNotes, ImageChange, ImageRef};
 use crate::version::GitSha;
 
 use super::window::WindowState;
@@ -136,7 +136,8 @@ pub enum Step {
         namespace: String,
         /// Deployments to watch, when known.
         workloads: Option<Vec<String>>,
-        /// Bound, seconds.
+        /// How long the rollout may take, in whole seconds (rounded up): what the executor
+        /// waits.
         timeout_secs: u64,
     },
     /// Probe the environment's checks after the rollout; a failure restores the previous
@@ -220,42 +221,154 @@ pub struct Plan {
     /// The exact image it replaces (digest included), when one image runs there now.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_image: Option<String>,
-    /// The steps, in order.
-    pub steps: Vec<PlannedStep>,
-    /// Why this deploy goes in although a guardrail is closed (a deploy window overridden, a
-    /// rollback inside a deny window): written to the Deployments as `neuro-deploy.io/override`,
-    /// the report, the notification and the GitHub Deployment.
+    /// The gates the run passes (or judges at run time, offline), in the order it meets them,
+    /// each with why.
+    pub gates: Vec<PlannedStep>,
+    /// How the image comes to exist (present, retagged, built), for the events that may build;
+    /// taken once every gate passed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub overridden: Option<String>,
-    /// Who approved the deploy (the approvals it uses, consumed once it writes): written as
-    /// `neuro-deploy.io/approved-by`, in the report, the notification and the GitHub Deployment.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub approved_by: Vec<String>,
+    pub image_action: Option<PlannedStep>,
+    /// What is written and awaited.
+    pub deploy: DeployPhase,
+    /// What the deploy's record says beyond what it sets (overrides, who approved), from the
+    /// gates: rendered by the annotations, the report, the GitHub Deployment and the
+    /// notification.
+    #[serde(flatten)]
+    pub notes: DeployNotes,
+}
+
+/// The deploy phase of a plan: under the namespace's lock, or — when every app container
+/// already has the image — only the wait for the rollout.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "phase", rename_all = "snake_case")]
+// One phase a plan, built once: boxing the larger variant would only add noise.
+#[allow(clippy::large_enum_variant)]
+pub enum DeployPhase {
+    /// Take the lock, look at the queues once more (when the queue gate waits), set the image
+    /// (after deciding again on fresh facts), await the rollout (restoring the previous images
+    /// when it fails), verify, release the lock on every path.
+    Write {
+        /// [`Step::AcquireLock`].
+        lock: PlannedStep,
+        /// [`Step::RecheckQueues`], when the queue gate waits for the queues.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        recheck: Option<PlannedStep>,
+        /// [`Step::SetImage`].
+        set: PlannedStep,
+        /// [`Step::AwaitRollout`].
+        rollout: PlannedStep,
+        /// [`Step::Verify`], when the environment has checks.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        verify: Option<PlannedStep>,
+        /// [`Step::ReleaseLock`].
+        release: PlannedStep,
+    },
+    /// Nothing is written (no lock, no queue gate): the rollout of the images already set is
+    /// awaited, and a failing one refused.
+    AwaitAsSet {
+        /// [`Step::AwaitRollout`].
+        rollout: PlannedStep,
+    },
+}
+
+impl DeployPhase {
+    /// Its steps, in order.
+    pub fn steps(&self) -> Vec<&PlannedStep> {
+        match self {
+            DeployPhase::Write {
+                lock,
+                recheck,
+                set,
+                rollout,
+                verify,
+                release,
+            } => std::iter::once(lock)
+                .chain(recheck)
+                .chain([set, rollout])
+                .chain(verify)
+                .chain(std::iter::once(release))
+                .collect(),
+            DeployPhase::AwaitAsSet { rollout } => vec![rollout],
+        }
+    }
+
+    /// Takes what to write and what to await from `fresh`, this phase decided again on fresh
+    /// facts (the images may have been set meanwhile: then nothing is left to write).
+    pub fn take_writes_from(&mut self, fresh: DeployPhase) {
+        let DeployPhase::Write { set, rollout, .. } = self else {
+            return;
+        };
+        match fresh {
+            DeployPhase::Write {
+                set: fresh_set,
+                rollout: fresh_rollout,
+                ..
+            } => {
+                *set = fresh_set;
+                *rollout = fresh_rollout;
+            }
+            DeployPhase::AwaitAsSet {
+                rollout: fresh_rollout,
+            } => {
+                if let Step::SetImage { changes, .. } = &mut set.step {
+                    *changes = Some(Vec::new());
+                }
+                *rollout = fresh_rollout;
+            }
+        }
+    }
+
+    /// The rollout wait.
+    pub fn rollout(&self) -> &PlannedStep {
+        match self {
+            DeployPhase::Write { rollout, .. } | DeployPhase::AwaitAsSet { rollout } => rollout,
+        }
+    }
 }
 
 impl Plan {
+    /// Every step people see, in order: the gates, the image, the deploy phase.
+    pub fn steps(&self) -> Vec<&PlannedStep> {
+        self.gates
+            .iter()
+            .chain(&self.image_action)
+            .chain(self.deploy.steps())
+            .collect()
+    }
+
     /// Whether the plan writes to the cluster (a plan that only awaits a rollout already set
     /// takes no lock and waits for no queue).
     pub fn writes_to_cluster(&self) -> bool {
-        self.steps
-            .iter()
-            .any(|s| matches!(s.step, Step::SetImage { .. }))
+        matches!(self.deploy, DeployPhase::Write { .. })
     }
 
     /// The image changes the plan's `set_image` step makes, when known.
     pub fn changes(&self) -> Option<&[ImageChange]> {
-        self.steps.iter().find_map(|s| match &s.step {
-            Step::SetImage { changes, .. } => changes.as_deref(),
+        match &self.deploy {
+            DeployPhase::Write { set, .. } => match &set.step {
+                Step::SetImage { changes, .. } => changes.as_deref(),
+                _ => None,
+            },
+            DeployPhase::AwaitAsSet { .. } => None,
+        }
+    }
+
+    /// How long the plan's rollout wait waits.
+    pub fn rollout_timeout(&self) -> Option<std::time::Duration> {
+        match &self.deploy.rollout().step {
+            Step::AwaitRollout { timeout_secs, .. } => {
+                Some(std::time::Duration::from_secs(*timeout_secs))
+            }
             _ => None,
-        })
+        }
     }
 
     /// The Deployments the plan's rollout wait watches, when known.
     pub fn awaited(&self) -> Option<&[String]> {
-        self.steps.iter().find_map(|s| match &s.step {
+        match &self.deploy.rollout().step {
             Step::AwaitRollout { workloads, .. } => workloads.as_deref(),
             _ => None,
-        })
+        }
     }
 }
 

@@ -63,7 +63,7 @@ impl GateVerdict {
         };
         let (name, verdict, as_it_runs) = match judgment {
             Judgment::Passed { why, step, notes } => {
-                let verdict = if notes.overridden.is_empty() {
+                let verdict = if notes.overrides.is_empty() {
                     Verdict::Passed { reason: why }
                 } else {
                     Verdict::Overridden { reason: why }

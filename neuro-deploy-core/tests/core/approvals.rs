@@ -56,10 +56,10 @@ fn two_people_s_approvals_of_the_version_and_digest_let_a_promotion_through() {
         approval("bob", DIGEST, EARLIER),
     ]);
     let plan = plan(decide(&promote("v1.4.0"), &needing_approvals(2), &facts));
-    assert_eq!(plan.approved_by, ["alice", "bob"]);
+    assert_eq!(plan.notes.approved_by, ["alice", "bob"]);
     let gate = plan
-        .steps
-        .iter()
+        .steps()
+        .into_iter()
         .find(|s| matches!(s.step, Step::GateApprovals { .. }))
         .expect("the gate is a step");
     assert!(
@@ -125,7 +125,7 @@ fn a_rollback_needs_no_approval_and_an_offline_plan_says_they_are_checked_at_run
         skip_queue_gate: None,
     };
     let plan = crate::policy::plan(decide(&rollback, &needing_approvals(2), &facts));
-    assert!(plan.approved_by.is_empty());
+    assert!(plan.notes.approved_by.is_empty());
     let offline = crate::policy::plan(decide(
         &promote("v1.4.0"),
         &needing_approvals(2),
@@ -133,8 +133,8 @@ fn a_rollback_needs_no_approval_and_an_offline_plan_says_they_are_checked_at_run
     ));
     assert!(
         offline
-            .steps
-            .iter()
+            .steps()
+            .into_iter()
             .any(|s| s.reason.contains("2 approvals") && s.reason.contains("checked at run time")),
         "{offline:#?}"
     );

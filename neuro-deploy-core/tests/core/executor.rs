@@ -9,7 +9,7 @@ use neuro_deploy_core::{
     AdapterError, Adapters, Config, DeployTarget, Event, ExitStatus, ImageChange, LockAttempt,
     LockHandle, MockClusterDeployer, MockImageBuilder, MockQueueInspector, MockRegistry,
     MockReleaseSource, MockSharedState, Outcome, PreviewVerdict, QueueDepth, ReasonCode, Report,
-    RolloutResult, RunContext, StepStatus, Workload,
+    RolloutResult, RunOptions, StepStatus, Workload,
 };
 
 use crate::support::*;
@@ -20,8 +20,8 @@ const EMPTY: QueueDepth = QueueDepth {
     delayed: 0,
 };
 
-fn ctx(dry_run: bool) -> RunContext {
-    RunContext {
+fn ctx(dry_run: bool) -> RunOptions {
+    RunOptions {
         identity: "ops@laptop".into(),
         run_id: "run-1".into(),
         started_at: "2026-11-26T12:00:00Z".parse().unwrap(),
@@ -1396,7 +1396,7 @@ async fn an_override_deploys_inside_a_deny_window_and_records_why_on_the_deploym
         .run(&merged("main"), &context)
         .await;
     assert_eq!(report.outcome, Outcome::Deployed, "{report:#?}");
-    let note = report.overridden.as_deref().expect("the report says why");
+    let note = report.notes.overridden().expect("the report says why");
     assert!(note.contains("hotfix for incident 42"), "{note}");
     // Without the override the same run is refused and writes nothing.
     let mut d = Doubles::new();
@@ -1466,7 +1466,7 @@ async fn approvals_are_recorded_on_the_deploy_with_who_ran_it_and_then_spent() {
     )
     .await;
     assert_eq!(report.outcome, Outcome::Deployed, "{report:#?}");
-    assert_eq!(report.approved_by, ["alice", "bob"]);
+    assert_eq!(report.notes.approved_by, ["alice", "bob"]);
     let written = written.lock().unwrap().clone();
     assert_eq!(written.len(), 1, "spent once: {written:?}");
     assert!(written[0].approvals.is_empty(), "{written:?}");
@@ -1543,7 +1543,7 @@ async fn a_rollback_goes_inside_a_deny_window_into_a_frozen_environment_and_says
     };
     let report = run_with(d, config, &rollback, false).await;
     assert_eq!(report.outcome, Outcome::Deployed, "{report:#?}");
-    assert!(report.overridden.is_some(), "{report:#?}");
+    assert!(report.notes.overridden().is_some(), "{report:#?}");
 }
 
 #[tokio::test(start_paused = true)]

@@ -29,12 +29,12 @@ fn ignored(decision: Decision, code: ReasonCode) -> String {
 }
 
 fn kinds(plan: &Plan) -> Vec<&str> {
-    plan.steps.iter().map(|s| s.step.kind()).collect()
+    plan.steps().into_iter().map(|s| s.step.kind()).collect()
 }
 
 fn image_action(plan: &Plan) -> ImageAction {
-    plan.steps
-        .iter()
+    plan.steps()
+        .into_iter()
         .find_map(|s| match &s.step {
             Step::EnsureImage { action, .. } => Some(action.clone()),
             _ => None,
@@ -43,8 +43,8 @@ fn image_action(plan: &Plan) -> ImageAction {
 }
 
 fn set_image_changes(plan: &Plan) -> Vec<(String, String, String)> {
-    plan.steps
-        .iter()
+    plan.steps()
+        .into_iter()
         .find_map(|s| match &s.step {
             Step::SetImage {
                 changes: Some(c), ..
@@ -146,9 +146,9 @@ fn release_retags_the_commit_image_instead_of_rebuilding() {
         }
     );
     assert!(
-        p.steps[0].reason.contains("build once"),
+        p.steps()[0].reason.contains("build once"),
         "{}",
-        p.steps[0].reason
+        p.steps()[0].reason
     );
 }
 
@@ -382,7 +382,7 @@ fn promote_below_the_highest_of_mixed_versions_is_a_downgrade() {
         f.source_workloads = Fact::Known(app("v1.5.1"));
         f
     }));
-    assert!(p.steps.iter().any(|s| matches!(
+    assert!(p.steps().into_iter().any(|s| matches!(
         &s.step,
         Step::GateNotDowngrade { current: Some(c), .. } if c == "v1.5.0"
     )));
@@ -469,7 +469,7 @@ fn promote_to_a_non_promotion_environment_is_invalid() {
 #[test]
 fn offline_promotion_shows_gates_as_checked_at_run_time() {
     let p = plan(decide(&promote("v1.4.0"), &config(), &Facts::unknown()));
-    let reasons: Vec<&str> = p.steps.iter().map(|s| s.reason.as_str()).collect();
+    let reasons: Vec<&str> = p.steps().into_iter().map(|s| s.reason.as_str()).collect();
     assert!(
         reasons
             .iter()

@@ -78,8 +78,8 @@ fn once_it_has_soaked_the_promotion_goes_ahead_and_the_plan_says_so() {
         &facts(staging, "2026-12-03T04:31:00Z"),
     ));
     let soak = plan
-        .steps
-        .iter()
+        .steps()
+        .into_iter()
         .find(|s| s.step.kind() == "gate_soak")
         .expect("a soak step");
     assert!(
@@ -91,7 +91,7 @@ fn once_it_has_soaked_the_promotion_goes_ahead_and_the_plan_says_so() {
         panic!("{soak:?}");
     };
     assert_eq!(detail["allowed_at"], "2026-12-03T04:31:00Z");
-    assert_eq!(plan.overridden, None);
+    assert_eq!(plan.notes.overridden(), None);
 }
 
 #[test]
@@ -123,7 +123,7 @@ fn skip_soak_lets_it_through_on_the_record() {
         .overrides
         .insert("skip-soak".into(), "fix for incident 7".into());
     let plan = plan(decide(&promote("v1.4.0"), &soaking(), &facts));
-    let note = plan.overridden.expect("the skip is on the record");
+    let note = plan.notes.overridden().expect("the skip is on the record");
     assert!(
         note.contains("--skip-soak: fix for incident 7") && note.contains("5m"),
         "{note}"
@@ -145,8 +145,8 @@ fn offline_the_plan_says_the_soak_is_checked_at_run_time_and_without_a_minimum_t
         &neuro_deploy_core::Facts::unknown(),
     ));
     let soak = plan
-        .steps
-        .iter()
+        .steps()
+        .into_iter()
         .find(|s| s.step.kind() == "gate_soak")
         .expect("a soak step");
     assert!(
@@ -161,5 +161,10 @@ fn offline_the_plan_says_the_soak_is_checked_at_run_time_and_without_a_minimum_t
     ) else {
         panic!("a plan");
     };
-    assert!(plain.steps.iter().all(|s| s.step.kind() != "gate_soak"));
+    assert!(
+        plain
+            .steps()
+            .into_iter()
+            .all(|s| s.step.kind() != "gate_soak")
+    );
 }

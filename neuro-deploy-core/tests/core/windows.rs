@@ -199,26 +199,26 @@ fn an_active_deny_window_refuses_naming_it_and_when_it_opens_and_an_override_goe
         .overrides
         .insert("override-window".into(), "hotfix for incident 42".into());
     let plan = plan(decide(&promote("v1.4.0"), &config, &overridden));
-    let note = plan
-        .overridden
-        .as_deref()
-        .expect("the override is recorded");
+    let note = plan.notes.overridden().expect("the override is recorded");
     assert!(
         note.contains("hotfix for incident 42") && note.contains("closed until"),
         "{note}"
     );
-    assert!(matches!(plan.steps[0].step, Step::GateDeployWindow { .. }));
+    assert!(matches!(
+        plan.steps()[0].step,
+        Step::GateDeployWindow { .. }
+    ));
     // Monday 08:00 PST it is open, and nothing is recorded.
     let plan = crate::policy::plan(decide(
         &promote("v1.4.0"),
         &config,
         &promotion_at("2026-11-30T16:00:00Z"),
     ));
-    assert_eq!(plan.overridden, None);
+    assert_eq!(plan.notes.overridden(), None);
     assert!(
-        plan.steps[0].reason.contains("open"),
+        plan.steps()[0].reason.contains("open"),
         "{}",
-        plan.steps[0].reason
+        plan.steps()[0].reason
     );
 }
 
@@ -249,7 +249,8 @@ fn every_writing_event_is_held_by_a_closed_window_but_a_rollback_goes_and_says_s
         &facts,
     ));
     let note = plan
-        .overridden
+        .notes
+        .overridden()
         .expect("a rollback inside a deny window is recorded");
     assert!(note.contains("never blocked"), "{note}");
     // Offline (no instant known), the plan says it is checked at run time.
@@ -257,9 +258,9 @@ fn every_writing_event_is_held_by_a_closed_window_but_a_rollback_goes_and_says_s
     offline.now = Fact::Unknown;
     let plan = crate::policy::plan(decide(&merged("main"), &config, &offline));
     assert!(
-        plan.steps[0].reason.contains("checked at run time"),
+        plan.steps()[0].reason.contains("checked at run time"),
         "{}",
-        plan.steps[0].reason
+        plan.steps()[0].reason
     );
 }
 

@@ -9,7 +9,8 @@ use crate::words::counted;
 
 use super::super::approvals::expired_until;
 use super::super::plan::Step;
-use super::{DeployNotes, Gate, Judgment, Need, PlannedStep, Subject};
+use super::{Gate, Judgment, Need, PlannedStep, Subject};
+use crate::model::DeployNotes;
 
 pub(crate) struct Approvals;
 
@@ -113,7 +114,7 @@ impl Gate for Approvals {
                 }),
                 why,
                 notes: DeployNotes {
-                    overridden: Vec::new(),
+                    overrides: Vec::new(),
                     approved_by: names,
                 },
             };

@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, EnvironmentConfig};
 use crate::error::Reason;
-use crate::model::{Event, ImageRef};
+use crate::model::{DeployNotes, Event, ImageRef};
 use crate::version::Version;
 
 use super::facts::{Facts, only_app_workloads};
@@ -125,17 +125,6 @@ impl Need {
     }
 }
 
-/// What a deploy goes in with that the record must say: overrides of closed gates and the
-/// approvals it uses. Produced by the gates; the plan, the annotations, the report, the GitHub
-/// Deployment and the notification render it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct DeployNotes {
-    /// Why a closed gate let it through (an override, a rollback that is never blocked).
-    pub overridden: Vec<String>,
-    /// Who approved it.
-    pub approved_by: Vec<String>,
-}
-
 /// A gate's verdict on one run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Judgment {
@@ -189,7 +178,7 @@ impl Judgment {
             }),
             why: note.clone(),
             notes: DeployNotes {
-                overridden: vec![note],
+                overrides: vec![note],
                 approved_by: Vec::new(),
             },
         }

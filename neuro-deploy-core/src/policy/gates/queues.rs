@@ -42,7 +42,7 @@ impl Gate for Queues {
                         reason: reason.clone(),
                     },
                 }),
-                notes: super::DeployNotes::default(),
+                notes: crate::model::DeployNotes::default(),
             };
         }
         Judgment::WhileRunning {

@@ -809,3 +809,25 @@ async fn a_version_redeployed_to_staging_meanwhile_restarts_its_soak_under_the_l
         report.message
     );
 }
+
+// ---- the plan's rollout wait is the one waited ----
+
+#[tokio::test(start_paused = true)]
+async fn the_rollout_wait_is_the_plans_whole_seconds_rounded_up() {
+    let mut d = Doubles::new();
+    d.workloads("dev", app("0000000"))
+        .images(&[SHORT])
+        .lock_once("dev");
+    d.cluster.expect_set_images().returning(|_, _, _| Ok(()));
+    d.cluster
+        .expect_await_rollout()
+        .withf(|_, _, timeout| *timeout == Duration::from_secs(2))
+        .times(1)
+        .returning(|_, _, _| Ok(RolloutResult::Complete));
+    let mut config = config();
+    config.rollout.timeout = Duration::from_millis(1500);
+    let report = run_with(d, config, &merged("main"), false).await;
+    assert_eq!(report.outcome, Outcome::Deployed, "{report:#?}");
+    let wait = step(&report, "await_rollout");
+    assert_eq!(wait.status, StepStatus::Ok, "{report:#?}");
+}

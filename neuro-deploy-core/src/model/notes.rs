@@ -65,11 +65,14 @@ mod tests {
     #[test]
     fn the_notes_read_back_as_written() {
         let notes = DeployNotes {
-            overrides: vec!["window: hotfix".into(), "soak: incident 7".into()],
+            overrides: vec!["window: hotfix".into(), "second gate: incident 7".into()],
             approved_by: vec!["alice".into(), "bob".into()],
         };
         let json = serde_json::to_value(&notes).unwrap_or_default();
-        assert_eq!(json["overridden"], "window: hotfix; soak: incident 7");
+        assert_eq!(
+            json["overridden"],
+            "window: hotfix; second gate: incident 7"
+        );
         assert_eq!(notes.approvers().as_deref(), Some("alice, bob"));
         let back: DeployNotes = serde_json::from_value(json).unwrap_or_default();
         assert_eq!(back, notes);

@@ -38,17 +38,18 @@ fn facts(staging: Vec<Workload>, now: &str) -> neuro_deploy_core::Facts {
     facts
 }
 
+/// Why promoting v1.4.0 at `now`, with staging as given, is refused `soak_not_met`.
+fn soak_refusal(staging: Vec<Workload>, now: &str) -> String {
+    refused(
+        decide(&promote("v1.4.0"), &soaking(), &facts(staging, now)),
+        ReasonCode::SoakNotMet,
+    )
+}
+
 #[test]
 fn a_version_that_has_not_soaked_is_refused_naming_since_when_and_the_instant_it_is_allowed() {
     let staging = deployed_at("v1.4.0", "2026-12-03T09:00:00+05:00");
-    let why = refused(
-        decide(
-            &promote("v1.4.0"),
-            &soaking(),
-            &facts(staging, "2026-12-03T04:10:00Z"),
-        ),
-        ReasonCode::SoakNotMet,
-    );
+    let why = soak_refusal(staging, "2026-12-03T04:10:00Z");
     assert!(
         why.contains("since 2026-12-03T04:00:00Z")
             && why.contains("at 2026-12-03T04:30:00Z (UTC)")
@@ -66,12 +67,7 @@ fn once_it_has_soaked_the_promotion_goes_ahead_and_the_plan_says_so() {
     // Of two Deployments deployed a minute apart, the later one counts.
     let mut staging = deployed_at("v1.4.0", "2026-12-03T04:00:00Z");
     staging[1].audit.deployed_at = Some(instant("2026-12-03T04:01:00Z"));
-    let early = decide(
-        &promote("v1.4.0"),
-        &soaking(),
-        &facts(staging.clone(), "2026-12-03T04:30:30Z"),
-    );
-    refused(early, ReasonCode::SoakNotMet);
+    soak_refusal(staging.clone(), "2026-12-03T04:30:30Z");
     let plan = plan(decide(
         &promote("v1.4.0"),
         &soaking(),
@@ -99,14 +95,7 @@ fn a_deploy_time_that_is_not_recorded_is_refused_with_the_fix() {
     let mut staging = deployed_at("v1.4.0", "2026-12-01T00:00:00Z");
     // Set by hand: the record is of another version.
     staging[1].audit.version = Some("v1.3.0".into());
-    let why = refused(
-        decide(
-            &promote("v1.4.0"),
-            &soaking(),
-            &facts(staging, "2026-12-03T04:00:00Z"),
-        ),
-        ReasonCode::SoakNotMet,
-    );
+    let why = soak_refusal(staging, "2026-12-03T04:00:00Z");
     assert!(
         why.contains("neuro-ui-api")
             && why.contains("redeploy v1.4.0 to `staging`")

@@ -59,11 +59,8 @@ impl Gate for Approvals {
     }
 
     fn judge(&self, subject: &Subject) -> Judgment {
-        let (Some(env), Some(image)) = (subject.env, &subject.image) else {
-            return Judgment::NotYetKnown {
-                why: "the image is not known".to_owned(),
-                step: None,
-            };
+        let (Some(env), Some((image, _))) = (subject.env, subject.deployed()) else {
+            return Judgment::image_unknown();
         };
         let Some(rule) = &env.approvals else {
             return Judgment::pass_silently("no approvals are required");

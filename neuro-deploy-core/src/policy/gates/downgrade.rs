@@ -41,11 +41,8 @@ impl Gate for Downgrade {
     }
 
     fn judge(&self, subject: &Subject) -> Judgment {
-        let (Some(image), Some(version)) = (&subject.image, &subject.version) else {
-            return Judgment::NotYetKnown {
-                why: "the image is not known".to_owned(),
-                step: None,
-            };
+        let Some((image, version)) = subject.deployed() else {
+            return Judgment::image_unknown();
         };
         let env_name = subject.target.environment.clone().unwrap_or_default();
         let running = subject

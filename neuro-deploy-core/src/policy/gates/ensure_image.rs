@@ -66,11 +66,8 @@ impl Gate for EnsureImage {
     }
 
     fn judge(&self, subject: &Subject) -> Judgment {
-        let (Some(image), Some(version)) = (&subject.image, &subject.version) else {
-            return Judgment::NotYetKnown {
-                why: "the image is not known".to_owned(),
-                step: None,
-            };
+        let Some((image, version)) = subject.deployed() else {
+            return Judgment::image_unknown();
         };
         let facts = &subject.facts;
         let revision = Self::revision(subject);

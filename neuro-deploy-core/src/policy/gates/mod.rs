@@ -196,6 +196,15 @@ impl Judgment {
         }
     }
 
+    /// Not judged: the image (repository and version) is not known. [`judge`] does not call a
+    /// gate that judges the image without it, so this is only a fallback.
+    pub(crate) fn image_unknown() -> Judgment {
+        Judgment::NotYetKnown {
+            why: "the image is not known".to_owned(),
+            step: None,
+        }
+    }
+
     /// A refusal (or an ignore, by its code).
     pub(crate) fn refused(reason: Reason) -> Judgment {
         Judgment::Refused(reason)
@@ -319,6 +328,11 @@ impl<'a> Subject<'a> {
             _ => None,
         };
         Some(image)
+    }
+
+    /// The image deployed and its version, when both are known.
+    pub(crate) fn deployed(&self) -> Option<(&ImageRef, &Version)> {
+        Some((self.image.as_ref()?, self.version.as_ref()?))
     }
 
     /// The version's image tag, when the version is known.

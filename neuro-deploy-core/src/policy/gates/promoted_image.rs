@@ -79,11 +79,8 @@ impl Gate for PromotedImage {
     }
 
     fn judge(&self, subject: &Subject) -> Judgment {
-        let (Some(image), Some(version)) = (&subject.image, &subject.version) else {
-            return Judgment::NotYetKnown {
-                why: "the image is not known".to_owned(),
-                step: None,
-            };
+        let Some((image, version)) = subject.deployed() else {
+            return Judgment::image_unknown();
         };
         if let Err(reason) = verified_digest(subject, image) {
             return Judgment::refused(reason);

@@ -25,11 +25,8 @@ impl Gate for RollbackImage {
     }
 
     fn judge(&self, subject: &Subject) -> Judgment {
-        let Some(image) = &subject.image else {
-            return Judgment::NotYetKnown {
-                why: "the image is not known".to_owned(),
-                step: None,
-            };
+        let Some((image, _)) = subject.deployed() else {
+            return Judgment::image_unknown();
         };
         let tag = &image.tag;
         let step = Step::GateImageExists {

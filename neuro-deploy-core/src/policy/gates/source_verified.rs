@@ -28,13 +28,10 @@ impl Gate for SourceVerified {
     }
 
     fn judge(&self, subject: &Subject) -> Judgment {
-        let (Some((source_env, source_ns)), Some(image), Some(version)) =
-            (&subject.target.source, &subject.image, &subject.version)
+        let (Some((source_env, source_ns)), Some((image, version))) =
+            (&subject.target.source, subject.deployed())
         else {
-            return Judgment::NotYetKnown {
-                why: "the image is not known".to_owned(),
-                step: None,
-            };
+            return Judgment::image_unknown();
         };
         let repository = &image.repository;
         let verifies = subject.target.source_verifies;

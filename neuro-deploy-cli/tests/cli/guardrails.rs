@@ -290,38 +290,9 @@ async fn a_deny_window_active_now_refuses_production_and_an_override_deploys_and
         (Some("closed"), Some(opens.as_str())),
         "{json:#}"
     );
-    // `--override-window` needs a reason.
-    let (code, _, _) = w
-        .run(&["promote", "v1.4.0", "--yes", "--override-window"])
-        .await;
-    assert_eq!(code, 2);
-
-    // An override lets the fix through and is recorded where people look.
-    let (code, json, stderr) = w
-        .run(&[
-            "promote",
-            "v1.4.0",
-            "--yes",
-            "--override-window",
-            "--reason",
-            "hotfix for incident 42",
-        ])
-        .await;
-    assert_eq!(code, 0, "{json:#}\n{stderr}");
-    assert!(w.pinned("leaf-neuro-ui", "v1.4.0"));
-    let overridden = json["overridden"].as_str().unwrap_or_default();
-    assert!(overridden.contains("hotfix for incident 42"), "{json:#}");
-    let annotation = w
-        .kubectl(&[
-            "get",
-            "deployment",
-            "neuro-ui",
-            "-n",
-            "leaf-neuro-ui",
-            "-o",
-            r"jsonpath={.metadata.annotations.neuro-deploy\.io/override}",
-        ])
-        .await;
+    // An override needs a reason, lets the fix through and is recorded where people look.
+    let annotation =
+        promote_overriding(&w, "v1.4.0", "--override-window", "hotfix for incident 42").await;
     assert!(
         annotation.contains("hotfix for incident 42") && annotation.contains("incident review"),
         "{annotation}"
@@ -454,38 +425,35 @@ async fn a_promotion_waits_out_the_soak_time_and_skip_soak_lets_a_fix_through_on
     assert_eq!(code, 0, "{json:#}\n{stderr}");
     let (code, json, _) = w.run(&["promote", "v1.5.0", "--yes"]).await;
     assert_eq!((code, reason(&json)), (3, "soak_not_met"), "{json:#}");
-    let (code, _, _) = w.run(&["promote", "v1.5.0", "--yes", "--skip-soak"]).await;
-    assert_eq!(code, 2);
-    let (code, json, stderr) = w
-        .run(&[
-            "promote",
-            "v1.5.0",
-            "--yes",
-            "--skip-soak",
-            "--reason",
-            "fix for incident 7",
-        ])
-        .await;
-    assert_eq!(code, 0, "{json:#}\n{stderr}");
-    assert!(w.pinned("leaf-neuro-ui", "v1.5.0"));
-    let overridden = json["overridden"].as_str().unwrap_or_default();
+    let annotation = promote_overriding(&w, "v1.5.0", "--skip-soak", "fix for incident 7").await;
     assert!(
-        overridden.contains("--skip-soak: fix for incident 7"),
-        "{json:#}"
-    );
-    let annotation = w
-        .kubectl(&[
-            "get",
-            "deployment",
-            "neuro-ui",
-            "-n",
-            "leaf-neuro-ui",
-            "-o",
-            r"jsonpath={.metadata.annotations.neuro-deploy\.io/override}",
-        ])
-        .await;
-    assert!(
-        annotation.contains("fix for incident 7") && annotation.contains("of the 6s soak"),
+        annotation.contains("--skip-soak: fix for incident 7")
+            && annotation.contains("of the 6s soak"),
         "{annotation}"
     );
+}
+
+/// `promote VERSION --yes FLAG`: without `--reason` it is exit 2; with `reason` it promotes,
+/// the report's `overridden` says why, and production's Deployment carries it — what
+/// `neuro-deploy.io/override` holds comes back, read with kubectl.
+async fn promote_overriding(w: &World, version: &str, flag: &str, reason: &str) -> String {
+    let (code, _, _) = w.run(&["promote", version, "--yes", flag]).await;
+    assert_eq!(code, 2, "{flag} without a reason");
+    let (code, json, stderr) = w
+        .run(&["promote", version, "--yes", flag, "--reason", reason])
+        .await;
+    assert_eq!(code, 0, "{json:#}\n{stderr}");
+    assert!(w.pinned("leaf-neuro-ui", version));
+    let overridden = json["overridden"].as_str().unwrap_or_default();
+    assert!(overridden.contains(reason), "{json:#}");
+    w.kubectl(&[
+        "get",
+        "deployment",
+        "neuro-ui",
+        "-n",
+        "leaf-neuro-ui",
+        "-o",
+        r"jsonpath={.metadata.annotations.neuro-deploy\.io/override}",
+    ])
+    .await
 }

@@ -38,6 +38,14 @@ fn facts(staging: Vec<Workload>, now: &str) -> neuro_deploy_core::Facts {
     facts
 }
 
+/// The plan's soak step.
+fn soak_step(plan: &neuro_deploy_core::Plan) -> &neuro_deploy_core::PlannedStep {
+    plan.steps()
+        .into_iter()
+        .find(|s| s.step.kind() == "gate_soak")
+        .expect("a soak step")
+}
+
 /// Why promoting v1.4.0 at `now`, with staging as given, is refused `soak_not_met`.
 fn soak_refusal(staging: Vec<Workload>, now: &str) -> String {
     refused(
@@ -73,11 +81,7 @@ fn once_it_has_soaked_the_promotion_goes_ahead_and_the_plan_says_so() {
         &soaking(),
         &facts(staging, "2026-12-03T04:31:00Z"),
     ));
-    let soak = plan
-        .steps()
-        .into_iter()
-        .find(|s| s.step.kind() == "gate_soak")
-        .expect("a soak step");
+    let soak = soak_step(&plan);
     assert!(
         soak.reason.contains("since 2026-12-03T04:01:00Z"),
         "{}",
@@ -133,11 +137,7 @@ fn offline_the_plan_says_the_soak_is_checked_at_run_time_and_without_a_minimum_t
         &soaking(),
         &neuro_deploy_core::Facts::unknown(),
     ));
-    let soak = plan
-        .steps()
-        .into_iter()
-        .find(|s| s.step.kind() == "gate_soak")
-        .expect("a soak step");
+    let soak = soak_step(&plan);
     assert!(
         soak.reason.contains("at least 30m — checked at run time"),
         "{}",

@@ -389,6 +389,10 @@ impl<'a> Subject<'a> {
     }
 }
 
+/// Why a rollback's gates are not judged offline.
+pub(super) const ROLLBACK_VERSION_UNREAD: &str =
+    "the version a rollback returns to is recorded on the Deployments, which were not read";
+
 /// `gate`'s verdict on `subject`, or `None` when it does not judge this run. Without the
 /// registry's repository a gate that judges the image is not judged, except offline (where
 /// every such gate is checked at run time anyway).
@@ -407,7 +411,7 @@ pub(crate) fn judge(gate: &dyn Gate, subject: &Subject) -> Option<Judgment> {
     }
     if gate.judges_the_image() && subject.image.is_none() {
         return Some(Judgment::NotYetKnown {
-            why: "the version a rollback returns to is recorded on the Deployments, which were not read".to_owned(),
+            why: ROLLBACK_VERSION_UNREAD.to_owned(),
             step: None,
         });
     }

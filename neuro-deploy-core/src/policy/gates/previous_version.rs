@@ -2,7 +2,7 @@
 //! none recorded (or records that disagree) there is nothing to return to.
 
 use super::super::workloads::previous_version;
-use super::{Gate, Judgment, Need, Subject};
+use super::{Gate, Judgment, Need, ROLLBACK_VERSION_UNREAD, Subject};
 
 pub(crate) struct PreviousVersion;
 
@@ -29,7 +29,7 @@ impl Gate for PreviousVersion {
             subject.repository.as_deref(),
         ) else {
             return Judgment::NotYetKnown {
-                why: "the version a rollback returns to is recorded on the Deployments, which were not read".to_owned(),
+                why: ROLLBACK_VERSION_UNREAD.to_owned(),
                 step: None,
             };
         };

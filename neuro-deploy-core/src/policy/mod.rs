@@ -48,7 +48,7 @@ pub use workloads::{
 };
 
 use gates::{GATES, Judgment, Subject, judge};
-use steps::{deploy_phase, offline_rollback_plan, waits_for_queues, whole_seconds};
+use steps::{deploy_phase, is_queue_gate, offline_rollback_plan, waits_for_queues, whole_seconds};
 use workloads::image_changes;
 
 use crate::config::Config;
@@ -114,12 +114,7 @@ fn decide_inner(event: &Event, config: &Config, facts: &Facts) -> Result<Plan, R
         // Every app container already has the image, but the rollout is not complete: that is
         // not "already deployed". Nothing is written, so no lock and no queue gate: await it.
         (Some(changes), Some(awaited)) if changes.is_empty() => {
-            gates.retain(|s| {
-                !matches!(
-                    s.step,
-                    Step::GateQueuesDrained { .. } | Step::QueueGateSkipped { .. }
-                )
-            });
+            gates.retain(|s| !is_queue_gate(s));
             DeployPhase::AwaitAsSet {
                 rollout: PlannedStep {
                     reason: format!(

@@ -120,12 +120,7 @@ pub(crate) fn offline_rollback_plan(
             image: image.clone(),
         },
     }];
-    gates.extend(gate_steps.into_iter().filter(|s| {
-        matches!(
-            s.step,
-            Step::GateQueuesDrained { .. } | Step::QueueGateSkipped { .. }
-        )
-    }));
+    gates.extend(gate_steps.into_iter().filter(is_queue_gate));
     let recheck = waits_for_queues(&gates);
     Plan {
         environment: target.environment.clone(),
@@ -139,6 +134,14 @@ pub(crate) fn offline_rollback_plan(
         image_action: None,
         notes: crate::model::DeployNotes::default(),
     }
+}
+
+/// Whether a gate step is the queue gate's (waited for, or skipped on the record).
+pub(crate) fn is_queue_gate(step: &PlannedStep) -> bool {
+    matches!(
+        step.step,
+        Step::GateQueuesDrained { .. } | Step::QueueGateSkipped { .. }
+    )
 }
 
 /// Whether the queue gate waits for the queues (then they are looked at once more under the

@@ -6,22 +6,16 @@ use crate::policy::Plan;
 
 use super::Executor;
 use super::quarantine::STATE_BOUND;
-use super::report::Report;
-use super::run_options::RunOptions;
+use super::run::Run;
 
 impl Executor {
     /// Removes the approvals `plan` used, after a run that wrote; a state that cannot be
     /// written is a warning in the report, never a changed outcome.
-    pub(super) async fn consume_approvals(
-        &self,
-        plan: &Plan,
-        ctx: &RunOptions,
-        report: &mut Report,
-    ) {
+    pub(super) async fn consume_approvals(&self, plan: &Plan, run: &mut Run<'_>) {
         let Some(state) = self.adapters.state.as_ref() else {
             return;
         };
-        if ctx.dry_run || plan.notes.approved_by.is_empty() || report.applied.is_empty() {
+        if run.dry_run() || plan.notes.approved_by.is_empty() || run.applied.is_empty() {
             return;
         }
         let used = |approval: &crate::model::Approval| {
@@ -31,7 +25,7 @@ impl Executor {
             s.approvals.retain(|a| !used(a));
         });
         if let Err(failure) = change.await {
-            report.warnings.push(format!(
+            run.report.warnings.push(format!(
                 "the approvals of {} by {} could not be marked used in `{}` ({failure}); remove them with `kubectl edit configmap neuro-deploy -n {}`",
                 plan.version,
                 plan.notes.approved_by.join(", "),

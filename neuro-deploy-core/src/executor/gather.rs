@@ -9,7 +9,8 @@ use crate::model::Event;
 use crate::policy::{Fact, Facts, GateVerdict, Need, Verdict, first_refusal, gate_verdicts, needs};
 
 use super::Executor;
-use super::report::{Report, StepReport, StepStatus};
+use super::report::{StepReport, StepStatus};
+use super::run::Run;
 use super::run_options::RunOptions;
 
 impl Executor {
@@ -134,23 +135,17 @@ impl Executor {
 
     /// A run whose facts could not all be read: a gate that refuses on what was read is the
     /// outcome (exit 3), with the failure noted beside it; otherwise the failure is.
-    pub(super) fn refused_without(
-        &self,
-        event: &Event,
-        facts: &Facts,
-        mut report: Report,
-        error: &AdapterError,
-    ) -> Report {
-        let verdicts = gate_verdicts(event, &self.config, facts);
+    pub(super) fn refused_without(&self, run: &mut Run<'_>, error: &AdapterError) {
+        let verdicts = gate_verdicts(run.event, &self.config, &run.facts);
         let Some(refusal) = first_refusal(&verdicts).cloned() else {
-            return report.failed(error);
+            return run.fail(error);
         };
-        report.steps = verdict_steps(&verdicts);
+        run.report.steps = verdict_steps(&verdicts);
         let unread = crate::error::one_line(error);
-        report.warnings.push(format!(
+        run.report.warnings.push(format!(
             "not everything could be read ({unread}); the refusal needs none of it — fix that before the next run"
         ));
-        report.refused(refusal)
+        run.refuse(refusal)
     }
 }
 /// Each gate's verdict as a step of a refused run's report: passed, refused, or not judged

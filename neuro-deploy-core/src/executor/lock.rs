@@ -8,13 +8,12 @@ use tokio::time::Instant;
 
 use crate::config::{format_duration, format_elapsed};
 use crate::error::{AdapterError, Reason, ReasonCode};
-use crate::model::{Event, LockAttempt, LockHandle};
+use crate::model::{LockAttempt, LockHandle};
 use crate::policy::{DeployPhase, Plan};
 
 use super::interrupt::{Halt, UNLOCK_BOUND, Watch};
 use super::progress::Progress;
-use super::report::Report;
-use super::run_options::RunOptions;
+use super::run::Run;
 use super::{Ending, Executor, StepEnd, Stop};
 
 pub(super) fn lock_value(shared: &Mutex<LockHandle>) -> LockHandle {
@@ -26,13 +25,7 @@ pub(super) fn lock_value(shared: &Mutex<LockHandle>) -> LockHandle {
 
 impl Executor {
     /// Takes the lock, runs the locked steps while renewing it, and releases it on every path.
-    pub(super) async fn locked(
-        &self,
-        event: &Event,
-        plan: &mut Plan,
-        ctx: &RunOptions,
-        report: &mut Report,
-    ) -> Ending {
+    pub(super) async fn locked(&self, plan: &mut Plan, run: &mut Run<'_>) -> Ending {
         let DeployPhase::Write {
             lock: lock_step,
             release: release_step,
@@ -42,7 +35,7 @@ impl Executor {
             return Ending::Deployed;
         };
         let started = self.step_started(&lock_step);
-        let holder = ctx.holder();
+        let holder = run.options.holder();
         let unlocked = Watch::unlocked(&self.interrupt);
         let attempt = match unlocked
             .race(self.take_lock(&plan.namespace, &holder))
@@ -50,7 +43,7 @@ impl Executor {
         {
             Ok(attempt) => attempt,
             Err(_) => {
-                self.record_halt(report, &lock_step, started, &Halt::Interrupted);
+                self.record_halt(run, &lock_step, started, &Halt::Interrupted);
                 return Ending::Interrupted(
                     "interrupted while taking the lock; nothing was changed".to_owned(),
                 );
@@ -62,15 +55,13 @@ impl Executor {
         let handle = match attempt {
             Ok(LockAttempt::Acquired(handle)) => {
                 self.step_finished(
-                    report,
+                    run,
                     &lock_step,
                     started,
                     StepEnd::Ok(Some(format!("held by {holder}"))),
                 );
-                if let Some(now) = report.instant() {
-                    self.push_metrics(report, super::metrics::lock_taken(now))
-                        .await;
-                }
+                let samples = super::metrics::lock_taken(run.instant());
+                self.push_metrics(run, samples).await;
                 handle
             }
             Ok(LockAttempt::Held {
@@ -86,9 +77,9 @@ impl Executor {
                         format_duration(self.config.lock.lease)
                     ),
                 );
-                return self.stop(report, &lock_step, started, Stop::Refused(reason));
+                return self.stop(run, &lock_step, started, Stop::Refused(reason));
             }
-            Err(error) => return self.stop(report, &lock_step, started, Stop::Failed(error)),
+            Err(error) => return self.stop(run, &lock_step, started, Stop::Failed(error)),
         };
         let shared = Arc::new(Mutex::new(handle));
         let (lost_tx, lost) = tokio::sync::watch::channel(None);
@@ -97,7 +88,7 @@ impl Executor {
             lost: Some(lost),
         };
         let ending = tokio::select! {
-            ending = self.locked_steps(event, plan, ctx, report, &watch) => ending,
+            ending = self.locked_steps(plan, run, &watch) => ending,
             never = self.keep_lock(Arc::clone(&shared), taken_at, lost_tx) => match never {},
         };
         // Release on every path; bounded once a signal asked the run to stop.
@@ -127,7 +118,7 @@ impl Executor {
                 StepEnd::Stop(Stop::Failed(error))
             }
         };
-        self.step_finished(report, &release_step, started, end);
+        self.step_finished(run, &release_step, started, end);
         ending
     }
 

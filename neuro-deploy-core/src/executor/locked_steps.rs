@@ -6,13 +6,13 @@ use futures::future::join_all;
 use tokio::time::Instant;
 
 use crate::error::{AdapterError, Reason, ReasonCode};
-use crate::model::{DeployAudit, Event, ImageChange, ImageRef};
+use crate::model::{DeployAudit, ImageChange, ImageRef};
 use crate::policy::{Decision, DeployPhase, Fact, Plan, PlannedStep, Step, decide};
 
 use super::interrupt::{Halt, Watch};
-use super::report::{QueueSample, Report, StepStatus};
+use super::report::{QueueSample, StepStatus};
 use super::rollback::AwaitedRollout;
-use super::run_options::RunOptions;
+use super::run::Run;
 use super::{Ending, Executor, StepEnd, Stop, describe_changes, rollout_failing};
 use crate::words::counted;
 
@@ -22,10 +22,8 @@ impl Executor {
     /// verification.
     pub(super) async fn locked_steps(
         &self,
-        event: &Event,
         plan: &mut Plan,
-        ctx: &RunOptions,
-        report: &mut Report,
+        run: &mut Run<'_>,
         watch: &Watch,
     ) -> Ending {
         let DeployPhase::Write {
@@ -38,29 +36,23 @@ impl Executor {
             return Ending::Deployed;
         };
         if let Some(recheck) = recheck {
-            match watch.race(self.run_step(&recheck, false, report)).await {
+            match watch.race(self.run_step(&recheck, run)).await {
                 Ok(Ok(())) => {}
                 Ok(Err(ending)) => return ending,
                 Err(halt) => return self.halted_before_writes(halt),
             }
         }
-        let applied = match self
-            .set_images_step(event, plan, ctx, report, &set, watch)
-            .await
-        {
-            Ok(applied) => applied,
-            Err(ending) => return ending,
-        };
-        match self.await_rollout_step(plan, report, watch).await {
+        if let Err(ending) = self.set_images_step(plan, run, &set, watch).await {
+            return ending;
+        }
+        match self.await_rollout_step(plan, run, watch).await {
             AwaitedRollout::Complete => {}
             AwaitedRollout::Halted(halt) => {
-                return self
-                    .halted_after_writes(plan, ctx, report, &applied, halt)
-                    .await;
+                return self.halted_after_writes(plan, run, halt).await;
             }
             AwaitedRollout::Failing { why, started } => {
                 self.step_finished(
-                    report,
+                    run,
                     plan.deploy.rollout(),
                     started,
                     StepEnd::Stop(Stop::Failed(AdapterError::failed(
@@ -69,18 +61,14 @@ impl Executor {
                         why.clone(),
                     ))),
                 );
-                if applied.is_empty() {
+                if run.applied.is_empty() {
                     return Ending::Refused(rollout_failing(plan, &why));
                 }
-                return self
-                    .roll_back(plan, ctx, report, &applied, &why, watch)
-                    .await;
+                return self.roll_back(plan, run, &why, watch).await;
             }
         }
         if let Some(verify) = verify
-            && let Err(ending) = self
-                .verify_step(plan, ctx, report, &verify, &applied, watch)
-                .await
+            && let Err(ending) = self.verify_step(plan, run, &verify, watch).await
         {
             return ending;
         }
@@ -88,31 +76,29 @@ impl Executor {
     }
 
     /// The write: the decision again on fresh facts, then one patch per Deployment with exact
-    /// bookkeeping; what was written comes back (a failed patch rolls back what was).
+    /// bookkeeping into `run.applied` (a failed patch rolls back what was written).
     async fn set_images_step(
         &self,
-        event: &Event,
         plan: &mut Plan,
-        ctx: &RunOptions,
-        report: &mut Report,
+        run: &mut Run<'_>,
         set: &PlannedStep,
         watch: &Watch,
-    ) -> Result<Vec<ImageChange>, Ending> {
+    ) -> Result<(), Ending> {
         let started = self.step_started(set);
-        self.decide_again(event, plan, report, set, watch).await?;
+        self.decide_again(plan, run, set, watch).await?;
         let changes = plan.changes().unwrap_or_default().to_vec();
         if changes.is_empty() {
             self.step_finished(
-                report,
+                run,
                 set,
                 started,
                 StepEnd::Skipped("every app container already has the image".to_owned()),
             );
-            return Ok(Vec::new());
+            return Ok(());
         }
         if let Some(halt) = watch.check() {
             self.record(
-                report,
+                run,
                 set,
                 started,
                 StepStatus::NotRun,
@@ -121,27 +107,25 @@ impl Executor {
             return Err(self.halted_before_writes(halt));
         }
         // The record of the deploy exists before its first write.
-        self.start_record(event, plan, ctx, report).await;
-        let audit = self.audit(plan, ctx, report);
+        self.start_record(plan, run).await;
+        let audit = self.audit(plan, run);
         let (applied, failures) = self.set_each(&plan.namespace, &changes, &audit).await;
-        report.applied = applied.clone();
+        run.applied = applied;
         if !failures.is_empty() {
             let why = failures.join("; ");
-            self.record(report, set, started, StepStatus::Failed, Some(why.clone()));
-            if applied.is_empty() {
+            self.record(run, set, started, StepStatus::Failed, Some(why.clone()));
+            if run.applied.is_empty() {
                 return Err(Ending::Failed(AdapterError::failed(
                     "kubernetes",
                     format!("setting images in `{}`", plan.namespace),
                     format!("{why}; nothing was changed"),
                 )));
             }
-            return Err(self
-                .roll_back(plan, ctx, report, &applied, &why, watch)
-                .await);
+            return Err(self.roll_back(plan, run, &why, watch).await);
         }
-        self.record_unchanged(plan, &changes, &audit, report).await;
+        self.record_unchanged(plan, &changes, &audit, run).await;
         self.step_finished(
-            report,
+            run,
             set,
             started,
             StepEnd::Ok(Some(format!(
@@ -149,7 +133,7 @@ impl Executor {
                 counted(changes.len(), "container")
             ))),
         );
-        Ok(applied)
+        Ok(())
     }
 
     /// Reads the target's (and the promotion source's) workloads again under the lock and runs
@@ -157,14 +141,14 @@ impl Executor {
     /// refuses; the previous images and the audit trail come from this read.
     pub(super) async fn decide_again(
         &self,
-        event: &Event,
         plan: &mut Plan,
-        report: &mut Report,
+        run: &mut Run<'_>,
         set: &PlannedStep,
         watch: &Watch,
     ) -> Result<(), Ending> {
         let started = Instant::now();
-        let mut facts = report.facts.clone();
+        let event = run.event;
+        let mut facts = run.facts.clone();
         // The image step ran: the image exists now, whatever was known before.
         if let Fact::Known(None) = facts.target_image {
             facts.target_image = Fact::Known(Some(ImageRef::new(
@@ -174,19 +158,17 @@ impl Executor {
         }
         // The guardrails are judged at this instant, not the run's start: a window that
         // opened or a freeze that ended meanwhile counts now.
-        if let Some(now) = report.instant() {
-            facts.now = Fact::Known(now);
-        }
+        facts.now = Fact::Known(run.instant());
         match watch.race(self.read_again(event, &mut facts)).await {
             Ok(Ok(())) => {}
-            Ok(Err(error)) => return Err(self.stop(report, set, started, Stop::Failed(error))),
+            Ok(Err(error)) => return Err(self.stop(run, set, started, Stop::Failed(error))),
             Err(halt) => {
-                self.record_halt(report, set, started, &halt);
+                self.record_halt(run, set, started, &halt);
                 return Err(self.halted_before_writes(halt));
             }
         }
-        report.facts = facts.clone();
-        let fresh = match decide(event, &self.config, &facts) {
+        run.facts = facts;
+        let fresh = match decide(event, &self.config, &run.facts) {
             Decision::Proceed(fresh) => fresh,
             Decision::Ignore(reason) | Decision::Refuse(reason) => {
                 let reason = Reason::new(
@@ -196,7 +178,7 @@ impl Executor {
                         reason.message
                     ),
                 );
-                return Err(self.stop(report, set, started, Stop::Refused(reason)));
+                return Err(self.stop(run, set, started, Stop::Refused(reason)));
             }
         };
         if fresh.version != plan.version || fresh.image != plan.image {
@@ -215,11 +197,11 @@ impl Executor {
                     plan.image.pinned()
                 ),
             );
-            return Err(self.stop(report, set, started, Stop::Refused(reason)));
+            return Err(self.stop(run, set, started, Stop::Refused(reason)));
         }
-        report.previous_version = fresh.previous_version.clone();
+        run.report.previous_version = fresh.previous_version.clone();
         plan.previous_version = fresh.previous_version;
-        report.notes = fresh.notes.clone();
+        run.report.notes = fresh.notes.clone();
         plan.notes = fresh.notes;
         // What to write and what to await come from this read.
         plan.deploy.take_writes_from(fresh.deploy);
@@ -281,7 +263,7 @@ impl Executor {
         plan: &Plan,
         changes: &[ImageChange],
         audit: &DeployAudit,
-        report: &mut Report,
+        run: &mut Run<'_>,
     ) {
         let unchanged: Vec<String> = plan
             .awaited()
@@ -300,7 +282,7 @@ impl Executor {
             .annotate(&plan.namespace, &unchanged, &annotations)
             .await;
         if let Err(error) = written {
-            report.warnings.push(format!(
+            run.report.warnings.push(format!(
                 "the audit trail of this deploy could not be written on {} ({error}), whose image already matched; `neuro-deploy status` may show drift there until the next deploy",
                 unchanged.join(", ")
             ));
@@ -328,29 +310,33 @@ impl Executor {
     pub(super) async fn halted_after_writes(
         &self,
         plan: &Plan,
-        ctx: &RunOptions,
-        report: &mut Report,
-        applied: &[ImageChange],
+        run: &mut Run<'_>,
         halt: Halt,
     ) -> Ending {
         match halt {
             Halt::LockLost(why) => Ending::RollbackFailed(format!(
                 "{why} during the rollout of {}; applied ({}) and not restored, since writing without the lock is unsafe — an operator is needed: check `neuro-deploy status` and roll back or deploy again",
                 plan.image.pinned(),
-                describe_changes(applied)
+                describe_changes(&run.applied)
             )),
-            Halt::Interrupted if applied.is_empty() => Ending::Interrupted(
+            Halt::Interrupted if run.applied.is_empty() => Ending::Interrupted(
                 "interrupted while waiting for the rollout; this run had changed nothing"
                     .to_owned(),
             ),
-            Halt::Interrupted => self.restore_on_interrupt(plan, ctx, report, applied).await,
+            Halt::Interrupted => self.restore_on_interrupt(plan, run).await,
         }
     }
 
-    pub(super) fn audit(&self, plan: &Plan, ctx: &RunOptions, report: &Report) -> DeployAudit {
+    pub(super) fn audit(&self, plan: &Plan, run: &Run<'_>) -> DeployAudit {
+        let ctx = run.options;
         let queue_gate_skipped = plan.gates.iter().find_map(|s| match &s.step {
             Step::QueueGateSkipped { reason, .. } => {
-                let seen: Vec<String> = report.queues.iter().map(QueueSample::describe).collect();
+                let seen: Vec<String> = run
+                    .report
+                    .queues
+                    .iter()
+                    .map(QueueSample::describe)
+                    .collect();
                 Some(format!(
                     "{reason} (by {}; queues then: {})",
                     ctx.identity,
@@ -364,7 +350,7 @@ impl Executor {
             previous_version: plan.previous_version.clone(),
             previous_image: plan.previous_image.clone(),
             deployed_at: ctx.started_at,
-            deployed_by: ctx.deployed_by(report.facts.actor.known()),
+            deployed_by: ctx.deployed_by(run.facts.actor.known()),
             change_cause: format!(
                 "neuro-deploy: {} {} to {} by {}",
                 self.config.app.name,

@@ -4,7 +4,8 @@
 //! happens after the gates passed and under the namespace lock; the lock is released on
 //! every path; a failed rollout is rolled back to the images recorded before the change.
 //!
-//! The parts, one concept a file: [`report`] (what a run reports), `interrupt` (signals and a
+//! The parts, one concept a file: `run` (one run's state while it runs: its clock, the facts it
+//! acts on, what it wrote and wrote back), [`report`] (what it reports), `interrupt` (signals and a
 //! lost lock), `queue_gate`, `image` (retag or build, then check), `lock` (take, renew, release),
 //! `locked_steps` (re-decide, write, await), `verify` (checks after the rollout), `record` (the
 //! deploy's GitHub Deployment), `rollback`, `quarantine` (what failed here is not deployed here
@@ -38,6 +39,7 @@ mod queue_gate;
 mod record;
 pub mod report;
 mod rollback;
+mod run;
 mod run_options;
 mod steps;
 mod telemetry;
@@ -57,6 +59,7 @@ use gather::verdict_steps;
 use interrupt::Watch;
 use queue_gate::queue_verdict;
 use rollback::AwaitedRollout;
+use run::Run;
 
 /// How a step ended, inside the executor.
 enum StepEnd {
@@ -89,12 +92,12 @@ enum Ending {
 /// Runs events through the policy and the adapters.
 ///
 /// Its methods live with the concept they serve, one `impl Executor` a file, each file importing
-/// what it uses by name:
+/// what it uses by name; the methods of a run take its state (`run.rs`'s `Run`) by `&mut`:
 ///
 /// | file | methods |
 /// |---|---|
 /// | `builder.rs` | `builder` (checked: every gate and check the config asks for has its adapter) |
-/// | `mod.rs` | building (`new`, `with_*`), `run`, `prepare_image`, `run_scoped`, `execute`, `await_as_set` |
+/// | `mod.rs` | building (`new`, `with_*`), `run`, `prepare_image`, `run_to_end`, `run_scoped`, `execute`, `await_as_set` |
 /// | `gather.rs` | `gather_facts`, `read`, `read_again`, `refused_without` |
 /// | `preview.rs` | `preview` |
 /// | `steps.rs` | `run_step`, `dry_run_rest`, `step_started`, `step_finished`, `stop`, `record`, `record_halt` |
@@ -185,81 +188,79 @@ impl Executor {
 
     /// Runs one event to its end and reports. Never panics on adapter failures; every
     /// failure is in the report.
-    pub async fn run(&self, event: &Event, ctx: &RunOptions) -> Report {
-        let mut report = self
-            .run_scoped(event, ctx, false)
-            .instrument(run_span(event, ctx))
-            .await;
-        self.push_run_metrics(&mut report).await;
-        report
+    pub async fn run(&self, event: &Event, options: &RunOptions) -> Report {
+        self.run_to_end(event, options, false).await
     }
 
     /// Makes sure the event's image exists (retag or build, after the gates) and stops there:
     /// no lock, no cluster write. What a CI step that only prepares the image calls.
-    pub async fn prepare_image(&self, event: &Event, ctx: &RunOptions) -> Report {
-        let mut report = self
-            .run_scoped(event, ctx, true)
-            .instrument(run_span(event, ctx))
-            .await;
-        self.push_run_metrics(&mut report).await;
-        report
+    pub async fn prepare_image(&self, event: &Event, options: &RunOptions) -> Report {
+        self.run_to_end(event, options, true).await
     }
 
-    async fn run_scoped(&self, event: &Event, ctx: &RunOptions, image_only: bool) -> Report {
-        let mut report = Report::new(event, ctx.dry_run);
-        report.clock = Some((tokio::time::Instant::now(), ctx.started_at));
+    async fn run_to_end(&self, event: &Event, options: &RunOptions, image_only: bool) -> Report {
+        let mut run = Run::start(event, options);
+        self.run_scoped(&mut run, image_only)
+            .instrument(run_span(event, options))
+            .await;
+        self.push_run_metrics(&mut run).await;
+        run.into_report()
+    }
+
+    async fn run_scoped(&self, run: &mut Run<'_>, image_only: bool) {
+        let event = run.event;
         let target = match target(event, &self.config) {
             Ok(target) => target,
-            Err(reason) => return report.refused(reason),
+            Err(reason) => return run.refuse(reason),
         };
-        report.environment = target.environment.clone();
-        report.namespace = Some(target.namespace.clone());
+        run.report.environment = target.environment.clone();
+        run.report.namespace = Some(target.namespace.clone());
         let span = tracing::Span::current();
         span.record("namespace", target.namespace.as_str());
         if let Some(environment) = &target.environment {
             span.record("environment", environment.as_str());
         }
-        report.version = target
+        run.report.version = target
             .version
             .as_ref()
             .map(|v| v.image_tag(self.config.git.short_sha_length));
         let unlocked = Watch::unlocked(&self.interrupt);
-        let (facts, unread) = match unlocked.race(self.gather_facts(event, ctx)).await {
+        let (facts, unread) = match unlocked.race(self.gather_facts(event, run.options)).await {
             Ok(gathered) => gathered,
             Err(_) => {
-                return report.end(
+                return run.end(
                     Outcome::Interrupted,
                     None,
                     "interrupted while reading the facts; nothing was changed",
                 );
             }
         };
-        report.facts = facts.clone();
+        run.facts = facts;
         if let Some(error) = unread {
-            return self.refused_without(event, &facts, report, &error);
+            return self.refused_without(run, &error);
         }
-        let verdicts = gate_verdicts(event, &self.config, &facts);
-        let mut plan = match decide(event, &self.config, &facts) {
-            Decision::Ignore(reason) => return report.refused(reason),
+        let verdicts = gate_verdicts(event, &self.config, &run.facts);
+        let mut plan = match decide(event, &self.config, &run.facts) {
+            Decision::Ignore(reason) => return run.refuse(reason),
             Decision::Refuse(reason) => {
-                report.steps = verdict_steps(&verdicts);
-                return report.refused(reason);
+                run.report.steps = verdict_steps(&verdicts);
+                return run.refuse(reason);
             }
             Decision::Proceed(plan) => match unjudged_in_a_live_run(&verdicts) {
                 // Fail closed: a gate this run's adapters cannot judge refuses it.
                 Some(reason) => {
-                    report.steps = verdict_steps(&verdicts);
-                    return report.refused(reason);
+                    run.report.steps = verdict_steps(&verdicts);
+                    return run.refuse(reason);
                 }
                 None => plan,
             },
         };
         tracing::Span::current().record("version", plan.version.as_str());
-        report.version = Some(plan.version.clone());
-        report.image = Some(plan.image.pinned());
-        report.previous_version = plan.previous_version.clone();
-        report.notes = plan.notes.clone();
-        report.steps = plan
+        run.report.version = Some(plan.version.clone());
+        run.report.image = Some(plan.image.pinned());
+        run.report.previous_version = plan.previous_version.clone();
+        run.report.notes = plan.notes.clone();
+        run.report.steps = plan
             .steps()
             .into_iter()
             .map(|s| StepReport {
@@ -270,27 +271,23 @@ impl Executor {
                 detail: None,
             })
             .collect();
-        let ending = self
-            .execute(event, &mut plan, ctx, &mut report, image_only)
-            .await;
-        self.finish_record(event, &plan, ctx, &mut report, &ending)
-            .await;
-        self.quarantine(event, &plan, ctx, &mut report, &ending)
-            .await;
-        self.consume_approvals(&plan, ctx, &mut report).await;
+        let ending = self.execute(&mut plan, run, image_only).await;
+        self.finish_record(&plan, run, &ending).await;
+        self.quarantine(&plan, run, &ending).await;
+        self.consume_approvals(&plan, run).await;
         let target_text = format!("{} in namespace `{}`", plan.image.pinned(), plan.namespace);
         match ending {
-            Ending::Deployed if image_only => report.end(
+            Ending::Deployed if image_only => run.end(
                 Outcome::ImageReady,
                 None,
                 format!("image {} is ready; deploy not requested", plan.image),
             ),
-            Ending::Deployed | Ending::Converged if ctx.dry_run => {
-                let message = if report.queue_gate_skipped() {
+            Ending::Deployed | Ending::Converged if run.dry_run() => {
+                let message = if run.report.queue_gate_skipped() {
                     format!(
                         "would deploy {target_text} with the queue gate skipped by the operator (dry run: the queues are read once and recorded, not waited for; every other gate passed); nothing was written"
                     )
-                } else if report.waits_for_queues() {
+                } else if run.report.waits_for_queues() {
                     format!(
                         "would deploy {target_text} once the queues drain (dry run: every other gate passed; the queues are busy now, so a real run would wait up to {} for them); nothing was written",
                         crate::config::format_duration(self.config.queues.timeout)
@@ -300,44 +297,35 @@ impl Executor {
                         "would deploy {target_text} (dry run: every gate passed); nothing was written"
                     )
                 };
-                report.end(Outcome::WouldDeploy, None, message)
+                run.end(Outcome::WouldDeploy, None, message)
             }
-            Ending::Deployed if matches!(event, Event::Rollback { .. }) => report.end(
+            Ending::Deployed if matches!(event, Event::Rollback { .. }) => run.end(
                 Outcome::Deployed,
                 None,
                 format!("rolled back to {target_text}"),
             ),
-            Ending::Deployed => {
-                report.end(Outcome::Deployed, None, format!("deployed {target_text}"))
-            }
-            Ending::Converged => report.end(
+            Ending::Deployed => run.end(Outcome::Deployed, None, format!("deployed {target_text}")),
+            Ending::Converged => run.end(
                 Outcome::Deployed,
                 None,
                 format!(
                     "{target_text} was already set; its rollout completed while this run waited (nothing was written)"
                 ),
             ),
-            Ending::Refused(reason) => report.refused(reason),
-            Ending::Failed(error) => report.failed(&error),
-            Ending::RolledBack(message) => report.end(Outcome::RolledBack, None, message),
-            Ending::VerificationFailed(message) => report.end(
+            Ending::Refused(reason) => run.refuse(reason),
+            Ending::Failed(error) => run.fail(&error),
+            Ending::RolledBack(message) => run.end(Outcome::RolledBack, None, message),
+            Ending::VerificationFailed(message) => run.end(
                 Outcome::RolledBack,
                 Some(ReasonCode::VerificationFailed),
                 message,
             ),
-            Ending::RollbackFailed(message) => report.end(Outcome::RollbackFailed, None, message),
-            Ending::Interrupted(message) => report.end(Outcome::Interrupted, None, message),
+            Ending::RollbackFailed(message) => run.end(Outcome::RollbackFailed, None, message),
+            Ending::Interrupted(message) => run.end(Outcome::Interrupted, None, message),
         }
     }
 
-    async fn execute(
-        &self,
-        event: &Event,
-        plan: &mut Plan,
-        ctx: &RunOptions,
-        report: &mut Report,
-        image_only: bool,
-    ) -> Ending {
+    async fn execute(&self, plan: &mut Plan, run: &mut Run<'_>, image_only: bool) -> Ending {
         // Before the deploy phase: the gates and the image (the queue gate waits here).
         let before: Vec<PlannedStep> = plan
             .gates
@@ -346,37 +334,32 @@ impl Executor {
             .cloned()
             .collect();
         for planned in &before {
-            if let Err(ending) = self.run_step(planned, ctx.dry_run, report).await {
+            if let Err(ending) = self.run_step(planned, run).await {
                 return ending;
             }
         }
         if image_only {
             return Ending::Deployed;
         }
-        if ctx.dry_run {
-            return self.dry_run_rest(plan, report).await;
+        if run.dry_run() {
+            return self.dry_run_rest(plan, run).await;
         }
         match plan.deploy {
-            DeployPhase::Write { .. } => self.locked(event, plan, ctx, report).await,
-            DeployPhase::AwaitAsSet { .. } => self.await_as_set(plan, report).await,
+            DeployPhase::Write { .. } => self.locked(plan, run).await,
+            DeployPhase::AwaitAsSet { .. } => self.await_as_set(plan, run).await,
         }
     }
 
     /// A plan that writes nothing: the images are set, the rollout is awaited; a failing one
     /// is refused as `rollout_failing`, since this run changed nothing.
-    async fn await_as_set(&self, plan: &Plan, report: &mut Report) -> Ending {
+    async fn await_as_set(&self, plan: &Plan, run: &mut Run<'_>) -> Ending {
         let watch = Watch::unlocked(&self.interrupt);
-        match self.await_rollout_step(plan, report, &watch).await {
+        match self.await_rollout_step(plan, run, &watch).await {
             AwaitedRollout::Complete => Ending::Converged,
             AwaitedRollout::Halted(halt) => self.halted_before_writes(halt),
             AwaitedRollout::Failing { why, started } => {
                 let reason = rollout_failing(plan, &why);
-                self.stop(
-                    report,
-                    plan.deploy.rollout(),
-                    started,
-                    Stop::Refused(reason),
-                )
+                self.stop(run, plan.deploy.rollout(), started, Stop::Refused(reason))
             }
         }
     }
@@ -384,11 +367,11 @@ impl Executor {
 
 /// One span per run: every log line of the run carries the event, the run id, and (once known)
 /// the environment, namespace and version.
-fn run_span(event: &Event, ctx: &RunOptions) -> tracing::Span {
+fn run_span(event: &Event, options: &RunOptions) -> tracing::Span {
     tracing::info_span!(
         "run",
         event = event.kind(),
-        run_id = %ctx.run_id,
+        run_id = %options.run_id,
         environment = tracing::field::Empty,
         namespace = tracing::field::Empty,
         version = tracing::field::Empty,

@@ -9,8 +9,7 @@ use crate::guard;
 use crate::model::{Event, QuarantineReason, Quarantined};
 use crate::policy::Plan;
 
-use super::report::Report;
-use super::run_options::RunOptions;
+use super::run::Run;
 use super::{Ending, Executor};
 
 /// How long a change to the shared state after the deploy may take (recording a quarantine,
@@ -20,18 +19,11 @@ pub(super) const STATE_BOUND: Duration = Duration::from_secs(20);
 impl Executor {
     /// Quarantines what this run found bad in its environment; a state that cannot be written
     /// is a warning in the report, never a changed outcome.
-    pub(super) async fn quarantine(
-        &self,
-        event: &Event,
-        plan: &Plan,
-        ctx: &RunOptions,
-        report: &mut Report,
-        ending: &Ending,
-    ) {
-        let Some(state) = self.adapters.state.as_ref().filter(|_| !ctx.dry_run) else {
+    pub(super) async fn quarantine(&self, plan: &Plan, run: &mut Run<'_>, ending: &Ending) {
+        let Some(state) = self.adapters.state.as_ref().filter(|_| !run.dry_run()) else {
             return;
         };
-        let (version, reason, detail) = match (ending, event) {
+        let (version, reason, detail) = match (ending, run.event) {
             (Ending::RolledBack(why), _) => (
                 plan.version.clone(),
                 QuarantineReason::RolloutFailed,
@@ -62,8 +54,8 @@ impl Executor {
         };
         let entry = Quarantined {
             version: version.clone(),
-            by: ctx.identity.clone(),
-            at: ctx.started_at,
+            by: run.options.identity.clone(),
+            at: run.options.started_at,
             reason: Some(reason),
             detail,
             cleared: None,
@@ -73,12 +65,12 @@ impl Executor {
         });
         let place = plan.environment.as_deref().unwrap_or(&plan.namespace);
         let Err(failure) = change.await else {
-            report.quarantined = Some(format!(
+            run.report.quarantined = Some(format!(
                 "{version} is quarantined in `{place}`: no run but `rollback` deploys it there until `neuro-deploy quarantine clear {version} --env {place} --reason TEXT`"
             ));
             return;
         };
-        report.warnings.push(format!(
+        run.report.warnings.push(format!(
             "{version} could not be quarantined in `{}` ({failure}); nothing stops a later run from deploying it there again",
             plan.namespace
         ));

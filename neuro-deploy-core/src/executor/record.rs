@@ -9,8 +9,8 @@ use crate::model::{DeploymentPayload, DeploymentRecord, DeploymentState, Event};
 use crate::policy::Plan;
 use crate::version::Version;
 
-use super::report::{RecordedDeployment, Report};
-use super::run_options::RunOptions;
+use super::report::RecordedDeployment;
+use super::run::Run;
 use super::{Ending, Executor};
 
 /// How long one call to the recorder may take before the run goes on without it.
@@ -18,13 +18,8 @@ const RECORD_BOUND: Duration = Duration::from_secs(20);
 
 impl Executor {
     /// What the record of this deploy says.
-    fn deployment_record(
-        &self,
-        event: &Event,
-        plan: &Plan,
-        ctx: &RunOptions,
-        report: &Report,
-    ) -> DeploymentRecord {
+    fn deployment_record(&self, plan: &Plan, run: &Run<'_>) -> DeploymentRecord {
+        let (event, ctx) = (run.event, run.options);
         let environment = plan
             .environment
             .clone()
@@ -41,7 +36,7 @@ impl Executor {
             Event::Deploy {
                 version: Version::GitSha(sha),
                 ..
-            } => match report.facts.revision.known() {
+            } => match run.facts.revision.known() {
                 Some(Some(full)) => full.to_string(),
                 _ => sha.to_string(),
             },
@@ -61,7 +56,7 @@ impl Executor {
                 image: plan.image.pinned(),
                 digest: plan.image.digest.clone(),
                 previous_version: plan.previous_version.clone(),
-                deployed_by: ctx.deployed_by(report.facts.actor.known()),
+                deployed_by: ctx.deployed_by(run.facts.actor.known()),
                 overridden: plan.notes.overridden(),
                 approved_by: plan.notes.approved_by.clone(),
             },
@@ -69,41 +64,28 @@ impl Executor {
     }
 
     /// Creates the record (`in_progress`), once per run, when a recorder is configured.
-    pub(super) async fn start_record(
-        &self,
-        event: &Event,
-        plan: &Plan,
-        ctx: &RunOptions,
-        report: &mut Report,
-    ) {
+    pub(super) async fn start_record(&self, plan: &Plan, run: &mut Run<'_>) {
         let Some(recorder) = &self.recorder else {
             return;
         };
-        if report.recorded.is_some() {
+        if run.report.recorded.is_some() {
             return;
         }
-        let record = self.deployment_record(event, plan, ctx, report);
+        let record = self.deployment_record(plan, run);
         match crate::bounded::within(RECORD_BOUND, recorder.start(&record)).await {
             Ok(id) => {
-                report.recorded = Some(RecordedDeployment {
+                run.report.recorded = Some(RecordedDeployment {
                     id,
                     state: DeploymentState::InProgress,
                 });
             }
-            Err(why) => report.warnings.push(unrecorded(&record, &why)),
+            Err(why) => run.report.warnings.push(unrecorded(&record, &why)),
         }
     }
 
     /// Moves the record to the state the run ended in.
-    pub(super) async fn finish_record(
-        &self,
-        event: &Event,
-        plan: &Plan,
-        ctx: &RunOptions,
-        report: &mut Report,
-        ending: &Ending,
-    ) {
-        let (Some(recorder), Some(recorded)) = (&self.recorder, &report.recorded) else {
+    pub(super) async fn finish_record(&self, plan: &Plan, run: &mut Run<'_>, ending: &Ending) {
+        let (Some(recorder), Some(recorded)) = (&self.recorder, &run.report.recorded) else {
             return;
         };
         let (state, description) = match ending {
@@ -119,11 +101,11 @@ impl Executor {
             Ending::Failed(error) => (DeploymentState::Error, error.to_string()),
         };
         let id = recorded.id;
-        let record = self.deployment_record(event, plan, ctx, report);
+        let record = self.deployment_record(plan, run);
         let finished = recorder.finish(id, state, &description, &record);
         match crate::bounded::within(RECORD_BOUND, finished).await {
-            Ok(()) => report.recorded = Some(RecordedDeployment { id, state }),
-            Err(why) => report.warnings.push(format!(
+            Ok(()) => run.report.recorded = Some(RecordedDeployment { id, state }),
+            Err(why) => run.report.warnings.push(format!(
                 "GitHub Deployment {id} could not be moved to `{}` ({why}); the deploy itself is unaffected",
                 state.as_str()
             )),

@@ -170,10 +170,6 @@ pub struct Report {
     /// or what a rollback moved away from), and how to clear it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quarantined: Option<String>,
-    /// When the run started, on tokio's clock and as an instant: the guardrails are
-    /// judged again under the lock, and metrics are stamped, at the start plus the time since.
-    #[serde(skip)]
-    pub(super) clock: Option<(tokio::time::Instant, chrono::DateTime<chrono::Utc>)>,
 }
 
 /// The record a run wrote about its deploy.
@@ -186,21 +182,6 @@ pub struct RecordedDeployment {
 }
 
 impl Report {
-    /// The instant now on the run's clock: its start plus the time since on tokio's clock (so
-    /// paused-time tests move it).
-    pub(super) fn instant(&self) -> Option<chrono::DateTime<chrono::Utc>> {
-        let (started, started_at) = self.clock.as_ref()?;
-        Some(*started_at + chrono::Duration::from_std(started.elapsed()).ok()?)
-    }
-
-    /// How long the run has taken so far.
-    pub(super) fn elapsed(&self) -> std::time::Duration {
-        self.clock
-            .as_ref()
-            .map(|(started, _)| started.elapsed())
-            .unwrap_or_default()
-    }
-
     /// Whether the last look at the queues found one not drained (or unreadable).
     pub fn queues_busy(&self) -> bool {
         self.queues.iter().any(|sample| !sample.is_drained())
@@ -269,7 +250,6 @@ impl Report {
             warnings: Vec::new(),
             notes: crate::model::DeployNotes::default(),
             quarantined: None,
-            clock: None,
         }
     }
 
@@ -279,10 +259,20 @@ impl Report {
         reason: Option<ReasonCode>,
         message: impl Into<String>,
     ) -> Report {
+        self.conclude(outcome, reason, message);
+        self
+    }
+
+    /// Sets how the run ended.
+    pub(super) fn conclude(
+        &mut self,
+        outcome: Outcome,
+        reason: Option<ReasonCode>,
+        message: impl Into<String>,
+    ) {
         self.outcome = outcome;
         self.reason = reason;
         self.message = message.into();
-        self
     }
 
     /// A report for an event refused or ignored before any fact was gathered.
@@ -290,22 +280,28 @@ impl Report {
         Report::new(event, dry_run).refused(reason)
     }
 
-    pub(super) fn refused(self, reason: Reason) -> Report {
+    pub(super) fn refused(mut self, reason: Reason) -> Report {
+        self.conclude_refused(reason);
+        self
+    }
+
+    /// Sets the run refused (or ignored) for `reason`.
+    pub(super) fn conclude_refused(&mut self, reason: Reason) {
         let outcome = if reason.code.is_ignore() {
             Outcome::Ignored
         } else {
             Outcome::Refused
         };
-        self.end(outcome, Some(reason.code), reason.message)
+        self.conclude(outcome, Some(reason.code), reason.message);
     }
 
-    pub(super) fn failed(self, error: &AdapterError) -> Report {
-        let mut report = match error.reason_code() {
-            Some(code) => self.refused(Reason::new(code, error.to_string())),
-            None => self.end(Outcome::Failed, None, error.to_string()),
-        };
-        report.causes = crate::error::causes(error);
-        report
+    /// Sets the run failed with `error` (refused when the error is an adapter's refusal).
+    pub(super) fn conclude_failed(&mut self, error: &AdapterError) {
+        match error.reason_code() {
+            Some(code) => self.conclude_refused(Reason::new(code, error.to_string())),
+            None => self.conclude(Outcome::Failed, None, error.to_string()),
+        }
+        self.causes = crate::error::causes(error);
     }
 }
 

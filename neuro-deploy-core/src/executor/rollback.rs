@@ -12,8 +12,7 @@ use crate::policy::{Plan, recorded_alike};
 
 use super::interrupt::{CLEANUP_BOUND, Halt, Watch};
 use super::progress::Progress;
-use super::report::Report;
-use super::run_options::RunOptions;
+use super::run::Run;
 use super::{Ending, Executor, StepEnd, describe_changes};
 
 /// How a plan's `AwaitRollout` step came out.
@@ -39,18 +38,12 @@ fn too_slow() -> String {
 impl Executor {
     /// Writes the recorded images back after a signal, bounded by [`CLEANUP_BOUND`]; a second
     /// signal abandons it. Their rollout is not awaited (the report says so).
-    pub(super) async fn restore_on_interrupt(
-        &self,
-        plan: &Plan,
-        ctx: &RunOptions,
-        report: &mut Report,
-        applied: &[ImageChange],
-    ) -> Ending {
+    pub(super) async fn restore_on_interrupt(&self, plan: &Plan, run: &mut Run<'_>) -> Ending {
         self.observer.progress(&Progress::Note(
             "interrupted: restoring the previous images (a second signal skips this)".to_owned(),
         ));
-        let restore: Vec<ImageChange> = applied.iter().map(ImageChange::reverted).collect();
-        let audit = self.restore_audit(plan, ctx, report, "interrupted");
+        let restore: Vec<ImageChange> = run.applied.iter().map(ImageChange::reverted).collect();
+        let audit = self.restore_audit(plan, run, "interrupted");
         let restoring = tokio::time::timeout(
             CLEANUP_BOUND,
             self.set_each(&plan.namespace, &restore, &audit),
@@ -62,15 +55,15 @@ impl Executor {
         };
         match outcome {
             Ok((restored, failures)) if failures.is_empty() => {
-                report.restored = restored;
+                run.restored = restored;
                 Ending::Interrupted(format!(
                     "interrupted during the rollout of {}; the previous images were written back ({}) without waiting for their rollout — check with `neuro-deploy status`",
                     plan.image.pinned(),
-                    describe_changes(&report.restored)
+                    describe_changes(&run.restored)
                 ))
             }
             Ok((restored, failures)) => {
-                report.restored = restored;
+                run.restored = restored;
                 Ending::RollbackFailed(format!(
                     "interrupted during the rollout of {}, and restoring the previous images failed ({}); an operator is needed: inspect with `kubectl rollout status -n {}`",
                     plan.image.pinned(),
@@ -81,7 +74,7 @@ impl Executor {
             Err(why) => Ending::RollbackFailed(format!(
                 "interrupted during the rollout of {}; {why}, so {} may still be set — an operator is needed: roll back with `neuro-deploy rollback`",
                 plan.image.pinned(),
-                describe_changes(applied)
+                describe_changes(&run.applied)
             )),
         }
     }
@@ -112,7 +105,7 @@ impl Executor {
     pub(super) async fn await_rollout_step(
         &self,
         plan: &Plan,
-        report: &mut Report,
+        run: &mut Run<'_>,
         watch: &Watch,
     ) -> AwaitedRollout {
         let rollout = plan.deploy.rollout();
@@ -126,13 +119,13 @@ impl Executor {
             .await
         {
             Err(halt) => {
-                self.record_halt(report, rollout, started, &halt);
+                self.record_halt(run, rollout, started, &halt);
                 AwaitedRollout::Halted(halt)
             }
             Ok(result) => match self.rollout_problem(result, timeout) {
                 None => {
                     self.step_finished(
-                        report,
+                        run,
                         rollout,
                         started,
                         StepEnd::Ok(Some("rollout complete".to_owned())),
@@ -169,19 +162,14 @@ impl Executor {
 
     /// The audit for writing the previous images back: the trail reads as if the failed deploy
     /// never happened.
-    pub(super) fn restore_audit(
-        &self,
-        plan: &Plan,
-        ctx: &RunOptions,
-        report: &Report,
-        why: &str,
-    ) -> DeployAudit {
-        let workloads: &[Workload] = report.facts.target_workloads.known().map_or(&[], |w| w);
+    pub(super) fn restore_audit(&self, plan: &Plan, run: &Run<'_>, why: &str) -> DeployAudit {
+        let ctx = run.options;
+        let workloads: &[Workload] = run.facts.target_workloads.known().map_or(&[], |w| w);
         let repository = &plan.image.repository;
         let trail = recorded_alike(workloads, repository, |audit| {
             audit.previous_version.clone()
         });
-        let deployed_by = ctx.deployed_by(report.facts.actor.known());
+        let deployed_by = ctx.deployed_by(run.facts.actor.known());
         // The failed deploy is the last change here; the restored version keeps the record of
         // when and by whom it was deployed (history shows both, not the restore as a deploy).
         let rolled_back = crate::model::RolledBack {
@@ -213,9 +201,7 @@ impl Executor {
     pub(super) async fn roll_back(
         &self,
         plan: &Plan,
-        ctx: &RunOptions,
-        report: &mut Report,
-        applied: &[ImageChange],
+        run: &mut Run<'_>,
         why: &str,
         watch: &Watch,
     ) -> Ending {
@@ -223,14 +209,12 @@ impl Executor {
             "deploy failed ({why}); restoring the previous images"
         )));
         if let Some(halt) = watch.check() {
-            return self
-                .halted_after_writes(plan, ctx, report, applied, halt)
-                .await;
+            return self.halted_after_writes(plan, run, halt).await;
         }
-        let restore: Vec<ImageChange> = applied.iter().map(ImageChange::reverted).collect();
-        let audit = self.restore_audit(plan, ctx, report, &format!("failed ({why})"));
+        let restore: Vec<ImageChange> = run.applied.iter().map(ImageChange::reverted).collect();
+        let audit = self.restore_audit(plan, run, &format!("failed ({why})"));
         let (restored, failures) = self.set_each(&plan.namespace, &restore, &audit).await;
-        report.restored = restored.clone();
+        run.restored = restored.clone();
         let previous = describe_changes(&restore);
         let problem = if failures.is_empty() {
             let names = ImageChange::workloads(&restored);

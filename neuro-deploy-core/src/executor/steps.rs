@@ -10,21 +10,22 @@ use super::interrupt::{Halt, Watch};
 use super::{Ending, Executor, StepEnd, Stop, queue_verdict};
 
 use super::progress::Progress;
-use super::report::{QueueSample, Report, StepStatus};
+use super::report::{QueueSample, StepStatus};
+use super::run::Run;
 
 impl Executor {
     /// A dry run reports the lock and the writes as skipped, but still looks at the queues.
-    pub(super) async fn dry_run_rest(&self, plan: &Plan, report: &mut Report) -> Ending {
+    pub(super) async fn dry_run_rest(&self, plan: &Plan, run: &mut Run<'_>) -> Ending {
         for planned in plan.deploy.steps() {
             if planned.step.writes() {
                 let started = self.step_started(planned);
                 self.step_finished(
-                    report,
+                    run,
                     planned,
                     started,
                     StepEnd::Skipped("dry run: not performed".to_owned()),
                 );
-            } else if let Err(ending) = self.run_step(planned, true, report).await {
+            } else if let Err(ending) = self.run_step(planned, run).await {
                 return ending;
             }
         }
@@ -35,9 +36,9 @@ impl Executor {
     pub(super) async fn run_step(
         &self,
         planned: &PlannedStep,
-        dry_run: bool,
-        report: &mut Report,
+        run: &mut Run<'_>,
     ) -> Result<(), Ending> {
+        let dry_run = run.dry_run();
         let started = self.step_started(planned);
         let watch = Watch::unlocked(&self.interrupt);
         let end = match &planned.step {
@@ -56,7 +57,7 @@ impl Executor {
                 match watch.race(self.sample_queues(queues, regions)).await {
                     Ok(samples) => {
                         let end = self.glance_verdict(&samples, regions);
-                        report.queues = samples;
+                        run.report.queues = samples;
                         end
                     }
                     Err(_) => StepEnd::Stop(Stop::Interrupted),
@@ -67,13 +68,11 @@ impl Executor {
                     .to_owned(),
             ),
             Step::GateQueuesDrained { queues, regions } => {
-                if let Some(now) = report.instant() {
-                    let samples = super::metrics::queue_wait_started(now);
-                    self.push_metrics(report, samples).await;
-                }
+                let samples = super::metrics::queue_wait_started(run.instant());
+                self.push_metrics(run, samples).await;
                 match watch.race(self.wait_for_drained(queues, regions)).await {
                     Ok((end, samples)) => {
-                        report.queues = samples;
+                        run.report.queues = samples;
                         end
                     }
                     Err(_) => StepEnd::Stop(Stop::Interrupted),
@@ -86,7 +85,7 @@ impl Executor {
             } => match watch.race(self.sample_queues(queues, regions)).await {
                 Ok(samples) => {
                     let seen: Vec<String> = samples.iter().map(QueueSample::describe).collect();
-                    report.queues = samples;
+                    run.report.queues = samples;
                     StepEnd::Ok(Some(format!(
                         "skipped by the operator ({reason}); seen and not waited for: {}",
                         seen.join("; ")
@@ -98,7 +97,7 @@ impl Executor {
                 match watch.race(self.sample_queues(queues, regions)).await {
                     Ok(samples) => {
                         let end = queue_verdict(&samples, "on the last look after taking the lock");
-                        report.queues = samples;
+                        run.report.queues = samples;
                         end
                     }
                     Err(_) => StepEnd::Stop(Stop::Interrupted),
@@ -111,9 +110,9 @@ impl Executor {
             | Step::ReleaseLock { .. } => StepEnd::Skipped("handled by the executor".to_owned()),
         };
         match end {
-            StepEnd::Stop(stop) => Err(self.stop(report, planned, started, stop)),
+            StepEnd::Stop(stop) => Err(self.stop(run, planned, started, stop)),
             other => {
-                self.step_finished(report, planned, started, other);
+                self.step_finished(run, planned, started, other);
                 Ok(())
             }
         }
@@ -130,7 +129,7 @@ impl Executor {
     /// Records how a step ended; a stop also says how the run ends.
     pub(super) fn step_finished(
         &self,
-        report: &mut Report,
+        run: &mut Run<'_>,
         planned: &PlannedStep,
         started: Instant,
         end: StepEnd,
@@ -139,18 +138,18 @@ impl Executor {
             StepEnd::Ok(detail) => (StepStatus::Ok, detail),
             StepEnd::Skipped(detail) => (StepStatus::Skipped, Some(detail)),
             StepEnd::Stop(stop) => {
-                self.stop(report, planned, started, stop);
+                self.stop(run, planned, started, stop);
                 return;
             }
         };
-        self.record(report, planned, started, status, detail);
+        self.record(run, planned, started, status, detail);
     }
 
     /// Records a step that stops the run and says how the run ends. An adapter's refusal
     /// (an immutable tag …) is a refusal, not a failure.
     pub(super) fn stop(
         &self,
-        report: &mut Report,
+        run: &mut Run<'_>,
         planned: &PlannedStep,
         started: Instant,
         stop: Stop,
@@ -160,7 +159,7 @@ impl Executor {
             Stop::Failed(AdapterError::Refused { code, message }) => Reason::new(code, message),
             Stop::Failed(error) => {
                 self.record(
-                    report,
+                    run,
                     planned,
                     started,
                     StepStatus::Failed,
@@ -169,12 +168,12 @@ impl Executor {
                 return Ending::Failed(error);
             }
             Stop::Interrupted => {
-                self.record_halt(report, planned, started, &Halt::Interrupted);
+                self.record_halt(run, planned, started, &Halt::Interrupted);
                 return self.halted_before_writes(Halt::Interrupted);
             }
         };
         self.record(
-            report,
+            run,
             planned,
             started,
             StepStatus::Refused,
@@ -187,14 +186,14 @@ impl Executor {
     /// of each kind).
     pub(super) fn record(
         &self,
-        report: &mut Report,
+        run: &mut Run<'_>,
         planned: &PlannedStep,
         started: Instant,
         status: StepStatus,
         detail: Option<String>,
     ) {
         let kind = planned.step.kind();
-        if let Some(step) = report.steps.iter_mut().find(|step| step.kind == kind) {
+        if let Some(step) = run.report.steps.iter_mut().find(|step| step.kind == kind) {
             self.observer.progress(&Progress::StepFinished {
                 kind: step.kind.clone(),
                 status,
@@ -209,12 +208,12 @@ impl Executor {
     /// Records a step that something from outside stopped before it ended.
     pub(super) fn record_halt(
         &self,
-        report: &mut Report,
+        run: &mut Run<'_>,
         planned: &PlannedStep,
         started: Instant,
         halt: &Halt,
     ) {
         let why = super::interrupt::halt_text(halt).to_owned();
-        self.record(report, planned, started, StepStatus::NotRun, Some(why));
+        self.record(run, planned, started, StepStatus::NotRun, Some(why));
     }
 }

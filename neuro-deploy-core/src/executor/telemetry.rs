@@ -8,23 +8,23 @@ use super::metrics as telemetry;
 use crate::model::Sample;
 
 use super::Executor;
-use super::report::Report;
+use super::run::Run;
 
 /// How long one push may take (short: one is made while the lock is held, before renewals).
 pub const PUSH_BOUND: Duration = Duration::from_secs(5);
 
 impl Executor {
     /// Pushes `samples` into the run's group, when a sink and a Pushgateway are configured.
-    pub(super) async fn push_metrics(&self, report: &mut Report, samples: Vec<Sample>) {
+    pub(super) async fn push_metrics(&self, run: &mut Run<'_>, samples: Vec<Sample>) {
         let (Some(sink), Some(pushgateway)) =
             (&self.metrics, self.config.telemetry.pushgateway.as_deref())
         else {
             return;
         };
-        if report.dry_run {
+        if run.dry_run() {
             return;
         }
-        let Some(grouping) = telemetry::grouping(&self.config, report) else {
+        let Some(grouping) = telemetry::grouping(&self.config, &run.report) else {
             return;
         };
         let pushed = sink.push(pushgateway, &grouping, &samples);
@@ -34,18 +34,15 @@ impl Executor {
         let warning = format!(
             "the run's metrics could not be pushed to the Pushgateway ({failure}); the run's outcome is unaffected"
         );
-        if !report.warnings.contains(&warning) {
-            report.warnings.push(warning);
+        if !run.report.warnings.contains(&warning) {
+            run.report.warnings.push(warning);
         }
     }
 
     /// Pushes what the finished run says about itself.
-    pub(super) async fn push_run_metrics(&self, report: &mut Report) {
-        let Some(finished) = report.instant() else {
-            return;
-        };
-        let duration = report.elapsed().as_secs_f64();
-        let samples = telemetry::run_samples(report, finished, duration);
-        self.push_metrics(report, samples).await;
+    pub(super) async fn push_run_metrics(&self, run: &mut Run<'_>) {
+        let samples =
+            telemetry::run_samples(&run.report, run.instant(), run.elapsed().as_secs_f64());
+        self.push_metrics(run, samples).await;
     }
 }

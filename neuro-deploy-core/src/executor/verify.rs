@@ -11,7 +11,8 @@ use crate::policy::{Plan, PlannedStep, Step};
 
 use super::interrupt::{Halt, Watch, halt_text};
 use super::progress::Progress;
-use super::report::{Report, StepStatus};
+use super::report::StepStatus;
+use super::run::Run;
 use super::run_options::RunOptions;
 use super::{Ending, Executor, StepEnd};
 use crate::words::counted;
@@ -32,10 +33,8 @@ impl Executor {
     pub(super) async fn verify_step(
         &self,
         plan: &Plan,
-        ctx: &RunOptions,
-        report: &mut Report,
+        run: &mut Run<'_>,
         verify: &PlannedStep,
-        applied: &[ImageChange],
         watch: &Watch,
     ) -> Result<(), Ending> {
         let started = self.step_started(verify);
@@ -45,49 +44,36 @@ impl Executor {
         };
         match checks {
             Verified::Passed(detail) => {
-                let names = ImageChange::workloads(applied);
+                let names = ImageChange::workloads(&run.applied);
                 if let Err(error) = self
-                    .mark_verified(&plan.namespace, &names, &plan.version, ctx)
+                    .mark_verified(&plan.namespace, &names, &plan.version, run.options)
                     .await
                 {
-                    report.warnings.push(format!(
+                    run.report.warnings.push(format!(
                         "the checks passed but could not be recorded on the Deployments ({error}); a promotion from here needs it: run `neuro-deploy verify --env {}`",
                         plan.environment.as_deref().unwrap_or_default()
                     ));
                 }
-                self.step_finished(report, verify, started, StepEnd::Ok(Some(detail)));
+                self.step_finished(run, verify, started, StepEnd::Ok(Some(detail)));
                 Ok(())
             }
             Verified::Halted(halt) => {
                 self.record(
-                    report,
+                    run,
                     verify,
                     started,
                     StepStatus::NotRun,
                     Some(halt_text(&halt).to_owned()),
                 );
-                Err(self
-                    .halted_after_writes(plan, ctx, report, applied, halt)
-                    .await)
+                Err(self.halted_after_writes(plan, run, halt).await)
             }
             Verified::Failed(why) => {
-                self.record(
-                    report,
-                    verify,
-                    started,
-                    StepStatus::Failed,
-                    Some(why.clone()),
-                );
+                self.record(run, verify, started, StepStatus::Failed, Some(why.clone()));
                 let why = format!("verification failed: {why}");
-                Err(
-                    match self
-                        .roll_back(plan, ctx, report, applied, &why, watch)
-                        .await
-                    {
-                        Ending::RolledBack(message) => Ending::VerificationFailed(message),
-                        other => other,
-                    },
-                )
+                Err(match self.roll_back(plan, run, &why, watch).await {
+                    Ending::RolledBack(message) => Ending::VerificationFailed(message),
+                    other => other,
+                })
             }
         }
     }

@@ -18,7 +18,7 @@
 //! match decide(&event, &config, &Facts::unknown()) {
 //!     Decision::Proceed(plan) => {
 //!         assert_eq!(plan.namespace, "staging");
-//!         assert_eq!(plan.version, "v1.4.0");
+//!         assert_eq!(plan.version.as_deref(), Some("v1.4.0"));
 //!         for step in &plan.steps() {
 //!             println!("{:<20} {}", step.step.kind(), step.reason);
 //!         }

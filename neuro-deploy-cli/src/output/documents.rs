@@ -122,8 +122,8 @@ impl<'a> PlanDocument<'a> {
                 event,
                 environment: plan.environment.as_deref(),
                 namespace: Some(&plan.namespace),
-                version: Some(&plan.version),
-                image: Some(plan.image.to_string()),
+                version: plan.version.as_deref(),
+                image: plan.image.as_ref().map(ToString::to_string),
                 steps: plan
                     .steps()
                     .into_iter()

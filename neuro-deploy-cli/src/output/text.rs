@@ -178,7 +178,7 @@ pub fn plan_headline(event: &Event, plan: &Plan) -> String {
         Some(env) => format!("{env} (namespace {})", plan.namespace),
         None => format!("namespace {}", plan.namespace),
     };
-    format!("{} {} → {target}", event.kind(), plan.version)
+    format!("{} {} → {target}", event.kind(), plan.version_text())
 }
 
 /// Every gate's verdict, one a line, under a refusal.
@@ -207,7 +207,7 @@ pub fn plan_text(event: &Event, decision: &Decision, gates: &[GateVerdict]) -> S
             let mut out = format!(
                 "plan: {}\n  image {}\n",
                 plan_headline(event, plan),
-                plan.image
+                plan.image_text()
             );
             for (i, step) in plan.steps().into_iter().enumerate() {
                 out.push_str(&format!(

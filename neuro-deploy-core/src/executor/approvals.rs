@@ -2,16 +2,15 @@
 //! environment's shared state, so the next deploy of that version needs new ones.
 
 use crate::guard;
-use crate::policy::Plan;
 
 use super::Executor;
 use super::quarantine::STATE_BOUND;
-use super::run::Run;
+use super::run::{LivePlan, Run};
 
 impl Executor {
     /// Removes the approvals `plan` used, after a run that wrote; a state that cannot be
     /// written is a warning in the report, never a changed outcome.
-    pub(super) async fn consume_approvals(&self, plan: &Plan, run: &mut Run<'_>) {
+    pub(super) async fn consume_approvals(&self, plan: &LivePlan, run: &mut Run<'_>) {
         let Some(state) = self.adapters.state.as_ref() else {
             return;
         };

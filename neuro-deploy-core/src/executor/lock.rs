@@ -9,11 +9,11 @@ use tokio::time::Instant;
 use crate::config::{format_duration, format_elapsed};
 use crate::error::{AdapterError, Reason, ReasonCode};
 use crate::model::{LockAttempt, LockHandle};
-use crate::policy::{DeployPhase, Plan};
+use crate::policy::DeployPhase;
 
 use super::interrupt::{Halt, UNLOCK_BOUND, Watch};
 use super::progress::Progress;
-use super::run::Run;
+use super::run::{LivePlan, Run};
 use super::{Ending, Executor, StepEnd, Stop};
 
 pub(super) fn lock_value(shared: &Mutex<LockHandle>) -> LockHandle {
@@ -25,7 +25,7 @@ pub(super) fn lock_value(shared: &Mutex<LockHandle>) -> LockHandle {
 
 impl Executor {
     /// Takes the lock, runs the locked steps while renewing it, and releases it on every path.
-    pub(super) async fn locked(&self, plan: &mut Plan, run: &mut Run<'_>) -> Ending {
+    pub(super) async fn locked(&self, plan: &mut LivePlan, run: &mut Run<'_>) -> Ending {
         let DeployPhase::Write {
             lock: lock_step,
             release: release_step,

@@ -7,12 +7,12 @@ use tokio::time::Instant;
 
 use crate::error::{AdapterError, Reason, ReasonCode};
 use crate::model::{DeployAudit, ImageChange, ImageRef};
-use crate::policy::{Decision, DeployPhase, Fact, Plan, PlannedStep, Step, decide};
+use crate::policy::{Decision, DeployPhase, Fact, PlannedStep, Step, decide};
 
 use super::interrupt::{Halt, Watch};
 use super::report::{QueueSample, StepStatus};
 use super::rollback::AwaitedRollout;
-use super::run::Run;
+use super::run::{LivePlan, Run};
 use super::{Ending, Executor, StepEnd, Stop, describe_changes, rollout_failing};
 use crate::words::counted;
 
@@ -22,7 +22,7 @@ impl Executor {
     /// verification.
     pub(super) async fn locked_steps(
         &self,
-        plan: &mut Plan,
+        plan: &mut LivePlan,
         run: &mut Run<'_>,
         watch: &Watch,
     ) -> Ending {
@@ -79,7 +79,7 @@ impl Executor {
     /// bookkeeping into `run.applied` (a failed patch rolls back what was written).
     async fn set_images_step(
         &self,
-        plan: &mut Plan,
+        plan: &mut LivePlan,
         run: &mut Run<'_>,
         set: &PlannedStep,
         watch: &Watch,
@@ -141,7 +141,7 @@ impl Executor {
     /// refuses; the previous images and the audit trail come from this read.
     pub(super) async fn decide_again(
         &self,
-        plan: &mut Plan,
+        plan: &mut LivePlan,
         run: &mut Run<'_>,
         set: &PlannedStep,
         watch: &Watch,
@@ -168,9 +168,13 @@ impl Executor {
             }
         }
         run.facts = facts;
-        let fresh = match decide(event, &self.config, &run.facts) {
-            Decision::Proceed(fresh) => fresh,
-            Decision::Ignore(reason) | Decision::Refuse(reason) => {
+        let decided = match decide(event, &self.config, &run.facts) {
+            Decision::Proceed(fresh) => LivePlan::new(fresh),
+            Decision::Ignore(reason) | Decision::Refuse(reason) => Err(reason),
+        };
+        let fresh = match decided {
+            Ok(fresh) => fresh,
+            Err(reason) => {
                 let reason = Reason::new(
                     reason.code,
                     format!(
@@ -199,6 +203,7 @@ impl Executor {
             );
             return Err(self.stop(run, set, started, Stop::Refused(reason)));
         }
+        let fresh = fresh.into_plan();
         run.report.previous_version = fresh.previous_version.clone();
         plan.previous_version = fresh.previous_version;
         run.report.notes = fresh.notes.clone();
@@ -260,7 +265,7 @@ impl Executor {
     /// them records the truth. Metadata only: nothing rolls out. A failure is a warning.
     async fn record_unchanged(
         &self,
-        plan: &Plan,
+        plan: &LivePlan,
         changes: &[ImageChange],
         audit: &DeployAudit,
         run: &mut Run<'_>,
@@ -309,7 +314,7 @@ impl Executor {
     /// waiting for that rollout); a lost lock forbids any further write, so an operator is needed.
     pub(super) async fn halted_after_writes(
         &self,
-        plan: &Plan,
+        plan: &LivePlan,
         run: &mut Run<'_>,
         halt: Halt,
     ) -> Ending {
@@ -327,7 +332,7 @@ impl Executor {
         }
     }
 
-    pub(super) fn audit(&self, plan: &Plan, run: &Run<'_>) -> DeployAudit {
+    pub(super) fn audit(&self, plan: &LivePlan, run: &Run<'_>) -> DeployAudit {
         let ctx = run.options;
         let queue_gate_skipped = plan.gates.iter().find_map(|s| match &s.step {
             Step::QueueGateSkipped { reason, .. } => {

@@ -19,7 +19,7 @@ use crate::config::Config;
 use crate::error::{AdapterError, Reason, ReasonCode};
 use crate::model::{Event, ImageChange};
 use crate::policy::{
-    Decision, DeployPhase, Plan, PlannedStep, decide, gate_verdicts, target, unjudged_in_a_live_run,
+    Decision, DeployPhase, PlannedStep, decide, gate_verdicts, target, unjudged_in_a_live_run,
 };
 use crate::traits::{DeploymentRecorder, HealthChecker, MetricsSink, SignalSource};
 
@@ -59,7 +59,7 @@ use gather::verdict_steps;
 use interrupt::Watch;
 use queue_gate::queue_verdict;
 use rollback::AwaitedRollout;
-use run::Run;
+use run::{LivePlan, Run};
 
 /// How a step ended, inside the executor.
 enum StepEnd {
@@ -252,7 +252,10 @@ impl Executor {
                     run.report.steps = verdict_steps(&verdicts);
                     return run.refuse(reason);
                 }
-                None => plan,
+                None => match LivePlan::new(plan) {
+                    Ok(plan) => plan,
+                    Err(reason) => return run.refuse(reason),
+                },
             },
         };
         tracing::Span::current().record("version", plan.version.as_str());
@@ -325,7 +328,7 @@ impl Executor {
         }
     }
 
-    async fn execute(&self, plan: &mut Plan, run: &mut Run<'_>, image_only: bool) -> Ending {
+    async fn execute(&self, plan: &mut LivePlan, run: &mut Run<'_>, image_only: bool) -> Ending {
         // Before the deploy phase: the gates and the image (the queue gate waits here).
         let before: Vec<PlannedStep> = plan
             .gates
@@ -352,7 +355,7 @@ impl Executor {
 
     /// A plan that writes nothing: the images are set, the rollout is awaited; a failing one
     /// is refused as `rollout_failing`, since this run changed nothing.
-    async fn await_as_set(&self, plan: &Plan, run: &mut Run<'_>) -> Ending {
+    async fn await_as_set(&self, plan: &LivePlan, run: &mut Run<'_>) -> Ending {
         let watch = Watch::unlocked(&self.interrupt);
         match self.await_rollout_step(plan, run, &watch).await {
             AwaitedRollout::Complete => Ending::Converged,
@@ -379,7 +382,7 @@ fn run_span(event: &Event, options: &RunOptions) -> tracing::Span {
 }
 
 /// The refusal for images already set whose rollout fails: this run changed nothing.
-fn rollout_failing(plan: &Plan, why: &str) -> Reason {
+fn rollout_failing(plan: &LivePlan, why: &str) -> Reason {
     Reason::new(
         ReasonCode::RolloutFailing,
         format!(

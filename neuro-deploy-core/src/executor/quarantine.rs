@@ -7,9 +7,8 @@ use std::time::Duration;
 
 use crate::guard;
 use crate::model::{Event, QuarantineReason, Quarantined};
-use crate::policy::Plan;
 
-use super::run::Run;
+use super::run::{LivePlan, Run};
 use super::{Ending, Executor};
 
 /// How long a change to the shared state after the deploy may take (recording a quarantine,
@@ -19,7 +18,7 @@ pub(super) const STATE_BOUND: Duration = Duration::from_secs(20);
 impl Executor {
     /// Quarantines what this run found bad in its environment; a state that cannot be written
     /// is a warning in the report, never a changed outcome.
-    pub(super) async fn quarantine(&self, plan: &Plan, run: &mut Run<'_>, ending: &Ending) {
+    pub(super) async fn quarantine(&self, plan: &LivePlan, run: &mut Run<'_>, ending: &Ending) {
         let Some(state) = self.adapters.state.as_ref().filter(|_| !run.dry_run()) else {
             return;
         };

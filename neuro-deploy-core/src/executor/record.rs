@@ -6,11 +6,10 @@
 use std::time::Duration;
 
 use crate::model::{DeploymentPayload, DeploymentRecord, DeploymentState, Event};
-use crate::policy::Plan;
 use crate::version::Version;
 
 use super::report::RecordedDeployment;
-use super::run::Run;
+use super::run::{LivePlan, Run};
 use super::{Ending, Executor};
 
 /// How long one call to the recorder may take before the run goes on without it.
@@ -18,7 +17,7 @@ const RECORD_BOUND: Duration = Duration::from_secs(20);
 
 impl Executor {
     /// What the record of this deploy says.
-    fn deployment_record(&self, plan: &Plan, run: &Run<'_>) -> DeploymentRecord {
+    fn deployment_record(&self, plan: &LivePlan, run: &Run<'_>) -> DeploymentRecord {
         let (event, ctx) = (run.event, run.options);
         let environment = plan
             .environment
@@ -64,7 +63,7 @@ impl Executor {
     }
 
     /// Creates the record (`in_progress`), once per run, when a recorder is configured.
-    pub(super) async fn start_record(&self, plan: &Plan, run: &mut Run<'_>) {
+    pub(super) async fn start_record(&self, plan: &LivePlan, run: &mut Run<'_>) {
         let Some(recorder) = &self.recorder else {
             return;
         };
@@ -84,7 +83,7 @@ impl Executor {
     }
 
     /// Moves the record to the state the run ended in.
-    pub(super) async fn finish_record(&self, plan: &Plan, run: &mut Run<'_>, ending: &Ending) {
+    pub(super) async fn finish_record(&self, plan: &LivePlan, run: &mut Run<'_>, ending: &Ending) {
         let (Some(recorder), Some(recorded)) = (&self.recorder, &run.report.recorded) else {
             return;
         };

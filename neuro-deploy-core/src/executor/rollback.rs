@@ -8,11 +8,11 @@ use tokio::time::Instant;
 use crate::config::format_duration;
 use crate::error::AdapterError;
 use crate::model::{DeployAudit, ImageChange, RolloutResult, Workload};
-use crate::policy::{Plan, recorded_alike};
+use crate::policy::recorded_alike;
 
 use super::interrupt::{CLEANUP_BOUND, Halt, Watch};
 use super::progress::Progress;
-use super::run::Run;
+use super::run::{LivePlan, Run};
 use super::{Ending, Executor, StepEnd, describe_changes};
 
 /// How a plan's `AwaitRollout` step came out.
@@ -38,7 +38,7 @@ fn too_slow() -> String {
 impl Executor {
     /// Writes the recorded images back after a signal, bounded by [`CLEANUP_BOUND`]; a second
     /// signal abandons it. Their rollout is not awaited (the report says so).
-    pub(super) async fn restore_on_interrupt(&self, plan: &Plan, run: &mut Run<'_>) -> Ending {
+    pub(super) async fn restore_on_interrupt(&self, plan: &LivePlan, run: &mut Run<'_>) -> Ending {
         self.observer.progress(&Progress::Note(
             "interrupted: restoring the previous images (a second signal skips this)".to_owned(),
         ));
@@ -104,7 +104,7 @@ impl Executor {
     /// rollout is left to the caller, which alone knows whether this run wrote anything.
     pub(super) async fn await_rollout_step(
         &self,
-        plan: &Plan,
+        plan: &LivePlan,
         run: &mut Run<'_>,
         watch: &Watch,
     ) -> AwaitedRollout {
@@ -162,7 +162,7 @@ impl Executor {
 
     /// The audit for writing the previous images back: the trail reads as if the failed deploy
     /// never happened.
-    pub(super) fn restore_audit(&self, plan: &Plan, run: &Run<'_>, why: &str) -> DeployAudit {
+    pub(super) fn restore_audit(&self, plan: &LivePlan, run: &Run<'_>, why: &str) -> DeployAudit {
         let ctx = run.options;
         let workloads: &[Workload] = run.facts.target_workloads.known().map_or(&[], |w| w);
         let repository = &plan.image.repository;
@@ -200,7 +200,7 @@ impl Executor {
 
     pub(super) async fn roll_back(
         &self,
-        plan: &Plan,
+        plan: &LivePlan,
         run: &mut Run<'_>,
         why: &str,
         watch: &Watch,

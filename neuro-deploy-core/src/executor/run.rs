@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use tokio::time::Instant;
 
 use crate::error::{AdapterError, Reason, ReasonCode};
-use crate::model::{Event, ImageChange};
-use crate::policy::Facts;
+use crate::model::{Event, ImageChange, ImageRef};
+use crate::policy::{Facts, Plan};
 
 use super::report::{Outcome, Report};
 use super::run_options::RunOptions;
@@ -89,5 +89,58 @@ impl<'a> Run<'a> {
         report.applied = self.applied;
         report.restored = self.restored;
         report
+    }
+}
+
+/// The plan a live run carries out: the policy's [`Plan`] with the version and image it
+/// deploys. A plan decided on live facts always names both (only a plan made offline may
+/// not); a run refuses one that does not, rather than guess.
+///
+/// It reads as the plan it holds (`Deref`), except that `version` and `image` are the known
+/// ones, not the plan's `Option`s.
+pub(super) struct LivePlan {
+    plan: Plan,
+    /// The version deployed.
+    pub(super) version: String,
+    /// The image deployed.
+    pub(super) image: ImageRef,
+}
+
+impl LivePlan {
+    /// The live plan of `plan`, or why it cannot run.
+    pub(super) fn new(plan: Plan) -> Result<LivePlan, Reason> {
+        match (plan.version.clone(), plan.image.clone()) {
+            (Some(version), Some(image)) => Ok(LivePlan {
+                plan,
+                version,
+                image,
+            }),
+            _ => Err(Reason::new(
+                ReasonCode::InvalidInput,
+                format!(
+                    "the plan for namespace `{}` does not name the image it deploys, so it cannot run; nothing was changed — a plan decided on what was read always does: check that the registry and the cluster were read",
+                    plan.namespace
+                ),
+            )),
+        }
+    }
+
+    /// The policy's plan.
+    pub(super) fn into_plan(self) -> Plan {
+        self.plan
+    }
+}
+
+impl std::ops::Deref for LivePlan {
+    type Target = Plan;
+
+    fn deref(&self) -> &Plan {
+        &self.plan
+    }
+}
+
+impl std::ops::DerefMut for LivePlan {
+    fn deref_mut(&mut self) -> &mut Plan {
+        &mut self.plan
     }
 }

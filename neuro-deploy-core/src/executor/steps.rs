@@ -3,19 +3,19 @@
 
 use tokio::time::Instant;
 
-use crate::error::{AdapterError, Reason};
-use crate::policy::{Plan, PlannedStep, Step};
+use crate::error::{AdapterError, Reason, ReasonCode};
+use crate::policy::{PlannedStep, Step};
 
 use super::interrupt::{Halt, Watch};
 use super::{Ending, Executor, StepEnd, Stop, queue_verdict};
 
 use super::progress::Progress;
 use super::report::{QueueSample, StepStatus};
-use super::run::Run;
+use super::run::{LivePlan, Run};
 
 impl Executor {
     /// A dry run reports the lock and the writes as skipped, but still looks at the queues.
-    pub(super) async fn dry_run_rest(&self, plan: &Plan, run: &mut Run<'_>) -> Ending {
+    pub(super) async fn dry_run_rest(&self, plan: &LivePlan, run: &mut Run<'_>) -> Ending {
         for planned in plan.deploy.steps() {
             if planned.step.writes() {
                 let started = self.step_started(planned);
@@ -42,9 +42,15 @@ impl Executor {
         let started = self.step_started(planned);
         let watch = Watch::unlocked(&self.interrupt);
         let end = match &planned.step {
-            Step::EnsureImage { image, action } => {
-                self.ensure_image(image, action, dry_run, &watch).await
-            }
+            Step::EnsureImage {
+                image: Some(image),
+                action,
+            } => self.ensure_image(image, action, dry_run, &watch).await,
+            // Only a plan made offline leaves the image out, and a run never carries one out.
+            Step::EnsureImage { image: None, .. } => StepEnd::Stop(Stop::Refused(Reason::new(
+                ReasonCode::InvalidInput,
+                "the plan's image step does not name the image, so it cannot run; nothing was changed",
+            ))),
             // Decided from gathered facts by the policy: reaching here means it passed.
             Step::GateImageExists { .. }
             | Step::GateDeployWindow { .. }

@@ -7,12 +7,12 @@ use tokio::time::Instant;
 use crate::config::{VerifyConfig, format_duration, format_elapsed};
 use crate::error::{AdapterError, ReasonCode, Stopped};
 use crate::model::{ImageChange, annotations};
-use crate::policy::{Plan, PlannedStep, Step};
+use crate::policy::{PlannedStep, Step};
 
 use super::interrupt::{Halt, Watch, halt_text};
 use super::progress::Progress;
 use super::report::StepStatus;
-use super::run::Run;
+use super::run::{LivePlan, Run};
 use super::run_options::RunOptions;
 use super::{Ending, Executor, StepEnd};
 use crate::words::counted;
@@ -32,7 +32,7 @@ impl Executor {
     /// the Deployments, or a failure rolled back (`Err` with how the run ends).
     pub(super) async fn verify_step(
         &self,
-        plan: &Plan,
+        plan: &LivePlan,
         run: &mut Run<'_>,
         verify: &PlannedStep,
         watch: &Watch,

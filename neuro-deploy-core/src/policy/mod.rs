@@ -53,7 +53,7 @@ use workloads::image_changes;
 
 use crate::config::Config;
 use crate::error::Reason;
-use crate::model::{DeployNotes, Event};
+use crate::model::{DeployNotes, Event, ImageRef};
 
 /// Decides what to do. Pure: no I/O, no clock.
 pub fn decide(event: &Event, config: &Config, facts: &Facts) -> Decision {
@@ -131,14 +131,26 @@ fn decide_inner(event: &Event, config: &Config, facts: &Facts) -> Result<Plan, R
         }
         (changes, awaited) => {
             let recheck = waits_for_queues(&gates);
-            deploy_phase(config, &target, &image, recheck, changes, awaited)
+            let planned = subject.planned_image();
+            let shown = planned.as_ref().map_or_else(
+                || format!("{image} (its repository URI read from the registry at run time)"),
+                ImageRef::pinned,
+            );
+            deploy_phase(
+                config,
+                &target,
+                (planned.as_ref(), &shown),
+                recheck,
+                changes,
+                awaited,
+            )
         }
     };
     Ok(Plan {
         environment: target.environment.clone(),
         namespace: target.namespace.clone(),
-        version: tag,
-        image,
+        version: Some(tag),
+        image: subject.planned_image(),
         previous_version: previous,
         previous_image,
         gates,

@@ -40,15 +40,17 @@ pub enum ImageAction {
 pub enum Step {
     /// Make sure the image exists (retag or build when needed).
     EnsureImage {
-        /// The image to deploy.
-        image: ImageRef,
+        /// The image to deploy; `None` in a plan made offline without the repository URI
+        /// (read from the registry at run time).
+        image: Option<ImageRef>,
         /// How.
         action: ImageAction,
     },
     /// The image must already exist (never built for a promotion).
     GateImageExists {
-        /// The image.
-        image: ImageRef,
+        /// The image; `None` in a plan made offline that does not know it (the repository URI
+        /// or a rollback's version, read at run time).
+        image: Option<ImageRef>,
     },
     /// The promotion source runs the version with a complete rollout.
     GateSourceVerified {
@@ -125,8 +127,8 @@ pub enum Step {
     SetImage {
         /// Namespace.
         namespace: String,
-        /// Image to set.
-        image: ImageRef,
+        /// Image to set; `None` in a plan made offline that does not know it.
+        image: Option<ImageRef>,
         /// The exact changes, when the workloads are known.
         changes: Option<Vec<ImageChange>>,
     },
@@ -212,10 +214,13 @@ pub struct Plan {
     pub environment: Option<String>,
     /// Namespace.
     pub namespace: String,
-    /// The version deployed.
-    pub version: String,
-    /// The image deployed.
-    pub image: ImageRef,
+    /// The version deployed; `None` only for a rollback planned offline (the version it
+    /// returns to is recorded on the Deployments, read at run time).
+    pub version: Option<String>,
+    /// The image deployed; `None` in a plan made offline that does not know it (the repository
+    /// URI, when `registry.uri` is not configured, or a rollback's version). A live run's plan
+    /// always names both.
+    pub image: Option<ImageRef>,
     /// The version it replaces, when one version runs there now.
     pub previous_version: Option<String>,
     /// The exact image it replaces (digest included), when one image runs there now.
@@ -327,6 +332,29 @@ impl DeployPhase {
 }
 
 impl Plan {
+    /// The version as people read it: the version, or for a rollback planned offline what
+    /// it is.
+    pub fn version_text(&self) -> String {
+        self.version
+            .clone()
+            .unwrap_or_else(|| "the previous version".to_owned())
+    }
+
+    /// The image as people read it: `repository:tag`, or in a plan made offline that does
+    /// not know it, what it is and when it is read.
+    pub fn image_text(&self) -> String {
+        match (&self.image, &self.version) {
+            (Some(image), _) => image.to_string(),
+            (None, Some(version)) => {
+                format!("{version} (its repository URI is read from the registry at run time)")
+            }
+            (None, None) => {
+                "the previous version's image (recorded on the Deployments, read at run time)"
+                    .to_owned()
+            }
+        }
+    }
+
     /// Every step people see, in order: the gates, the image, the deploy phase.
     pub fn steps(&self) -> Vec<&PlannedStep> {
         self.gates

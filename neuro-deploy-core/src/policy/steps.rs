@@ -10,11 +10,12 @@ use super::target::Target;
 use crate::words::counted;
 
 /// The deploy phase after the gates: the lock, the queues' last look (when the queue gate
-/// waits: `recheck`), the write, the rollout wait, the verification, the release.
+/// waits: `recheck`), the write, the rollout wait, the verification, the release. `image` is
+/// what is set, `None` offline when it is not known yet; `shown` names it for people.
 pub(crate) fn deploy_phase(
     config: &Config,
     target: &Target,
-    image: &ImageRef,
+    (image, shown): (Option<&ImageRef>, &str),
     recheck: bool,
     changes: Option<Vec<ImageChange>>,
     awaited: Option<Vec<String>>,
@@ -24,16 +25,14 @@ pub(crate) fn deploy_phase(
     let set_reason = match &changes {
         Some(changes) => {
             format!(
-                "set {} on {} of {}; sidecars untouched",
-                image.pinned(),
+                "set {shown} on {} of {}; sidecars untouched",
                 counted(changes.len(), "container"),
                 counted(ImageChange::workloads(changes).len(), "Deployment")
             )
         }
         None => format!(
-            "set {} on the containers of {} in every Deployment matching `{}`; sidecars untouched",
-            image.pinned(),
-            image.repository,
+            "set {shown} on the containers of {} in every Deployment matching `{}`; sidecars untouched",
+            image.map_or(&config.registry.repository, |image| &image.repository),
             config.app.selector
         ),
     };
@@ -61,7 +60,7 @@ pub(crate) fn deploy_phase(
             reason: set_reason,
             step: Step::SetImage {
                 namespace: ns.clone(),
-                image: image.clone(),
+                image: image.cloned(),
                 changes,
             },
         },
@@ -107,27 +106,27 @@ pub(crate) fn offline_rollback_plan(
     gate_steps: Vec<PlannedStep>,
 ) -> Plan {
     let env = subject.place();
-    let repository = subject
-        .repository
-        .clone()
-        .unwrap_or_else(|| format!("<{} repository URI>", config.registry.repository));
-    let image = ImageRef::new(repository, "<previous version>");
     let mut gates = vec![PlannedStep {
         reason: format!(
             "roll `{env}` back to the version recorded in `neuro-deploy.io/previous-version` on its Deployments — read at run time; its image must exist"
         ),
-        step: Step::GateImageExists {
-            image: image.clone(),
-        },
+        step: Step::GateImageExists { image: None },
     }];
     gates.extend(gate_steps.into_iter().filter(is_queue_gate));
     let recheck = waits_for_queues(&gates);
     Plan {
         environment: target.environment.clone(),
         namespace: target.namespace.clone(),
-        version: "<previous version>".to_owned(),
-        deploy: deploy_phase(config, target, &image, recheck, None, None),
-        image,
+        version: None,
+        deploy: deploy_phase(
+            config,
+            target,
+            (None, "the previous version's image"),
+            recheck,
+            None,
+            None,
+        ),
+        image: None,
         previous_version: None,
         previous_image: None,
         gates,

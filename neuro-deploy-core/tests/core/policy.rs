@@ -65,7 +65,7 @@ fn merge_to_main_offline_deploys_short_sha_to_dev() {
     let p = plan(decide(&merged("main"), &config(), &Facts::unknown()));
     assert_eq!(p.namespace, "dev");
     assert_eq!(p.environment.as_deref(), Some("dev"));
-    assert_eq!(p.version, SHORT);
+    assert_eq!(p.version.as_deref(), Some(SHORT));
     assert_eq!(
         kinds(&p),
         [
@@ -89,7 +89,10 @@ fn merge_to_main_offline_deploys_short_sha_to_dev() {
 fn merge_to_main_builds_when_the_image_is_missing() {
     let p = plan(decide(&merged("main"), &config(), &known(app("0000000"))));
     assert_eq!(image_action(&p), ImageAction::Build { revision: sha() });
-    assert_eq!(p.image.to_string(), format!("{REPO}:{SHORT}"));
+    assert_eq!(
+        p.image.as_ref().map(ToString::to_string),
+        Some(format!("{REPO}:{SHORT}"))
+    );
 }
 
 #[test]
@@ -138,7 +141,7 @@ fn release_retags_the_commit_image_instead_of_rebuilding() {
     facts.revision = Fact::Known(Some(sha()));
     let p = plan(decide(&released("v1.4.0", "main"), &config(), &facts));
     assert_eq!(p.namespace, "staging");
-    assert_eq!(p.version, "v1.4.0");
+    assert_eq!(p.version.as_deref(), Some("v1.4.0"));
     assert_eq!(
         image_action(&p),
         ImageAction::Retag {
@@ -233,7 +236,7 @@ fn hotfix_release_deploys_to_staging() {
         &known(app("v1.4.0")),
     ));
     assert_eq!(p.namespace, "staging");
-    assert_eq!(p.version, "v1.4.1");
+    assert_eq!(p.version.as_deref(), Some("v1.4.1"));
     assert_eq!(p.previous_version.as_deref(), Some("v1.4.0"));
 }
 
@@ -260,7 +263,7 @@ fn prerelease_deploys_to_staging_and_keeps_its_spelling() {
         draft: false,
     };
     let p = plan(decide(&event, &config(), &Facts::unknown()));
-    assert_eq!(p.version, "1.5.0-rc.1");
+    assert_eq!(p.version.as_deref(), Some("1.5.0-rc.1"));
     assert!(matches!(image_action(&p), ImageAction::Resolve { from: Some(f), .. } if f == SHORT));
 }
 
@@ -359,7 +362,10 @@ fn promote_an_older_version_is_a_downgrade_unless_allowed() {
         to: None,
         allow_downgrade: true,
     };
-    assert_eq!(plan(decide(&allowed, &config(), &facts)).version, "v1.4.0");
+    assert_eq!(
+        plan(decide(&allowed, &config(), &facts)).version.as_deref(),
+        Some("v1.4.0")
+    );
 }
 
 #[test]
@@ -408,7 +414,10 @@ fn a_non_release_running_there_cannot_be_compared_and_refuses_unless_allowed() {
         to: None,
         allow_downgrade: true,
     };
-    assert_eq!(plan(decide(&allowed, &config(), &facts)).version, "v1.4.0");
+    assert_eq!(
+        plan(decide(&allowed, &config(), &facts)).version.as_deref(),
+        Some("v1.4.0")
+    );
 }
 
 #[test]
@@ -486,6 +495,47 @@ fn offline_promotion_shows_gates_as_checked_at_run_time() {
     );
 }
 
+#[test]
+fn an_offline_plan_leaves_out_what_it_does_not_know_instead_of_a_placeholder() {
+    let images = |p: &Plan| -> Vec<Option<String>> {
+        p.steps()
+            .into_iter()
+            .filter_map(|s| match &s.step {
+                Step::GateImageExists { image }
+                | Step::SetImage { image, .. }
+                | Step::EnsureImage { image, .. } => Some(image.as_ref().map(|i| i.pinned())),
+                _ => None,
+            })
+            .collect()
+    };
+    // Without `registry.uri` the repository URI is read from the registry at run time.
+    let mut unconfigured = config();
+    unconfigured.registry.uri = None;
+    let p = plan(decide(&promote("v1.4.0"), &unconfigured, &Facts::unknown()));
+    assert_eq!(p.version.as_deref(), Some("v1.4.0"));
+    assert_eq!(p.image, None);
+    assert_eq!(images(&p), [None, None]);
+    assert!(
+        p.image_text()
+            .contains("read from the registry at run time")
+    );
+    // With it, the plan names the image.
+    let p = plan(decide(&promote("v1.4.0"), &config(), &Facts::unknown()));
+    let named = Some(format!("{REPO}:v1.4.0"));
+    assert_eq!(images(&p), [named.clone(), named]);
+    // A rollback's version is recorded on the Deployments, read at run time.
+    let rollback = Event::Rollback {
+        env: "production".into(),
+        skip_queue_gate: None,
+    };
+    let p = plan(decide(&rollback, &config(), &Facts::unknown()));
+    assert_eq!((&p.version, &p.image), (&None, &None));
+    assert_eq!(images(&p), [None, None]);
+    assert_eq!(p.version_text(), "the previous version");
+    let json = serde_json::to_string(&p).expect("a plan serializes");
+    assert!(!json.contains('<'), "{json}");
+}
+
 // ---- arbitrary deploy ----
 
 #[test]
@@ -495,7 +545,7 @@ fn deploy_a_sha_to_dev_builds_if_needed() {
         &config(),
         &known(app("0000000")),
     ));
-    assert_eq!(p.version, SHORT);
+    assert_eq!(p.version.as_deref(), Some(SHORT));
     assert_eq!(image_action(&p), ImageAction::Build { revision: sha() });
 }
 
@@ -586,7 +636,7 @@ fn rollback_sets_the_recorded_previous_version() {
         &config(),
         &facts,
     ));
-    assert_eq!(p.version, "v1.3.0");
+    assert_eq!(p.version.as_deref(), Some("v1.3.0"));
     assert_eq!(set_image_changes(&p).len(), 4);
     assert!(!kinds(&p).contains(&"gate_queues_drained"));
 }
@@ -811,11 +861,12 @@ fn a_rollback_restores_the_recorded_digest_of_the_previous_image() {
         ))
     };
     let p = rollback_plan(format!("{REPO}:v1.4.0@{digest}"));
-    assert_eq!(p.image.digest.as_deref(), Some(digest.as_str()));
-    assert_eq!(p.image.pinned(), format!("{REPO}:v1.4.0@{digest}"));
+    let image = p.image.expect("a live plan names its image");
+    assert_eq!(image.digest.as_deref(), Some(digest.as_str()));
+    assert_eq!(image.pinned(), format!("{REPO}:v1.4.0@{digest}"));
     // A recorded image of another tag is not this rollback's: no digest is borrowed from it.
     let p = rollback_plan(format!("{REPO}:v1.3.9@{digest}"));
-    assert_eq!(p.image.digest, None);
+    assert_eq!(p.image.expect("a live plan names its image").digest, None);
 }
 
 #[test]
@@ -992,7 +1043,7 @@ fn a_rollback_after_someone_moved_one_deployment_replaces_the_recorded_version()
     let Decision::Proceed(plan) = decide(&rollback, &config(), &facts) else {
         panic!("a rollback goes");
     };
-    assert_eq!(plan.version, "v1.3.0");
+    assert_eq!(plan.version.as_deref(), Some("v1.3.0"));
     // What ran before this run is what neuro-deploy recorded, not "unknown".
     assert_eq!(plan.previous_version.as_deref(), Some("v1.4.0"));
     // Only the Deployment still on v1.4.0 changes; both are awaited (and recorded).

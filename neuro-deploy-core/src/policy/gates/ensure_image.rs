@@ -72,7 +72,7 @@ impl Gate for EnsureImage {
         let facts = &subject.facts;
         let revision = Self::revision(subject);
         let step = |action: ImageAction| Step::EnsureImage {
-            image: image.clone(),
+            image: subject.planned_image(),
             action,
         };
         match (facts.target_image.known(), facts.commit_image.known()) {

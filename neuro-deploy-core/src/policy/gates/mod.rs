@@ -314,11 +314,12 @@ impl<'a> Subject<'a> {
     }
 
     fn deployed_image(&self) -> Option<ImageRef> {
-        // Offline, without `registry.uri`, the plan names the repository by what it is.
+        // Offline, without `registry.uri`, the gates judge the image by the repository's name;
+        // the plan records no image (`planned_image`).
         let repository = self
             .repository
             .clone()
-            .unwrap_or_else(|| format!("<{} repository URI>", self.config.registry.repository));
+            .unwrap_or_else(|| self.config.registry.repository.clone());
         let mut image = ImageRef::new(repository, self.tag()?);
         image.digest = match self.event {
             Event::Promote { .. } => verified_digest(self, &image).ok().flatten(),
@@ -333,6 +334,12 @@ impl<'a> Subject<'a> {
     /// The image deployed and its version, when both are known.
     pub(crate) fn deployed(&self) -> Option<(&ImageRef, &Version)> {
         Some((self.image.as_ref()?, self.version.as_ref()?))
+    }
+
+    /// The image the plan records: `None` offline without the registry's repository URI (the
+    /// gates then judge it by the repository's name, and the run reads the URI).
+    pub(crate) fn planned_image(&self) -> Option<ImageRef> {
+        self.image.clone().filter(|_| self.repository.is_some())
     }
 
     /// The version's image tag, when the version is known.
@@ -409,7 +416,7 @@ pub(crate) fn judge(gate: &dyn Gate, subject: &Subject) -> Option<Judgment> {
             step: None,
         });
     }
-    if gate.judges_the_image() && subject.image.is_none() {
+    if gate.judges_the_image() && subject.version.is_none() {
         return Some(Judgment::NotYetKnown {
             why: ROLLBACK_VERSION_UNREAD.to_owned(),
             step: None,

@@ -87,7 +87,7 @@ impl Gate for PromotedImage {
         }
         let facts = &subject.facts;
         let step = Step::GateImageExists {
-            image: image.clone(),
+            image: subject.planned_image(),
         };
         match facts.target_image.known() {
             Some(None) => Judgment::refused(Reason::new(

@@ -30,7 +30,7 @@ impl Gate for RollbackImage {
         };
         let tag = &image.tag;
         let step = Step::GateImageExists {
-            image: image.clone(),
+            image: subject.planned_image(),
         };
         match subject.facts.target_image.known() {
             Some(None) => Judgment::refused(Reason::new(

@@ -89,7 +89,10 @@ pub trait ClusterDeployer: Send + Sync {
     async fn workloads(&self, namespace: &str) -> Result<Vec<Workload>, AdapterError>;
 
     /// Sets container images (one patch per Deployment, merged by container name) and
-    /// writes the audit annotations on every Deployment changed.
+    /// writes the audit annotations on every Deployment changed. A change's
+    /// `resource_version` is a precondition: a Deployment changed since is not written, and
+    /// the answer is [`AdapterError::Conflict`] naming it (unless the change found there is
+    /// this very write, whose first answer was lost).
     async fn set_images(
         &self,
         namespace: &str,

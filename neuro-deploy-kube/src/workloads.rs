@@ -79,10 +79,14 @@ impl KubeCluster {
                 verified: annotation(annotations::VERIFIED),
                 rolled_back: annotation(annotations::ROLLED_BACK),
             },
+            resource_version: deployment.metadata.resource_version.clone(),
         }
     }
 
-    /// Patches one Deployment's app containers and annotations; a 409 re-reads and retries.
+    /// Patches one Deployment's app containers and annotations, with the `resourceVersion` the
+    /// changes were judged on as a precondition: a Deployment changed since is not written (the
+    /// API server answers 409), and the error names it and what it runs now. A 409 on a retry
+    /// whose first attempt landed unanswered is this write, recognised on a fresh read.
     pub(crate) async fn patch_workload(
         &self,
         namespace: &str,
@@ -107,8 +111,13 @@ impl KubeCluster {
             .iter()
             .map(|c| json!({ "name": c.container, "image": c.image }))
             .collect();
+        let mut metadata = json!({ "annotations": annotations });
+        let precondition = changes.iter().find_map(|c| c.resource_version.clone());
+        if let Some(version) = &precondition {
+            metadata["resourceVersion"] = json!(version);
+        }
         let patch = json!({
-            "metadata": { "annotations": annotations },
+            "metadata": metadata,
             "spec": { "template": { "spec": { "containers": containers } } }
         });
         let params = PatchParams {
@@ -117,21 +126,26 @@ impl KubeCluster {
         };
         let operation = format!("patching deployment `{name}` in `{namespace}`");
         let strategic = Patch::Strategic(&patch);
-        let mut conflicts = 0;
-        loop {
-            let result = self
-                .call(&operation, || api.patch(name, &params, &strategic))
-                .await;
-            match result {
-                Err(AdapterError::Conflict { .. })
-                    if conflicts < self.settings.conflict_retries =>
-                {
-                    conflicts += 1;
-                    // Re-read so the next attempt is judged against the current object.
-                    self.call(&operation, || api.get(name)).await?;
+        match self
+            .call(&operation, || api.patch(name, &params, &strategic))
+            .await
+        {
+            Err(AdapterError::Conflict { .. }) => {
+                let now = self.call(&operation, || api.get(name)).await?;
+                if carries(&now, changes, audit) {
+                    return Ok(());
                 }
-                other => return other.map(|_| ()),
+                Err(AdapterError::Conflict {
+                    service: SERVICE,
+                    operation: format!(
+                        "writing Deployment `{name}` in `{namespace}`: it changed after this run read it (resourceVersion {} then, {} now; it runs {}), so nothing was written to it — see who changed it with `kubectl describe deployment/{name} -n {namespace}`, then run again",
+                        precondition.as_deref().unwrap_or("?"),
+                        now.metadata.resource_version.as_deref().unwrap_or("?"),
+                        describe_images(&now)
+                    ),
+                })
             }
+            other => other.map(|_| ()),
         }
     }
 
@@ -216,4 +230,45 @@ impl KubeCluster {
             AdapterError::failed(SERVICE, operation, message)
         })
     }
+}
+
+/// Whether `deployment` already carries this write: every changed container runs its new
+/// image and the deploy's record names this run (`deployed-by` holds its run id), so a retry
+/// that conflicted with its own unanswered first attempt is not taken for someone else's change.
+fn carries(deployment: &Deployment, changes: &[&ImageChange], audit: &DeployAudit) -> bool {
+    let deployed_by = deployment
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(annotations::DEPLOYED_BY));
+    let containers = deployment
+        .spec
+        .template
+        .spec
+        .as_ref()
+        .map(|pod| pod.containers.as_slice())
+        .unwrap_or_default();
+    deployed_by == Some(&audit.deployed_by)
+        && changes.iter().all(|change| {
+            containers.iter().any(|c| {
+                c.name == change.container && c.image.as_deref() == Some(change.image.as_str())
+            })
+        })
+}
+
+/// `container=image, …` of a Deployment, for messages.
+fn describe_images(deployment: &Deployment) -> String {
+    deployment
+        .spec
+        .template
+        .spec
+        .as_ref()
+        .map(|pod| {
+            pod.containers
+                .iter()
+                .map(|c| format!("{}={}", c.name, c.image.as_deref().unwrap_or("?")))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default()
 }

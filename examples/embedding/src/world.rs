@@ -77,6 +77,7 @@ impl World {
                         deployed_at: Some(at),
                         ..AuditRecord::default()
                     },
+                    resource_version: Some("1".to_owned()),
                 })
                 .collect();
             s.deployments.insert(namespace.to_owned(), deployments);
@@ -167,7 +168,23 @@ impl ClusterDeployer for World {
         audit: &DeployAudit,
     ) -> Result<(), AdapterError> {
         self.with(|s| {
-            for workload in s.deployments.entry(namespace.to_owned()).or_default() {
+            let deployments = s.deployments.entry(namespace.to_owned()).or_default();
+            // A change judged on an older read is refused, as the API server's 409 would.
+            for change in changes {
+                let now = deployments.iter().find(|w| w.name == change.workload);
+                if change.resource_version.is_some()
+                    && now.map(|w| &w.resource_version) != Some(&change.resource_version)
+                {
+                    return Err(AdapterError::Conflict {
+                        service: "memory",
+                        operation: format!(
+                            "writing Deployment `{}`: it changed since it was read, so nothing was written to it",
+                            change.workload
+                        ),
+                    });
+                }
+            }
+            for workload in deployments {
                 let mine: Vec<&ImageChange> = changes
                     .iter()
                     .filter(|c| c.workload == workload.name)
@@ -192,8 +209,10 @@ impl ClusterDeployer for World {
                     deployed_by: Some(audit.deployed_by.clone()),
                     ..AuditRecord::default()
                 };
+                workload.resource_version = Some(workload.rollout.generation.to_string());
             }
-        })
+            Ok(())
+        })?
     }
 
     async fn await_rollout(

@@ -34,6 +34,7 @@ fn workload(repository: &str, tag: &str) -> Workload {
         paused: false,
         condition: None,
         audit: AuditRecord::default(),
+        resource_version: None,
     }
 }
 

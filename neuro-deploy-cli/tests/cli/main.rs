@@ -8,6 +8,7 @@ mod approvals;
 mod clusters;
 mod codefresh;
 mod dist;
+mod fencing;
 mod files;
 mod guardrails;
 mod habits;

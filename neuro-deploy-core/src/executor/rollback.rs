@@ -42,12 +42,13 @@ impl Executor {
         self.observer.progress(&Progress::Note(
             "interrupted: restoring the previous images (a second signal skips this)".to_owned(),
         ));
-        let restore: Vec<ImageChange> = run.applied.iter().map(ImageChange::reverted).collect();
         let audit = self.restore_audit(plan, run, "interrupted");
-        let restoring = tokio::time::timeout(
-            CLEANUP_BOUND,
-            self.set_each(&plan.namespace, &restore, &audit),
-        );
+        let restoring = tokio::time::timeout(CLEANUP_BOUND, async {
+            let (restore, mut failures) = self.fenced_restore(&plan.namespace, &run.applied).await;
+            let (restored, failed) = self.set_each(&plan.namespace, &restore, &audit).await;
+            failures.extend(failed);
+            (restored, failures)
+        });
         let outcome = tokio::select! {
             biased;
             () = self.interrupt.reached(2) => Err(SECOND_SIGNAL.to_owned()),
@@ -77,6 +78,55 @@ impl Executor {
                 describe_changes(&run.applied)
             )),
         }
+    }
+
+    /// What to write back to undo `applied`, fenced on a fresh read: a Deployment that no
+    /// longer runs what this run wrote was changed by someone since, and is left as it is
+    /// (named in the second list, which says why nothing was written there); the rest carry
+    /// the `resourceVersion` just read, so a change made after this read is not overwritten
+    /// either. (The version this run's own write returned would not do: the rollout's status
+    /// updates move it on.)
+    pub(super) async fn fenced_restore(
+        &self,
+        namespace: &str,
+        applied: &[ImageChange],
+    ) -> (Vec<ImageChange>, Vec<String>) {
+        let workloads = match self.adapters.cluster.workloads(namespace).await {
+            Ok(workloads) => workloads,
+            Err(error) => {
+                return (
+                    Vec::new(),
+                    vec![format!(
+                        "the Deployments could not be read to check that nobody changed them since this run wrote them ({error}), so nothing was written back"
+                    )],
+                );
+            }
+        };
+        let mut restore = Vec::new();
+        let mut left_alone = Vec::new();
+        for change in applied {
+            let now = workloads.iter().find(|w| w.name == change.workload);
+            let runs = now.and_then(|w| {
+                w.containers
+                    .iter()
+                    .find(|c| c.container == change.container)
+                    .map(|c| c.image.as_str())
+            });
+            match (now, runs) {
+                (Some(workload), Some(image)) if image == change.image => {
+                    let mut back = change.reverted();
+                    back.resource_version = workload.resource_version.clone();
+                    restore.push(back);
+                }
+                (_, runs) => left_alone.push(format!(
+                    "Deployment `{}` was changed by someone else after this run wrote it (container `{}` runs {}), so it was left as it is",
+                    change.workload,
+                    change.container,
+                    runs.unwrap_or("nothing: the container or the Deployment is gone")
+                )),
+            }
+        }
+        (restore, left_alone)
     }
 
     /// What went wrong with a rollout awaited up to `timeout`; `None` when it completed.
@@ -211,9 +261,10 @@ impl Executor {
         if let Some(halt) = watch.check() {
             return self.halted_after_writes(plan, run, halt).await;
         }
-        let restore: Vec<ImageChange> = run.applied.iter().map(ImageChange::reverted).collect();
         let audit = self.restore_audit(plan, run, &format!("failed ({why})"));
-        let (restored, failures) = self.set_each(&plan.namespace, &restore, &audit).await;
+        let (restore, mut failures) = self.fenced_restore(&plan.namespace, &run.applied).await;
+        let (restored, failed) = self.set_each(&plan.namespace, &restore, &audit).await;
+        failures.extend(failed);
         run.restored = restored.clone();
         let previous = describe_changes(&restore);
         let problem = if failures.is_empty() {

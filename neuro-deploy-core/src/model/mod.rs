@@ -112,6 +112,7 @@ mod tests {
             paused: false,
             condition: None,
             audit: AuditRecord::default(),
+            resource_version: None,
         };
         assert_eq!(w.app_tag("r/neuro-ui").as_deref(), Some("v1"));
         assert_eq!(w.app_containers("r/neuro-ui").count(), 1);

@@ -186,6 +186,11 @@ pub struct Workload {
     /// The audit annotations found on it.
     #[serde(default)]
     pub audit: AuditRecord,
+    /// `metadata.resourceVersion` as read: a write judged on this read carries it as a
+    /// precondition, so a Deployment changed since is not overwritten (the API server answers
+    /// 409).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_version: Option<String>,
 }
 
 impl Workload {
@@ -252,6 +257,10 @@ pub struct ImageChange {
     pub image: String,
     /// The image it had before (what a rollback restores).
     pub previous_image: String,
+    /// The Deployment's `metadata.resourceVersion` the change was judged on: written only if
+    /// it is still current (a change someone made since is never overwritten).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_version: Option<String>,
 }
 
 impl ImageChange {
@@ -266,13 +275,15 @@ impl ImageChange {
         names
     }
 
-    /// The change that undoes this one (what a rollback applies).
+    /// The change that undoes this one (what a rollback applies). Its precondition is not
+    /// known yet: the Deployment is read again to check it still runs what this one wrote.
     pub fn reverted(&self) -> ImageChange {
         ImageChange {
             workload: self.workload.clone(),
             container: self.container.clone(),
             image: self.previous_image.clone(),
             previous_image: self.image.clone(),
+            resource_version: None,
         }
     }
 }

@@ -215,6 +215,7 @@ pub(crate) fn image_changes(
                     container: c.container.clone(),
                     image: wanted.clone(),
                     previous_image: c.image.clone(),
+                    resource_version: w.resource_version.clone(),
                 })
                 .collect::<Vec<_>>()
         })

@@ -125,7 +125,7 @@ impl Doubles {
             registry: Arc::new(self.registry),
             builder: Some(Arc::new(self.builder)),
             queues: Arc::new(self.queues),
-            cluster: Arc::new(self.cluster),
+            cluster: Arc::new(cluster::Remembering::new(Arc::new(self.cluster))),
             releases: Some(Arc::new(self.releases)),
             state: self
                 .state
@@ -1143,6 +1143,8 @@ async fn a_restore_whose_previous_version_is_unknown_records_no_version() {
     );
 }
 
+mod cluster;
+mod fencing;
 mod record_verify;
 mod safety;
 mod signals;

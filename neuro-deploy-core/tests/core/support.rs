@@ -73,6 +73,7 @@ pub fn workload(name: &str, tag: &str, rollout: RolloutCounts) -> Workload {
         paused: false,
         condition: None,
         audit: AuditRecord::default(),
+        resource_version: None,
     }
 }
 

@@ -56,7 +56,8 @@ pub fn app_workload(workloads: &[Workload]) -> Workload {
         .expect("the neuro-ui Deployment is listed")
 }
 
-/// The changes that move both app containers to `tag` (what the core computes).
+/// The changes that move both app containers to `tag` (what the core computes), fenced on
+/// the resourceVersion `workload` was read at.
 pub fn changes_to(h: &Harness, workload: &Workload, tag: &str) -> Vec<ImageChange> {
     workload
         .app_containers(&h.repo)
@@ -65,6 +66,7 @@ pub fn changes_to(h: &Harness, workload: &Workload, tag: &str) -> Vec<ImageChang
             container: c.container.clone(),
             image: format!("{}:{tag}", h.repo),
             previous_image: c.image.clone(),
+            resource_version: workload.resource_version.clone(),
         })
         .collect()
 }

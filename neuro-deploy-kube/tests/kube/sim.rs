@@ -184,28 +184,82 @@ async fn a_rollout_that_outlasts_the_timeout_times_out() {
 }
 
 #[tokio::test]
-async fn a_conflict_on_patch_is_re_read_and_retried() {
+async fn a_deployment_changed_since_it_was_read_is_not_written_and_the_error_names_it() {
     let s = start(fast()).await;
-    s.sim.inject(Fault {
-        method: Some("PATCH".to_owned()),
-        path: "/deployments/neuro-ui".to_owned(),
-        query: None,
-        skip: 0,
-        times: 1,
-        action: FaultAction::Status { code: 409 },
-    });
+    let h = &s.harness;
+    let read = scenarios::app_workload(&h.cluster.workloads(&h.namespace).await.unwrap());
+    // Someone scales the Deployment between the read and the write.
+    s.sim.inject(Fault::on(
+        "PATCH",
+        "/deployments/neuro-ui",
+        1,
+        FaultAction::WriteFirst {
+            patch: serde_json::json!({ "spec": { "replicas": 5 } }),
+        },
+    ));
     s.sim.reset_requests();
-    scenarios::set_image_and_roll_out(&s.harness).await;
+    let changes = scenarios::changes_to(h, &read, &h.good_tag);
+    let error = h
+        .cluster
+        .set_images(
+            &h.namespace,
+            &changes,
+            &scenarios::audit(&h.good_tag, Some("v1")),
+        )
+        .await
+        .expect_err("a stale precondition is refused");
+    assert!(matches!(error, AdapterError::Conflict { .. }), "{error:?}");
+    let text = error.to_string();
+    assert!(
+        text.contains("Deployment `neuro-ui`") && text.contains("nothing was written to it"),
+        "{text}"
+    );
+    assert!(!error.outcome_unknown(), "a refused write did not land");
+    let counts = s.sim.requests();
+    assert_eq!(
+        counts.count("PATCH", "/deployments/neuro-ui"),
+        1,
+        "{counts:?}"
+    );
+    let now = scenarios::app_workload(&h.cluster.workloads(&h.namespace).await.unwrap());
+    assert_eq!(
+        now.app_tag(&h.repo).as_deref(),
+        Some("v1"),
+        "nothing was overwritten"
+    );
+    assert_eq!(now.rollout.desired, 5, "their change stands");
+}
+
+#[tokio::test]
+async fn a_retry_that_conflicts_with_its_own_unanswered_write_counts_as_written() {
+    let s = start(fast()).await;
+    let h = &s.harness;
+    let read = scenarios::app_workload(&h.cluster.workloads(&h.namespace).await.unwrap());
+    // The first attempt lands but its answer is lost; the retry's precondition is then stale.
+    s.sim.inject(Fault::on(
+        "PATCH",
+        "/deployments/neuro-ui",
+        1,
+        FaultAction::ApplyThenDrop,
+    ));
+    s.sim.reset_requests();
+    let changes = scenarios::changes_to(h, &read, &h.good_tag);
+    h.cluster
+        .set_images(
+            &h.namespace,
+            &changes,
+            &scenarios::audit(&h.good_tag, Some("v1")),
+        )
+        .await
+        .expect("the conflict is this run's own write, recognised on a fresh read");
     let counts = s.sim.requests();
     assert_eq!(
         counts.count("PATCH", "/deployments/neuro-ui"),
         2,
         "{counts:?}"
     );
-    assert!(
-        counts.count("GET", "/deployments/neuro-ui") >= 1,
-        "re-read after the conflict: {counts:?}"
-    );
+    let now = scenarios::app_workload(&h.cluster.workloads(&h.namespace).await.unwrap());
+    assert_eq!(now.app_tag(&h.repo).as_deref(), Some(h.good_tag.as_str()));
 }
 
 fn list_fault(action: FaultAction, times: u32) -> Fault {
@@ -362,6 +416,7 @@ async fn a_patch_whose_answer_is_lost_reports_an_unknown_outcome() {
         container: "web".into(),
         image: format!("{REPO}:v2"),
         previous_image: format!("{REPO}:v1"),
+        resource_version: None,
     };
     // Every attempt (1 + 3 retries) is applied and its answer dropped.
     s.sim

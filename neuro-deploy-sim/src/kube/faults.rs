@@ -28,6 +28,13 @@ pub enum FaultAction {
     /// Carry the request out (the write is applied), then break the connection instead of
     /// answering: the client cannot know whether its write landed.
     ApplyThenDrop,
+    /// Before the request is served, someone else changes the object its path names: this
+    /// JSON merge patch is applied to it (its `resourceVersion` moves on), as another person's
+    /// `kubectl` between a client's read and its write would.
+    WriteFirst {
+        /// The other writer's merge patch.
+        patch: serde_json::Value,
+    },
 }
 
 /// A fault for requests whose path contains `path` (and whose method is `method`, when given).

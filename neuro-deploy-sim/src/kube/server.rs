@@ -54,6 +54,18 @@ pub(crate) async fn handle(
         Some(FaultAction::Delay { ms }) => tokio::time::sleep(Duration::from_millis(ms)).await,
         Some(FaultAction::DropWatch { after_events }) => drop_watch_after = Some(after_events),
         Some(FaultAction::ApplyThenDrop) => drop_answer = true,
+        Some(FaultAction::WriteFirst { patch }) => {
+            let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+            if let Some(route) = route(&segments)
+                && let Some(name) = &route.name
+            {
+                let body = Bytes::from(patch.to_string());
+                let merge = "application/merge-patch+json";
+                if let Err(error) = patch_object(&shared, &route, name, merge, &body) {
+                    return error_response(&error);
+                }
+            }
+        }
         None => {}
     }
     let incoming = Incoming {

@@ -172,6 +172,7 @@ fn cache(name: &str) -> Workload {
         paused: false,
         condition: None,
         audit: Default::default(),
+        resource_version: None,
     }
 }
 

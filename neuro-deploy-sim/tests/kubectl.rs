@@ -4,11 +4,13 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Command;
 
 use neuro_deploy_sim::fixtures;
+
+mod support;
+
+use support::*;
 
 const REPO: &str = "123456789012.dkr.ecr.us-west-2.amazonaws.com/neuro-ui";
 
@@ -31,85 +33,12 @@ fn manifests() -> String {
     .concat()
 }
 
-struct Sim {
-    child: Child,
-    url: String,
-    kubeconfig: PathBuf,
-    dir: tempfile::TempDir,
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn start_sim() -> Sim {
     start_sim_with(&manifests())
 }
 
 fn start_sim_with(manifests: &str) -> Sim {
-    let dir = tempfile::tempdir().unwrap();
-    let seed = dir.path().join("seed.yaml");
-    std::fs::write(&seed, manifests).unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kube-sim"))
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--rollout-ms",
-            "800",
-            "--deadline-ms",
-            "1500",
-            "--fail-image",
-            ":broken$",
-        ])
-        .arg("--seed")
-        .arg(&seed)
-        .arg("--kubeconfig-out")
-        .arg(&kubeconfig)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("kube-sim listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-        .to_owned();
-    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
-    Sim {
-        child,
-        url,
-        kubeconfig,
-        dir,
-    }
-}
-
-fn kubectl(sim: &Sim, args: &[&str]) -> Output {
-    Command::new(neuro_deploy_testkit::env::kubectl())
-        .env("KUBECONFIG", &sim.kubeconfig)
-        .env("HOME", sim.dir.path())
-        .arg("--cache-dir")
-        .arg(sim.dir.path().join("cache"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn ok(output: &Output) -> String {
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "kubectl failed: {}\nstdout: {stdout}\nstderr: {}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout
+    start_sim_with_options(manifests, &[])
 }
 
 fn writes(url: &str) -> u64 {
@@ -271,23 +200,6 @@ fn kubectl_auth_whoami_is_answered_like_a_real_api_server() {
         "{admin}"
     );
     assert!(review("nobody").starts_with("HTTP/1.1 401"));
-}
-
-/// `SelfSubjectReview` with a bearer token, as kube-rs sends it; the raw HTTP response.
-fn review(sim: &Sim, token: &str) -> String {
-    use std::io::{Read, Write};
-    let address = sim.url.trim_start_matches("http://");
-    let mut stream = std::net::TcpStream::connect(address).unwrap();
-    let body = r#"{"apiVersion":"authentication.k8s.io/v1","kind":"SelfSubjectReview"}"#;
-    write!(
-        stream,
-        "POST /apis/authentication.k8s.io/v1/selfsubjectreviews HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    response
 }
 
 #[test]

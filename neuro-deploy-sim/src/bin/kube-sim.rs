@@ -47,8 +47,14 @@ person with neuro-deploy, copy it and set `users[0].user.token: alice-token` (ne
 a kubeconfig's token over plain HTTP); kubectl sends none over plain HTTP, so impersonate with
 it instead: `kubectl --as alice auth whoami`.
 
+With --rbac, every request is authorized by the Roles and bindings you create (kubectl
+`create role`/`create rolebinding` or `apply`), 403 in Kubernetes' words otherwise; `kubectl
+auth can-i --as alice update configmaps/NAME -n NS` gets the same evaluator's answer.
+
 kubectl: `get`, `set image`, `rollout status`, `patch` and `auth whoami` work as on a real
-cluster; kube-sim serves no OpenAPI document, so `kubectl apply` needs `--validate=false`."#;
+cluster; kube-sim serves no OpenAPI document, so `kubectl apply` needs `--validate=false`, and
+it speaks JSON only, so kubectl's typed `create` commands (`create role`, `create configmap`,
+which send protobuf) are refused with 415: `kubectl apply`/`create -f` a manifest instead."#;
 
 /// A fake Kubernetes API server (Deployments, Leases, watch, rollouts) for tests and benchmarks.
 #[derive(Debug, Parser)]
@@ -75,6 +81,11 @@ struct Args {
     /// Latency added to every API request.
     #[arg(long, default_value_t = 0)]
     latency_ms: u64,
+    /// Authorize every API request by RBAC (Roles, ClusterRoles and their bindings), as a real
+    /// API server does. The kubeconfig's user is in system:masters; kubectl, which sends no
+    /// credentials over plain HTTP, is bound to cluster-admin and plays people with `--as`.
+    #[arg(long)]
+    rbac: bool,
 }
 
 #[tokio::main]
@@ -88,6 +99,7 @@ async fn main() -> ExitCode {
         deadline: Duration::from_millis(args.deadline_ms),
         fail_image: args.fail_image,
         latency: Duration::from_millis(args.latency_ms),
+        rbac: args.rbac,
     };
     let sim = match KubeSim::start(options).await {
         Ok(sim) => sim,

@@ -1,11 +1,13 @@
-//! `SelfSubjectAccessReview`: "may I do VERB on RESOURCE in NAMESPACE?". Everything is allowed
-//! unless a test denied it ([`super::KubeSim::deny`]), so `neuro-deploy doctor` can be shown a
-//! missing RBAC verb. And `SelfSubjectReview`: "who am I?", answered from the bearer token by
-//! the seed's users (`kind: User`), so tests and the playground can act as several people.
+//! `SelfSubjectAccessReview`: "may I do VERB on RESOURCE in NAMESPACE?" — RBAC's answer when
+//! it is on; otherwise everything is allowed unless a test denied it ([`super::KubeSim::deny`]),
+//! so `neuro-deploy doctor` can be shown a missing RBAC verb. And `SelfSubjectReview`: "who am
+//! I?", answered from the bearer token by the seed's users (`kind: User`), so tests and the
+//! playground can act as several people.
 
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use serde_json::{Value, json};
 
+use super::rbac::{Attributes, allows, identify};
 use super::shared::Shared;
 use super::store::ApiError;
 
@@ -20,59 +22,53 @@ pub(crate) const WHO_AM_I_PATH: &str = "/apis/authentication.k8s.io/v1/selfsubje
 /// (a token nobody has is 401); with no credentials at all (kubectl sends none over plain HTTP),
 /// `system:anonymous`.
 pub(crate) fn who_am_i(shared: &Shared, headers: &HeaderMap) -> Result<(u16, Value), ApiError> {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let token = header(header::AUTHORIZATION.as_str()).and_then(|v| v.strip_prefix("Bearer "));
-    let user = match (header("impersonate-user"), token) {
-        (Some(impersonated), _) => Some(impersonated.to_owned()),
-        (None, Some(token)) => shared
-            .users
-            .lock()
-            .ok()
-            .and_then(|users| users.get(token).cloned()),
-        (None, None) => Some("system:anonymous".to_owned()),
-    };
-    let Some(username) = user else {
-        return Err(ApiError {
-            code: 401,
-            reason: "Unauthorized",
-            message: "Unauthorized".to_owned(),
-        });
-    };
-    let mut groups = vec!["system:authenticated".to_owned()];
-    if let Ok(known) = shared.groups.lock() {
-        groups.extend(known.get(&username).cloned().unwrap_or_default());
-    }
+    let user = identify(shared, headers)?;
     Ok((
         201,
         json!({
             "kind": "SelfSubjectReview",
             "apiVersion": "authentication.k8s.io/v1",
             "metadata": { "creationTimestamp": null },
-            "status": { "userInfo": { "username": username, "groups": groups } },
+            "status": { "userInfo": { "username": user.name, "groups": user.groups } },
         }),
     ))
 }
 
-/// Answers a review: the request echoed with `status.allowed`.
-pub(crate) fn review(shared: &Shared, body: &[u8]) -> Result<(u16, Value), ApiError> {
-    let mut review: Value = serde_json::from_slice(body).map_err(|e| ApiError {
-        code: 400,
-        reason: "BadRequest",
-        message: format!("the request body is not JSON: {e}"),
-    })?;
-    let attributes = &review["spec"]["resourceAttributes"];
-    let verb = attributes["verb"].as_str().unwrap_or_default().to_owned();
-    let resource = attributes["resource"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+/// Answers a review: the request echoed with `status.allowed` — by RBAC for the requester when
+/// it is on (the same evaluator that then authorizes the request), else everything but what a
+/// test denied.
+pub(crate) fn review(
+    shared: &Shared,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(u16, Value), ApiError> {
+    // kubectl's `auth can-i` posts it as protobuf; kube-rs as JSON.
+    let mut review: Value = match serde_json::from_slice(body) {
+        Ok(review) => review,
+        Err(e) => super::protobuf::access_review(body).ok_or_else(|| ApiError {
+            code: 400,
+            reason: "BadRequest",
+            message: format!("the request body is neither JSON nor a protobuf review: {e}"),
+        })?,
+    };
+    let attributes = Attributes::from_review(&review["spec"]["resourceAttributes"]);
     let denied = shared
         .denied
         .lock()
-        .map(|d| d.iter().any(|(v, r)| *v == verb && *r == resource))
+        .map(|d| {
+            d.iter()
+                .any(|(v, r)| *v == attributes.verb && *r == attributes.resource)
+        })
         .unwrap_or(false);
     review["status"] = if denied {
         json!({ "allowed": false, "denied": true, "reason": "kube-sim: denied by the test" })
+    } else if shared.rbac {
+        let user = identify(shared, headers)?;
+        if allows(&shared.store(), &user, &attributes) {
+            json!({ "allowed": true, "reason": "RBAC: allowed by a binding" })
+        } else {
+            json!({ "allowed": false })
+        }
     } else {
         json!({ "allowed": true, "reason": "kube-sim allows everything not denied" })
     };

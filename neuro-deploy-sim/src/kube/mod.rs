@@ -2,7 +2,9 @@
 //!
 //! It serves discovery, Namespaces, `apps/v1` Deployments (get, list with selectors, watch,
 //! create, update, delete, strategic-merge / merge / JSON patch) and `coordination.k8s.io/v1`
-//! Leases with resourceVersion conflicts; errors are Kubernetes `Status` objects. A simulated
+//! Leases with resourceVersion conflicts, ConfigMaps, and RBAC's Roles, ClusterRoles and their
+//! bindings — enforced when [`KubeSimOptions::rbac`] is on, and answering
+//! `SelfSubjectAccessReview`s either way; errors are Kubernetes `Status` objects. A simulated
 //! deployment controller moves `status` as a rollout would. It counts requests
 //! (`GET /_sim/requests`) and injects faults (`POST /_sim/faults`, or [`KubeSim::inject`]).
 //! The official `kubectl` drives it (see this crate's kubectl fidelity test).
@@ -13,6 +15,8 @@ mod controller;
 mod deployment;
 mod faults;
 mod patch;
+mod protobuf;
+mod rbac;
 mod respond;
 mod route;
 mod select;
@@ -44,6 +48,9 @@ pub const DEFAULT_TOKEN: &str = "kube-sim-token";
 /// Who [`DEFAULT_TOKEN`] is.
 pub const DEFAULT_USER: &str = "kube-sim-admin";
 
+/// The group that bypasses authorization, as in Kubernetes; [`DEFAULT_USER`] is in it.
+pub(crate) const MASTERS: &str = "system:masters";
+
 /// The `apiVersion` of the seed's `kind: User` documents (`token`, `username`, `groups`).
 pub const USER_API_VERSION: &str = "kube-sim.neuro-deploy.io/v1";
 
@@ -62,6 +69,11 @@ pub struct KubeSimOptions {
     pub fail_image: Option<String>,
     /// Added to every API request.
     pub latency: Duration,
+    /// Whether RBAC authorizes every API request, as a real API server does: the default
+    /// token's user is in `system:masters`, and requests without credentials (kubectl over
+    /// plain HTTP) are bound to `cluster-admin`, so they play people by impersonation. Off,
+    /// everything is allowed.
+    pub rbac: bool,
 }
 
 impl Default for KubeSimOptions {
@@ -73,6 +85,7 @@ impl Default for KubeSimOptions {
             deadline: Duration::from_millis(2000),
             fail_image: None,
             latency: Duration::ZERO,
+            rbac: false,
         }
     }
 }
@@ -101,7 +114,22 @@ impl KubeSim {
             deadline: options.deadline,
             fail_images,
         });
-        let shared = Arc::new(Shared::new(store, options.latency, address.to_string()));
+        let shared = Arc::new(Shared::new(
+            store,
+            options.latency,
+            address.to_string(),
+            options.rbac,
+        ));
+        if options.rbac {
+            for object in rbac::bootstrap() {
+                let resource = Resource::from_kind(object["kind"].as_str().unwrap_or_default())
+                    .ok_or("kube-sim's RBAC bootstrap names a kind it does not serve")?;
+                shared
+                    .store()
+                    .create(resource, "", object, true)
+                    .map_err(|e| e.message)?;
+            }
+        }
         let app = axum::Router::new()
             .fallback(server::handle)
             .with_state(Arc::clone(&shared));
@@ -196,7 +224,7 @@ impl KubeSim {
         let kind = object["kind"].as_str().unwrap_or_default().to_owned();
         let resource = Resource::from_kind(&kind)
             .ok_or_else(|| format!("kube-sim does not serve kind `{kind}`"))?;
-        let namespace = if resource == Resource::Namespace {
+        let namespace = if !resource.namespaced() {
             String::new()
         } else {
             object["metadata"]["namespace"]

@@ -20,6 +20,16 @@ pub(crate) fn route(segments: &[&str]) -> Option<Route> {
             (["apis", "apps", "v1"], "replicasets") => Some(Resource::ReplicaSet),
             (["apis", "coordination.k8s.io", "v1"], "leases") => Some(Resource::Lease),
             (["api", "v1"], "configmaps") => Some(Resource::ConfigMap),
+            (["apis", "rbac.authorization.k8s.io", "v1"], "roles") => Some(Resource::Role),
+            (["apis", "rbac.authorization.k8s.io", "v1"], "rolebindings") => {
+                Some(Resource::RoleBinding)
+            }
+            (["apis", "rbac.authorization.k8s.io", "v1"], "clusterroles") => {
+                Some(Resource::ClusterRole)
+            }
+            (["apis", "rbac.authorization.k8s.io", "v1"], "clusterrolebindings") => {
+                Some(Resource::ClusterRoleBinding)
+            }
             _ => None,
         }
     };
@@ -43,6 +53,14 @@ pub(crate) fn route(segments: &[&str]) -> Option<Route> {
             namespace: String::new(),
             name: Some((*name).to_owned()),
         }),
+        [plural, name] => {
+            let resource = resource_of(group_version, plural)?;
+            (!resource.namespaced()).then(|| Route {
+                resource,
+                namespace: String::new(),
+                name: Some((*name).to_owned()),
+            })
+        }
         ["namespaces", namespace, plural] => Some(Route {
             resource: resource_of(group_version, plural)?,
             namespace: (*namespace).to_owned(),

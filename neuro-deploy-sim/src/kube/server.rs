@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use super::faults::{Fault, FaultAction};
 use super::patch::{self, PatchKind};
+use super::rbac::{Attributes, allows, forbidden, identify};
 use super::respond::{
     bad_request, error_response, json_response, parse_body, respond, status_error,
 };
@@ -121,7 +122,7 @@ pub(crate) async fn serve(
         body,
     } = *incoming;
     if *method == Method::POST && path == super::access::PATH {
-        return respond(super::access::review(shared, body));
+        return respond(super::access::review(shared, headers, body));
     }
     if *method == Method::POST && path == super::access::WHO_AM_I_PATH {
         return respond(super::access::who_am_i(shared, headers));
@@ -140,10 +141,32 @@ pub(crate) async fn serve(
             message: "the server could not find the requested resource".to_owned(),
         });
     };
+    if shared.rbac {
+        let fields = query.get("fieldSelector").map_or("", String::as_str);
+        let attributes = Attributes::of(method, &route, is_true(query.get("watch")), fields);
+        let user = match identify(shared, headers) {
+            Ok(user) => user,
+            Err(error) => return error_response(&error),
+        };
+        if !allows(&shared.store(), &user, &attributes) {
+            return error_response(&forbidden(&user, &attributes));
+        }
+    }
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
+    // kube-sim speaks JSON only: a protobuf body (kubectl's typed `create`) is 415, as an API
+    // server answers a media type it does not serve.
+    if content_type.starts_with("application/vnd.kubernetes.protobuf") {
+        return error_response(&ApiError {
+            code: 415,
+            reason: "UnsupportedMediaType",
+            message: format!(
+                "the body of the request was in an unknown format - accepted media types include: application/json (got `{content_type}`)"
+            ),
+        });
+    }
     match (method, &route.name) {
         (&Method::GET, None) if is_true(query.get("watch")) => watch(shared, &route, query, drop_watch_after),
         (&Method::GET, None) => respond(list(shared, &route, query).map(|(code, list)| {

@@ -22,10 +22,12 @@ pub struct Shared {
     pub(crate) users: Mutex<std::collections::BTreeMap<String, String>>,
     /// The groups of a user (by name) besides `system:authenticated`, from the seed.
     pub(crate) groups: Mutex<std::collections::BTreeMap<String, Vec<String>>>,
+    /// Whether RBAC authorizes every API request (else everything is allowed).
+    pub(crate) rbac: bool,
 }
 
 impl Shared {
-    pub(crate) fn new(store: Store, latency: Duration, address: String) -> Shared {
+    pub(crate) fn new(store: Store, latency: Duration, address: String, rbac: bool) -> Shared {
         Shared {
             store: Mutex::new(store),
             counts: Mutex::new(RequestCounts::default()),
@@ -37,7 +39,12 @@ impl Shared {
                 super::DEFAULT_TOKEN.to_owned(),
                 super::DEFAULT_USER.to_owned(),
             )])),
-            groups: Mutex::new(std::collections::BTreeMap::new()),
+            // The default token's user is the administrator: RBAC never stands in its way.
+            groups: Mutex::new(std::collections::BTreeMap::from([(
+                super::DEFAULT_USER.to_owned(),
+                vec![super::MASTERS.to_owned()],
+            )])),
+            rbac,
         }
     }
 

@@ -23,6 +23,14 @@ pub enum Resource {
     Lease,
     /// `v1` ConfigMaps.
     ConfigMap,
+    /// `rbac.authorization.k8s.io/v1` Roles.
+    Role,
+    /// `rbac.authorization.k8s.io/v1` RoleBindings.
+    RoleBinding,
+    /// `rbac.authorization.k8s.io/v1` ClusterRoles (cluster-scoped).
+    ClusterRole,
+    /// `rbac.authorization.k8s.io/v1` ClusterRoleBindings (cluster-scoped).
+    ClusterRoleBinding,
 }
 
 impl Resource {
@@ -39,7 +47,21 @@ impl Resource {
                 "leases",
                 "coordination.k8s.io",
             ),
+            Resource::Role => (RBAC_V1, "Role", "roles", RBAC),
+            Resource::RoleBinding => (RBAC_V1, "RoleBinding", "rolebindings", RBAC),
+            Resource::ClusterRole => (RBAC_V1, "ClusterRole", "clusterroles", RBAC),
+            Resource::ClusterRoleBinding => {
+                (RBAC_V1, "ClusterRoleBinding", "clusterrolebindings", RBAC)
+            }
         }
+    }
+
+    /// Whether its objects live in a namespace (Namespaces and the cluster's RBAC do not).
+    pub fn namespaced(self) -> bool {
+        !matches!(
+            self,
+            Resource::Namespace | Resource::ClusterRole | Resource::ClusterRoleBinding
+        )
     }
 
     /// From a `kind` field.
@@ -50,6 +72,10 @@ impl Resource {
             "ReplicaSet" => Some(Resource::ReplicaSet),
             "Lease" => Some(Resource::Lease),
             "ConfigMap" => Some(Resource::ConfigMap),
+            "Role" => Some(Resource::Role),
+            "RoleBinding" => Some(Resource::RoleBinding),
+            "ClusterRole" => Some(Resource::ClusterRole),
+            "ClusterRoleBinding" => Some(Resource::ClusterRoleBinding),
             _ => None,
         }
     }
@@ -64,6 +90,12 @@ impl Resource {
         }
     }
 }
+
+/// The RBAC API group.
+const RBAC: &str = "rbac.authorization.k8s.io";
+
+/// Its version.
+const RBAC_V1: &str = "rbac.authorization.k8s.io/v1";
 
 /// Identity of a stored object.
 pub type Key = (Resource, String, String);
@@ -201,7 +233,7 @@ impl Store {
     }
 
     fn check_namespace(&self, resource: Resource, namespace: &str) -> Result<(), ApiError> {
-        if resource == Resource::Namespace
+        if !resource.namespaced()
             || self.objects.contains_key(&(
                 Resource::Namespace,
                 String::new(),
@@ -252,7 +284,7 @@ impl Store {
         let (api_version, kind, _, _) = resource.info();
         object["apiVersion"] = json!(api_version);
         object["kind"] = json!(kind);
-        if resource != Resource::Namespace {
+        if resource.namespaced() {
             object["metadata"]["namespace"] = json!(namespace);
         }
         self.uid += 1;

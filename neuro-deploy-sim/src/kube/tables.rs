@@ -117,6 +117,13 @@ pub(crate) fn table(resource: Resource, list: &Value) -> Value {
                 ]
             }),
         ),
+        Resource::Role
+        | Resource::RoleBinding
+        | Resource::ClusterRole
+        | Resource::ClusterRoleBinding => (
+            vec![column("Name", "string", 0), column("Age", "string", 0)],
+            Box::new(|o: &Value| vec![o["metadata"]["name"].clone(), json!(age(o))]),
+        ),
         Resource::Lease => (
             vec![
                 column("Name", "string", 0),
@@ -193,7 +200,7 @@ pub(crate) fn discovery(segments: &[&str], address: &str) -> Option<Value> {
                     "preferredVersion": { "groupVersion": format!("{name}/v1"), "version": "v1" }
                 })
             };
-            json!({ "kind": "APIGroupList", "apiVersion": "v1", "groups": [group("apps"), group("coordination.k8s.io")] })
+            json!({ "kind": "APIGroupList", "apiVersion": "v1", "groups": [group("apps"), group("coordination.k8s.io"), group("rbac.authorization.k8s.io")] })
         }
         ["apis", "apps", "v1"] => json!({
             "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "apps/v1",
@@ -205,6 +212,15 @@ pub(crate) fn discovery(segments: &[&str], address: &str) -> Option<Value> {
         ["apis", "coordination.k8s.io", "v1"] => json!({
             "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "coordination.k8s.io/v1",
             "resources": [resource_entry("leases", "lease", "Lease", true, &[])]
+        }),
+        ["apis", "rbac.authorization.k8s.io", "v1"] => json!({
+            "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "rbac.authorization.k8s.io/v1",
+            "resources": [
+                resource_entry("roles", "role", "Role", true, &[]),
+                resource_entry("rolebindings", "rolebinding", "RoleBinding", true, &[]),
+                resource_entry("clusterroles", "clusterrole", "ClusterRole", false, &[]),
+                resource_entry("clusterrolebindings", "clusterrolebinding", "ClusterRoleBinding", false, &[]),
+            ]
         }),
         _ => return None,
     })

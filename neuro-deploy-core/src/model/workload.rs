@@ -188,8 +188,8 @@ pub struct Workload {
     pub audit: AuditRecord,
     /// `metadata.resourceVersion` as read: a write judged on this read carries it as a
     /// precondition, so a Deployment changed since is not overwritten (the API server answers
-    /// 409).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// 409). Bookkeeping, not a fact for people: left out of reports.
+    #[serde(default, skip_serializing)]
     pub resource_version: Option<String>,
 }
 
@@ -258,8 +258,9 @@ pub struct ImageChange {
     /// The image it had before (what a rollback restores).
     pub previous_image: String,
     /// The Deployment's `metadata.resourceVersion` the change was judged on: written only if
-    /// it is still current (a change someone made since is never overwritten).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// it is still current (a change someone made since is never overwritten). Bookkeeping:
+    /// left out of reports.
+    #[serde(default, skip_serializing)]
     pub resource_version: Option<String>,
 }
 

@@ -53,6 +53,16 @@ pub async fn run(
     let mut touched = vec![env];
     touched.extend(environment.promote_from.as_deref());
     let clusters = wiring::cluster(config, &context.cluster, &touched, None).await?;
+    let by = clusters.authenticated_user(&namespace).await?;
+    if !rule.admits(&by) {
+        return Err(Failure::refused(
+            ReasonCode::ApprovalRequired,
+            format!(
+                "{by} is not one of `{env}`'s approvers ({}), so an approval by them would not count; nothing was recorded — ask one of them to run `neuro-deploy approve {tag} --env {env}`, or add {by} to `approvers` in `[environments.approvals]`",
+                rule.approvers.join(", ")
+            ),
+        ));
+    }
     let registry = wiring::registry(&context.backend, config).await;
     let repository = registry.repository_uri().await?;
     // What a promotion would deploy: the digest the source runs, else the registry's for the tag.
@@ -81,7 +91,6 @@ pub async fn run(
             ),
         ));
     };
-    let by = clusters.authenticated_user(&namespace).await?;
     let now = crate::identity::now();
     let approval = Approval {
         version: tag.clone(),

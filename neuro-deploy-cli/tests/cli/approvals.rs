@@ -127,3 +127,58 @@ async fn two_people_approve_a_promotion_and_their_own_or_another_digest_does_not
         "{left}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn someone_who_is_not_an_approver_is_refused_and_their_approval_never_counts() {
+    let w = World::start(
+        fast_sim(),
+        &environments(
+            "",
+            "[environments.approvals]\nrequired = 2\nexpire = \"1h\"\napprovers = [\"alice\", \"bob\"]",
+        ),
+    )
+    .await;
+    w.staged("v1.4.0").await;
+    let before = w.writes_to(PRODUCTION);
+    let (code, json, stderr) = w
+        .run_as("mallory", &["approve", "v1.4.0", "--env", "production"])
+        .await;
+    assert_eq!(
+        (code, reason(&json)),
+        (3, "approval_required"),
+        "{json:#}\n{stderr}"
+    );
+    let message = json["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("mallory is not one of `production`'s approvers (alice, bob)")
+            && message.contains("nothing was recorded"),
+        "{message}"
+    );
+    assert_eq!(w.writes_to(PRODUCTION), before, "nothing was written");
+
+    // Her approval slipped into the record by hand still does not count.
+    let (code, json, _) = w
+        .run_as("alice", &["approve", "v1.4.0", "--env", "production"])
+        .await;
+    assert_eq!(code, 0, "{json:#}");
+    let mut approvals: Vec<serde_json::Value> =
+        serde_json::from_str(&approvals_stored(&w).await).unwrap();
+    let mut forged = approvals[0].clone();
+    forged["by"] = serde_json::json!("mallory");
+    approvals.push(forged);
+    let patch =
+        serde_json::json!({ "data": { "approvals": serde_json::to_string(&approvals).unwrap() } });
+    w.kubectl(&[
+        "patch",
+        "configmap",
+        "neuro-deploy",
+        "-n",
+        PRODUCTION,
+        "--type",
+        "merge",
+        "-p",
+        &patch.to_string(),
+    ])
+    .await;
+    carol_is_refused_because(&w, "not one of `production`'s approvers: alice, bob").await;
+}

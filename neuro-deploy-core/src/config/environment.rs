@@ -90,6 +90,11 @@ pub struct ApprovalsConfig {
     /// How long an approval counts.
     #[serde(with = "duration::serde", default = "ApprovalsConfig::default_expire")]
     pub expire: Duration,
+    /// Who may approve: Kubernetes user names, as `SelfSubjectReview` names them. Approvals
+    /// by anyone else do not count, and `approve` refuses them; empty, anyone's count (but the
+    /// deployer's own).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub approvers: Vec<String>,
 }
 
 impl ApprovalsConfig {
@@ -102,7 +107,14 @@ impl ApprovalsConfig {
         ApprovalsConfig {
             required,
             expire: Self::default_expire(),
+            approvers: Vec::new(),
         }
+    }
+
+    /// Whether an approval by `user` counts: one of the `approvers`, or anyone when none are
+    /// named.
+    pub fn admits(&self, user: &str) -> bool {
+        self.approvers.is_empty() || self.approvers.iter().any(|a| a == user)
     }
 }
 

@@ -204,6 +204,22 @@ impl Config {
                         "must be longer than 0s, e.g. `24h`",
                     );
                 }
+                if approvals.approvers.iter().any(|a| a.trim().is_empty()) {
+                    invalid(
+                        key("approvals.approvers"),
+                        "names an empty user: list Kubernetes user names, e.g. `[\"alice\", \"bob\"]`",
+                    );
+                }
+                let named = approvals.approvers.len();
+                let required = usize::try_from(approvals.required).unwrap_or(usize::MAX);
+                if named > 0 && named < required {
+                    invalid(
+                        key("approvals.approvers"),
+                        &format!(
+                            "names {named} people but {required} approvals are required: no deploy could ever get them"
+                        ),
+                    );
+                }
             }
             for (j, window) in env.windows.iter().enumerate() {
                 for (field, problem) in window.problems() {

@@ -157,3 +157,61 @@ fn approvals_need_at_least_one_person_and_an_expiry() {
         assert!(error.contains(key), "`{key}` missing: {error}");
     }
 }
+
+#[test]
+fn only_the_named_approvers_count_and_the_refusal_says_whose_did_not() {
+    let mut config = needing_approvals(2);
+    for env in &mut config.environments {
+        if let Some(approvals) = &mut env.approvals {
+            approvals.approvers = vec!["alice".into(), "bob".into(), "dave".into()];
+        }
+    }
+    // mallory approved too, but she is not an approver of production.
+    let facts = promotion(vec![
+        approval("alice", DIGEST, EARLIER),
+        approval("mallory", DIGEST, EARLIER),
+    ]);
+    let message = refused(
+        decide(&promote("v1.4.0"), &config, &facts),
+        ReasonCode::ApprovalRequired,
+    );
+    assert!(
+        message.contains("approved by alice")
+            && message.contains("1 more needed")
+            && message.contains(
+                "mallory at 2026-11-29T09:00:00Z (not one of `production`'s approvers: alice, bob, dave)"
+            ),
+        "{message}"
+    );
+    // bob is one.
+    let facts = promotion(vec![
+        approval("alice", DIGEST, EARLIER),
+        approval("bob", DIGEST, EARLIER),
+        approval("mallory", DIGEST, EARLIER),
+    ]);
+    let plan = plan(decide(&promote("v1.4.0"), &config, &facts));
+    assert_eq!(plan.notes.approved_by, ["alice", "bob"]);
+}
+
+#[test]
+fn approvers_fewer_than_the_approvals_required_or_empty_are_a_config_error() {
+    for (approvers, problem) in [
+        (vec!["alice"], "names 1 people but 2 approvals are required"),
+        (vec!["alice", " "], "names an empty user"),
+    ] {
+        let mut config = needing_approvals(2);
+        for env in &mut config.environments {
+            if let Some(approvals) = &mut env.approvals {
+                approvals.approvers = approvers.iter().map(|a| (*a).to_owned()).collect();
+            }
+        }
+        let problems = config
+            .validate("neuro-deploy.toml")
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            problems.contains("approvals.approvers") && problems.contains(problem),
+            "{problems}"
+        );
+    }
+}

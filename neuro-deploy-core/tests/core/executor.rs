@@ -1745,6 +1745,7 @@ async fn an_embedder_without_the_shared_state_fails_closed() {
     environment(&mut c, "production").approvals = Some(ApprovalsConfig {
         required: 2,
         expire: Duration::from_secs(3600),
+        approvers: Vec::new(),
     });
     let mut d = promotion_doubles();
     d.state = None;

@@ -97,7 +97,11 @@ impl Gate for Approvals {
         let expired_until = expired_until(now, rule.expire);
         let digest = image.digest.as_deref();
         let counting = state.approvals_for(&image.tag, digest, expired_until, actor);
-        let names: Vec<String> = counting.iter().map(|a| a.by.clone()).collect();
+        let names: Vec<String> = counting
+            .iter()
+            .filter(|a| rule.admits(&a.by))
+            .map(|a| a.by.clone())
+            .collect();
         if names.len() >= required {
             let why = format!(
                 "approved by {} ({} of {required} required; not by {actor}, who runs it)",
@@ -121,11 +125,17 @@ impl Gate for Approvals {
         let of_version = state.approvals.iter().filter(|a| a.version == image.tag);
         for approval in of_version {
             let why = if approval.by == *actor {
-                "yours, and nobody approves their own deploy"
+                "yours, and nobody approves their own deploy".to_owned()
+            } else if !rule.admits(&approval.by) {
+                format!(
+                    "not one of `{}`'s approvers: {}",
+                    env.name,
+                    rule.approvers.join(", ")
+                )
             } else if digest.is_none() || approval.digest.as_deref() != digest {
-                "of another image digest"
+                "of another image digest".to_owned()
             } else if approval.at <= expired_until {
-                "expired"
+                "expired".to_owned()
             } else {
                 continue;
             };

@@ -1,26 +1,35 @@
-//! Changing an environment's shared guardrail state ([`GuardState`]): read, change, write with
-//! the version read. Two people writing at once lose nothing: a lost race reads again and
-//! re-applies the change, a bounded number of times.
+//! Changing the operators' decisions about an environment ([`Decisions`]: a freeze, its
+//! lifting, quarantine clearances): read, change, write with the version read. Two operators
+//! writing at once lose nothing: a lost race reads again and re-applies the change, a bounded
+//! number of times. (Approvals, spent approvals and quarantine entries are each written by
+//! their own [`SharedState`] method, by whoever may write them.)
 
 use crate::error::AdapterError;
-use crate::model::GuardState;
+use crate::model::{Decisions, GuardState};
 use crate::traits::SharedState;
 
 /// How many times a change is tried against concurrent writers.
 pub const ATTEMPTS: usize = 5;
 
-/// Applies `change` to the state of `namespace` and returns the state written.
+/// Applies `change` to the decisions of `namespace` and returns the state with them in force.
 pub async fn update(
     state: &dyn SharedState,
     namespace: &str,
-    change: impl Fn(&mut GuardState),
+    change: impl Fn(&mut Decisions),
 ) -> Result<GuardState, AdapterError> {
     for _ in 0..ATTEMPTS {
         let current = state.read_state(namespace).await?;
-        let mut next = current.state.clone();
+        let mut next = current.state.decisions();
         change(&mut next);
-        match state.write_state(namespace, &next, current.version).await {
-            Ok(()) => return Ok(next),
+        match state
+            .write_decisions(namespace, &next, current.version)
+            .await
+        {
+            Ok(()) => {
+                let mut written = current.state;
+                written.apply(next);
+                return Ok(written);
+            }
             Err(AdapterError::Conflict { .. }) => continue,
             Err(error) => return Err(error),
         }
@@ -28,20 +37,9 @@ pub async fn update(
     Err(AdapterError::Conflict {
         service: "kubernetes",
         operation: format!(
-            "changing the shared state of `{namespace}` ({ATTEMPTS} writes lost a race to other writers; run it again)"
+            "changing the decisions of `{namespace}` ({ATTEMPTS} writes lost a race to other writers; run it again)"
         ),
     })
-}
-
-/// [`update`], bounded by `bound`: what a run does to the shared state after its deploy, where
-/// a failure is a warning and never a changed outcome. The error is one line for the report.
-pub async fn update_within(
-    state: &dyn SharedState,
-    namespace: &str,
-    bound: std::time::Duration,
-    change: impl Fn(&mut GuardState),
-) -> Result<GuardState, String> {
-    crate::bounded::within(bound, update(state, namespace, change)).await
 }
 
 #[cfg(test)]
@@ -67,7 +65,7 @@ mod tests {
         });
         // The first write lost to someone else (version 0 is stale); the second lands.
         state
-            .expect_write_state()
+            .expect_write_decisions()
             .returning(|_, written, version| match version.as_deref() {
                 Some("0") => Err(AdapterError::Conflict {
                     service: "kubernetes",

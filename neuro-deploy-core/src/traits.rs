@@ -11,9 +11,9 @@ use async_trait::async_trait;
 
 use crate::error::AdapterError;
 use crate::model::{
-    ActiveAlert, DeployAudit, DeploymentRecord, DeploymentState, GuardState, HistoryEntry,
-    ImageChange, ImageRef, LockAttempt, LockHandle, QueryAnswer, QueueDepth, ReleaseInfo,
-    RolloutResult, Sample, VersionedState, Workload,
+    ActiveAlert, Approval, Decisions, DeployAudit, DeploymentRecord, DeploymentState, HistoryEntry,
+    ImageChange, ImageRef, LockAttempt, LockHandle, Quarantined, QueryAnswer, QueueDepth,
+    ReleaseInfo, RolloutResult, Sample, Spent, VersionedState, Workload,
 };
 use crate::version::GitSha;
 
@@ -64,16 +64,42 @@ pub trait QueueInspector: Send + Sync {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait SharedState: Send + Sync {
-    /// The state of `namespace` and its version; an empty state when nothing was written yet.
+    /// The state of `namespace`, assembled from its parts, and the version of its operators'
+    /// decisions; an empty state when nothing was recorded yet.
     async fn read_state(&self, namespace: &str) -> Result<VersionedState, AdapterError>;
 
-    /// Writes `state` if it is still at `version` (`None`: creates it). Someone else having
-    /// written first is [`AdapterError::Conflict`]: read again and re-apply.
-    async fn write_state(
+    /// Writes the operators' decisions (freeze, lifting, quarantine clearances) if they are
+    /// still at `version` (`None`: creates them). Someone else having written first is
+    /// [`AdapterError::Conflict`]: read again and re-apply. Only operators may.
+    async fn write_decisions(
         &self,
         namespace: &str,
-        state: &GuardState,
+        decisions: &Decisions,
         version: Option<String>,
+    ) -> Result<(), AdapterError>;
+
+    /// Records `approval` in its approver's own record, replacing their earlier approval of
+    /// the same version. Only that approver may: an approval in someone else's record, or in
+    /// anyone's name but its record's, never counts.
+    async fn record_approval(
+        &self,
+        namespace: &str,
+        approval: &Approval,
+    ) -> Result<(), AdapterError>;
+
+    /// Records that a deploy used `approvals`: they count no more. What a deployer may write.
+    async fn spend_approvals(
+        &self,
+        namespace: &str,
+        approvals: &[Spent],
+    ) -> Result<(), AdapterError>;
+
+    /// Adds a quarantine entry; entries are never changed or removed (an operator's clearance
+    /// ends one). What a deployer may write.
+    async fn add_quarantine(
+        &self,
+        namespace: &str,
+        entry: &Quarantined,
     ) -> Result<(), AdapterError>;
 
     /// The user this process's credentials authenticate as on the cluster of `namespace` (who
@@ -247,11 +273,14 @@ pub fn nothing_shared(user: Option<&'static str>) -> MockSharedState {
     let mut state = MockSharedState::new();
     state.expect_read_state().returning(|_| {
         Ok(VersionedState {
-            state: GuardState::default(),
+            state: crate::model::GuardState::default(),
             version: None,
         })
     });
-    state.expect_write_state().returning(|_, _, _| Ok(()));
+    state.expect_write_decisions().returning(|_, _, _| Ok(()));
+    state.expect_record_approval().returning(|_, _| Ok(()));
+    state.expect_spend_approvals().returning(|_, _| Ok(()));
+    state.expect_add_quarantine().returning(|_, _| Ok(()));
     state
         .expect_authenticated_user()
         .returning(move |_| match user {

@@ -12,9 +12,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use kube::config::{KubeConfigOptions, Kubeconfig};
+use neuro_deploy_core::model::{Approval, Decisions, Quarantined, Spent};
 use neuro_deploy_core::{
-    AdapterError, ClusterDeployer, DeployAudit, GuardState, ImageChange, LockAttempt, LockHandle,
-    ReasonCode, RolloutResult, SharedState, VersionedState, Workload,
+    AdapterError, ClusterDeployer, DeployAudit, ImageChange, LockAttempt, LockHandle, ReasonCode,
+    RolloutResult, SharedState, VersionedState, Workload,
 };
 
 use crate::{KubeCluster, KubeSettings, config_error, kubeconfig_shown};
@@ -167,15 +168,43 @@ impl SharedState for Clusters {
         self.of(namespace).read_state(namespace).await
     }
 
-    async fn write_state(
+    async fn write_decisions(
         &self,
         namespace: &str,
-        state: &GuardState,
+        decisions: &Decisions,
         version: Option<String>,
     ) -> Result<(), AdapterError> {
         self.of(namespace)
-            .write_state(namespace, state, version)
+            .write_decisions(namespace, decisions, version)
             .await
+    }
+
+    async fn record_approval(
+        &self,
+        namespace: &str,
+        approval: &Approval,
+    ) -> Result<(), AdapterError> {
+        self.of(namespace)
+            .record_approval(namespace, approval)
+            .await
+    }
+
+    async fn spend_approvals(
+        &self,
+        namespace: &str,
+        approvals: &[Spent],
+    ) -> Result<(), AdapterError> {
+        self.of(namespace)
+            .spend_approvals(namespace, approvals)
+            .await
+    }
+
+    async fn add_quarantine(
+        &self,
+        namespace: &str,
+        entry: &Quarantined,
+    ) -> Result<(), AdapterError> {
+        self.of(namespace).add_quarantine(namespace, entry).await
     }
 
     async fn authenticated_user(&self, namespace: &str) -> Result<String, AdapterError> {

@@ -28,6 +28,7 @@ use neuro_deploy_core::{
 mod access;
 mod clusters;
 mod lease;
+mod records;
 mod request;
 mod rollout;
 mod state;
@@ -36,6 +37,7 @@ mod workloads;
 pub use access::REQUIRED_ACCESS;
 pub use clusters::{ClusterChoice, Clusters};
 pub use lease::{BreakResult, LeaseInfo, LeaseObserver, LeaseState, Observed};
+pub use records::{RECORD_LABEL, approval_record};
 
 pub(crate) const SERVICE: &str = "kubernetes";
 /// The field manager neuro-deploy writes as.

@@ -111,41 +111,55 @@ impl KubeCluster {
             .iter()
             .map(|c| json!({ "name": c.container, "image": c.image }))
             .collect();
-        let mut metadata = json!({ "annotations": annotations });
-        let precondition = changes.iter().find_map(|c| c.resource_version.clone());
-        if let Some(version) = &precondition {
-            metadata["resourceVersion"] = json!(version);
-        }
-        let patch = json!({
-            "metadata": metadata,
-            "spec": { "template": { "spec": { "containers": containers } } }
-        });
         let params = PatchParams {
             field_manager: Some(FIELD_MANAGER.to_owned()),
             ..PatchParams::default()
         };
         let operation = format!("patching deployment `{name}` in `{namespace}`");
-        let strategic = Patch::Strategic(&patch);
-        match self
-            .call(&operation, || api.patch(name, &params, &strategic))
-            .await
-        {
-            Err(AdapterError::Conflict { .. }) => {
-                let now = self.call(&operation, || api.get(name)).await?;
-                if carries(&now, changes, audit) {
-                    return Ok(());
-                }
-                Err(AdapterError::Conflict {
-                    service: SERVICE,
-                    operation: format!(
-                        "writing Deployment `{name}` in `{namespace}`: it changed after this run read it (resourceVersion {} then, {} now; it runs {}), so nothing was written to it — see who changed it with `kubectl describe deployment/{name} -n {namespace}`, then run again",
-                        precondition.as_deref().unwrap_or("?"),
-                        now.metadata.resource_version.as_deref().unwrap_or("?"),
-                        describe_images(&now)
-                    ),
-                })
+        let judged = changes.iter().find_map(|c| c.resource_version.clone());
+        let mut precondition = judged.clone();
+        let mut status_moves = 0;
+        loop {
+            let mut metadata = json!({ "annotations": annotations });
+            if let Some(version) = &precondition {
+                metadata["resourceVersion"] = json!(version);
             }
-            other => other.map(|_| ()),
+            let patch = json!({
+                "metadata": metadata,
+                "spec": { "template": { "spec": { "containers": containers } } }
+            });
+            let strategic = Patch::Strategic(&patch);
+            let error = match self
+                .call(&operation, || api.patch(name, &params, &strategic))
+                .await
+            {
+                Err(error @ AdapterError::Conflict { .. }) => error,
+                other => return other.map(|_| ()),
+            };
+            let now = self.call(&operation, || api.get(name)).await?;
+            if carries(&now, changes, audit) {
+                return Ok(());
+            }
+            // Only the status moved on (a rollout's progress, which bumps the version too):
+            // nobody changed what this write was judged on, so it goes on the fresh version.
+            if unchanged_since_judged(&now, changes)
+                && status_moves < self.settings.conflict_retries
+            {
+                status_moves += 1;
+                precondition = now.metadata.resource_version.clone();
+                continue;
+            }
+            tracing::debug!(%error, "a fenced write found the Deployment changed");
+            return Err(AdapterError::Conflict {
+                service: SERVICE,
+                operation: format!(
+                    "writing Deployment `{name}` in `{namespace}`: it changed after this run read it (resourceVersion {} then, {} now; generation {} now; it runs {}), so nothing was written to it — see who changed it with `kubectl describe deployment/{name} -n {namespace}`, then run again",
+                    judged.as_deref().unwrap_or("?"),
+                    now.metadata.resource_version.as_deref().unwrap_or("?"),
+                    now.metadata.generation.unwrap_or(0),
+                    describe_images(&now)
+                ),
+            });
         }
     }
 
@@ -254,6 +268,28 @@ fn carries(deployment: &Deployment, changes: &[&ImageChange], audit: &DeployAudi
                 c.name == change.container && c.image.as_deref() == Some(change.image.as_str())
             })
         })
+}
+
+/// Whether `deployment` is still what `changes` were judged on: the same spec (its
+/// `generation`, which only a spec change moves — a status update does not) and every changed
+/// container still on the image it ran then.
+fn unchanged_since_judged(deployment: &Deployment, changes: &[&ImageChange]) -> bool {
+    let containers = deployment
+        .spec
+        .template
+        .spec
+        .as_ref()
+        .map(|pod| pod.containers.as_slice())
+        .unwrap_or_default();
+    changes.iter().all(|change| {
+        change
+            .generation
+            .is_some_and(|g| deployment.metadata.generation == Some(g))
+            && containers.iter().any(|c| {
+                c.name == change.container
+                    && c.image.as_deref() == Some(change.previous_image.as_str())
+            })
+    })
 }
 
 /// `container=image, …` of a Deployment, for messages.

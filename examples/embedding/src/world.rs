@@ -9,11 +9,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use neuro_deploy_core::model::{AuditRecord, ContainerImage};
+use neuro_deploy_core::model::{AuditRecord, ContainerImage, Decisions, Spent};
 use neuro_deploy_core::{
-    AdapterError, ClusterDeployer, DeployAudit, GuardState, HealthChecker, ImageChange, ImageRef,
-    LockAttempt, LockHandle, QueueDepth, QueueInspector, Registry, RolloutCounts, RolloutResult,
-    SharedState, VersionedState, Workload,
+    AdapterError, Approval, ClusterDeployer, DeployAudit, GuardState, HealthChecker, ImageChange,
+    ImageRef, LockAttempt, LockHandle, Quarantined, QueueDepth, QueueInspector, Registry,
+    RolloutCounts, RolloutResult, SharedState, VersionedState, Workload,
 };
 
 /// Where the app's images live.
@@ -25,7 +25,7 @@ struct State {
     images: BTreeMap<String, String>,
     /// Namespace → the app's Deployments.
     deployments: BTreeMap<String, Vec<Workload>>,
-    /// Namespace → its guardrail state and how often it was written.
+    /// Namespace → its guardrail state and how often its decisions were written.
     shared: BTreeMap<String, (GuardState, u64)>,
     /// Namespace → who holds its lock.
     locks: BTreeMap<String, String>,
@@ -292,23 +292,66 @@ impl SharedState for World {
         })
     }
 
-    async fn write_state(
+    async fn write_decisions(
         &self,
         namespace: &str,
-        state: &GuardState,
+        decisions: &Decisions,
         version: Option<String>,
     ) -> Result<(), AdapterError> {
         self.with(|s| {
             let entry = s.shared.entry(namespace.to_owned()).or_default();
-            if version.as_deref() != Some(entry.1.to_string().as_str()) && version.is_some() {
+            if version.is_some() && version.as_deref() != Some(entry.1.to_string().as_str()) {
                 return Err(AdapterError::Conflict {
                     service: "memory",
-                    operation: format!("writing the shared state of `{namespace}`"),
+                    operation: format!("writing the decisions of `{namespace}`"),
                 });
             }
-            *entry = (state.clone(), entry.1 + 1);
+            entry.0.apply(decisions.clone());
+            entry.1 += 1;
             Ok(())
         })?
+    }
+
+    async fn record_approval(
+        &self,
+        namespace: &str,
+        approval: &Approval,
+    ) -> Result<(), AdapterError> {
+        self.with(|s| {
+            let approvals = &mut s
+                .shared
+                .entry(namespace.to_owned())
+                .or_default()
+                .0
+                .approvals;
+            approvals.retain(|a| !(a.by == approval.by && a.version == approval.version));
+            approvals.push(approval.clone());
+        })
+    }
+
+    async fn spend_approvals(&self, namespace: &str, used: &[Spent]) -> Result<(), AdapterError> {
+        self.with(|s| {
+            let approvals = &mut s
+                .shared
+                .entry(namespace.to_owned())
+                .or_default()
+                .0
+                .approvals;
+            approvals.retain(|a| !used.iter().any(|spent| spent.is(a)));
+        })
+    }
+
+    async fn add_quarantine(
+        &self,
+        namespace: &str,
+        entry: &Quarantined,
+    ) -> Result<(), AdapterError> {
+        self.with(|s| {
+            let state = &mut s.shared.entry(namespace.to_owned()).or_default().0;
+            state.quarantine.push(entry.clone());
+            let decisions = state.decisions();
+            state.apply(decisions);
+        })
     }
 
     async fn authenticated_user(&self, _namespace: &str) -> Result<String, AdapterError> {

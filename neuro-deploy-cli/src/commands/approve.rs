@@ -2,12 +2,11 @@
 //! a version — the exact image, by the digest the promotion source runs — to an environment
 //! with `[environments.approvals]`. Who approves is the user the approver's own credentials
 //! authenticate as on that cluster (`SelfSubjectReview`), never `$USER` or a CI variable. The
-//! approval is kept in the environment's ConfigMap `neuro-deploy` until a deploy uses it.
+//! approval is kept in the approver's own record (a ConfigMap only they may write) until a
+//! deploy uses it.
 
 use neuro_deploy_core::policy::{expired_until, pinned_digest, runs_completely};
-use neuro_deploy_core::{
-    Approval, ClusterDeployer, ExitStatus, ReasonCode, SharedState, Version, guard,
-};
+use neuro_deploy_core::{Approval, ClusterDeployer, ExitStatus, ReasonCode, SharedState, Version};
 use serde::Serialize;
 
 use super::{Context, Failure, environment_namespace};
@@ -99,20 +98,17 @@ pub async fn run(
         at: now,
         reason: reason.unwrap_or_default().trim().to_owned(),
     };
-    let renew = |state: &mut neuro_deploy_core::GuardState| {
-        // One approval a person and version: approving again renews it.
-        state
+    // One approval a person and version: approving again renews it.
+    if !context.dry_run {
+        clusters.record_approval(&namespace, &approval).await?;
+    }
+    let mut written = clusters.read_state(&namespace).await?.state;
+    if context.dry_run {
+        written
             .approvals
             .retain(|a| !(a.version == approval.version && a.by == approval.by));
-        state.approvals.push(approval.clone());
-    };
-    let written = if context.dry_run {
-        let mut state = clusters.read_state(&namespace).await?.state;
-        renew(&mut state);
-        state
-    } else {
-        guard::update(clusters.as_ref(), &namespace, renew).await?
-    };
+        written.approvals.push(approval.clone());
+    }
     let expired_until = expired_until(now, rule.expire);
     let approved_by: Vec<String> = written
         .approvals_for(&tag, Some(&digest), expired_until, "")

@@ -98,9 +98,10 @@ pub async fn run(context: &Context) -> Result<ExitStatus, Failure> {
                 continue;
             }
         }
-        for (group, resource, verb) in REQUIRED_ACCESS {
-            let check = format!("`{verb} {resource}` in `{namespace}`");
-            match cluster.can_i(namespace, group, resource, verb).await {
+        for (group, resource, verb, name) in REQUIRED_ACCESS {
+            let object = name.map_or_else(|| resource.to_string(), |n| format!("{resource}/{n}"));
+            let check = format!("`{verb} {object}` in `{namespace}`");
+            match cluster.can_i(namespace, group, resource, verb, *name).await {
                 Ok(true) => checks.push(passed(check, "allowed".to_owned())),
                 Ok(false) => checks.push(failed(
                     check,

@@ -119,18 +119,19 @@ async fn clear(
         at: now(),
         reason: reason.to_owned(),
     };
-    let clear = |state: &mut neuro_deploy_core::GuardState| {
-        for q in state
-            .quarantine
-            .iter_mut()
-            .filter(|q| q.version == version && q.cleared.is_none())
-        {
-            q.cleared = Some(record.clone());
-        }
+    let clear = |decisions: &mut neuro_deploy_core::model::Decisions| {
+        decisions
+            .clearances
+            .push(neuro_deploy_core::model::Clearance {
+                version: version.to_owned(),
+                record: record.clone(),
+            });
     };
     let (quarantined, text, outcome) = if context.dry_run {
         let mut state = cluster.read_state(&namespace).await?.state;
-        clear(&mut state);
+        let mut decisions = state.decisions();
+        clear(&mut decisions);
+        state.apply(decisions);
         let text = format!(
             "would clear {version} in `{env}` so it may be deployed there again, recording: {}: {reason}; dry run: nothing was written\n",
             record.by

@@ -30,8 +30,10 @@ pub async fn run(context: &Context, only: Option<&str>) -> Result<ExitStatus, Fa
             let state = reader.cluster.read_state(&env.namespace).await?;
             Ok::<_, neuro_deploy_core::AdapterError>((workloads, state))
         };
+        let mut legacy_approvals = None;
         let (status, frozen, approvals, unreachable) = match read.await {
             Ok((workloads, state)) => {
+                legacy_approvals = legacy_note(&env.name, &state.state.legacy_approvals);
                 let row = (
                     Some(EnvironmentStatus::of(&workloads, &reader.repository)),
                     state.state.freeze_at(clock).cloned(),
@@ -58,6 +60,7 @@ pub async fn run(context: &Context, only: Option<&str>) -> Result<ExitStatus, Fa
             unreachable,
             frozen,
             approvals,
+            legacy_approvals,
             window,
             next_promotion: None,
         });
@@ -112,6 +115,9 @@ pub async fn run(context: &Context, only: Option<&str>) -> Result<ExitStatus, Fa
         }
     }
     for row in &rows {
+        if let Some(note) = &row.legacy_approvals {
+            text.push_str(&format!("{note}\n"));
+        }
         for pending in &row.approvals {
             text.push_str(&format!(
                 "approval pending in `{}`: {}\n",
@@ -220,4 +226,18 @@ fn next_promotion(
         from,
         gates,
     })
+}
+
+/// What `status` says, once an environment, of approvals kept the old way: they no longer
+/// count, and each approver approves again.
+fn legacy_note(environment: &str, legacy: &[neuro_deploy_core::Approval]) -> Option<String> {
+    let first = legacy.first()?;
+    let mut people: Vec<&str> = legacy.iter().map(|a| a.by.as_str()).collect();
+    people.dedup();
+    Some(format!(
+        "approvals kept the old way in `{environment}` no longer count ({} by {}): each approver runs `neuro-deploy approve {} --env {environment}` again, with their own credentials",
+        legacy.len(),
+        people.join(", "),
+        first.version
+    ))
 }

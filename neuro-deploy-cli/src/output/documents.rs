@@ -177,6 +177,10 @@ pub struct StatusRow<'a> {
     pub frozen: Option<neuro_deploy_core::Freeze>,
     /// Approvals given there that are not spent or expired (who, version, digest, expires).
     pub approvals: Vec<neuro_deploy_core::policy::PendingApproval>,
+    /// Approvals kept the old way (in the operators' ConfigMap), which no longer count, and
+    /// how to approve again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub legacy_approvals: Option<String>,
     /// Its deploy windows now (`unrestricted` when it has none).
     pub window: neuro_deploy_core::policy::WindowState,
     /// For an environment that takes promotions: promoting what its source runs now, gate by

@@ -2,7 +2,7 @@
 //! approves with their own credentials (kube-sim answers `SelfSubjectReview` from the bearer
 //! token); two approvals let a promotion through, one does not, the promoter's own does not
 //! count, and neither does an approval of another digest. The official kubectl reads (and
-//! edits) the ConfigMap they live in.
+//! edits) the records they live in: each approver's own ConfigMap.
 
 use crate::world::*;
 
@@ -21,10 +21,6 @@ async fn carol_is_refused_because(w: &World, why: &str) {
     assert_eq!((code, reason(&json)), (3, "approval_required"), "{json:#}");
     let message = json["message"].as_str().unwrap_or_default();
     assert!(message.contains(why), "`{why}` missing: {message}");
-}
-
-async fn approvals_stored(w: &World) -> String {
-    w.configmap_key(PRODUCTION, "approvals").await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -56,7 +52,7 @@ async fn two_people_approve_a_promotion_and_their_own_or_another_digest_does_not
     assert_eq!(json["approval"]["by"], "alice");
     let digest = json["approval"]["digest"].as_str().unwrap().to_owned();
     assert!(digest.starts_with("sha256:"), "{json:#}");
-    assert!(approvals_stored(&w).await.contains("alice"));
+    assert_eq!(w.approvals_of(PRODUCTION, "alice").await[0]["by"], "alice");
 
     // One is not two.
     carol_is_refused_because(&w, "1 more").await;
@@ -68,29 +64,16 @@ async fn two_people_approve_a_promotion_and_their_own_or_another_digest_does_not
     assert_eq!(code, 0);
     carol_is_refused_because(&w, "nobody approves their own deploy").await;
 
-    // An approval of another digest (edited in with the official kubectl) does not count.
-    let stored = approvals_stored(&w).await;
-    let mut approvals: Vec<serde_json::Value> = serde_json::from_str(&stored).unwrap();
-    approvals.push(serde_json::json!({
-        "version": "v1.4.0",
-        "digest": "sha256:0000000000000000000000000000000000000000000000000000000000000000",
-        "by": "bob",
-        "at": approvals[0]["at"],
-    }));
-    let patch =
-        serde_json::json!({ "data": { "approvals": serde_json::to_string(&approvals).unwrap() } });
-    w.kubectl(&[
-        "patch",
-        "configmap",
-        "neuro-deploy",
-        "-n",
-        PRODUCTION,
-        "--type",
-        "merge",
-        "-p",
-        &patch.to_string(),
-    ])
-    .await;
+    // An approval of another digest (bob's, edited with the official kubectl) does not count.
+    let (code, _, _) = w
+        .run_as("bob", &["approve", "v1.4.0", "--env", "production"])
+        .await;
+    assert_eq!(code, 0);
+    let mut bobs = w.approvals_of(PRODUCTION, "bob").await;
+    bobs[0]["digest"] = serde_json::json!(
+        "sha256:0000000000000000000000000000000000000000000000000000000000000000"
+    );
+    w.set_approvals_of(PRODUCTION, "bob", &bobs).await;
     carol_is_refused_because(&w, "of another image digest").await;
     // (The approvals wrote to the ConfigMap; no refusal touched the Deployments.)
     assert!(
@@ -120,12 +103,25 @@ async fn two_people_approve_a_promotion_and_their_own_or_another_digest_does_not
         .annotation(PRODUCTION, "neuro-deploy.io/deployed-by")
         .unwrap_or_default();
     assert!(deployed_by.ends_with(" as carol"), "{deployed_by}");
-    // Spent: the approvals used are gone, carol's own is left.
-    let left = approvals_stored(&w).await;
+    // Spent: the approvals used count no more (the deployer records it; it cannot change
+    // them), carol's own is left.
+    let spent = w.records(PRODUCTION, "spent").await;
+    let spent = spent[0]["data"]["spent"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     assert!(
-        !left.contains("\"alice\"") && left.contains("\"carol\""),
-        "{left}"
+        spent.contains("\"alice\"") && spent.contains("\"bob\""),
+        "{spent}"
     );
+    let (_, pending, _) = w.run(&["approvals", "list", "--env", "production"]).await;
+    let left: Vec<&str> = pending["environments"][0]["approvals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["by"].as_str().unwrap())
+        .collect();
+    assert_eq!(left, ["carol"], "{pending:#}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -156,29 +152,35 @@ async fn someone_who_is_not_an_approver_is_refused_and_their_approval_never_coun
     );
     assert_eq!(w.writes_to(PRODUCTION), before, "nothing was written");
 
-    // Her approval slipped into the record by hand still does not count.
+    // Her approval in a record of her own, made by hand, still does not count.
     let (code, json, _) = w
         .run_as("alice", &["approve", "v1.4.0", "--env", "production"])
         .await;
     assert_eq!(code, 0, "{json:#}");
-    let mut approvals: Vec<serde_json::Value> =
-        serde_json::from_str(&approvals_stored(&w).await).unwrap();
-    let mut forged = approvals[0].clone();
-    forged["by"] = serde_json::json!("mallory");
-    approvals.push(forged);
-    let patch =
-        serde_json::json!({ "data": { "approvals": serde_json::to_string(&approvals).unwrap() } });
-    w.kubectl(&[
-        "patch",
-        "configmap",
-        "neuro-deploy",
-        "-n",
-        PRODUCTION,
-        "--type",
-        "merge",
-        "-p",
-        &patch.to_string(),
-    ])
-    .await;
+    let mut hers = w.approvals_of(PRODUCTION, "alice").await;
+    hers[0]["by"] = serde_json::json!("mallory");
+    let mut record: serde_json::Value = serde_json::from_str(
+        &w.kubectl(&[
+            "get",
+            "configmap",
+            &neuro_deploy_kube::approval_record("alice"),
+            "-n",
+            PRODUCTION,
+            "-o",
+            "json",
+        ])
+        .await,
+    )
+    .unwrap();
+    record["metadata"] = serde_json::json!({
+        "name": neuro_deploy_kube::approval_record("mallory"),
+        "namespace": PRODUCTION,
+        "labels": record["metadata"]["labels"].clone(),
+    });
+    record["data"]["approvals"] = serde_json::json!(serde_json::to_string(&hers).unwrap());
+    let path = w.dir.path().join("mallory.json");
+    std::fs::write(&path, record.to_string()).unwrap();
+    w.kubectl(&["create", "--validate=false", "-f", path.to_str().unwrap()])
+        .await;
     carol_is_refused_because(&w, "not one of `production`'s approvers: alice, bob").await;
 }

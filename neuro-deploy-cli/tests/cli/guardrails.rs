@@ -166,8 +166,10 @@ async fn a_version_rolled_back_by_a_failed_rollout_stays_out_until_cleared() {
     w.push_image("v9.9.9").await;
     let (code, json, stderr) = w.run(&["deploy", "v9.9.9", "--env", "dev"]).await;
     assert_eq!(code, 4, "{json:#}\n{stderr}");
-    // Recorded where every run sees it.
-    let stored = w.configmap_key("dev", "quarantine").await;
+    // Recorded where every run sees it: an entry of its own, which the deployer cannot change.
+    let entries = w.records("dev", "quarantine").await;
+    assert_eq!(entries.len(), 1, "{entries:#?}");
+    let stored = entries[0]["data"]["entry"].as_str().unwrap_or_default();
     assert!(stored.contains("v9.9.9"), "{stored}");
 
     // The same deploy again (a re-run pipeline) is refused and writes nothing.

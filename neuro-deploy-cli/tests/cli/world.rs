@@ -320,6 +320,62 @@ renew_every = "5s"
         .await
     }
 
+    /// The data of neuro-deploy's records of `kind` in `namespace` (`approval`, `quarantine`,
+    /// `spent`, `decisions`), as the official kubectl lists them.
+    pub async fn records(&self, namespace: &str, kind: &str) -> Vec<Value> {
+        let listed = self
+            .kubectl(&[
+                "get",
+                "configmaps",
+                "-n",
+                namespace,
+                "-l",
+                &format!("{}={kind}", neuro_deploy_kube::RECORD_LABEL),
+                "-o",
+                "json",
+            ])
+            .await;
+        let listed: Value = serde_json::from_str(&listed).unwrap();
+        listed["items"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// The approvals in `person`'s own record in `namespace` (`[]` when there is none).
+    pub async fn approvals_of(&self, namespace: &str, person: &str) -> Vec<Value> {
+        let name = neuro_deploy_kube::approval_record(person);
+        let text = self
+            .kubectl(&[
+                "get",
+                "configmap",
+                &name,
+                "-n",
+                namespace,
+                "--ignore-not-found",
+                "-o",
+                "jsonpath={.data.approvals}",
+            ])
+            .await;
+        serde_json::from_str(&text).unwrap_or_default()
+    }
+
+    /// Replaces the approvals in `person`'s record in `namespace` with `approvals`, as an
+    /// administrator editing it with kubectl would.
+    pub async fn set_approvals_of(&self, namespace: &str, person: &str, approvals: &[Value]) {
+        let text = serde_json::to_string(approvals).unwrap();
+        let patch = serde_json::json!({ "data": { "approvals": text } });
+        self.kubectl(&[
+            "patch",
+            "configmap",
+            &neuro_deploy_kube::approval_record(person),
+            "-n",
+            namespace,
+            "--type",
+            "merge",
+            "-p",
+            &patch.to_string(),
+        ])
+        .await;
+    }
+
     /// `kubectl set image` of both app containers of `neuro-ui` in `namespace`, as an operator would.
     pub async fn set_app_image(&self, namespace: &str, image: &str) {
         self.kubectl(&[

@@ -1,7 +1,8 @@
-//! Approvals are spent: once a deploy has written, the approvals it used are removed from the
-//! environment's shared state, so the next deploy of that version needs new ones.
+//! Approvals are spent: once a deploy has written, the approvals it used are recorded as
+//! spent (the deployer may write that record, never the approvals), so the next deploy of that
+//! version needs new ones.
 
-use crate::guard;
+use crate::model::Spent;
 
 use super::Executor;
 use super::quarantine::STATE_BOUND;
@@ -17,18 +18,28 @@ impl Executor {
         if run.dry_run() || plan.notes.approved_by.is_empty() || run.applied.is_empty() {
             return;
         }
-        let used = |approval: &crate::model::Approval| {
-            approval.version == plan.version && plan.notes.approved_by.contains(&approval.by)
-        };
-        let change = guard::update_within(state.as_ref(), &plan.namespace, STATE_BOUND, |s| {
-            s.approvals.retain(|a| !used(a));
-        });
+        let used: Vec<Spent> = run
+            .facts
+            .guard
+            .known()
+            .map(|guard| {
+                guard
+                    .approvals
+                    .iter()
+                    .filter(|a| a.version == plan.version && plan.notes.approved_by.contains(&a.by))
+                    .map(Spent::of)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let change =
+            crate::bounded::within(STATE_BOUND, state.spend_approvals(&plan.namespace, &used));
         if let Err(failure) = change.await {
             run.report.warnings.push(format!(
-                "the approvals of {} by {} could not be marked used in `{}` ({failure}); remove them with `kubectl edit configmap neuro-deploy -n {}`",
+                "the approvals of {} by {} could not be marked used in `{}` ({failure}); until they expire they would count for another deploy of it — mark them with `kubectl edit configmap {} -n {}`",
                 plan.version,
                 plan.notes.approved_by.join(", "),
                 plan.namespace,
+                crate::model::guard::SPENT_NAME,
                 plan.namespace
             ));
         }

@@ -5,7 +5,6 @@
 
 use std::time::Duration;
 
-use crate::guard;
 use crate::model::{Event, QuarantineReason, Quarantined};
 
 use super::run::{LivePlan, Run};
@@ -59,9 +58,8 @@ impl Executor {
             detail,
             cleared: None,
         };
-        let change = guard::update_within(state.as_ref(), &plan.namespace, STATE_BOUND, |s| {
-            s.quarantine.push(entry.clone());
-        });
+        let change =
+            crate::bounded::within(STATE_BOUND, state.add_quarantine(&plan.namespace, &entry));
         let place = plan.environment.as_deref().unwrap_or(&plan.namespace);
         let Err(failure) = change.await else {
             run.report.quarantined = Some(format!(

@@ -116,6 +116,7 @@ impl Executor {
                 (Some(workload), Some(image)) if image == change.image => {
                     let mut back = change.reverted();
                     back.resource_version = workload.resource_version.clone();
+                    back.generation = Some(workload.rollout.generation);
                     restore.push(back);
                 }
                 (_, runs) => left_alone.push(format!(

@@ -1,6 +1,8 @@
 //! Guardrail state an environment shares with every operator and CI run, kept in its namespace
-//! (the ConfigMap `neuro-deploy`, one JSON value a key): a freeze, quarantined versions, and
-//! approvals.
+//! where the API server lets only the right people write each part: the operators' decisions
+//! ([`Decisions`]: a freeze, its lifting, quarantine clearances), quarantine entries (created by
+//! deploys, never changed by them), each approver's own approvals, and the approvals deploys
+//! spent. [`GuardState`] is what the guardrails judge, assembled from those parts.
 //!
 //! Times are instants (`DateTime<Utc>`): read in any RFC 3339 form a person may write by hand,
 //! written in UTC with whole seconds (`2026-11-29T17:00:00Z`); see [`super::time`].
@@ -20,8 +22,15 @@ pub const UNFROZEN_KEY: &str = "unfrozen";
 /// The ConfigMap key of the quarantined versions (cleared ones stay, with who cleared them).
 pub const QUARANTINE_KEY: &str = "quarantine";
 
-/// The ConfigMap key of the approvals not yet used by a deploy.
+/// The ConfigMap key of approvals kept the old way, in the operators' ConfigMap: they no
+/// longer count (anyone who could write that ConfigMap could write them in any name).
 pub const APPROVALS_KEY: &str = "approvals";
+
+/// The name of the ConfigMap of approvals deploys spent (the deployer's to write).
+pub const SPENT_NAME: &str = "neuro-deploy-spent";
+
+/// The ConfigMap key of the quarantine clearances.
+pub const CLEARANCES_KEY: &str = "clearances";
 
 /// An environment's shared guardrail state.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,9 +45,71 @@ pub struct GuardState {
     /// its record with who cleared it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub quarantine: Vec<Quarantined>,
-    /// Approvals of a version (and the digest it would deploy) not yet used by a deploy.
+    /// Approvals of a version (and the digest it would deploy) not yet used by a deploy, each
+    /// read from its approver's own record.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub approvals: Vec<Approval>,
+    /// Operators' clearances of quarantined versions (what cleared the entries above).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clearances: Vec<Clearance>,
+    /// Approvals found where they were kept before each approver had a record of their own:
+    /// they do not count, and `status` says so, with how to approve again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub legacy_approvals: Vec<Approval>,
+}
+
+/// The operators' decisions about an environment: a freeze, its last lifting, the quarantine
+/// clearances — kept where only operators may write (the deployer only reads them).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decisions {
+    /// The freeze, when one was set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub freeze: Option<Freeze>,
+    /// The last lifting of a freeze.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unfrozen: Option<Unfrozen>,
+    /// Quarantine clearances, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clearances: Vec<Clearance>,
+}
+
+/// An operator's clearance of a quarantined version: its entries recorded until then no longer
+/// hold (a later failure quarantines it again).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Clearance {
+    /// The version cleared.
+    pub version: String,
+    /// Who cleared it, when and why.
+    #[serde(flatten)]
+    pub record: Unfrozen,
+}
+
+/// An approval a deploy used, by its version, approver and time: it counts no more.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Spent {
+    /// The version approved.
+    pub version: String,
+    /// Who approved it.
+    pub by: String,
+    /// When they approved it.
+    #[serde(with = "super::time::serde_instant")]
+    pub at: DateTime<Utc>,
+}
+
+impl Spent {
+    /// The record that `approval` was used.
+    pub fn of(approval: &Approval) -> Spent {
+        Spent {
+            version: approval.version.clone(),
+            by: approval.by.clone(),
+            at: approval.at,
+        }
+    }
+
+    /// Whether this is the record of `approval`.
+    pub fn is(&self, approval: &Approval) -> bool {
+        self.version == approval.version && self.by == approval.by && self.at == approval.at
+    }
 }
 
 /// One person's approval of deploying a version — the exact image, by digest — here.
@@ -168,6 +239,58 @@ impl Freeze {
 }
 
 impl GuardState {
+    /// The state the guardrails judge, from where each part is kept: the operators'
+    /// `decisions`, the quarantine entries (an entry is cleared by a clearance of its version
+    /// made after it), the approvers' approvals less those deploys `spent`, and the approvals
+    /// kept the old way (`legacy_approvals`, which do not count).
+    pub fn assemble(
+        decisions: Decisions,
+        quarantine: Vec<Quarantined>,
+        approvals: Vec<Approval>,
+        spent: &[Spent],
+        legacy_approvals: Vec<Approval>,
+    ) -> GuardState {
+        let mut state = GuardState {
+            freeze: None,
+            unfrozen: None,
+            quarantine,
+            approvals: approvals
+                .into_iter()
+                .filter(|a| !spent.iter().any(|s| s.is(a)))
+                .collect(),
+            clearances: Vec::new(),
+            legacy_approvals,
+        };
+        state.quarantine.sort_by_key(|q| q.at);
+        state.apply(decisions);
+        state
+    }
+
+    /// The operators' decisions in this state.
+    pub fn decisions(&self) -> Decisions {
+        Decisions {
+            freeze: self.freeze.clone(),
+            unfrozen: self.unfrozen.clone(),
+            clearances: self.clearances.clone(),
+        }
+    }
+
+    /// This state with `decisions` in force: the freeze as decided, and every quarantine entry
+    /// not cleared yet cleared by the latest clearance of its version made after it.
+    pub fn apply(&mut self, decisions: Decisions) {
+        self.freeze = decisions.freeze;
+        self.unfrozen = decisions.unfrozen;
+        for entry in self.quarantine.iter_mut().filter(|q| q.cleared.is_none()) {
+            entry.cleared = decisions
+                .clearances
+                .iter()
+                .rev()
+                .find(|c| c.version == entry.version && c.record.at >= entry.at)
+                .map(|c| c.record.clone());
+        }
+        self.clearances = decisions.clearances;
+    }
+
     /// The freeze that holds at `now`, if any.
     pub fn freeze_at(&self, now: DateTime<Utc>) -> Option<&Freeze> {
         self.freeze.as_ref().filter(|f| f.active_at(now))
@@ -207,13 +330,13 @@ impl GuardState {
     }
 }
 
-/// The state as read, with the version a write must carry (`None`: no ConfigMap yet, so a write
-/// creates it).
+/// The state as read, with the version a write of the operators' decisions must carry
+/// (`None`: nothing decided yet, so the write creates the record).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct VersionedState {
     /// The state.
     pub state: GuardState,
-    /// The ConfigMap's `resourceVersion`, when it exists.
+    /// The `resourceVersion` of the operators' decisions, when they exist.
     pub version: Option<String>,
 }
 

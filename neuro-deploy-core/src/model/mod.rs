@@ -18,7 +18,8 @@ pub mod workload;
 pub use crate::names::validate_namespace;
 pub use event::{DeployTarget, Event, ReleaseTarget};
 pub use guard::{
-    Approval, Freeze, GuardState, QuarantineReason, Quarantined, Unfrozen, VersionedState,
+    Approval, Clearance, Decisions, Freeze, GuardState, QuarantineReason, Quarantined, Spent,
+    Unfrozen, VersionedState,
 };
 pub use image::{ContainerImage, ImageRef};
 pub use notes::DeployNotes;

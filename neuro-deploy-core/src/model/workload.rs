@@ -262,6 +262,11 @@ pub struct ImageChange {
     /// left out of reports.
     #[serde(default, skip_serializing)]
     pub resource_version: Option<String>,
+    /// The Deployment's `metadata.generation` then, which only a change of its spec moves: a
+    /// write refused because just its status moved on (a rollout's progress) goes on the fresh
+    /// version. Bookkeeping: left out of reports.
+    #[serde(default, skip_serializing)]
+    pub generation: Option<i64>,
 }
 
 impl ImageChange {
@@ -285,6 +290,7 @@ impl ImageChange {
             image: self.previous_image.clone(),
             previous_image: self.image.clone(),
             resource_version: None,
+            generation: None,
         }
     }
 }

@@ -216,6 +216,7 @@ pub(crate) fn image_changes(
                     image: wanted.clone(),
                     previous_image: c.image.clone(),
                     resource_version: w.resource_version.clone(),
+                    generation: Some(w.rollout.generation),
                 })
                 .collect::<Vec<_>>()
         })

@@ -1411,18 +1411,19 @@ async fn an_override_deploys_inside_a_deny_window_and_records_why_on_the_deploym
 
 // ---- approvals: judged again under the lock, recorded, then spent ----
 
-/// Shared state whose reads answer `approvals` in turn (the last one for good), run by carol.
+/// Shared state whose reads answer `approvals` in turn (the last one for good), run by carol;
+/// every record of spent approvals goes to `spent`.
 fn approvals_state(
     reads: Vec<Vec<neuro_deploy_core::model::Approval>>,
-    written: Arc<Mutex<Vec<neuro_deploy_core::model::GuardState>>>,
+    spent: Arc<Mutex<Vec<Vec<neuro_deploy_core::model::Spent>>>>,
 ) -> MockSharedState {
     use neuro_deploy_core::model::GuardState;
     let mut state = state_reading("carol", move |n| GuardState {
         approvals: reads[n.min(reads.len() - 1)].clone(),
         ..GuardState::default()
     });
-    state.expect_write_state().returning(move |_, s, _| {
-        written.lock().unwrap().push(s.clone());
+    state.expect_spend_approvals().returning(move |_, used| {
+        spent.lock().unwrap().push(used.to_vec());
         Ok(())
     });
     state
@@ -1469,9 +1470,11 @@ async fn approvals_are_recorded_on_the_deploy_with_who_ran_it_and_then_spent() {
     .await;
     assert_eq!(report.outcome, Outcome::Deployed, "{report:#?}");
     assert_eq!(report.notes.approved_by, ["alice", "bob"]);
-    let written = written.lock().unwrap().clone();
-    assert_eq!(written.len(), 1, "spent once: {written:?}");
-    assert!(written[0].approvals.is_empty(), "{written:?}");
+    let spent = written.lock().unwrap().clone();
+    assert_eq!(spent.len(), 1, "spent once: {spent:?}");
+    let by: Vec<&str> = spent[0].iter().map(|s| s.by.as_str()).collect();
+    assert_eq!(by, ["alice", "bob"], "{spent:?}");
+    assert!(spent[0].iter().all(|s| s.version == "v1.4.0"));
 }
 
 #[tokio::test(start_paused = true)]
@@ -1534,9 +1537,9 @@ async fn a_rollback_goes_inside_a_deny_window_into_a_frozen_environment_and_says
     });
     // The version rolled back from is quarantined.
     state
-        .expect_write_state()
+        .expect_add_quarantine()
         .times(1)
-        .returning(|_, _, _| Ok(()));
+        .returning(|_, _| Ok(()));
     d.state = Some(state);
     let config = with_window(config(), "staging", "0 12 * * *");
     let rollback = Event::Rollback {
@@ -1588,24 +1591,27 @@ async fn a_failed_rollout_quarantines_its_version_and_a_state_that_cannot_be_wri
         .lock_once("staging");
     record_set_images(&mut d);
     rollout_fails_then_restores(&mut d);
-    let written = Arc::new(Mutex::new(Vec::<GuardState>::new()));
+    let written = Arc::new(Mutex::new(
+        Vec::<neuro_deploy_core::model::Quarantined>::new(),
+    ));
     let log = Arc::clone(&written);
     let mut state = state_reading("system:serviceaccount:ci:neuro-deploy", |_| {
         GuardState::default()
     });
     state
-        .expect_write_state()
-        .withf(|ns, _, version| ns == "staging" && version.as_deref() == Some("2"))
+        .expect_add_quarantine()
+        .withf(|ns, _| ns == "staging")
         .times(1)
-        .returning(move |_, s, _| {
-            log.lock().unwrap().push(s.clone());
+        .returning(move |_, entry| {
+            log.lock().unwrap().push(entry.clone());
             Ok(())
         });
     d.state = Some(state);
     let report = run_with(d, config(), &released("v1.4.0", "main"), false).await;
     assert_eq!(report.outcome, Outcome::RolledBack, "{report:#?}");
     let written = written.lock().unwrap().clone();
-    let quarantined = written[0].quarantined("v1.4.0").expect("quarantined");
+    let quarantined = &written[0];
+    assert_eq!(quarantined.version, "v1.4.0");
     assert_eq!(quarantined.by, "ops@laptop");
     assert!(quarantined.detail.contains("neuro-ui"), "{quarantined:?}");
     assert_eq!(
@@ -1633,8 +1639,8 @@ async fn a_failed_rollout_quarantines_its_version_and_a_state_that_cannot_be_wri
         GuardState::default()
     });
     state
-        .expect_write_state()
-        .returning(|_, _, _| Err(AdapterError::failed("kubernetes", "writing", "forbidden")));
+        .expect_add_quarantine()
+        .returning(|_, _| Err(AdapterError::failed("kubernetes", "writing", "forbidden")));
     d.state = Some(state);
     let report = run_with(d, config(), &released("v1.4.0", "main"), false).await;
     assert_eq!(report.outcome, Outcome::RolledBack);

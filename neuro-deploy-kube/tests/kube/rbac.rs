@@ -74,16 +74,15 @@ fn one_cluster_role_with_only_the_verbs_the_adapter_uses() {
         assert!(!rule.to_string().contains('*'), "no wildcards: {rule}");
     }
     grants.sort();
-    // Exactly what the adapter uses (the list `neuro-deploy doctor` checks), the Lease by name
-    // wherever Kubernetes allows it (not for `create`).
+    // Exactly what the adapter uses (the list `neuro-deploy doctor` checks), by name wherever
+    // it writes one object (never for `create`, which Kubernetes cannot limit by name).
     let mut expected: Vec<(String, String, Option<String>)> = neuro_deploy_kube::REQUIRED_ACCESS
         .iter()
-        .map(|(_, resource, verb)| {
-            let by_name = matches!(*resource, "leases" | "configmaps") && *verb != "create";
+        .map(|(_, resource, verb, name)| {
             (
                 (*resource).to_owned(),
                 (*verb).to_owned(),
-                by_name.then(|| "neuro-deploy".to_owned()),
+                name.map(str::to_owned),
             )
         })
         .collect();

@@ -67,6 +67,7 @@ pub fn changes_to(h: &Harness, workload: &Workload, tag: &str) -> Vec<ImageChang
             image: format!("{}:{tag}", h.repo),
             previous_image: c.image.clone(),
             resource_version: workload.resource_version.clone(),
+            generation: Some(workload.rollout.generation),
         })
         .collect()
 }

@@ -231,6 +231,41 @@ async fn a_deployment_changed_since_it_was_read_is_not_written_and_the_error_nam
 }
 
 #[tokio::test]
+async fn a_write_refused_only_because_the_version_moved_on_without_a_spec_change_goes_on() {
+    let s = start(fast()).await;
+    let h = &s.harness;
+    let read = scenarios::app_workload(&h.cluster.workloads(&h.namespace).await.unwrap());
+    // Between the read and the write the version moves on but the spec does not (the
+    // controller's status updates do this during any rollout; here, someone's annotation).
+    s.sim.inject(Fault::on(
+        "PATCH",
+        "/deployments/neuro-ui",
+        1,
+        FaultAction::WriteFirst {
+            patch: serde_json::json!({ "metadata": { "annotations": { "example.com/seen": "yes" } } }),
+        },
+    ));
+    s.sim.reset_requests();
+    let changes = scenarios::changes_to(h, &read, &h.good_tag);
+    h.cluster
+        .set_images(
+            &h.namespace,
+            &changes,
+            &scenarios::audit(&h.good_tag, Some("v1")),
+        )
+        .await
+        .expect("nobody changed what the write was judged on");
+    let counts = s.sim.requests();
+    assert_eq!(
+        counts.count("PATCH", "/deployments/neuro-ui"),
+        2,
+        "{counts:?}"
+    );
+    let now = scenarios::app_workload(&h.cluster.workloads(&h.namespace).await.unwrap());
+    assert_eq!(now.app_tag(&h.repo).as_deref(), Some(h.good_tag.as_str()));
+}
+
+#[tokio::test]
 async fn a_retry_that_conflicts_with_its_own_unanswered_write_counts_as_written() {
     let s = start(fast()).await;
     let h = &s.harness;
@@ -417,6 +452,7 @@ async fn a_patch_whose_answer_is_lost_reports_an_unknown_outcome() {
         image: format!("{REPO}:v2"),
         previous_image: format!("{REPO}:v1"),
         resource_version: None,
+        generation: None,
     };
     // Every attempt (1 + 3 retries) is applied and its answer dropped.
     s.sim
@@ -494,7 +530,8 @@ async fn the_kube_error_stays_reachable_as_the_cause() {
 }
 
 #[tokio::test]
-async fn the_shared_state_is_a_configmap_written_with_the_version_read() {
+async fn the_operators_decisions_are_a_configmap_written_with_the_version_read() {
+    use neuro_deploy_core::model::Decisions;
     use neuro_deploy_core::{Freeze, GuardState, SharedState};
     let s = start(fast()).await;
     let cluster = &s.harness.cluster;
@@ -502,32 +539,32 @@ async fn the_shared_state_is_a_configmap_written_with_the_version_read() {
     let empty = cluster.read_state("dev").await.unwrap();
     assert_eq!(empty.state, GuardState::default());
     assert!(empty.version.is_none());
-    let frozen = GuardState {
+    let frozen = Decisions {
         freeze: Some(Freeze {
             by: "alice".into(),
             at: "2026-11-29T10:00:00Z".parse().unwrap(),
             reason: "incident".into(),
             until: None,
         }),
-        ..GuardState::default()
+        ..Decisions::default()
     };
-    cluster.write_state("dev", &frozen, None).await.unwrap();
+    cluster.write_decisions("dev", &frozen, None).await.unwrap();
     let read = cluster.read_state("dev").await.unwrap();
-    assert_eq!(read.state, frozen);
+    assert_eq!(read.state.decisions(), frozen);
     let version = read.version.clone().expect("it exists now");
     // A second creator and a writer with a stale version both lose the race.
     let lost = cluster
-        .write_state("dev", &GuardState::default(), None)
+        .write_decisions("dev", &Decisions::default(), None)
         .await;
     assert!(
         matches!(lost, Err(AdapterError::Conflict { .. })),
         "{lost:?}"
     );
     cluster
-        .write_state("dev", &GuardState::default(), Some(version.clone()))
+        .write_decisions("dev", &Decisions::default(), Some(version.clone()))
         .await
         .unwrap();
-    let stale = cluster.write_state("dev", &frozen, Some(version)).await;
+    let stale = cluster.write_decisions("dev", &frozen, Some(version)).await;
     assert!(
         matches!(stale, Err(AdapterError::Conflict { .. })),
         "{stale:?}"
@@ -538,18 +575,137 @@ async fn the_shared_state_is_a_configmap_written_with_the_version_read() {
         .unwrap();
     assert_eq!(object["data"], serde_json::json!({}), "{object:#}");
     // Updating through the core's retrying helper.
-    let written = neuro_deploy_core::guard::update(cluster, "dev", |state| {
-        state.freeze = frozen.freeze.clone();
+    let written = neuro_deploy_core::guard::update(cluster, "dev", |decisions| {
+        decisions.freeze = frozen.freeze.clone();
     })
     .await
     .unwrap();
-    assert_eq!(written, frozen);
+    assert_eq!(written.decisions(), frozen);
     let object = s
         .sim
         .get(Resource::ConfigMap, "dev", "neuro-deploy")
         .unwrap();
     let stored: Freeze = serde_json::from_str(object["data"]["freeze"].as_str().unwrap()).unwrap();
     assert_eq!(stored.by, "alice");
+}
+
+#[tokio::test]
+async fn approvals_count_only_from_their_approvers_own_record_and_spent_ones_not_at_all() {
+    use neuro_deploy_core::SharedState;
+    use neuro_deploy_core::model::{Approval, Spent};
+    let s = start(fast()).await;
+    let cluster = &s.harness.cluster;
+    let approval = |by: &str| Approval {
+        version: "v1.4.0".into(),
+        digest: Some("sha256:1111".into()),
+        by: by.into(),
+        at: "2026-11-29T10:00:00Z".parse().unwrap(),
+        reason: String::new(),
+    };
+    cluster
+        .record_approval("dev", &approval("alice"))
+        .await
+        .unwrap();
+    // Approving again renews: one approval a person and version.
+    cluster
+        .record_approval("dev", &approval("alice"))
+        .await
+        .unwrap();
+    let read = cluster.read_state("dev").await.unwrap().state;
+    assert_eq!(read.approvals, [approval("alice")]);
+    // alice writes an approval in bob's name into her own record (she may write it): it
+    // does not count, nor does one kept the old way in the operators' ConfigMap.
+    let name = s
+        .sim
+        .get(Resource::ConfigMap, "dev", &alice_record(&s))
+        .expect("alice's record");
+    let mut forged: Vec<Approval> =
+        serde_json::from_str(name["data"]["approvals"].as_str().unwrap()).unwrap();
+    forged.push(approval("bob"));
+    let mut object = name.clone();
+    object["data"]["approvals"] = serde_json::json!(serde_json::to_string(&forged).unwrap());
+    s.sim.replace(object).unwrap();
+    let legacy = serde_json::to_string(&[approval("carol")]).unwrap();
+    s.sim
+        .create(serde_json::json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": { "name": "neuro-deploy", "namespace": "dev" },
+            "data": { "approvals": legacy }
+        }))
+        .unwrap();
+    let read = cluster.read_state("dev").await.unwrap().state;
+    assert_eq!(
+        read.approvals,
+        [approval("alice")],
+        "bob's is forged in alice's record"
+    );
+    assert_eq!(read.legacy_approvals, [approval("carol")]);
+    // A deploy spends alice's: it counts no more.
+    cluster
+        .spend_approvals("dev", &[Spent::of(&approval("alice"))])
+        .await
+        .unwrap();
+    assert!(
+        cluster
+            .read_state("dev")
+            .await
+            .unwrap()
+            .state
+            .approvals
+            .is_empty()
+    );
+}
+
+/// The name of alice's approval record, as kube-sim holds it.
+fn alice_record(s: &SimHarness) -> String {
+    // Records are named after a hash of the user; find it by its annotation.
+    s.sim
+        .list(Resource::ConfigMap, "dev")
+        .into_iter()
+        .find(|m| m["metadata"]["annotations"]["neuro-deploy.io/approver"] == "alice")
+        .and_then(|m| m["metadata"]["name"].as_str().map(str::to_owned))
+        .expect("alice has a record")
+}
+
+#[tokio::test]
+async fn a_quarantine_entry_is_its_own_record_and_a_clearance_ends_it() {
+    use neuro_deploy_core::SharedState;
+    use neuro_deploy_core::model::{Clearance, QuarantineReason, Quarantined, Unfrozen};
+    let s = start(fast()).await;
+    let cluster = &s.harness.cluster;
+    let entry = Quarantined {
+        version: "v1.4.0".into(),
+        by: "ci".into(),
+        at: "2026-11-29T10:00:00Z".parse().unwrap(),
+        reason: Some(QuarantineReason::RolloutFailed),
+        detail: "Deployment `neuro-ui` failed".into(),
+        cleared: None,
+    };
+    cluster.add_quarantine("dev", &entry).await.unwrap();
+    // Adding the same entry again (a retry) is the same record.
+    cluster.add_quarantine("dev", &entry).await.unwrap();
+    let read = cluster.read_state("dev").await.unwrap();
+    assert_eq!(read.state.quarantine, std::slice::from_ref(&entry));
+    assert!(read.state.quarantined("v1.4.0").is_some());
+    // An operator's clearance ends it.
+    neuro_deploy_core::guard::update(cluster, "dev", |decisions| {
+        decisions.clearances.push(Clearance {
+            version: "v1.4.0".into(),
+            record: Unfrozen {
+                by: "ops".into(),
+                at: "2026-11-29T11:00:00Z".parse().unwrap(),
+                reason: "fixed".into(),
+            },
+        });
+    })
+    .await
+    .unwrap();
+    let read = cluster.read_state("dev").await.unwrap().state;
+    assert!(read.quarantined("v1.4.0").is_none(), "{read:?}");
+    assert_eq!(
+        read.quarantine[0].cleared.as_ref().map(|c| c.by.as_str()),
+        Some("ops")
+    );
 }
 
 #[tokio::test]

@@ -258,6 +258,11 @@ impl KubeSim {
             .map_err(|e| e.message)
     }
 
+    /// Every object of `resource` in `namespace` (in every namespace when empty).
+    pub fn list(&self, resource: Resource, namespace: &str) -> Vec<Value> {
+        self.shared.store().list(resource, namespace)
+    }
+
     /// One object, when it exists.
     pub fn get(&self, resource: Resource, namespace: &str, name: &str) -> Option<Value> {
         self.shared.store().get(resource, namespace, name).ok()

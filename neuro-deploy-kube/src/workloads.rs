@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use futures::future::join_all;
 use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Container;
 use kube::api::{ListParams, Patch, PatchParams};
 use neuro_deploy_core::model::{AuditRecord, ContainerImage, annotations};
 use neuro_deploy_core::{AdapterError, DeployAudit, ImageChange, RolloutCounts, Workload};
@@ -255,56 +256,47 @@ fn carries(deployment: &Deployment, changes: &[&ImageChange], audit: &DeployAudi
         .annotations
         .as_ref()
         .and_then(|a| a.get(annotations::DEPLOYED_BY));
-    let containers = deployment
-        .spec
-        .template
-        .spec
-        .as_ref()
-        .map(|pod| pod.containers.as_slice())
-        .unwrap_or_default();
     deployed_by == Some(&audit.deployed_by)
-        && changes.iter().all(|change| {
-            containers.iter().any(|c| {
-                c.name == change.container && c.image.as_deref() == Some(change.image.as_str())
-            })
-        })
+        && changes
+            .iter()
+            .all(|change| runs(deployment, &change.container, &change.image))
 }
 
 /// Whether `deployment` is still what `changes` were judged on: the same spec (its
 /// `generation`, which only a spec change moves — a status update does not) and every changed
 /// container still on the image it ran then.
 fn unchanged_since_judged(deployment: &Deployment, changes: &[&ImageChange]) -> bool {
-    let containers = deployment
-        .spec
-        .template
-        .spec
-        .as_ref()
-        .map(|pod| pod.containers.as_slice())
-        .unwrap_or_default();
     changes.iter().all(|change| {
         change
             .generation
             .is_some_and(|g| deployment.metadata.generation == Some(g))
-            && containers.iter().any(|c| {
-                c.name == change.container
-                    && c.image.as_deref() == Some(change.previous_image.as_str())
-            })
+            && runs(deployment, &change.container, &change.previous_image)
     })
 }
 
-/// `container=image, …` of a Deployment, for messages.
-fn describe_images(deployment: &Deployment) -> String {
+/// The containers of `deployment`'s pod template.
+fn containers(deployment: &Deployment) -> &[Container] {
     deployment
         .spec
         .template
         .spec
         .as_ref()
-        .map(|pod| {
-            pod.containers
-                .iter()
-                .map(|c| format!("{}={}", c.name, c.image.as_deref().unwrap_or("?")))
-                .collect::<Vec<_>>()
-                .join(", ")
-        })
+        .map(|pod| pod.containers.as_slice())
         .unwrap_or_default()
+}
+
+/// Whether container `name` of `deployment` runs `image`.
+fn runs(deployment: &Deployment, name: &str, image: &str) -> bool {
+    containers(deployment)
+        .iter()
+        .any(|c| c.name == name && c.image.as_deref() == Some(image))
+}
+
+/// `container=image, …` of a Deployment, for messages.
+fn describe_images(deployment: &Deployment) -> String {
+    containers(deployment)
+        .iter()
+        .map(|c| format!("{}={}", c.name, c.image.as_deref().unwrap_or("?")))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -200,36 +200,30 @@ pub(crate) fn allows(store: &Store, user: &UserInfo, attributes: &Attributes) ->
             .and_then(|role| role["rules"].as_array().cloned())
             .unwrap_or_default()
     };
-    let mut granted = store
-        .list(Resource::ClusterRoleBinding, "")
-        .into_iter()
-        .filter(|binding| binds(binding, user))
-        .flat_map(|binding| {
-            let role = &binding["roleRef"];
-            rules_of(
-                role["kind"].as_str().unwrap_or_default(),
-                role["name"].as_str().unwrap_or_default(),
-                "",
-            )
-        })
-        .collect::<Vec<Value>>();
+    // The rules of the roles `bindings` of `namespace` ("" for the cluster's) grant `user`.
+    let granted = |bindings: Vec<Value>, namespace: &str| -> Vec<Value> {
+        bindings
+            .into_iter()
+            .filter(|binding| binds(binding, user))
+            .flat_map(|binding| {
+                let role = &binding["roleRef"];
+                rules_of(
+                    role["kind"].as_str().unwrap_or_default(),
+                    role["name"].as_str().unwrap_or_default(),
+                    namespace,
+                )
+            })
+            .collect()
+    };
+    let mut rules = granted(store.list(Resource::ClusterRoleBinding, ""), "");
     if !attributes.namespace.is_empty() {
-        granted.extend(
-            store
-                .list(Resource::RoleBinding, &attributes.namespace)
-                .into_iter()
-                .filter(|binding| binds(binding, user))
-                .flat_map(|binding| {
-                    let role = &binding["roleRef"];
-                    rules_of(
-                        role["kind"].as_str().unwrap_or_default(),
-                        role["name"].as_str().unwrap_or_default(),
-                        &attributes.namespace,
-                    )
-                }),
-        );
+        let namespace = &attributes.namespace;
+        rules.extend(granted(
+            store.list(Resource::RoleBinding, namespace),
+            namespace,
+        ));
     }
-    granted.iter().any(|rule| rule_allows(rule, attributes))
+    rules.iter().any(|rule| rule_allows(rule, attributes))
 }
 
 /// Whether one of `binding`'s subjects is `user`.

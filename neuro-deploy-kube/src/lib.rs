@@ -28,6 +28,7 @@ use neuro_deploy_core::{
 mod access;
 mod clusters;
 mod lease;
+mod rbac;
 mod records;
 mod request;
 mod rollout;
@@ -37,6 +38,7 @@ mod workloads;
 pub use access::REQUIRED_ACCESS;
 pub use clusters::{ClusterChoice, Clusters};
 pub use lease::{BreakResult, LeaseInfo, LeaseObserver, LeaseState, Observed};
+pub use rbac::{Grants, Subject, manifests as rbac_manifests};
 pub use records::{RECORD_LABEL, approval_record};
 
 pub(crate) const SERVICE: &str = "kubernetes";

@@ -256,6 +256,26 @@ pub enum Command {
     /// Clusters reachable, every RBAC verb allowed, the ECR repository and the queues readable,
     /// the GitHub token able to read the repository.
     Doctor,
+    /// Print the RBAC that makes the guardrails hold: who may write what.
+    ///
+    /// Per environment's namespace: the records an administrator creates beforehand, and a
+    /// Role and RoleBinding for the deployer (the Deployments, the lock, reading the records,
+    /// creating quarantine entries — never a freeze, a clearance or an approval), the operators
+    /// (the decisions, the lock) and each of `[environments.approvals] approvers` (their own
+    /// approval record only). `neuro-deploy rbac --deployer serviceaccount:ci:neuro-deploy
+    /// --operators group:sre | kubectl apply -f -`.
+    Rbac {
+        /// One environment (default: every one).
+        #[arg(long)]
+        env: Option<String>,
+        /// The identity that deploys: `user:NAME`, `group:NAME` or
+        /// `serviceaccount:NAMESPACE:NAME`.
+        #[arg(long)]
+        deployer: String,
+        /// Who freezes, unfreezes, clears quarantines and breaks the lock (same forms).
+        #[arg(long, num_args = 1..)]
+        operators: Vec<String>,
+    },
     /// Print a shell completion script.
     ///
     /// `source <(neuro-deploy completion bash)`.

@@ -17,6 +17,7 @@ pub mod lock;
 pub mod plan;
 pub mod quarantine;
 pub mod queues;
+pub mod rbac;
 pub mod record;
 pub mod shell;
 pub mod status;
@@ -280,6 +281,11 @@ pub async fn execute(context: &Context, cli: Cli) -> ExitStatus {
             action: crate::args::ApprovalsCommand::List { env },
         } => approvals::list(context, env.as_deref()).await,
         Command::Doctor => doctor::run(context).await,
+        Command::Rbac {
+            env,
+            deployer,
+            operators,
+        } => rbac::run(context, env.as_deref(), &deployer, &operators),
         Command::Completion { shell } => Ok(shell::completion(shell)),
         Command::Man => Ok(shell::man()),
         Command::Demo { .. } => Err(Failure::invalid(

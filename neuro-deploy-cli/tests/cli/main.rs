@@ -19,6 +19,7 @@ mod pipelines;
 mod playground;
 mod record_verify;
 mod safety;
+mod separation;
 mod shape;
 mod signals;
 mod snapshots;

@@ -186,11 +186,38 @@ renew_every = "5s"
         run_json(command).await
     }
 
+    /// Runs `neuro-deploy ARGS` (text output) and returns its stdout; panics when it fails.
+    pub async fn run_text(&self, args: &[&str]) -> String {
+        let mut command = self.command(env!("CARGO_BIN_EXE_neuro-deploy"));
+        command.args(args);
+        let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+            .await
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "neuro-deploy {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
     /// Runs `neuro-deploy ARGS --output json` with `person`'s own credentials (a kube-sim user
     /// named `person`, bearer token `person-token`), as a second operator on another laptop.
     pub async fn run_as(&self, person: &str, args: &[&str]) -> (i32, Value, String) {
+        self.run_as_user(person, person, args).await
+    }
+
+    /// [`World::run_as`] for a user whose name is not a word (`system:serviceaccount:…`):
+    /// bearer token `{short}-token`, authenticating as `username`.
+    pub async fn run_as_user(
+        &self,
+        short: &str,
+        username: &str,
+        args: &[&str],
+    ) -> (i32, Value, String) {
+        let person = short;
         let token = format!("{person}-token");
-        self.sim.add_user(&token, person);
+        self.sim.add_user(&token, username);
         let kubeconfig = self.dir.path().join(format!("kubeconfig-{person}"));
         std::fs::write(&kubeconfig, self.sim.kubeconfig_as(&token)).unwrap();
         let mut command = self.command(env!("CARGO_BIN_EXE_neuro-deploy"));
@@ -674,13 +701,18 @@ pub fn fast_sim() -> KubeSimOptions {
     }
 }
 
-/// Runs the official kubectl with `kubeconfig`; panics with its output when it fails.
-pub async fn kubectl(kubeconfig: &std::path::Path, args: &[&str]) -> String {
+/// Runs the official kubectl with `kubeconfig`; its whole output, whether it failed or not.
+pub async fn kubectl_output(kubeconfig: &std::path::Path, args: &[&str]) -> std::process::Output {
     let mut command = std::process::Command::new(neuro_deploy_testkit::env::kubectl());
     command.env("KUBECONFIG", kubeconfig).args(args);
-    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+    tokio::task::spawn_blocking(move || command.output().unwrap())
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// Runs the official kubectl with `kubeconfig`; panics with its output when it fails.
+pub async fn kubectl(kubeconfig: &std::path::Path, args: &[&str]) -> String {
+    let output = kubectl_output(kubeconfig, args).await;
     assert!(
         output.status.success(),
         "kubectl {args:?}: {}",

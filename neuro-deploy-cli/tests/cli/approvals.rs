@@ -184,3 +184,41 @@ async fn someone_who_is_not_an_approver_is_refused_and_their_approval_never_coun
         .await;
     carol_is_refused_because(&w, "not one of `production`'s approvers: alice, bob").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approvals_kept_the_old_way_no_longer_count_and_status_says_so_once() {
+    let w = World::start(fast_sim(), &requiring_two_approvals()).await;
+    w.staged("v1.4.0").await;
+    // Two approvals in the operators' ConfigMap, where anyone who could write it could have
+    // written them in any name.
+    let (code, json, _) = w
+        .run_as("alice", &["approve", "v1.4.0", "--env", "production"])
+        .await;
+    assert_eq!(code, 0, "{json:#}");
+    let mut old = w.approvals_of(PRODUCTION, "alice").await;
+    let mut bobs = old[0].clone();
+    bobs["by"] = serde_json::json!("bob");
+    old.push(bobs);
+    w.set_approvals_of(PRODUCTION, "alice", &[]).await;
+    let config_map = serde_json::json!({
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": { "name": "neuro-deploy", "namespace": PRODUCTION },
+        "data": { "approvals": serde_json::to_string(&old).unwrap() },
+    });
+    let path = w.dir.path().join("old.json");
+    std::fs::write(&path, config_map.to_string()).unwrap();
+    w.kubectl(&["apply", "--validate=false", "-f", path.to_str().unwrap()])
+        .await;
+    carol_is_refused_because(&w, "nobody has approved it yet").await;
+    let text = w.run_text(&["status"]).await;
+    let said: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("kept the old way"))
+        .collect();
+    assert_eq!(said.len(), 1, "{text}");
+    assert!(
+        said[0].contains("`production` no longer count (2 by alice, bob)")
+            && said[0].contains("neuro-deploy approve v1.4.0 --env production"),
+        "{text}"
+    );
+}

@@ -3,8 +3,10 @@
 //! `SelfSubjectAccessReview`), the ECR repository and every queue readable with the current AWS
 //! identity and region, the GitHub token able to read the repository, and each Prometheus,
 //! Alertmanager and Pushgateway configured ready (`/-/ready`), each query evaluating to an
-//! instant vector or a scalar, each set of alert matchers accepted. One line per check, ✓ or ✗
-//! with the fix; exit 0 only when all pass.
+//! instant vector or a scalar, each set of alert matchers accepted — and the separation of
+//! duties from the identity it runs as (`duties`: what it must not be able to do, or, for an
+//! approver, writing their own approvals). One line per check, ✓, ✗ with the fix, or ! (a
+//! guarantee that does not hold: a warning with the fix); exit 0 only when none failed.
 
 use std::time::Duration;
 
@@ -30,9 +32,12 @@ pub struct Check {
     pub ok: bool,
     /// What was seen.
     pub detail: String,
-    /// What to do when it failed.
+    /// What to do when it failed (or holds with a warning).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<String>,
+    /// Passed, but something does not hold that should (a guarantee the identity can break).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub warning: bool,
 }
 
 /// `neuro-deploy doctor`.
@@ -46,21 +51,36 @@ pub struct DoctorDocument {
     pub exit_code: u8,
 }
 
-fn passed(check: String, detail: String) -> Check {
+/// A check that passed.
+pub(crate) fn passed(check: String, detail: String) -> Check {
     Check {
         check,
         ok: true,
         detail,
         fix: None,
+        warning: false,
     }
 }
 
-fn failed(check: String, detail: String, fix: String) -> Check {
+/// A check that failed, with the fix.
+pub(crate) fn failed(check: String, detail: String, fix: String) -> Check {
     Check {
         check,
         ok: false,
         detail,
         fix: Some(fix),
+        warning: false,
+    }
+}
+
+/// A check that does not fail the preflight but names what does not hold, and the fix.
+pub(crate) fn warned(check: String, detail: String, fix: String) -> Check {
+    Check {
+        check,
+        ok: true,
+        detail,
+        fix: Some(fix),
+        warning: true,
     }
 }
 
@@ -116,6 +136,14 @@ pub async fn run(context: &Context) -> Result<ExitStatus, Failure> {
                     "allow `create selfsubjectaccessreviews` (every authenticated user has it by default)".to_owned(),
                 )),
             }
+        }
+        match neuro_deploy_core::SharedState::authenticated_user(&cluster, namespace).await {
+            Ok(user) => checks.extend(super::duties::checks(&cluster, env, &user).await),
+            Err(error) => checks.push(failed(
+                format!("who runs in `{namespace}`"),
+                error.to_string(),
+                "SelfSubjectReview needs Kubernetes 1.28 or later".to_owned(),
+            )),
         }
     }
 
@@ -243,6 +271,10 @@ pub async fn run(context: &Context) -> Result<ExitStatus, Failure> {
     for check in &checks {
         match &check.fix {
             None => text.push_str(&format!("✓ {} — {}\n", check.check, check.detail)),
+            Some(fix) if check.warning => text.push_str(&format!(
+                "! {} — {}\n    fix: {fix}\n",
+                check.check, check.detail
+            )),
             Some(fix) => text.push_str(&format!(
                 "✗ {} — {}\n    fix: {fix}\n",
                 check.check, check.detail

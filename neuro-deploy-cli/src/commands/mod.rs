@@ -9,6 +9,7 @@ pub mod approve;
 pub mod config;
 pub mod demo;
 pub mod doctor;
+mod duties;
 pub mod event;
 pub mod freeze;
 pub mod history;

@@ -179,8 +179,8 @@ async fn doctor_passes_when_everything_is_in_place_and_names_the_fix_otherwise()
     let checks = json["checks"].as_array().unwrap().len();
     assert_eq!(
         checks,
-        3 * (1 + neuro_deploy_kube::REQUIRED_ACCESS.len()) + 1 + 2 + 1,
-        "clusters and every verb (the ConfigMap's included), ECR, queues, GitHub"
+        3 * (1 + neuro_deploy_kube::REQUIRED_ACCESS.len() + 2) + 1 + 2 + 1,
+        "clusters, every verb (the ConfigMap's included) and what the deployer must not do (the decisions, removing a quarantine entry), ECR, queues, GitHub"
     );
 
     // A verb the Role does not grant, a queue gone, a rejected token, another repository.

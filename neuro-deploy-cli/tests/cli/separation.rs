@@ -186,4 +186,51 @@ async fn the_identity_that_deploys_cannot_forge_approvals_lift_freezes_or_clear_
         )
         .await;
     assert_eq!(code, 0, "{json:#}\n{stderr}");
+
+    // doctor, asked as the CI: every guarantee holds; as the administrator (who can do all of
+    // it), each one that does not is named; as alice, she may write her own approvals.
+    let duties = |json: &serde_json::Value| -> Vec<(String, bool)> {
+        json["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["check"].as_str().unwrap_or_default().contains(PRODUCTION))
+            .filter(|c| {
+                let check = c["check"].as_str().unwrap_or_default();
+                check.contains("cannot") || check.contains("their own approvals")
+            })
+            .map(|c| {
+                let broken = c["warning"] == true || c["ok"] == false;
+                (c["check"].as_str().unwrap().to_owned(), broken)
+            })
+            .collect()
+    };
+    let (_, json, _) = w.run_as_user("ci", CI, &["doctor"]).await;
+    let held = duties(&json);
+    assert_eq!(
+        held.len(),
+        4,
+        "the decisions, alice's and bob's approvals, removing an entry: {held:#?}"
+    );
+    assert!(held.iter().all(|(_, broken)| !broken), "{held:#?}");
+    let (_, json, _) = w.run(&["doctor"]).await;
+    let broken = duties(&json);
+    assert!(
+        broken.len() == 4
+            && broken.iter().all(|(_, broken)| *broken)
+            && broken
+                .iter()
+                .any(|(check, _)| check.contains("cannot lift a freeze"))
+            && broken
+                .iter()
+                .any(|(check, _)| check.contains("cannot write bob's approvals")),
+        "{broken:#?}"
+    );
+    let (_, json, _) = w.run_as("alice", &["doctor"]).await;
+    let own = duties(&json);
+    assert_eq!(own.len(), 1, "{own:#?}");
+    assert!(
+        !own[0].1 && own[0].0.contains("alice may write their own approvals"),
+        "{own:#?}"
+    );
 }

@@ -26,6 +26,7 @@ use neuro_deploy_core::{
 };
 
 mod access;
+mod approvers;
 mod clusters;
 mod lease;
 mod rbac;
@@ -36,9 +37,10 @@ mod state;
 mod workloads;
 
 pub use access::REQUIRED_ACCESS;
+pub use approvers::{Touched, object_shown};
 pub use clusters::{ClusterChoice, Clusters};
 pub use lease::{BreakResult, LeaseInfo, LeaseObserver, LeaseState, Observed};
-pub use rbac::{Grants, Subject, manifests as rbac_manifests};
+pub use rbac::{Grants, Subject, approver_objects, manifests as rbac_manifests};
 pub use records::{RECORD_LABEL, approval_record};
 
 pub(crate) const SERVICE: &str = "kubernetes";

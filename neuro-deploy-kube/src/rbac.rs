@@ -103,14 +103,6 @@ pub fn manifests(grants: &Grants<'_>) -> Vec<Value> {
         config_map(ns, STATE_NAME, DECISIONS, None),
         config_map(ns, SPENT_NAME, SPENT, None),
     ];
-    for approver in grants.approvers {
-        objects.push(config_map(
-            ns,
-            &approval_record(approver),
-            APPROVAL,
-            Some(approver),
-        ));
-    }
     objects.extend(role_and_binding(
         ns,
         "neuro-deploy-deployer",
@@ -136,38 +128,39 @@ pub fn manifests(grants: &Grants<'_>) -> Vec<Value> {
         ));
     }
     for approver in grants.approvers {
-        let name = format!(
-            "neuro-deploy-approver-{}",
-            approval_record(approver).trim_start_matches("neuro-deploy-approval-")
-        );
-        objects.extend(role_and_binding(
-            ns,
-            &name,
-            vec![
-                read_records(),
-                rule(
-                    "",
-                    "configmaps",
-                    &["update", "patch"],
-                    &[&approval_record(approver)],
-                ),
-                rule("apps", "deployments", &["get", "list"], &[]),
-            ],
-            &[Subject::User(approver.clone())],
-        ));
+        objects.extend(approver_objects(ns, approver, grants.source));
     }
-    if let Some(source) = grants.source.filter(|_| !grants.approvers.is_empty()) {
-        let people: Vec<Subject> = grants
-            .approvers
-            .iter()
-            .cloned()
-            .map(Subject::User)
-            .collect();
+    objects
+}
+
+/// What lets `approver` approve in `namespace`: their record (created beforehand), a Role and
+/// RoleBinding to write it alone and read what the others read, and — in the `source`
+/// namespace of a promotion — reading the Deployments they approve. What `approvers add`
+/// creates and `approvers remove` deletes.
+pub fn approver_objects(namespace: &str, approver: &str, source: Option<&str>) -> Vec<Value> {
+    let record = approval_record(approver);
+    let name = format!(
+        "neuro-deploy-approver-{}",
+        record.trim_start_matches("neuro-deploy-approval-")
+    );
+    let person = [Subject::User(approver.to_owned())];
+    let mut objects = vec![config_map(namespace, &record, APPROVAL, Some(approver))];
+    objects.extend(role_and_binding(
+        namespace,
+        &name,
+        vec![
+            read_records(),
+            rule("", "configmaps", &["update", "patch"], &[&record]),
+            rule("apps", "deployments", &["get", "list"], &[]),
+        ],
+        &person,
+    ));
+    if let Some(source) = source {
         objects.extend(role_and_binding(
             source,
-            &format!("neuro-deploy-approvers-of-{ns}"),
+            &format!("{name}-of-{namespace}"),
             vec![rule("apps", "deployments", &["get", "list"], &[])],
-            &people,
+            &person,
         ));
     }
     objects

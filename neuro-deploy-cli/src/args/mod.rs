@@ -327,6 +327,13 @@ pub enum Command {
         #[command(subcommand)]
         action: ApprovalsCommand,
     },
+    /// Who may approve (an administrator's): create or delete one approver's record, Role and
+    /// RoleBinding in an environment's namespace, with your own credentials.
+    Approvers {
+        /// Action.
+        #[command(subcommand)]
+        action: ApproversCommand,
+    },
     /// Versions quarantined where they failed: list them, clear one.
     Quarantine {
         /// Action.
@@ -393,6 +400,28 @@ pub enum ApprovalsCommand {
         /// Only this environment.
         #[arg(long)]
         env: Option<String>,
+    },
+}
+
+/// `approvers`.
+#[derive(Debug, Subcommand)]
+pub enum ApproversCommand {
+    /// Let USER approve in the environment: their record (only they may write it), Role and
+    /// RoleBinding. Their approvals count once USER is in `approvers` of the configuration.
+    Add {
+        /// The Kubernetes user name (as `kubectl auth whoami` names them).
+        user: String,
+        /// Environment name.
+        #[arg(long)]
+        env: String,
+    },
+    /// Take it back: delete the record (and the approvals in it), the Role and RoleBinding.
+    Remove {
+        /// The Kubernetes user name.
+        user: String,
+        /// Environment name.
+        #[arg(long)]
+        env: String,
     },
 }
 

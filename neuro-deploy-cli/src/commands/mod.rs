@@ -6,6 +6,7 @@
 
 pub mod approvals;
 pub mod approve;
+pub mod approvers;
 pub mod config;
 pub mod demo;
 pub mod doctor;
@@ -281,6 +282,7 @@ pub async fn execute(context: &Context, cli: Cli) -> ExitStatus {
         Command::Approvals {
             action: crate::args::ApprovalsCommand::List { env },
         } => approvals::list(context, env.as_deref()).await,
+        Command::Approvers { action } => approvers::run(context, action).await,
         Command::Doctor => doctor::run(context).await,
         Command::Rbac {
             env,

@@ -233,4 +233,48 @@ async fn the_identity_that_deploys_cannot_forge_approvals_lift_freezes_or_clear_
         !own[0].1 && own[0].0.contains("alice may write their own approvals"),
         "{own:#?}"
     );
+
+    // An administrator lets dave approve in production, then takes it back.
+    let dave_record = neuro_deploy_kube::approval_record("dave");
+    let object = format!("configmaps/{dave_record}");
+    let can_dave = || async {
+        let out = kubectl_as(
+            &w,
+            "dave",
+            &["auth", "can-i", "update", &object, "-n", PRODUCTION],
+        )
+        .await;
+        String::from_utf8_lossy(&out.stdout).trim() == "yes"
+    };
+    assert!(!can_dave().await);
+    let (code, json, stderr) = w
+        .run(&["approvers", "add", "dave", "--env", "production"])
+        .await;
+    assert_eq!(code, 0, "{json:#}\n{stderr}");
+    assert!(
+        json["note"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("not in `approvers`"),
+        "{json:#}"
+    );
+    assert!(can_dave().await, "dave may write his own record now");
+    refused_by_the_api_server(
+        &kubectl_as(&w, "dave", &forged).await,
+        "dave writing bob's record",
+    );
+    let (code, json, _) = w
+        .run(&["approvers", "remove", "dave", "--env", "production"])
+        .await;
+    assert_eq!(code, 0, "{json:#}");
+    assert!(!can_dave().await);
+    assert!(
+        w.sim
+            .get(
+                neuro_deploy_sim::kube::Resource::ConfigMap,
+                PRODUCTION,
+                &dave_record
+            )
+            .is_none()
+    );
 }

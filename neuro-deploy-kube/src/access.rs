@@ -11,7 +11,7 @@ use neuro_deploy_core::model::guard::SPENT_NAME;
 use crate::KubeCluster;
 
 /// `(API group, resource, verb, name)` the deployer uses in each namespace it deploys to — the
-/// rules of `examples/k8s/rbac-role.yaml`, and nothing more; `name` where the grant is limited
+/// rules of the deployer's Role `neuro-deploy rbac` prints, and nothing more; `name` where the grant is limited
 /// to one object. Reading the guardrail records, creating quarantine entries, recording spent
 /// approvals: never changing the operators' decisions or anyone's approvals.
 pub const REQUIRED_ACCESS: &[(&str, &str, &str, Option<&str>)] = &[

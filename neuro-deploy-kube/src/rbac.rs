@@ -302,6 +302,21 @@ mod tests {
             .collect();
         assert_eq!(maps.len(), 4);
         assert!(maps.iter().all(|m| m["data"].is_null()));
+        // Namespaced, no wildcards, and the deployer's rules exactly what the adapter uses.
+        for object in &objects {
+            assert!(!object.to_string().contains('*'), "{object}");
+            assert!(matches!(
+                object["kind"].as_str(),
+                Some("ConfigMap" | "Role" | "RoleBinding")
+            ));
+        }
+        let verbs: usize = role("neuro-deploy-deployer")["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["verbs"].as_array().unwrap().len())
+            .sum();
+        assert_eq!(verbs, REQUIRED_ACCESS.len());
         // Approvers read what they approve in the source namespace.
         assert!(
             objects

@@ -77,7 +77,7 @@ pub(crate) fn map_error(operation: &str, error: kube::Error) -> AdapterError {
                 service: SERVICE,
                 operation: operation.to_owned(),
                 message: format!(
-                    "{}; grant the ClusterRole of examples/k8s/rbac-role.yaml in this namespace (examples/k8s/README.md) to the identity neuro-deploy runs as",
+                    "{}; grant the identity neuro-deploy runs as its Role in this namespace: `neuro-deploy rbac --deployer SUBJECT | kubectl apply -f -` (examples/k8s/README.md)",
                     status.message
                 ),
             }

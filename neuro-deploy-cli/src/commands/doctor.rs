@@ -118,16 +118,16 @@ pub async fn run(context: &Context) -> Result<ExitStatus, Failure> {
                 continue;
             }
         }
-        for (group, resource, verb, name) in REQUIRED_ACCESS {
-            let object = name.map_or_else(|| resource.to_string(), |n| format!("{resource}/{n}"));
+        for (group, resource, verb, only) in REQUIRED_ACCESS {
+            let object = only.map_or_else(|| resource.to_string(), |n| format!("{resource}/{n}"));
             let check = format!("`{verb} {object}` in `{namespace}`");
-            match cluster.can_i(namespace, group, resource, verb, *name).await {
+            match cluster.can_i(namespace, group, resource, verb, *only).await {
                 Ok(true) => checks.push(passed(check, "allowed".to_owned())),
                 Ok(false) => checks.push(failed(
                     check,
                     "denied".to_owned(),
                     format!(
-                        "bind the ClusterRole of examples/k8s/rbac-role.yaml in `{namespace}` (examples/k8s/rbac-binding-{namespace}.yaml) to the identity neuro-deploy runs as"
+                        "bind the deployer's Role in `{namespace}` to the identity neuro-deploy runs as: `neuro-deploy rbac --env {name} --deployer SUBJECT | kubectl apply -f -` (examples/k8s/rbac-{name}.yaml)"
                     ),
                 )),
                 Err(error) => checks.push(failed(

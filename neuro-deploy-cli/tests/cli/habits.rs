@@ -214,7 +214,10 @@ async fn doctor_passes_when_everything_is_in_place_and_names_the_fix_otherwise()
             .any(|(c, f)| c.contains(check) && f.contains(fix))
     };
     assert!(
-        has("`patch deployments` in `leaf-neuro-ui`", "rbac-role.yaml"),
+        has(
+            "`patch deployments` in `leaf-neuro-ui`",
+            "neuro-deploy rbac --env production"
+        ),
         "{failed:#?}"
     );
     assert!(has("in us-east-2", "queues.names"), "{failed:#?}");

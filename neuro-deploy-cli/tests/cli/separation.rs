@@ -278,3 +278,32 @@ async fn the_identity_that_deploys_cannot_forge_approvals_lift_freezes_or_clear_
             .is_none()
     );
 }
+
+#[test]
+fn examples_k8s_are_what_neuro_deploy_rbac_prints_for_the_example_configuration() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for env in ["dev", "staging", "production"] {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_neuro-deploy"))
+            .current_dir(&root)
+            .args([
+                "--config",
+                "examples/neuro-deploy.toml",
+                "rbac",
+                "--env",
+                env,
+            ])
+            .args(["--deployer", "serviceaccount:ci:neuro-deploy"])
+            .args(["--operators", "group:neuro-ui-operators"])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        let path = root.join(format!("examples/k8s/rbac-{env}.yaml"));
+        let kept = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout),
+            kept,
+            "{} is not what `neuro-deploy rbac --env {env}` prints: regenerate it (examples/k8s/README.md)",
+            path.display()
+        );
+    }
+}

@@ -4,6 +4,5 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod e2e;
-mod rbac;
 mod scenarios;
 mod sim;

@@ -183,31 +183,34 @@ async fn a_rollout_that_outlasts_the_timeout_times_out() {
     }
 }
 
+/// Reads the app's Deployment, lets `action` hit the next PATCH of it, and moves it to the good
+/// tag fenced on that read: the write's result, how many PATCHes it took, and what runs after.
+async fn fenced_write_after(
+    s: &SimHarness,
+    action: FaultAction,
+) -> (Result<(), AdapterError>, u64, neuro_deploy_core::Workload) {
+    let h = &s.harness;
+    let read = scenarios::app_workload(&h.cluster.workloads(&h.namespace).await.unwrap());
+    s.sim
+        .inject(Fault::on("PATCH", "/deployments/neuro-ui", 1, action));
+    s.sim.reset_requests();
+    let changes = scenarios::changes_to(h, &read, &h.good_tag);
+    let audit = scenarios::audit(&h.good_tag, Some("v1"));
+    let result = h.cluster.set_images(&h.namespace, &changes, &audit).await;
+    let patches = s.sim.requests().count("PATCH", "/deployments/neuro-ui");
+    let now = scenarios::app_workload(&h.cluster.workloads(&h.namespace).await.unwrap());
+    (result, patches, now)
+}
+
 #[tokio::test]
 async fn a_deployment_changed_since_it_was_read_is_not_written_and_the_error_names_it() {
     let s = start(fast()).await;
-    let h = &s.harness;
-    let read = scenarios::app_workload(&h.cluster.workloads(&h.namespace).await.unwrap());
     // Someone scales the Deployment between the read and the write.
-    s.sim.inject(Fault::on(
-        "PATCH",
-        "/deployments/neuro-ui",
-        1,
-        FaultAction::WriteFirst {
-            patch: serde_json::json!({ "spec": { "replicas": 5 } }),
-        },
-    ));
-    s.sim.reset_requests();
-    let changes = scenarios::changes_to(h, &read, &h.good_tag);
-    let error = h
-        .cluster
-        .set_images(
-            &h.namespace,
-            &changes,
-            &scenarios::audit(&h.good_tag, Some("v1")),
-        )
-        .await
-        .expect_err("a stale precondition is refused");
+    let scaled = FaultAction::WriteFirst {
+        patch: serde_json::json!({ "spec": { "replicas": 5 } }),
+    };
+    let (result, patches, now) = fenced_write_after(&s, scaled).await;
+    let error = result.expect_err("a stale precondition is refused");
     assert!(matches!(error, AdapterError::Conflict { .. }), "{error:?}");
     let text = error.to_string();
     assert!(
@@ -215,15 +218,9 @@ async fn a_deployment_changed_since_it_was_read_is_not_written_and_the_error_nam
         "{text}"
     );
     assert!(!error.outcome_unknown(), "a refused write did not land");
-    let counts = s.sim.requests();
+    assert_eq!(patches, 1);
     assert_eq!(
-        counts.count("PATCH", "/deployments/neuro-ui"),
-        1,
-        "{counts:?}"
-    );
-    let now = scenarios::app_workload(&h.cluster.workloads(&h.namespace).await.unwrap());
-    assert_eq!(
-        now.app_tag(&h.repo).as_deref(),
+        now.app_tag(&s.harness.repo).as_deref(),
         Some("v1"),
         "nothing was overwritten"
     );
@@ -233,68 +230,31 @@ async fn a_deployment_changed_since_it_was_read_is_not_written_and_the_error_nam
 #[tokio::test]
 async fn a_write_refused_only_because_the_version_moved_on_without_a_spec_change_goes_on() {
     let s = start(fast()).await;
-    let h = &s.harness;
-    let read = scenarios::app_workload(&h.cluster.workloads(&h.namespace).await.unwrap());
     // Between the read and the write the version moves on but the spec does not (the
     // controller's status updates do this during any rollout; here, someone's annotation).
-    s.sim.inject(Fault::on(
-        "PATCH",
-        "/deployments/neuro-ui",
-        1,
-        FaultAction::WriteFirst {
-            patch: serde_json::json!({ "metadata": { "annotations": { "example.com/seen": "yes" } } }),
-        },
-    ));
-    s.sim.reset_requests();
-    let changes = scenarios::changes_to(h, &read, &h.good_tag);
-    h.cluster
-        .set_images(
-            &h.namespace,
-            &changes,
-            &scenarios::audit(&h.good_tag, Some("v1")),
-        )
-        .await
-        .expect("nobody changed what the write was judged on");
-    let counts = s.sim.requests();
+    let annotated = FaultAction::WriteFirst {
+        patch: serde_json::json!({ "metadata": { "annotations": { "example.com/seen": "yes" } } }),
+    };
+    let (result, patches, now) = fenced_write_after(&s, annotated).await;
+    result.expect("nobody changed what the write was judged on");
+    assert_eq!(patches, 2);
     assert_eq!(
-        counts.count("PATCH", "/deployments/neuro-ui"),
-        2,
-        "{counts:?}"
+        now.app_tag(&s.harness.repo).as_deref(),
+        Some(s.harness.good_tag.as_str())
     );
-    let now = scenarios::app_workload(&h.cluster.workloads(&h.namespace).await.unwrap());
-    assert_eq!(now.app_tag(&h.repo).as_deref(), Some(h.good_tag.as_str()));
 }
 
 #[tokio::test]
 async fn a_retry_that_conflicts_with_its_own_unanswered_write_counts_as_written() {
     let s = start(fast()).await;
-    let h = &s.harness;
-    let read = scenarios::app_workload(&h.cluster.workloads(&h.namespace).await.unwrap());
     // The first attempt lands but its answer is lost; the retry's precondition is then stale.
-    s.sim.inject(Fault::on(
-        "PATCH",
-        "/deployments/neuro-ui",
-        1,
-        FaultAction::ApplyThenDrop,
-    ));
-    s.sim.reset_requests();
-    let changes = scenarios::changes_to(h, &read, &h.good_tag);
-    h.cluster
-        .set_images(
-            &h.namespace,
-            &changes,
-            &scenarios::audit(&h.good_tag, Some("v1")),
-        )
-        .await
-        .expect("the conflict is this run's own write, recognised on a fresh read");
-    let counts = s.sim.requests();
+    let (result, patches, now) = fenced_write_after(&s, FaultAction::ApplyThenDrop).await;
+    result.expect("the conflict is this run's own write, recognised on a fresh read");
+    assert_eq!(patches, 2);
     assert_eq!(
-        counts.count("PATCH", "/deployments/neuro-ui"),
-        2,
-        "{counts:?}"
+        now.app_tag(&s.harness.repo).as_deref(),
+        Some(s.harness.good_tag.as_str())
     );
-    let now = scenarios::app_workload(&h.cluster.workloads(&h.namespace).await.unwrap());
-    assert_eq!(now.app_tag(&h.repo).as_deref(), Some(h.good_tag.as_str()));
 }
 
 fn list_fault(action: FaultAction, times: u32) -> Fault {

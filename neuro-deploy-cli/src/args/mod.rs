@@ -327,8 +327,10 @@ pub enum Command {
         #[command(subcommand)]
         action: ApprovalsCommand,
     },
-    /// Who may approve (an administrator's): create or delete one approver's record, Role and
-    /// RoleBinding in an environment's namespace, with your own credentials.
+    /// Who may approve: add or remove one approver (an administrator's).
+    ///
+    /// Creates or deletes the approver's record, Role and RoleBinding in an environment's
+    /// namespace, with your own credentials.
     Approvers {
         /// Action.
         #[command(subcommand)]

@@ -19,26 +19,10 @@ use neuro_deploy_kube::REQUIRED_ACCESS;
 use neuro_deploy_prometheus::{Monitoring, Token, Tokens, ready};
 use serde::Serialize;
 
+use super::checks::{Check, failed, passed};
 use super::{Context, Failure};
 use crate::output::{SCHEMA_VERSION, StderrProgress};
 use crate::wiring;
-
-/// One check.
-#[derive(Debug, Serialize)]
-pub struct Check {
-    /// What was checked.
-    pub check: String,
-    /// Whether it passed.
-    pub ok: bool,
-    /// What was seen.
-    pub detail: String,
-    /// What to do when it failed (or holds with a warning).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fix: Option<String>,
-    /// Passed, but something does not hold that should (a guarantee the identity can break).
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub warning: bool,
-}
 
 /// `neuro-deploy doctor`.
 #[derive(Debug, Serialize)]
@@ -49,39 +33,6 @@ pub struct DoctorDocument {
     pub checks: Vec<Check>,
     /// The process exit code (0 only when every check passed).
     pub exit_code: u8,
-}
-
-/// A check that passed.
-pub(crate) fn passed(check: String, detail: String) -> Check {
-    Check {
-        check,
-        ok: true,
-        detail,
-        fix: None,
-        warning: false,
-    }
-}
-
-/// A check that failed, with the fix.
-pub(crate) fn failed(check: String, detail: String, fix: String) -> Check {
-    Check {
-        check,
-        ok: false,
-        detail,
-        fix: Some(fix),
-        warning: false,
-    }
-}
-
-/// A check that does not fail the preflight but names what does not hold, and the fix.
-pub(crate) fn warned(check: String, detail: String, fix: String) -> Check {
-    Check {
-        check,
-        ok: true,
-        detail,
-        fix: Some(fix),
-        warning: true,
-    }
 }
 
 /// Runs every check and prints one line each.

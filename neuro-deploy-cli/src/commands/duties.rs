@@ -9,7 +9,7 @@ use neuro_deploy_core::EnvironmentConfig;
 use neuro_deploy_core::model::guard::STATE_NAME;
 use neuro_deploy_kube::{KubeCluster, approval_record};
 
-use super::doctor::{Check, failed, passed, warned};
+use super::checks::{Check, failed, passed, warned};
 
 /// The checks of `env` for `user`, the identity `cluster` is reached as.
 pub async fn checks(cluster: &KubeCluster, env: &EnvironmentConfig, user: &str) -> Vec<Check> {

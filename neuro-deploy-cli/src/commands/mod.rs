@@ -7,6 +7,7 @@
 pub mod approvals;
 pub mod approve;
 pub mod approvers;
+pub mod checks;
 pub mod config;
 pub mod demo;
 pub mod doctor;

@@ -97,6 +97,12 @@ def seed(n):
     docs = []
     for ns, tag in (("staging", "v1.4.0"), ("leaf-neuro-ui", "v1.3.0")):
         docs.append(f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n")
+        # The records an administrator creates beforehand (what `neuro-deploy rbac` prints).
+        for record, kind in (("neuro-deploy", "decisions"), ("neuro-deploy-spent", "spent")):
+            docs.append(
+                f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {record}\n  namespace: {ns}\n"
+                f"  labels:\n    neuro-deploy.io/record: {kind}\n"
+            )
         for i in range(n):
             name = f"neuro-ui-{i:03d}"
             docs.append(
@@ -329,6 +335,9 @@ def write_report(rows):
         "  `aws sqs get-queue-attributes` per region, then `kubectl set image deployment/NAME` for each Deployment and",
         "  `kubectl rollout status deployment/NAME` for each.",
         "- **kubectl-selector**: the same with one `kubectl set image deployments -l app.kubernetes.io/part-of=neuro-ui`.",
+        "",
+        "Each namespace holds the guardrail records an administrator creates beforehand (`neuro-deploy rbac`): one",
+        "labelled list reads them all.",
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, {cpu}; Linux {platform.release()}. "
         f"Tools: {kubectl_version}; {aws_version}. kube-sim rollouts take {ROLLOUT_MS} ms; API latency added per request as listed.",

@@ -9,7 +9,7 @@ use super::quarantine::STATE_BOUND;
 use super::run::{LivePlan, Run};
 
 impl Executor {
-    /// Removes the approvals `plan` used, after a run that wrote; a state that cannot be
+    /// Records as spent the approvals `plan` used, after a run that wrote; a record that cannot be
     /// written is a warning in the report, never a changed outcome.
     pub(super) async fn consume_approvals(&self, plan: &LivePlan, run: &mut Run<'_>) {
         let Some(state) = self.adapters.state.as_ref() else {

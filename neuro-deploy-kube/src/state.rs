@@ -116,6 +116,8 @@ impl SharedState for KubeCluster {
         let operation = format!("reading neuro-deploy's records in `{namespace}`");
         let params = ListParams::default().labels(RECORD_LABEL);
         let records = self.call(&operation, || api.list(&params)).await?.items;
+        // Read in place: a record's data is not copied to be parsed.
+        let no_data = BTreeMap::new();
         let named = |name: &str| {
             records
                 .iter()
@@ -136,22 +138,21 @@ impl SharedState for KubeCluster {
                 .and_then(|m| m.metadata.resource_version.clone()),
         );
         if let Some(map) = &decisions_map {
-            let data = map.data.clone().unwrap_or_default();
-            decisions.freeze = read_key(&data, namespace, STATE_NAME, FREEZE_KEY)?;
-            decisions.unfrozen = read_key(&data, namespace, STATE_NAME, UNFROZEN_KEY)?;
+            let data = map.data.as_ref().unwrap_or(&no_data);
+            decisions.freeze = read_key(data, namespace, STATE_NAME, FREEZE_KEY)?;
+            decisions.unfrozen = read_key(data, namespace, STATE_NAME, UNFROZEN_KEY)?;
             decisions.clearances =
-                read_key(&data, namespace, STATE_NAME, CLEARANCES_KEY)?.unwrap_or_default();
+                read_key(data, namespace, STATE_NAME, CLEARANCES_KEY)?.unwrap_or_default();
             // Kept the old way: entries still hold; approvals no longer count.
-            quarantine =
-                read_key(&data, namespace, STATE_NAME, QUARANTINE_KEY)?.unwrap_or_default();
+            quarantine = read_key(data, namespace, STATE_NAME, QUARANTINE_KEY)?.unwrap_or_default();
             legacy_approvals =
-                read_key(&data, namespace, STATE_NAME, APPROVALS_KEY)?.unwrap_or_default();
+                read_key(data, namespace, STATE_NAME, APPROVALS_KEY)?.unwrap_or_default();
         }
         let mut approvals = Vec::new();
         let mut spent: Vec<Spent> = Vec::new();
         for map in &records {
             let name = map.metadata.name.clone().unwrap_or_default();
-            let data = map.data.clone().unwrap_or_default();
+            let data = map.data.as_ref().unwrap_or(&no_data);
             let kind = map
                 .metadata
                 .labels
@@ -162,7 +163,7 @@ impl SharedState for KubeCluster {
                 // Only the approvals in its approver's own record count.
                 Some(APPROVAL) => {
                     let listed: Vec<Approval> =
-                        read_key(&data, namespace, &name, APPROVALS_DATA)?.unwrap_or_default();
+                        read_key(data, namespace, &name, APPROVALS_DATA)?.unwrap_or_default();
                     approvals.extend(
                         listed
                             .into_iter()
@@ -171,7 +172,7 @@ impl SharedState for KubeCluster {
                 }
                 Some(QUARANTINE) => {
                     if let Some(mut entry) =
-                        read_key::<Quarantined>(&data, namespace, &name, ENTRY_DATA)?
+                        read_key::<Quarantined>(data, namespace, &name, ENTRY_DATA)?
                     {
                         // Only an operator's clearance ends an entry.
                         entry.cleared = None;
@@ -179,7 +180,7 @@ impl SharedState for KubeCluster {
                     }
                 }
                 Some(SPENT) if name == SPENT_NAME => {
-                    spent = read_key(&data, namespace, &name, SPENT_DATA)?.unwrap_or_default();
+                    spent = read_key(data, namespace, &name, SPENT_DATA)?.unwrap_or_default();
                 }
                 _ => {}
             }

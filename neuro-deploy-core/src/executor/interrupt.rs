@@ -83,6 +83,11 @@ pub fn interrupt_channel() -> (Interrupter, Interrupt) {
 pub(super) struct Watch {
     pub(super) interrupt: Interrupt,
     pub(super) lost: Option<tokio::sync::watch::Receiver<Option<String>>>,
+    /// Until when the lock is surely ours (its last successful renewal plus the hold), judged
+    /// at every check on the monotonic clock — not only when the renewal task next runs: a
+    /// process stopped past its lease and resumed runs its steps before that task, and must not
+    /// write on a lock someone else may hold by now.
+    pub(super) held_until: Option<std::sync::Arc<std::sync::Mutex<tokio::time::Instant>>>,
 }
 
 impl Watch {
@@ -91,6 +96,7 @@ impl Watch {
         Watch {
             interrupt: interrupt.clone(),
             lost: None,
+            held_until: None,
         }
     }
 
@@ -98,6 +104,19 @@ impl Watch {
     pub(super) fn check(&self) -> Option<Halt> {
         if let Some(why) = self.lost.as_ref().and_then(|lost| lost.borrow().clone()) {
             return Some(Halt::LockLost(why));
+        }
+        if let Some(held_until) = &self.held_until {
+            let until = match held_until.lock() {
+                Ok(until) => *until,
+                Err(poisoned) => *poisoned.into_inner(),
+            };
+            let now = tokio::time::Instant::now();
+            if now >= until {
+                return Some(Halt::LockLost(format!(
+                    "the lock was not renewed in time ({} past its hold; the process may have been stopped)",
+                    crate::config::format_elapsed(now.duration_since(until))
+                )));
+            }
         }
         (self.interrupt.count() > 0).then_some(Halt::Interrupted)
     }
@@ -113,7 +132,9 @@ impl Watch {
             }
             std::future::pending().await
         };
+        // `biased`: the same order every time (deterministic replays; see `Executor::locked`).
         tokio::select! {
+            biased;
             () = self.interrupt.reached(1) => Halt::Interrupted,
             why = lock_lost => Halt::LockLost(why),
         }

@@ -37,7 +37,7 @@ impl Executor {
         let started = self.step_started(&lock_step);
         let holder = run.options.holder();
         let unlocked = Watch::unlocked(&self.interrupt);
-        let attempt = match unlocked
+        let (attempt, asked) = match unlocked
             .race(self.take_lock(&plan.namespace, &holder))
             .await
         {
@@ -49,11 +49,25 @@ impl Executor {
                 );
             }
         };
-        // Taking a lock over can first watch a dead holder's Lease for its whole duration: our
-        // hold starts when the acquiring write answered (the margin covers its latency).
-        let taken_at = Instant::now();
-        let handle = match attempt {
+        let (handle, taken_at) = match attempt {
             Ok(LockAttempt::Acquired(handle)) => {
+                // Our hold counts from when the acquiring request was sent, never from its
+                // answer: an answer that comes late (a slow network, a process stopped and
+                // resumed) must not stretch it. When taking the lock took long (a dead holder's
+                // Lease watched for its whole duration), one renewal now starts it afresh.
+                let (handle, taken_at) = if asked.elapsed() < self.hold() / 2 {
+                    (handle, asked)
+                } else {
+                    let renewing = Instant::now();
+                    match self.adapters.cluster.renew(&handle).await {
+                        Ok(renewed) => (renewed, renewing),
+                        Err(error) => {
+                            // Nothing was written; let go of what may still be ours.
+                            let _ = self.adapters.cluster.unlock(&handle).await;
+                            return self.stop(run, &lock_step, started, Stop::Failed(error));
+                        }
+                    }
+                };
                 self.step_finished(
                     run,
                     &lock_step,
@@ -62,7 +76,7 @@ impl Executor {
                 );
                 let samples = super::metrics::lock_taken(run.instant());
                 self.push_metrics(run, samples).await;
-                handle
+                (handle, taken_at)
             }
             Ok(LockAttempt::Held {
                 holder: other,
@@ -83,13 +97,18 @@ impl Executor {
         };
         let shared = Arc::new(Mutex::new(handle));
         let (lost_tx, lost) = tokio::sync::watch::channel(None);
+        let held_until = Arc::new(Mutex::new(taken_at + self.hold()));
         let watch = Watch {
             interrupt: self.interrupt.clone(),
             lost: Some(lost),
+            held_until: Some(Arc::clone(&held_until)),
         };
+        // `biased`: polled in this order every time, so a run is deterministic under paused
+        // time (tokio's default picks a random branch first; the simulation replays seeds).
         let ending = tokio::select! {
+            biased;
             ending = self.locked_steps(plan, run, &watch) => ending,
-            never = self.keep_lock(Arc::clone(&shared), taken_at, lost_tx) => match never {},
+            never = self.keep_lock(Arc::clone(&shared), taken_at, held_until, lost_tx) => match never {},
         };
         // Release on every path; bounded once a signal asked the run to stop.
         let handle = lock_value(&shared);
@@ -130,11 +149,11 @@ impl Executor {
         &self,
         shared: Arc<Mutex<LockHandle>>,
         taken_at: Instant,
+        held_until: Arc<Mutex<Instant>>,
         lost: tokio::sync::watch::Sender<Option<String>>,
     ) -> std::convert::Infallible {
-        let lease = self.config.lock.lease;
         let every = self.config.lock.renew_every;
-        let hold = lease - lease / 4;
+        let hold = self.hold();
         let mut last_ok = taken_at;
         let mut next_attempt = taken_at + every;
         let why = loop {
@@ -153,6 +172,9 @@ impl Executor {
                 Ok(Ok(renewed)) => {
                     if let Ok(mut slot) = shared.lock() {
                         *slot = renewed;
+                    }
+                    if let Ok(mut until) = held_until.lock() {
+                        *until = attempt_at + hold;
                     }
                     last_ok = attempt_at;
                     next_attempt = attempt_at + every;
@@ -186,12 +208,26 @@ impl Executor {
         std::future::pending().await
     }
 
+    /// How long after its last successful renewal (or its taking) the lock is surely ours: the
+    /// lease less a margin for the renewal's latency and clocks running at slightly different
+    /// rates. Others take it over only after watching it unrenewed for the whole lease.
+    fn hold(&self) -> Duration {
+        let lease = self.config.lock.lease;
+        lease - lease / 4
+    }
+
     /// Tries to take the lock; while another deploy holds it, tries again for up to
     /// `lock.wait` (`--wait-for-lock`), saying whom it waits for.
-    async fn take_lock(&self, namespace: &str, holder: &str) -> Result<LockAttempt, AdapterError> {
+    /// Also gives when its last attempt was sent.
+    async fn take_lock(
+        &self,
+        namespace: &str,
+        holder: &str,
+    ) -> (Result<LockAttempt, AdapterError>, Instant) {
         let wait = self.config.lock.wait;
         let since = Instant::now();
         loop {
+            let asked = Instant::now();
             let attempt = self
                 .adapters
                 .cluster
@@ -207,7 +243,7 @@ impl Executor {
                     )));
                     tokio::time::sleep(left.min(LOCK_RETRY)).await;
                 }
-                other => return other,
+                other => return (other, asked),
             }
         }
     }

@@ -109,8 +109,11 @@ impl Executor {
         // The record of the deploy exists before its first write.
         self.start_record(plan, run).await;
         let audit = self.audit(plan, run);
-        let (applied, failures) = self.set_each(&plan.namespace, &changes, &audit).await;
-        run.applied = applied;
+        let written = self.set_each(&plan.namespace, &changes, &audit).await;
+        let failures = written.failures;
+        // A write whose answer was lost may have landed: it counts as applied (and is undone).
+        run.applied = written.written;
+        run.applied.extend(written.unanswered);
         if !failures.is_empty() {
             let why = failures.join("; ");
             self.record(run, set, started, StepStatus::Failed, Some(why.clone()));
@@ -156,9 +159,6 @@ impl Executor {
                 plan.image.tag.clone(),
             )));
         }
-        // The guardrails are judged at this instant, not the run's start: a window that
-        // opened or a freeze that ended meanwhile counts now.
-        facts.now = Fact::Known(run.instant());
         match watch.race(self.read_again(event, &mut facts)).await {
             Ok(Ok(())) => {}
             Ok(Err(error)) => return Err(self.stop(run, set, started, Stop::Failed(error))),
@@ -167,6 +167,10 @@ impl Executor {
                 return Err(self.halted_before_writes(halt));
             }
         }
+        // The guardrails are judged now, once the fresh facts are in, not at the run's start
+        // nor before the reads: a window that opened, or began, or a freeze that ended
+        // meanwhile counts.
+        facts.now = Fact::Known(run.instant());
         run.facts = facts;
         let decided = match decide(event, &self.config, &run.facts) {
             Decision::Proceed(fresh) => LivePlan::new(fresh),
@@ -214,13 +218,14 @@ impl Executor {
     }
 
     /// Patches each Deployment on its own (concurrently), so a failure leaves an exact record:
-    /// what was written, plus any patch whose answer was lost (it may have been applied).
+    /// what was written, any patch whose answer was lost (it may have been applied: a deploy
+    /// counts it as applied, a restore never reports it as restored), and what failed.
     pub(super) async fn set_each(
         &self,
         namespace: &str,
         changes: &[ImageChange],
         audit: &DeployAudit,
-    ) -> (Vec<ImageChange>, Vec<String>) {
+    ) -> SetEach {
         let mut by_workload: Vec<Vec<ImageChange>> = Vec::new();
         for change in changes {
             match by_workload
@@ -239,25 +244,25 @@ impl Executor {
                 .await;
             (group, result)
         });
-        let mut applied = Vec::new();
-        let mut failures = Vec::new();
+        let mut set = SetEach::default();
         for (group, result) in join_all(writes).await {
             match result {
-                Ok(()) => applied.extend(group),
+                Ok(()) => set.written.extend(group),
                 Err(error) => {
                     let workload = &group[0].workload;
                     if error.outcome_unknown() {
-                        failures.push(format!(
-                            "Deployment `{workload}`: {error}; the write may have landed, so it counts as applied"
+                        set.failures.push(format!(
+                            "Deployment `{workload}`: {error}; the write may have landed"
                         ));
-                        applied.extend(group);
+                        set.unanswered.extend(group);
                     } else {
-                        failures.push(format!("Deployment `{workload}`: {error}"));
+                        set.failures
+                            .push(format!("Deployment `{workload}`: {error}"));
                     }
                 }
             }
         }
-        (applied, failures)
+        set
     }
 
     /// Writes this deploy's audit trail on the app Deployments it judged but did not need to
@@ -369,4 +374,15 @@ impl Executor {
             rolled_back: None,
         }
     }
+}
+
+/// What [`Executor::set_each`] wrote.
+#[derive(Default)]
+pub(super) struct SetEach {
+    /// Changes the API server confirmed.
+    pub(super) written: Vec<ImageChange>,
+    /// Changes whose answer was lost: they may or may not have landed.
+    pub(super) unanswered: Vec<ImageChange>,
+    /// What failed, one sentence each.
+    pub(super) failures: Vec<String>,
 }

@@ -45,9 +45,10 @@ impl Executor {
         let audit = self.restore_audit(plan, run, "interrupted");
         let restoring = tokio::time::timeout(CLEANUP_BOUND, async {
             let (restore, mut failures) = self.fenced_restore(&plan.namespace, &run.applied).await;
-            let (restored, failed) = self.set_each(&plan.namespace, &restore, &audit).await;
-            failures.extend(failed);
-            (restored, failures)
+            // Only confirmed writes are reported restored; a lost answer is a failure named.
+            let set = self.set_each(&plan.namespace, &restore, &audit).await;
+            failures.extend(set.failures);
+            (set.written, failures)
         });
         let outcome = tokio::select! {
             biased;
@@ -264,8 +265,10 @@ impl Executor {
         }
         let audit = self.restore_audit(plan, run, &format!("failed ({why})"));
         let (restore, mut failures) = self.fenced_restore(&plan.namespace, &run.applied).await;
-        let (restored, failed) = self.set_each(&plan.namespace, &restore, &audit).await;
-        failures.extend(failed);
+        // Only confirmed writes are reported restored; a lost answer is a failure named.
+        let set = self.set_each(&plan.namespace, &restore, &audit).await;
+        failures.extend(set.failures);
+        let restored = set.written;
         run.restored = restored.clone();
         let previous = describe_changes(&restore);
         let problem = if failures.is_empty() {

@@ -796,6 +796,138 @@ async fn a_failed_patch_restores_what_may_have_been_written() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_restore_whose_answer_was_lost_is_not_reported_as_restored() {
+    // Found by the simulation (seed 45 at the time): the report listed a restore that never
+    // landed, so a reader believed the Deployment was back on its old image.
+    let mut d = Doubles::new();
+    d.workloads("dev", app("0000000"))
+        .images(&[SHORT])
+        .lock_once("dev");
+    // Both patches land; the rollout fails; `neuro-ui-api`'s restore gets no answer.
+    let writes = record_set_images_answering(&mut d, |changes| {
+        if changes[0].workload == "neuro-ui-api" && changes[0].image.ends_with(":0000000") {
+            Err(AdapterError::Timeout {
+                service: "kubernetes",
+                operation: "patch".into(),
+                seconds: 10.0,
+            })
+        } else {
+            Ok(())
+        }
+    });
+    d.cluster
+        .expect_await_rollout()
+        .times(1)
+        .returning(|_, _, _| {
+            Ok(RolloutResult::Failed {
+                workload: "neuro-ui".into(),
+                reason: "crash loop".into(),
+            })
+        });
+    let report = run_with(d, config(), &merged("main"), false).await;
+    assert_eq!(report.outcome, Outcome::RollbackFailed, "{report:#?}");
+    assert_eq!(writes.lock().unwrap().len(), 4, "two patches, two restores");
+    assert_eq!(report.applied.len(), 4, "both patches are on the record");
+    assert!(
+        report.restored.iter().all(|c| c.workload == "neuro-ui"),
+        "only the restore that was answered: {:?}",
+        report.restored
+    );
+    assert_eq!(report.restored.len(), 2, "{:?}", report.restored);
+    assert!(
+        report.message.contains("neuro-ui-api"),
+        "{}",
+        report.message
+    );
+}
+
+/// The cluster, with the answer to taking the lock arriving `late` (a slow network, or this
+/// process stopped right after asking and resumed).
+struct LateLockAnswer {
+    inner: Arc<dyn neuro_deploy_core::ClusterDeployer>,
+    late: Duration,
+}
+
+#[async_trait::async_trait]
+impl neuro_deploy_core::ClusterDeployer for LateLockAnswer {
+    async fn workloads(&self, ns: &str) -> Result<Vec<Workload>, AdapterError> {
+        self.inner.workloads(ns).await
+    }
+    async fn set_images(
+        &self,
+        ns: &str,
+        changes: &[ImageChange],
+        audit: &neuro_deploy_core::DeployAudit,
+    ) -> Result<(), AdapterError> {
+        self.inner.set_images(ns, changes, audit).await
+    }
+    async fn await_rollout(
+        &self,
+        ns: &str,
+        w: &[String],
+        t: Duration,
+    ) -> Result<RolloutResult, AdapterError> {
+        self.inner.await_rollout(ns, w, t).await
+    }
+    async fn lock(&self, ns: &str, h: &str, l: Duration) -> Result<LockAttempt, AdapterError> {
+        let attempt = self.inner.lock(ns, h, l).await;
+        tokio::time::sleep(self.late).await;
+        attempt
+    }
+    async fn renew(&self, h: &LockHandle) -> Result<LockHandle, AdapterError> {
+        self.inner.renew(h).await
+    }
+    async fn unlock(&self, h: &LockHandle) -> Result<(), AdapterError> {
+        self.inner.unlock(h).await
+    }
+    async fn annotate(
+        &self,
+        ns: &str,
+        w: &[String],
+        a: &[(String, String)],
+    ) -> Result<(), AdapterError> {
+        self.inner.annotate(ns, w, a).await
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lock_whose_answer_came_after_its_lease_is_renewed_before_any_write() {
+    // Found by the simulation (seed 1872 at the time): a run stopped right after taking the
+    // lock and resumed past its lease counted its hold from the late answer, and wrote while
+    // another run held the lock.
+    let mut d = Doubles::new();
+    d.workloads("dev", app("0000000")).images(&[SHORT]);
+    d.cluster
+        .expect_lock()
+        .times(1)
+        .returning(|_, _, _| Ok(LockAttempt::Acquired(handle("dev"))));
+    // Meanwhile the Lease expired and someone else took it.
+    d.cluster.expect_renew().times(1).returning(|_| {
+        Err(AdapterError::Conflict {
+            service: "kubernetes",
+            operation: "renewing the Lease: now held by someone else".into(),
+        })
+    });
+    d.cluster.expect_unlock().returning(|_| Ok(()));
+    d.cluster.expect_set_images().times(0);
+    let mut adapters = d.adapters();
+    adapters.cluster = Arc::new(LateLockAnswer {
+        inner: adapters.cluster,
+        late: Duration::from_secs(180),
+    });
+    let report = neuro_deploy_core::Executor::new(adapters, config())
+        .run(&merged("main"), &ctx(false))
+        .await;
+    assert_eq!(report.outcome, Outcome::Failed, "{report:#?}");
+    assert!(report.applied.is_empty());
+    assert!(
+        report.message.contains("held by someone else"),
+        "{}",
+        report.message
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_rejected_patch_is_not_restored_and_the_rest_is_rolled_back_with_exit_4() {
     let mut d = Doubles::new();
     d.workloads("dev", app("0000000"))
@@ -1368,6 +1500,79 @@ async fn a_window_that_starts_while_a_promotion_waits_for_the_queues_refuses_it_
         report.message
     );
     assert!(started.elapsed() >= Duration::from_secs(300), "it waited");
+    assert!(report.applied.is_empty());
+}
+
+/// The shared state, each read taking `delay` (a slow API server).
+struct SlowState {
+    inner: MockSharedState,
+    delay: Duration,
+}
+
+#[async_trait::async_trait]
+impl neuro_deploy_core::SharedState for SlowState {
+    async fn read_state(
+        &self,
+        ns: &str,
+    ) -> Result<neuro_deploy_core::VersionedState, AdapterError> {
+        tokio::time::sleep(self.delay).await;
+        self.inner.read_state(ns).await
+    }
+    async fn write_decisions(
+        &self,
+        ns: &str,
+        d: &neuro_deploy_core::model::Decisions,
+        v: Option<String>,
+    ) -> Result<(), AdapterError> {
+        self.inner.write_decisions(ns, d, v).await
+    }
+    async fn record_approval(
+        &self,
+        ns: &str,
+        a: &neuro_deploy_core::Approval,
+    ) -> Result<(), AdapterError> {
+        self.inner.record_approval(ns, a).await
+    }
+    async fn spend_approvals(
+        &self,
+        ns: &str,
+        s: &[neuro_deploy_core::model::Spent],
+    ) -> Result<(), AdapterError> {
+        self.inner.spend_approvals(ns, s).await
+    }
+    async fn add_quarantine(
+        &self,
+        ns: &str,
+        q: &neuro_deploy_core::Quarantined,
+    ) -> Result<(), AdapterError> {
+        self.inner.add_quarantine(ns, q).await
+    }
+    async fn authenticated_user(&self, ns: &str) -> Result<String, AdapterError> {
+        self.inner.authenticated_user(ns).await
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_window_that_starts_while_the_facts_are_read_under_the_lock_refuses() {
+    // Found by the simulation (seed 3038 at the time): the instant was taken before the
+    // reads under the lock, so a window that started during them did not count.
+    let mut d = Doubles::new();
+    d.workloads("dev", app("v1.3.0"))
+        .images(&[SHORT])
+        .lock_once("dev");
+    d.cluster.expect_set_images().times(0);
+    let mut adapters = d.adapters();
+    // Each read of the guardrails takes 61 s: the first ends at 12:01:01, the one under the
+    // lock at 12:02:02 — after the deny window opened at 12:02.
+    adapters.state = Some(Arc::new(SlowState {
+        inner: neuro_deploy_core::nothing_shared(None),
+        delay: Duration::from_secs(61),
+    }));
+    let config = with_window(config(), "dev", "2 12 * * *");
+    let report = neuro_deploy_core::Executor::new(adapters, config)
+        .run(&merged("main"), &ctx(false))
+        .await;
+    refused_under_the_lock(&report, ReasonCode::OutsideDeployWindow);
     assert!(report.applied.is_empty());
 }
 

@@ -94,6 +94,9 @@ pub struct KubeCluster {
     selector: String,
     pub(crate) settings: KubeSettings,
     pub(crate) progress: Option<RolloutProgress>,
+    /// Namespace → what this process has seen of another holder's Lease, kept across lock
+    /// attempts (see `lease`).
+    pub(crate) lease_seen: lease::SeenLeases,
 }
 
 /// Told, during a rollout wait, where a Deployment's rollout stands whenever that changes
@@ -177,6 +180,7 @@ impl KubeCluster {
             selector: selector.to_owned(),
             settings,
             progress: None,
+            lease_seen: lease::SeenLeases::default(),
         })
     }
 

@@ -5,6 +5,9 @@
 //! `resourceVersion`) for its whole duration on its own monotonic clock ([`LeaseObserver`]).
 //! Someone else's timestamps are never compared with the local wall clock to take a lock over;
 //! they only decide whether to give up at once (they look fresh) or to watch (they look old).
+//! What this process has seen is kept across its attempts (`--wait-for-lock` tries again every
+//! few seconds): a Lease seen unchanged for its whole duration over them is expired even when
+//! its timestamps look fresh — a clock behind must not keep a dead holder's lock forever.
 //! Every write is a compare-and-swap on `resourceVersion`, and every write is idempotent: a
 //! write whose answer was lost and that is retried gets 409, and a re-read that names us as
 //! holder is success, not "held by someone else".
@@ -70,6 +73,10 @@ pub enum BreakResult {
         holder: String,
     },
 }
+
+/// Namespace → the observation of another holder's Lease this process has made so far.
+pub(crate) type SeenLeases =
+    std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, LeaseObserver>>>;
 
 /// Logged when a dead holder's Lease is taken over.
 const TAKEOVER: &str = "taking over a lease nobody renewed for its whole duration";
@@ -217,13 +224,17 @@ impl KubeCluster {
             // Ours already: an earlier attempt of this run landed. Renew it as ours.
             Some(other) if other == holder => {}
             Some(other) => {
-                if !looks_expired(&current) {
+                let expired = self.observe(namespace, &current) == Observed::Expired;
+                if !expired && !looks_expired(&current) {
                     return Ok(held(&current));
                 }
-                match self
-                    .observe_until_expired(namespace, &current, &operation)
-                    .await?
-                {
+                let unchanged = if expired {
+                    Some(current.clone())
+                } else {
+                    self.observe_until_expired(namespace, &current, &operation)
+                        .await?
+                };
+                match unchanged {
                     Some(unchanged) => {
                         tracing::warn!(previous = %other, %namespace, "{TAKEOVER}");
                         current = unchanged;
@@ -272,6 +283,19 @@ impl KubeCluster {
         }
     }
 
+    /// One look at another holder's Lease, added to what this process saw of it before.
+    fn observe(&self, namespace: &str, lease: &Lease) -> Observed {
+        let mut seen = match self.lease_seen.lock() {
+            Ok(seen) => seen,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        seen.entry(namespace.to_owned()).or_default().observe(
+            LeaseState::of(lease),
+            duration_of(lease),
+            Instant::now(),
+        )
+    }
+
     /// Watches a Lease whose timestamps look old for its whole duration. Returns it when it
     /// stayed unchanged (its holder is gone), `None` as soon as it changes (its holder lives).
     async fn observe_until_expired(
@@ -281,8 +305,9 @@ impl KubeCluster {
         operation: &str,
     ) -> Result<Option<Lease>, AdapterError> {
         let duration = duration_of(lease);
-        let mut observer = LeaseObserver::new();
-        observer.observe(LeaseState::of(lease), duration, Instant::now());
+        if self.observe(namespace, lease) == Observed::Expired {
+            return Ok(Some(lease.clone()));
+        }
         tracing::warn!(
             holder = holder_of(lease).unwrap_or_default(),
             %namespace,
@@ -298,7 +323,7 @@ impl KubeCluster {
             let Some(now) = self.read_lease(namespace, operation).await? else {
                 return Ok(None);
             };
-            match observer.observe(LeaseState::of(&now), duration, Instant::now()) {
+            match self.observe(namespace, &now) {
                 Observed::Expired => return Ok(Some(now)),
                 Observed::Unchanged { .. } => {}
                 Observed::Changed => return Ok(None),

@@ -465,6 +465,50 @@ async fn a_live_holder_whose_clock_runs_behind_keeps_its_lease() {
 }
 
 #[tokio::test]
+async fn a_dead_holder_whose_lease_looks_fresh_to_our_clock_is_taken_over_by_waiting() {
+    let s = start(fast()).await;
+    // Written by a clock far ahead of ours (or ours runs far behind): by its timestamps it looks
+    // fresh for centuries, but nobody renews it. Found by the simulation (seed 26 at the time).
+    s.sim
+        .create(serde_json::json!({
+            "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+            "metadata": { "name": "neuro-deploy", "namespace": "dev" },
+            "spec": { "holderIdentity": "dead@host/1", "leaseDurationSeconds": 2,
+                      "acquireTime": "2999-01-01T00:00:00.000000Z", "renewTime": "2999-01-01T00:00:00.000000Z" }
+        }))
+        .unwrap();
+    let cluster = &s.harness.cluster;
+    let lease = Duration::from_secs(15);
+    // One attempt gives up at once: it looks fresh.
+    let first = cluster.lock("dev", "me@host/2", lease).await.unwrap();
+    assert!(
+        matches!(first, neuro_deploy_core::LockAttempt::Held { .. }),
+        "{first:?}"
+    );
+    // Tried again (as `--wait-for-lock` does), what this process saw adds up: unchanged for its
+    // whole duration, it is taken over whatever its timestamps say.
+    let started = Instant::now();
+    loop {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        match cluster.lock("dev", "me@host/2", lease).await.unwrap() {
+            neuro_deploy_core::LockAttempt::Acquired(handle) => {
+                assert_eq!(handle.holder, "me@host/2");
+                break;
+            }
+            held => assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "a Lease seen unchanged for its 2 s is taken over: {held:?}"
+            ),
+        }
+    }
+    assert!(
+        started.elapsed() >= Duration::from_millis(1500),
+        "not before its duration: {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
 async fn the_kube_error_stays_reachable_as_the_cause() {
     use std::error::Error as _;
     // Nothing listens on this loopback port once the listener is dropped.

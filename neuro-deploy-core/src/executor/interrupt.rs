@@ -102,23 +102,30 @@ impl Watch {
 
     /// What has stopped the run, if anything.
     pub(super) fn check(&self) -> Option<Halt> {
-        if let Some(why) = self.lost.as_ref().and_then(|lost| lost.borrow().clone()) {
+        if let Some(why) = self.lock_lost() {
             return Some(Halt::LockLost(why));
         }
-        if let Some(held_until) = &self.held_until {
-            let until = match held_until.lock() {
-                Ok(until) => *until,
-                Err(poisoned) => *poisoned.into_inner(),
-            };
-            let now = tokio::time::Instant::now();
-            if now >= until {
-                return Some(Halt::LockLost(format!(
-                    "the lock was not renewed in time ({} past its hold; the process may have been stopped)",
-                    crate::config::format_elapsed(now.duration_since(until))
-                )));
-            }
-        }
         (self.interrupt.count() > 0).then_some(Halt::Interrupted)
+    }
+
+    /// Why the lock can no longer be counted on, if so: the renewal task said so, or its hold
+    /// ran out on the monotonic clock. What must be checked right before every write.
+    pub(super) fn lock_lost(&self) -> Option<String> {
+        if let Some(why) = self.lost.as_ref().and_then(|lost| lost.borrow().clone()) {
+            return Some(why);
+        }
+        let held_until = self.held_until.as_ref()?;
+        let until = match held_until.lock() {
+            Ok(until) => *until,
+            Err(poisoned) => *poisoned.into_inner(),
+        };
+        let now = tokio::time::Instant::now();
+        (now >= until).then(|| {
+            format!(
+                "the lock was not renewed in time ({} past its hold; the process may have been stopped)",
+                crate::config::format_elapsed(now.duration_since(until))
+            )
+        })
     }
 
     /// Resolves when something stops the run.

@@ -48,7 +48,7 @@ impl Executor {
         match self.await_rollout_step(plan, run, watch).await {
             AwaitedRollout::Complete => {}
             AwaitedRollout::Halted(halt) => {
-                return self.halted_after_writes(plan, run, halt).await;
+                return self.halted_after_writes(plan, run, halt, watch).await;
             }
             AwaitedRollout::Failing { why, started } => {
                 self.step_finished(
@@ -126,7 +126,8 @@ impl Executor {
             }
             return Err(self.roll_back(plan, run, &why, watch).await);
         }
-        self.record_unchanged(plan, &changes, &audit, run).await;
+        self.record_unchanged(plan, &changes, &audit, run, watch)
+            .await;
         self.step_finished(
             run,
             set,
@@ -274,6 +275,7 @@ impl Executor {
         changes: &[ImageChange],
         audit: &DeployAudit,
         run: &mut Run<'_>,
+        watch: &Watch,
     ) {
         let unchanged: Vec<String> = plan
             .awaited()
@@ -283,6 +285,14 @@ impl Executor {
             .cloned()
             .collect();
         if unchanged.is_empty() {
+            return;
+        }
+        // A write after the patches' answers: the lock is checked again first.
+        if let Some(why) = watch.lock_lost() {
+            run.report.warnings.push(format!(
+                "the audit trail of this deploy was not written on {} ({why}), whose image already matched; `neuro-deploy status` may show drift there until the next deploy",
+                unchanged.join(", ")
+            ));
             return;
         }
         let annotations: Vec<(String, String)> = audit.to_annotations().into_iter().collect();
@@ -322,6 +332,7 @@ impl Executor {
         plan: &LivePlan,
         run: &mut Run<'_>,
         halt: Halt,
+        watch: &Watch,
     ) -> Ending {
         match halt {
             Halt::LockLost(why) => Ending::RollbackFailed(format!(
@@ -333,7 +344,7 @@ impl Executor {
                 "interrupted while waiting for the rollout; this run had changed nothing"
                     .to_owned(),
             ),
-            Halt::Interrupted => self.restore_on_interrupt(plan, run).await,
+            Halt::Interrupted => self.restore_on_interrupt(plan, run, watch).await,
         }
     }
 

@@ -38,13 +38,25 @@ fn too_slow() -> String {
 impl Executor {
     /// Writes the recorded images back after a signal, bounded by [`CLEANUP_BOUND`]; a second
     /// signal abandons it. Their rollout is not awaited (the report says so).
-    pub(super) async fn restore_on_interrupt(&self, plan: &LivePlan, run: &mut Run<'_>) -> Ending {
+    pub(super) async fn restore_on_interrupt(
+        &self,
+        plan: &LivePlan,
+        run: &mut Run<'_>,
+        watch: &Watch,
+    ) -> Ending {
         self.observer.progress(&Progress::Note(
             "interrupted: restoring the previous images (a second signal skips this)".to_owned(),
         ));
         let audit = self.restore_audit(plan, run, "interrupted");
         let restoring = tokio::time::timeout(CLEANUP_BOUND, async {
             let (restore, mut failures) = self.fenced_restore(&plan.namespace, &run.applied).await;
+            // The read may have taken long: the lock is checked again right before writing.
+            if let Some(why) = watch.lock_lost() {
+                failures.push(format!(
+                    "{why}, so nothing was written back (writing without the lock is unsafe)"
+                ));
+                return (Vec::new(), failures);
+            }
             // Only confirmed writes are reported restored; a lost answer is a failure named.
             let set = self.set_each(&plan.namespace, &restore, &audit).await;
             failures.extend(set.failures);
@@ -261,10 +273,17 @@ impl Executor {
             "deploy failed ({why}); restoring the previous images"
         )));
         if let Some(halt) = watch.check() {
-            return self.halted_after_writes(plan, run, halt).await;
+            return self.halted_after_writes(plan, run, halt, watch).await;
         }
         let audit = self.restore_audit(plan, run, &format!("failed ({why})"));
         let (restore, mut failures) = self.fenced_restore(&plan.namespace, &run.applied).await;
+        // The read may have taken long (a slow answer, a process stopped): the lock is checked
+        // again right before writing back.
+        if let Some(why) = watch.lock_lost() {
+            return self
+                .halted_after_writes(plan, run, Halt::LockLost(why), watch)
+                .await;
+        }
         // Only confirmed writes are reported restored; a lost answer is a failure named.
         let set = self.set_each(&plan.namespace, &restore, &audit).await;
         failures.extend(set.failures);

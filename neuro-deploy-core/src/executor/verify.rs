@@ -45,7 +45,13 @@ impl Executor {
         match checks {
             Verified::Passed(detail) => {
                 let names = ImageChange::workloads(&run.applied);
-                if let Err(error) = self
+                // Recording the pass is a write: not without the lock.
+                if let Some(why) = watch.lock_lost() {
+                    run.report.warnings.push(format!(
+                        "the checks passed but were not recorded on the Deployments ({why}); a promotion from here needs it: run `neuro-deploy verify --env {}`",
+                        plan.environment.as_deref().unwrap_or_default()
+                    ));
+                } else if let Err(error) = self
                     .mark_verified(&plan.namespace, &names, &plan.version, run.options)
                     .await
                 {
@@ -65,7 +71,7 @@ impl Executor {
                     StepStatus::NotRun,
                     Some(halt_text(&halt).to_owned()),
                 );
-                Err(self.halted_after_writes(plan, run, halt).await)
+                Err(self.halted_after_writes(plan, run, halt, watch).await)
             }
             Verified::Failed(why) => {
                 self.record(run, verify, started, StepStatus::Failed, Some(why.clone()));

@@ -841,17 +841,35 @@ async fn a_restore_whose_answer_was_lost_is_not_reported_as_restored() {
     );
 }
 
-/// The cluster, with the answer to taking the lock arriving `late` (a slow network, or this
-/// process stopped right after asking and resumed).
-struct LateLockAnswer {
+/// The cluster with late answers (a slow network, or this process stopped right after asking
+/// and resumed): to taking the lock by `lock_late`, and to every read of the Deployments from
+/// the `reads_late.0`th on (1 = the first) by `reads_late.1`.
+struct LateAnswers {
     inner: Arc<dyn neuro_deploy_core::ClusterDeployer>,
-    late: Duration,
+    lock_late: Duration,
+    reads_late: (usize, Duration),
+    reads: AtomicUsize,
+}
+
+impl LateAnswers {
+    fn new(inner: Arc<dyn neuro_deploy_core::ClusterDeployer>) -> LateAnswers {
+        LateAnswers {
+            inner,
+            lock_late: Duration::ZERO,
+            reads_late: (usize::MAX, Duration::ZERO),
+            reads: AtomicUsize::new(0),
+        }
+    }
 }
 
 #[async_trait::async_trait]
-impl neuro_deploy_core::ClusterDeployer for LateLockAnswer {
+impl neuro_deploy_core::ClusterDeployer for LateAnswers {
     async fn workloads(&self, ns: &str) -> Result<Vec<Workload>, AdapterError> {
-        self.inner.workloads(ns).await
+        let answer = self.inner.workloads(ns).await;
+        if self.reads.fetch_add(1, Ordering::SeqCst) + 1 >= self.reads_late.0 {
+            tokio::time::sleep(self.reads_late.1).await;
+        }
+        answer
     }
     async fn set_images(
         &self,
@@ -871,7 +889,7 @@ impl neuro_deploy_core::ClusterDeployer for LateLockAnswer {
     }
     async fn lock(&self, ns: &str, h: &str, l: Duration) -> Result<LockAttempt, AdapterError> {
         let attempt = self.inner.lock(ns, h, l).await;
-        tokio::time::sleep(self.late).await;
+        tokio::time::sleep(self.lock_late).await;
         attempt
     }
     async fn renew(&self, h: &LockHandle) -> Result<LockHandle, AdapterError> {
@@ -911,9 +929,9 @@ async fn a_lock_whose_answer_came_after_its_lease_is_renewed_before_any_write() 
     d.cluster.expect_unlock().returning(|_| Ok(()));
     d.cluster.expect_set_images().times(0);
     let mut adapters = d.adapters();
-    adapters.cluster = Arc::new(LateLockAnswer {
-        inner: adapters.cluster,
-        late: Duration::from_secs(180),
+    adapters.cluster = Arc::new(LateAnswers {
+        lock_late: Duration::from_secs(180),
+        ..LateAnswers::new(adapters.cluster)
     });
     let report = neuro_deploy_core::Executor::new(adapters, config())
         .run(&merged("main"), &ctx(false))
@@ -922,6 +940,55 @@ async fn a_lock_whose_answer_came_after_its_lease_is_renewed_before_any_write() 
     assert!(report.applied.is_empty());
     assert!(
         report.message.contains("held by someone else"),
+        "{}",
+        report.message
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_restore_whose_read_outlasted_the_lock_writes_nothing_back() {
+    // Found by the simulation (seed 100846 at the time): the lock was checked before the
+    // restore's fresh read of the Deployments, not after it, so a run whose read answered past
+    // its lease (stopped, then resumed) wrote back without the lock.
+    let mut d = Doubles::new();
+    d.workloads("dev", app("0000000")).images(&[SHORT]);
+    d.cluster
+        .expect_lock()
+        .times(1)
+        .returning(|_, _, _| Ok(LockAttempt::Acquired(handle("dev"))));
+    // Renewals fail from the start: the hold runs out while the restore's read is answered.
+    d.cluster
+        .expect_renew()
+        .returning(|_| Err(AdapterError::failed("kubernetes", "renewing", "503")));
+    d.cluster.expect_unlock().returning(|_| Ok(()));
+    // The two patches of the deploy; no restore.
+    d.cluster
+        .expect_set_images()
+        .times(2)
+        .returning(|_, _, _| Ok(()));
+    d.cluster
+        .expect_await_rollout()
+        .times(1)
+        .returning(|_, _, _| {
+            Ok(RolloutResult::Failed {
+                workload: "neuro-ui".into(),
+                reason: "crash loop".into(),
+            })
+        });
+    let mut adapters = d.adapters();
+    // Reads 1 and 2 (the facts, then again under the lock) answer at once; the restore's
+    // read (3) after two minutes.
+    adapters.cluster = Arc::new(LateAnswers {
+        reads_late: (3, Duration::from_secs(120)),
+        ..LateAnswers::new(adapters.cluster)
+    });
+    let report = neuro_deploy_core::Executor::new(adapters, config())
+        .run(&merged("main"), &ctx(false))
+        .await;
+    assert_eq!(report.outcome, Outcome::RollbackFailed, "{report:#?}");
+    assert!(report.restored.is_empty(), "{:?}", report.restored);
+    assert!(
+        report.message.contains("not restored"),
         "{}",
         report.message
     );

@@ -410,6 +410,7 @@ impl ClusterDeployer for Node {
         let operation = format!("annotating Deployments in {namespace}");
         self.request("kubernetes", operation, move |w, who, _| {
             crate::invariants::on_annotate(w, who, &namespace);
+            let mut passed = Vec::new();
             if let Some(ns) = w.namespaces.get_mut(&namespace) {
                 for d in ns
                     .deployments
@@ -418,7 +419,19 @@ impl ClusterDeployer for Node {
                 {
                     d.annotations.extend(set.iter().cloned());
                     d.resource_version += 1;
+                    // A passed verification of the version this Deployment runs.
+                    let version = format!("{}@", crate::invariants::tag_of(&d.image));
+                    let verified = set
+                        .iter()
+                        .any(|(k, v)| k == annotations::VERIFIED && v.starts_with(&version));
+                    if verified {
+                        passed.push(d.image.clone());
+                    }
                 }
+            }
+            let passed: Vec<String> = passed.iter().map(|i| w.pinned_image(i)).collect();
+            if let Some(ns) = w.namespaces.get_mut(&namespace) {
+                ns.verified.extend(passed);
             }
             let keys: Vec<&str> = set.iter().map(|(k, _)| k.as_str()).collect();
             let verified = keys.contains(&annotations::VERIFIED);

@@ -21,6 +21,15 @@ pub fn roll_out(world: &mut World, namespace: &str, name: &str, generation: i64)
     // A stall is a fault: none once the faults stop.
     let stalls = world.fault_rate > 0.0 && world.rng.random_bool(0.03);
     let takes = Duration::from_secs(world.rng.random_range(5..90));
+    let image = world
+        .namespaces
+        .get(namespace)
+        .and_then(|n| n.deployments.iter().find(|d| d.name == name))
+        .map(|d| d.image.clone())
+        .unwrap_or_default();
+    let fails = world
+        .image_digest(&image)
+        .is_some_and(|digest| world.bad.contains(&digest));
     let Some(d) = world
         .namespaces
         .get_mut(namespace)
@@ -28,8 +37,6 @@ pub fn roll_out(world: &mut World, namespace: &str, name: &str, generation: i64)
     else {
         return;
     };
-    let digest = d.image.rsplit('@').next().unwrap_or_default().to_owned();
-    let fails = world.bad.contains(&digest);
     if d.generation == generation {
         d.rolling = Some(Rolling {
             observe_at: now + observe,

@@ -53,6 +53,11 @@ name = "staging"
 namespace = "staging"
 trigger = "release"
 
+[environments.verify]
+http = ["http://neuro-ui.staging/healthz"]
+for = "30s"
+every = "10s"
+
 [[environments]]
 name = "production"
 namespace = "leaf-neuro-ui"

@@ -1,8 +1,8 @@
 //! The invariants, judged against the world's own state and what each run was served — never
 //! against what a run reports, except to check that the report tells the truth.
 //!
-//! 1. Production runs only images that ran complete on every staging Deployment (pinned to
-//!    that digest), or that it ran before.
+//! 1. Production runs only images that ran complete on every staging Deployment and passed
+//!    staging's checks (pinned to that digest), or that it ran before.
 //! 2. No write lands from a run that does not hold the namespace's Lease at that moment.
 //! 3. A deploy's image write lands only after the run read the guardrail state under its lock
 //!    and that state let it through: not frozen, inside the deploy windows, the version not
@@ -50,10 +50,11 @@ pub fn after_step(world: &mut World) {
     let staging = world.namespaces.get("staging");
     for d in &production.deployments {
         let image = world.pinned_image(&d.image);
-        let from_staging = staging.is_some_and(|s| s.ran.contains(&image));
+        let from_staging =
+            staging.is_some_and(|s| s.ran.contains(&image) && s.verified.contains(&image));
         if !from_staging && !production.ran.contains(&image) {
             let what = format!(
-                "production's {} runs {}, which never ran complete on staging nor in production before",
+                "production's {} runs {}, which never ran complete and verified on staging nor in production before",
                 d.name, d.image
             );
             world.violated("1 production runs only what staging ran complete", what);

@@ -113,6 +113,7 @@ pub async fn perform(node: Node, config: Config, op: Op) -> Ended {
                 .queues(adapter.clone())
                 .cluster(adapter.clone())
                 .releases(adapter.clone())
+                .health_checker(adapter.clone())
                 .shared_state(adapter)
                 .build();
             let executor = match executor {
@@ -226,9 +227,16 @@ pub fn next(w: &mut World) -> Option<(String, String, Op)> {
     match roll {
         0..=11 => {
             let sha = w.commit();
-            if w.rng.random_bool(0.15) {
-                let digest = w.digest_of(sha.as_str());
-                w.bad.insert(digest);
+            // Some commits never become ready; some run but fail their health checks.
+            let digest = w.digest_of(sha.as_str());
+            match w.rng.random_range(0..100u8) {
+                0..=9 => {
+                    w.bad.insert(digest);
+                }
+                10..=19 => {
+                    w.unhealthy.insert(digest);
+                }
+                _ => {}
             }
             let event = Event::Merged {
                 branch: "main".to_owned(),
@@ -263,17 +271,32 @@ pub fn next(w: &mut World) -> Option<(String, String, Op)> {
         20..=37 => {
             let tag = some_release(w);
             let version = Version::parse(&tag).ok()?;
-            let user = if w.rng.random_bool(0.5) {
-                DEPLOYER
-            } else {
-                operator(w)
+            // CI, any operator, or one who approved this very version (their own approval
+            // must not count).
+            let approvers: Vec<String> = w
+                .namespaces
+                .get(PRODUCTION)
+                .map(|ns| {
+                    ns.approvals
+                        .iter()
+                        .filter(|a| a.version == tag)
+                        .map(|a| a.by.clone())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let user = match w.rng.random_range(0..3u8) {
+                0 => DEPLOYER.to_owned(),
+                1 if !approvers.is_empty() => {
+                    approvers[w.rng.random_range(0..approvers.len())].clone()
+                }
+                _ => operator(w).to_owned(),
             };
             let event = Event::Promote {
                 version,
                 to: None,
                 allow_downgrade: false,
             };
-            Some((user.to_owned(), format!("promote {tag}"), Op::Run(event)))
+            Some((user, format!("promote {tag}"), Op::Run(event)))
         }
         38..=43 => {
             let tag = some_release(w);

@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use neuro_deploy_core::model::{Decisions, Spent};
 use neuro_deploy_core::{
-    AdapterError, Approval, GitSha, ImageBuilder, ImageRef, Quarantined, QueueDepth,
+    AdapterError, Approval, GitSha, HealthChecker, ImageBuilder, ImageRef, Quarantined, QueueDepth,
     QueueInspector, ReasonCode, Registry, ReleaseInfo, ReleaseSource, SharedState, VersionedState,
 };
 use rand::RngExt;
@@ -104,6 +104,32 @@ impl ImageBuilder for Node {
                 digest: Some(digest),
                 ..ImageRef::new(REPOSITORY, tag)
             })
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl HealthChecker for Node {
+    /// `http://neuro-ui.NAMESPACE/healthz` answers 503 while any of the namespace's
+    /// Deployments runs an unhealthy image, else 200.
+    async fn probe(&self, url: &str, _timeout: Duration) -> Result<u16, AdapterError> {
+        let namespace = url
+            .trim_start_matches("http://neuro-ui.")
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        self.request("http", format!("probing {url}"), move |w, _, _| {
+            let ns = w
+                .namespaces
+                .get(&namespace)
+                .ok_or_else(|| missing(&namespace))?;
+            let sick = ns.deployments.iter().any(|d| {
+                w.image_digest(&d.image)
+                    .is_some_and(|digest| w.unhealthy.contains(&digest))
+            });
+            Ok(if sick { 503 } else { 200 })
         })
         .await
     }

@@ -166,6 +166,8 @@ pub struct Namespace {
     pub quarantine: Vec<Quarantined>,
     /// Every app image that ran here on all Deployments with a complete rollout (pinned).
     pub ran: BTreeSet<String>,
+    /// Every app image whose checks passed here, as recorded on its Deployments (pinned).
+    pub verified: BTreeSet<String>,
 }
 
 impl Namespace {
@@ -256,6 +258,8 @@ pub struct World {
     pub images: BTreeMap<String, String>,
     /// Digests whose pods never become ready.
     pub bad: BTreeSet<String>,
+    /// Digests whose pods run but fail their health checks.
+    pub unhealthy: BTreeSet<String>,
     /// Commits on `main`, oldest first.
     pub main: Vec<GitSha>,
     /// Release tag → commit.
@@ -287,6 +291,7 @@ impl World {
             trace: Vec::new(),
             images: BTreeMap::new(),
             bad: BTreeSet::new(),
+            unhealthy: BTreeSet::new(),
             main: Vec::new(),
             releases: BTreeMap::new(),
             queues: REGIONS
@@ -318,7 +323,19 @@ impl World {
                 deployments: APPS.iter().map(|a| Deployment::new(a, &image)).collect(),
                 ..Namespace::default()
             };
-            ns.ran.insert(image);
+            // What runs has passed its checks, on the record, a day ago.
+            let version = crate::invariants::tag_of(&image);
+            let at = neuro_deploy_core::model::rfc3339(wall_begun - chrono::Duration::days(1));
+            for d in &mut ns.deployments {
+                d.annotations
+                    .insert(annotations::VERSION.to_owned(), version.clone());
+                d.annotations
+                    .insert(annotations::DEPLOYED_AT.to_owned(), at.clone());
+                d.annotations
+                    .insert(annotations::VERIFIED.to_owned(), format!("{version}@{at}"));
+            }
+            ns.ran.insert(image.clone());
+            ns.verified.insert(image);
             world.namespaces.insert(namespace.to_owned(), ns);
         }
         world
@@ -403,14 +420,19 @@ impl World {
 
     /// `image` pinned to its digest (tags never move here, so a tag names one digest).
     pub fn pinned_image(&self, image: &str) -> String {
-        if image.contains('@') {
-            return image.to_owned();
+        match (image.contains('@'), self.image_digest(image)) {
+            (false, Some(digest)) => format!("{image}@{digest}"),
+            _ => image.to_owned(),
+        }
+    }
+
+    /// The digest `image` runs: pinned, or its tag's in the registry.
+    pub fn image_digest(&self, image: &str) -> Option<String> {
+        if let Some((_, digest)) = image.rsplit_once('@') {
+            return Some(digest.to_owned());
         }
         let tag = image.rsplit(':').next().unwrap_or_default();
-        match self.images.get(tag) {
-            Some(digest) => format!("{image}@{digest}"),
-            None => image.to_owned(),
-        }
+        self.images.get(tag).cloned()
     }
 
     /// Notes every namespace whose Deployments all run one image with a complete rollout.

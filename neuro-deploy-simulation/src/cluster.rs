@@ -420,7 +420,7 @@ impl ClusterDeployer for Node {
                     d.annotations.extend(set.iter().cloned());
                     d.resource_version += 1;
                     // A passed verification of the version this Deployment runs.
-                    let version = format!("{}@", crate::invariants::tag_of(&d.image));
+                    let version = format!("{}@", crate::world::tag_of(&d.image));
                     let verified = set
                         .iter()
                         .any(|(k, v)| k == annotations::VERIFIED && v.starts_with(&version));

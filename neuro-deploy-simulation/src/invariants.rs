@@ -25,7 +25,7 @@ use neuro_deploy_core::model::annotations;
 use neuro_deploy_core::{ImageChange, Outcome, Report};
 use tokio::time::Instant;
 
-use crate::world::{PRODUCTION, REGIONS, World, Written};
+use crate::world::{PRODUCTION, REGIONS, World, Written, tag_of};
 
 /// Approvals production needs (`[environments.approvals] required`).
 pub const APPROVALS: usize = 1;
@@ -212,12 +212,6 @@ fn queues_not_drained(
         }
     }
     None
-}
-
-/// The tag of `REPOSITORY:tag@digest`.
-pub fn tag_of(image: &str) -> String {
-    let unpinned = image.split('@').next().unwrap_or_default();
-    unpinned.rsplit(':').next().unwrap_or_default().to_owned()
 }
 
 fn run_instant(started_at: &DateTime<Utc>, started: Instant) -> DateTime<Utc> {

@@ -324,7 +324,7 @@ impl World {
                 ..Namespace::default()
             };
             // What runs has passed its checks, on the record, a day ago.
-            let version = crate::invariants::tag_of(&image);
+            let version = tag_of(&image);
             let at = neuro_deploy_core::model::rfc3339(wall_begun - chrono::Duration::days(1));
             for d in &mut ns.deployments {
                 d.annotations
@@ -448,4 +448,10 @@ impl World {
             }
         }
     }
+}
+
+/// The tag of `REPOSITORY:tag@digest`.
+pub fn tag_of(image: &str) -> String {
+    let unpinned = image.split('@').next().unwrap_or_default();
+    unpinned.rsplit(':').next().unwrap_or_default().to_owned()
 }

@@ -11,9 +11,9 @@ use async_trait::async_trait;
 
 use crate::error::AdapterError;
 use crate::model::{
-    ActiveAlert, Approval, Decisions, DeployAudit, DeploymentRecord, DeploymentState, HistoryEntry,
-    ImageChange, ImageRef, LockAttempt, LockHandle, Quarantined, QueryAnswer, QueueDepth,
-    ReleaseInfo, RolloutResult, Sample, Spent, VersionedState, Workload,
+    ActiveAlert, Approval, Comparison, Decisions, DeployAudit, DeploymentRecord, DeploymentState,
+    HistoryEntry, ImageChange, ImageRef, LockAttempt, LockHandle, Quarantined, QueryAnswer,
+    QueueDepth, ReleaseInfo, RolloutResult, Sample, Spent, VersionedState, Workload,
 };
 use crate::version::GitSha;
 
@@ -180,6 +180,14 @@ pub trait ReleaseSource: Send + Sync {
 
     /// Creates a published release of `tag` targeting `branch`, with generated notes.
     async fn create_release(&self, tag: &str, branch: &str) -> Result<ReleaseInfo, AdapterError>;
+
+    /// What changed from `base` to `head` (tags, branches or SHAs): where `head` stands and
+    /// the commits it adds. `None` where nobody can tell (no history to ask), the default.
+    /// Informative only: a caller bounds it and never fails a run for it.
+    async fn compare(&self, base: &str, head: &str) -> Result<Option<Comparison>, AdapterError> {
+        let _ = (base, head);
+        Ok(None)
+    }
 }
 
 /// Probes the URLs an environment's verification names. Implemented by `HttpHealthChecker`

@@ -250,6 +250,17 @@ impl ReleaseSource for GithubReleases {
         Ok(matches!(comparison.status.as_str(), "identical" | "behind"))
     }
 
+    async fn compare(
+        &self,
+        base: &str,
+        head: &str,
+    ) -> Result<Option<neuro_deploy_core::model::Comparison>, AdapterError> {
+        // A reference GitHub does not know (404) leaves the comparison unknown.
+        let path = self.path(&format!("compare/{base}...{head}"));
+        let comparison: Option<Comparison> = self.get_optional(&path).await?;
+        Ok(comparison.map(|c| c.into_model(base, head)))
+    }
+
     async fn create_branch(&self, branch: &str, sha: &GitSha) -> Result<bool, AdapterError> {
         let elsewhere = |current: &GitSha| AdapterError::Refused {
             code: ReasonCode::InvalidInput,

@@ -74,9 +74,86 @@ pub(crate) struct DeploymentStatus {
     pub(crate) state: String,
 }
 
+/// `GET …/compare/{base}...{head}`: where head stands and the commits it adds, oldest first.
 #[derive(Deserialize)]
 pub(crate) struct Comparison {
     pub(crate) status: String,
+    #[serde(default)]
+    pub(crate) ahead_by: u32,
+    #[serde(default)]
+    pub(crate) behind_by: u32,
+    #[serde(default)]
+    pub(crate) commits: Vec<ComparedCommit>,
+}
+
+/// One commit of a comparison: its GitHub author may be `null` (an email GitHub does not
+/// know), the name in the commit never is.
+#[derive(Deserialize)]
+pub(crate) struct ComparedCommit {
+    pub(crate) sha: String,
+    pub(crate) commit: CommitDetail,
+    #[serde(default)]
+    pub(crate) author: Option<User>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct CommitDetail {
+    pub(crate) message: String,
+    #[serde(default)]
+    pub(crate) author: Option<CommitAuthor>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct CommitAuthor {
+    #[serde(default)]
+    pub(crate) name: String,
+}
+
+impl Comparison {
+    /// The domain's comparison of `base` and `head`: the newest listed commits, oldest first.
+    pub(crate) fn into_model(self, base: &str, head: &str) -> neuro_deploy_core::model::Comparison {
+        use neuro_deploy_core::model::{CommitSummary, Divergence, LISTED_COMMITS, changes};
+        let status = match self.status.as_str() {
+            "ahead" => Divergence::Ahead,
+            "behind" => Divergence::Behind,
+            "identical" => Divergence::Identical,
+            _ => Divergence::Diverged,
+        };
+        let skip = self.commits.len().saturating_sub(LISTED_COMMITS);
+        let commits = self
+            .commits
+            .into_iter()
+            .skip(skip)
+            .map(|c| {
+                let title = c
+                    .commit
+                    .message
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+                let author = c
+                    .author
+                    .map(|user| user.login)
+                    .or_else(|| c.commit.author.map(|a| a.name))
+                    .unwrap_or_default();
+                CommitSummary {
+                    sha: c.sha.chars().take(7).collect(),
+                    pull_request: changes::pull_request_of(&title),
+                    title,
+                    author,
+                }
+            })
+            .collect();
+        neuro_deploy_core::model::Comparison {
+            base: base.to_owned(),
+            head: head.to_owned(),
+            status,
+            ahead_by: self.ahead_by,
+            behind_by: self.behind_by,
+            commits,
+        }
+    }
 }
 
 pub(crate) fn parse_sha(text: &str) -> Result<GitSha, AdapterError> {

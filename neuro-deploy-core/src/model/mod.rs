@@ -5,6 +5,7 @@
 //! ([`guard`]), what the team's monitoring answers and is told ([`signals`]), and instants
 //! ([`time`]).
 
+pub mod changes;
 pub mod event;
 pub mod guard;
 pub mod image;
@@ -16,6 +17,7 @@ pub mod time;
 pub mod workload;
 
 pub use crate::names::validate_namespace;
+pub use changes::{CommitSummary, Comparison, Divergence, LISTED_COMMITS};
 pub use event::{DeployTarget, Event, ReleaseTarget};
 pub use guard::{
     Approval, Clearance, Decisions, Freeze, GuardState, QuarantineReason, Quarantined, Spent,

@@ -101,6 +101,86 @@ async fn tells_whether_a_branch_contains_a_commit() {
 // ---- writes ----
 
 #[tokio::test]
+async fn compares_two_versions_listing_the_commits_with_their_authors_and_pull_requests() {
+    use neuro_deploy_core::model::Divergence;
+    let s = server().await;
+    get(
+        &s,
+        "compare/v1.4.0...v1.5.0",
+        200,
+        fixture("compare_ahead.json"),
+    )
+    .await;
+    get(
+        &s,
+        "compare/v1.5.0...6dcb09b5b57875f334f61aebed695e2e4193db5e",
+        200,
+        fixture("compare_behind.json"),
+    )
+    .await;
+    get(
+        &s,
+        "compare/v1.4.0...v9.9.9",
+        404,
+        fixture("error_not_found.json"),
+    )
+    .await;
+    catch_all(&s).await;
+    let c = client(&s);
+
+    let ahead = c.compare("v1.4.0", "v1.5.0").await.unwrap().unwrap();
+    assert_eq!(ahead.status, Divergence::Ahead);
+    assert_eq!(ahead.ahead_by, 3);
+    let listed: Vec<(&str, &str, &str, Option<u64>)> = ahead
+        .commits
+        .iter()
+        .map(|c| {
+            (
+                c.sha.as_str(),
+                c.title.as_str(),
+                c.author.as_str(),
+                c.pull_request,
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (
+                "2222222",
+                "Add a queue sparkline (#412)",
+                "alice",
+                Some(412)
+            ),
+            (
+                "3333333",
+                "Merge pull request #415 from octo-org/fix-approvals",
+                "bob",
+                Some(415)
+            ),
+            // No GitHub user behind its email: the name in the commit.
+            ("4444444", "Bump version to 1.5.0", "Release Bot", None),
+        ]
+    );
+    assert_eq!(ahead.summary(), "v1.4.0 → v1.5.0: 3 commits ahead");
+
+    // A downgrade says so.
+    let behind = c
+        .compare("v1.5.0", "6dcb09b5b57875f334f61aebed695e2e4193db5e")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(behind.status, Divergence::Behind);
+    assert!(
+        behind.summary().contains("behind by"),
+        "{}",
+        behind.summary()
+    );
+    // A version GitHub does not know: nothing can be said, which is not an error.
+    assert_eq!(c.compare("v1.4.0", "v9.9.9").await.unwrap(), None);
+}
+
+#[tokio::test]
 async fn creates_a_branch_once() {
     let s = server().await;
     not_found(&s, "git/ref/heads/hotfix/v1.4.1").await;

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
+use neuro_deploy_core::model::{CommitSummary, Comparison, Divergence, LISTED_COMMITS};
 use neuro_deploy_core::{AdapterError, GitSha, ReasonCode, ReleaseInfo, ReleaseSource};
 
 use crate::digest::commit_sha;
@@ -12,6 +13,8 @@ use crate::digest::commit_sha;
 struct Repository {
     /// Commit → its parent.
     parents: BTreeMap<String, Option<String>>,
+    /// Commit → its message's first line.
+    titles: BTreeMap<String, String>,
     branches: BTreeMap<String, String>,
     tags: BTreeMap<String, String>,
     releases: Vec<ReleaseInfo>,
@@ -29,6 +32,17 @@ impl Repository {
             (Some(sha), None) => Some(sha.clone()),
             _ => None,
         }
+    }
+
+    /// `commit` and its ancestors, newest first.
+    fn ancestry(&self, commit: &str) -> Vec<String> {
+        let mut line = Vec::new();
+        let mut next = Some(commit.to_owned());
+        while let Some(sha) = next {
+            next = self.parents.get(&sha).cloned().flatten();
+            line.push(sha);
+        }
+        line
     }
 
     fn head(&self, branch: &str) -> Result<String, AdapterError> {
@@ -72,6 +86,8 @@ impl MemoryReleases {
         let parent = repository.head(branch)?;
         let sha = commit_sha(&format!("{}:{branch}:{message}", repository.parents.len()));
         repository.parents.insert(sha.clone(), Some(parent));
+        let title = message.lines().next().unwrap_or_default().to_owned();
+        repository.titles.insert(sha.clone(), title);
         repository.branches.insert(branch.to_owned(), sha.clone());
         to_sha(&sha)
     }
@@ -125,6 +141,48 @@ impl ReleaseSource for MemoryReleases {
             next = repository.parents.get(&commit).cloned().flatten();
         }
         Ok(false)
+    }
+
+    /// As GitHub's compare: what `head` adds since the commit it shares with `base`, and what
+    /// it lacks. Every commit here is by `octocat`.
+    async fn compare(&self, base: &str, head: &str) -> Result<Option<Comparison>, AdapterError> {
+        let repository = self.repository();
+        let (Some(from), Some(to)) = (repository.resolve(base), repository.resolve(head)) else {
+            return Ok(None);
+        };
+        let theirs = repository.ancestry(&from);
+        let ours = repository.ancestry(&to);
+        let added: Vec<&String> = ours.iter().take_while(|c| !theirs.contains(c)).collect();
+        let lacked = theirs.iter().take_while(|c| !ours.contains(c)).count();
+        let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        let status = match (added.is_empty(), lacked == 0) {
+            (true, true) => Divergence::Identical,
+            (false, true) => Divergence::Ahead,
+            (true, false) => Divergence::Behind,
+            (false, false) => Divergence::Diverged,
+        };
+        let commits = added
+            .iter()
+            .take(LISTED_COMMITS)
+            .rev()
+            .map(|sha| {
+                let title = repository.titles.get(*sha).cloned().unwrap_or_default();
+                CommitSummary {
+                    sha: sha.chars().take(7).collect(),
+                    pull_request: neuro_deploy_core::model::changes::pull_request_of(&title),
+                    title,
+                    author: "octocat".to_owned(),
+                }
+            })
+            .collect();
+        Ok(Some(Comparison {
+            base: base.to_owned(),
+            head: head.to_owned(),
+            status,
+            ahead_by: count(added.len()),
+            behind_by: count(lacked),
+            commits,
+        }))
     }
 
     async fn create_branch(&self, branch: &str, sha: &GitSha) -> Result<bool, AdapterError> {
@@ -204,5 +262,55 @@ mod tests {
         assert_eq!(source.resolve("no-such-branch").await.unwrap(), None);
         assert!(source.branch_contains("gone", &first).await.is_err());
         assert_eq!(source.releases().await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn compare_lists_what_a_version_adds_and_says_behind_or_diverged() {
+        let source = MemoryReleases::new("main");
+        source.create_release("v1.0.0", "main").await.unwrap();
+        source.commit("main", "Add a sparkline (#412)").unwrap();
+        source.commit("main", "Fix approvals expiry").unwrap();
+        source.create_release("v1.1.0", "main").await.unwrap();
+
+        let ahead = source.compare("v1.0.0", "v1.1.0").await.unwrap().unwrap();
+        assert_eq!(
+            (ahead.status, ahead.ahead_by, ahead.behind_by),
+            (Divergence::Ahead, 2, 0)
+        );
+        let titles: Vec<&str> = ahead.commits.iter().map(|c| c.title.as_str()).collect();
+        assert_eq!(
+            titles,
+            ["Add a sparkline (#412)", "Fix approvals expiry"],
+            "oldest first"
+        );
+        assert_eq!(ahead.commits[0].pull_request, Some(412));
+
+        let behind = source.compare("v1.1.0", "v1.0.0").await.unwrap().unwrap();
+        assert_eq!((behind.status, behind.behind_by), (Divergence::Behind, 2));
+        assert!(behind.commits.is_empty());
+
+        // A hotfix off v1.0.0 against v1.1.0: each has what the other lacks.
+        let base = source.resolve("v1.0.0").await.unwrap().unwrap();
+        source.create_branch("hotfix/v1.0.1", &base).await.unwrap();
+        source.commit("hotfix/v1.0.1", "Fix the crash").unwrap();
+        let diverged = source
+            .compare("v1.1.0", "hotfix/v1.0.1")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (diverged.status, diverged.ahead_by, diverged.behind_by),
+            (Divergence::Diverged, 1, 2)
+        );
+        assert_eq!(source.compare("v1.0.0", "v9.9.9").await.unwrap(), None);
+        assert_eq!(
+            source
+                .compare("v1.1.0", "v1.1.0")
+                .await
+                .unwrap()
+                .unwrap()
+                .status,
+            Divergence::Identical
+        );
     }
 }

@@ -88,7 +88,8 @@ impl Node {
                 Fate::Answered
             };
             let mut latency = || {
-                let slow = w.rng.random_bool(0.02);
+                // Latency spikes are a fault too: none once the faults stop.
+                let slow = w.fault_rate > 0.0 && w.rng.random_bool(0.02);
                 Duration::from_millis(if slow {
                     w.rng.random_range(500..3000)
                 } else {

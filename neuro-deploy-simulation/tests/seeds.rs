@@ -65,6 +65,8 @@ fn every_invariant_holds_in_the_second_half_of_the_ci_block() {
 ///   `a_restore_whose_answer_was_lost_is_not_reported_as_restored`);
 /// - 1516: another writer scaling a Deployment right after its rollout completed (the check of
 ///   invariant 5 itself was too strict);
+/// - 4212: a latency spike once the faults had stopped timed out a health probe of the final
+///   release (the simulation's own defect: spikes are a fault, and stop with the others);
 /// - 3038: the guardrails were judged under the lock at an instant taken before the fresh
 ///   reads, so a deploy window that began during them did not count (core
 ///   `a_window_that_starts_while_the_facts_are_read_under_the_lock_refuses`);
@@ -76,7 +78,7 @@ fn every_invariant_holds_in_the_second_half_of_the_ci_block() {
 ///   `a_restore_whose_read_outlasted_the_lock_writes_nothing_back`).
 #[test]
 fn the_seeds_that_once_failed_pass() {
-    for seed in [26, 42, 45, 1516, 3038, 1872, 5293, 100846] {
+    for seed in [26, 42, 45, 1516, 3038, 1872, 5293, 100846, 4212] {
         if let Err(violation) = simulate(seed) {
             panic!("{violation}");
         }

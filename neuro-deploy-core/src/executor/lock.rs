@@ -154,16 +154,13 @@ impl Executor {
     ) -> std::convert::Infallible {
         let every = self.config.lock.renew_every;
         let hold = self.hold();
-        let mut last_ok = taken_at;
+        // Until when the lock is surely ours; shared with the checks before each write.
+        let mut deadline = taken_at + hold;
         let mut next_attempt = taken_at + every;
         let why = loop {
-            let deadline = last_ok + hold;
             if next_attempt >= deadline {
                 tokio::time::sleep_until(deadline).await;
-                break format!(
-                    "no renewal succeeded for {}",
-                    format_elapsed(deadline.duration_since(last_ok))
-                );
+                break format!("no renewal succeeded for {}", format_elapsed(hold));
             }
             tokio::time::sleep_until(next_attempt).await;
             let handle = lock_value(&shared);
@@ -173,10 +170,10 @@ impl Executor {
                     if let Ok(mut slot) = shared.lock() {
                         *slot = renewed;
                     }
+                    deadline = attempt_at + hold;
                     if let Ok(mut until) = held_until.lock() {
-                        *until = attempt_at + hold;
+                        *until = deadline;
                     }
-                    last_ok = attempt_at;
                     next_attempt = attempt_at + every;
                 }
                 Ok(Err(error @ AdapterError::Conflict { .. })) => {
@@ -188,12 +185,7 @@ impl Executor {
                     )));
                     next_attempt = Instant::now() + (every / 4).max(Duration::from_millis(500));
                 }
-                Err(_) => {
-                    break format!(
-                        "no renewal succeeded for {}",
-                        format_elapsed(deadline.duration_since(last_ok))
-                    );
-                }
+                Err(_) => break format!("no renewal succeeded for {}", format_elapsed(hold)),
             }
         };
         let handle = lock_value(&shared);

@@ -224,17 +224,17 @@ impl KubeCluster {
             // Ours already: an earlier attempt of this run landed. Renew it as ours.
             Some(other) if other == holder => {}
             Some(other) => {
-                let expired = self.observe(namespace, &current) == Observed::Expired;
-                if !expired && !looks_expired(&current) {
+                // A Lease that looks fresh is left alone, unless this process has already seen
+                // it unchanged for its whole duration (then the watch below ends at once).
+                if !looks_expired(&current)
+                    && self.observe(namespace, &current) != Observed::Expired
+                {
                     return Ok(held(&current));
                 }
-                let unchanged = if expired {
-                    Some(current.clone())
-                } else {
-                    self.observe_until_expired(namespace, &current, &operation)
-                        .await?
-                };
-                match unchanged {
+                match self
+                    .observe_until_expired(namespace, &current, &operation)
+                    .await?
+                {
                     Some(unchanged) => {
                         tracing::warn!(previous = %other, %namespace, "{TAKEOVER}");
                         current = unchanged;

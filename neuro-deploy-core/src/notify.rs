@@ -109,13 +109,25 @@ pub fn slack_message(config: &Config, report: &Report, who: &str) -> Value {
     if let Some(approvers) = report.notes.approvers() {
         details.push(format!("*approved by* {approvers}"));
     }
-    json!({
-        "text": text,
-        "blocks": [
-            { "type": "section", "text": { "type": "mrkdwn", "text": format!("*{text}*\n{}", report.message) } },
-            { "type": "context", "elements": [ { "type": "mrkdwn", "text": details.join(" · ") } ] },
-        ],
-    })
+    let mut blocks = vec![
+        json!({ "type": "section", "text": { "type": "mrkdwn", "text": format!("*{text}*\n{}", slack_escape(&report.message)) } }),
+        json!({ "type": "context", "elements": [ { "type": "mrkdwn", "text": details.join(" · ") } ] }),
+    ];
+    if let Some(changes) = &report.changes {
+        let mut lines = changes.lines().into_iter().map(|line| slack_escape(&line));
+        let headline = lines.next().unwrap_or_default();
+        let listed: Vec<String> = lines.map(|line| format!("• {line}")).collect();
+        blocks.push(json!({ "type": "section", "text": { "type": "mrkdwn", "text": format!("*What changed* {headline}\n{}", listed.join("\n")) } }));
+    }
+    json!({ "text": text, "blocks": blocks })
+}
+
+/// Text made literal for Slack's mrkdwn: `&`, `<` and `>` escaped, as Slack asks (a commit
+/// title such as `Fix <script> handling` must not become a link or a mention).
+fn slack_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// Sends the notification `report` calls for, bounded by [`NOTIFY_BOUND`]; a failure is a

@@ -125,18 +125,13 @@ impl Comparison {
             .into_iter()
             .skip(skip)
             .map(|c| {
-                let title = c
-                    .commit
-                    .message
-                    .lines()
-                    .next()
-                    .unwrap_or_default()
-                    .to_owned();
-                let author = c
-                    .author
-                    .map(|user| user.login)
-                    .or_else(|| c.commit.author.map(|a| a.name))
-                    .unwrap_or_default();
+                let title = printable(c.commit.message.lines().next().unwrap_or_default());
+                let author = printable(
+                    &c.author
+                        .map(|user| user.login)
+                        .or_else(|| c.commit.author.map(|a| a.name))
+                        .unwrap_or_default(),
+                );
                 CommitSummary {
                     sha: c.sha.chars().take(7).collect(),
                     pull_request: changes::pull_request_of(&title),
@@ -159,4 +154,30 @@ impl Comparison {
 pub(crate) fn parse_sha(text: &str) -> Result<GitSha, AdapterError> {
     GitSha::parse(text)
         .map_err(|e| AdapterError::failed(SERVICE, "reading a commit id", e.to_string()))
+}
+
+/// Text someone wrote into a commit, made safe to print: control characters (a terminal's
+/// escape sequences) dropped, at most 120 characters.
+fn printable(text: &str) -> String {
+    const LONGEST: usize = 120;
+    let clean: String = text.chars().filter(|c| !c.is_control()).collect();
+    if clean.chars().count() <= LONGEST {
+        return clean;
+    }
+    let mut cut: String = clean.chars().take(LONGEST - 1).collect();
+    cut.push('…');
+    cut
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_commit_title_loses_its_escape_sequences_and_is_cut() {
+        assert_eq!(
+            super::printable("Fix \u{1b}[31mred\u{1b}[0m"),
+            "Fix [31mred[0m"
+        );
+        let long = "x".repeat(300);
+        assert_eq!(super::printable(&long).chars().count(), 120);
+    }
 }

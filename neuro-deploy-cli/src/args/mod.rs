@@ -99,7 +99,7 @@ fn ignored_globals(command: &str) -> Vec<&'static str> {
     match command {
         "merged" | "released" | "promote" | "deploy" | "rollback" | "plan" => Vec::new(),
         "config" => vec!["yes"],
-        "lock" => RUN_KNOBS.to_vec(),
+        "lock" | "approve" => RUN_KNOBS.to_vec(),
         "demo" => [
             RUN_KNOBS.as_slice(),
             &["yes", "config", "kubeconfig", "context"],
@@ -188,11 +188,17 @@ pub enum Command {
     /// An event to act on.
     #[command(flatten)]
     Event(EventCommand),
-    /// What an event would do, decided offline.
+    /// What an event would do, offline (or on live facts: --live).
     ///
     /// Contacts nothing and needs no credentials: facts are unknown, so the plan shows both
-    /// branches where one depends on them.
+    /// branches where one depends on them. With `--live` it reads what a run reads (the
+    /// cluster, the registry, the queues once, GitHub) and decides on it, writing nothing: the
+    /// same as the event with `--dry-run`, with what changed (the commits between the version
+    /// running and the one coming).
     Plan {
+        /// Read the facts and decide on them (the event's `--dry-run`); writes nothing.
+        #[arg(long)]
+        live: bool,
         /// The event.
         #[command(subcommand)]
         event: EventCommand,

@@ -5,7 +5,9 @@
 //! approval is kept in the approver's own record (a ConfigMap only they may write) until a
 //! deploy uses it.
 
-use neuro_deploy_core::policy::{expired_until, pinned_digest, runs_completely};
+use neuro_deploy_core::executor::{Side, what_changed};
+use neuro_deploy_core::model::Changes;
+use neuro_deploy_core::policy::{common_tag, expired_until, pinned_digest, runs_completely};
 use neuro_deploy_core::{Approval, ClusterDeployer, ExitStatus, ReasonCode, SharedState, Version};
 use serde::Serialize;
 
@@ -28,15 +30,20 @@ struct ApproveDocument {
     required: u32,
     /// That the approver's own deploy does not count it.
     note: String,
+    /// What a deploy of it would change in the environment: the version running there now,
+    /// the digests, the commits between them.
+    changes: Changes,
     exit_code: u8,
 }
 
-/// Records the caller's approval of `version` for `env`.
+/// Records the caller's approval of `version` for `env`, once they saw what it changes (asked on
+/// a terminal unless `--yes`).
 pub async fn run(
     context: &Context,
     version: &Version,
     env: &str,
     reason: Option<&str>,
+    yes: bool,
 ) -> Result<ExitStatus, Failure> {
     let config = &context.config;
     let namespace = environment_namespace(config, env)?;
@@ -90,6 +97,33 @@ pub async fn run(
             ),
         ));
     };
+    // What the approver approves, before anything is recorded.
+    let running = clusters.workloads(&namespace).await?;
+    let releases = crate::wiring::releases(&context.backend, config)?;
+    let from = common_tag(&running, &repository);
+    let from_digest = pinned_digest(&running, &repository);
+    let from = from.as_deref().map(|version| Side {
+        version,
+        digest: from_digest.as_deref(),
+    });
+    let to = Side {
+        version: &tag,
+        digest: Some(&digest),
+    };
+    let (changes, warning) = what_changed(releases.as_deref(), from, to).await;
+    if let Some(warning) = warning {
+        tracing::warn!("{warning}");
+    }
+    let shown = crate::output::text::changes_lines(&changes);
+    if !context.dry_run && !yes && super::on_terminal() {
+        crate::output::note(&format!("approving {tag} for `{env}`:\n{shown}"));
+        if !super::confirm_on_terminal("Record your approval? [y/N] ") {
+            return Err(Failure::refused(
+                ReasonCode::ConfirmationRequired,
+                "not confirmed; nothing was recorded",
+            ));
+        }
+    }
     let now = crate::identity::now();
     let approval = Approval {
         version: tag.clone(),
@@ -121,7 +155,7 @@ pub async fn run(
     );
     let text = if context.dry_run {
         format!(
-            "would approve {tag} ({digest}) for `{env}` as {by}; approved by {} then, {} required; {own}; dry run: nothing was written\n",
+            "would approve {tag} ({digest}) for `{env}` as {by}; approved by {} then, {} required; {own}; dry run: nothing was written\n{shown}",
             approved_by.join(", "),
             rule.required
         )
@@ -142,7 +176,7 @@ pub async fn run(
         )
         .await;
         format!(
-            "approved {tag} ({digest}) for `{env}` as {by}; approved by {} now, {} required (not counting whoever runs the deploy); an approval counts for {}\nnote: {own}\n",
+            "approved {tag} ({digest}) for `{env}` as {by}; approved by {} now, {} required (not counting whoever runs the deploy); an approval counts for {}\n{shown}note: {own}\n",
             approved_by.join(", "),
             rule.required,
             neuro_deploy_core::config::format_duration(rule.expire)
@@ -160,6 +194,7 @@ pub async fn run(
         approved_by,
         required: rule.required,
         note: own,
+        changes,
         exit_code: 0,
     };
     context.printer.print(&document, &text);

@@ -128,6 +128,17 @@ pub async fn execute(
     Ok(context.printer.report(&report))
 }
 
+/// Runs an event command with `options` (its overrides read from the command).
+pub async fn run_command(
+    context: &Context,
+    command: EventCommand,
+    mut options: Options,
+) -> Result<ExitStatus, Failure> {
+    options.overrides = overrides(&command);
+    let event = from_command(command, &context.config)?;
+    execute(context, event, options).await
+}
+
 /// Runs an event through the executor with the real adapters, asking for confirmation when it
 /// changes production (unless `options.yes`), notifies when `[notify]` says so, and returns
 /// the report (not printed).
@@ -166,9 +177,7 @@ async fn run_unnotified(
         .confirmation
         .clone()
         .filter(|_| !options.yes && !options.dry_run);
-    let on_terminal = std::io::IsTerminal::is_terminal(&std::io::stdin())
-        && std::io::IsTerminal::is_terminal(&std::io::stderr());
-    if let Some(reason) = confirmation.clone().filter(|_| !on_terminal) {
+    if let Some(reason) = confirmation.clone().filter(|_| !super::on_terminal()) {
         return Ok(Report::from_reason(&event, options.dry_run, reason));
     }
     let signals = Signals::install(printer, &event);

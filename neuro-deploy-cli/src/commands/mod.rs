@@ -250,14 +250,16 @@ pub async fn execute(context: &Context, cli: Cli) -> ExitStatus {
     }
     let result = match cli.command {
         Command::Config { action } => config::run(context, action),
-        Command::Plan { event } => plan::run(context, event),
-        Command::Event(command) => {
-            options.overrides = event::overrides(&command);
-            match event::from_command(command, &context.config) {
-                Ok(event) => event::execute(context, event, options).await,
-                Err(failure) => Err(failure),
-            }
+        Command::Plan { event, live: false } => plan::run(context, event),
+        // A live plan is the event's dry run: one way to read the facts and decide on them.
+        Command::Plan {
+            event: command,
+            live: true,
+        } => {
+            options.dry_run = true;
+            event::run_command(context, command, options).await
         }
+        Command::Event(command) => event::run_command(context, command, options).await,
         Command::Status { env } => status::run(context, env.as_deref()).await,
         Command::Queues => queues::run(context).await,
         Command::History { env, limit } => {
@@ -279,7 +281,7 @@ pub async fn execute(context: &Context, cli: Cli) -> ExitStatus {
             version,
             env,
             reason,
-        } => approve::run(context, &version, &env, reason.as_deref()).await,
+        } => approve::run(context, &version, &env, reason.as_deref(), cli.yes).await,
         Command::Approvals {
             action: crate::args::ApprovalsCommand::List { env },
         } => approvals::list(context, env.as_deref()).await,
@@ -475,10 +477,16 @@ pub async fn notify_guardrail(
     }
 }
 
+/// Whether someone is at a terminal to answer (stdin and stderr both are one).
+pub fn on_terminal() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
+
 /// Asks `question` on a terminal; false when stdin or stderr is not one, or the answer is not yes.
 pub fn confirm_on_terminal(question: &str) -> bool {
-    use std::io::{BufRead, IsTerminal, Write};
-    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+    use std::io::{BufRead, Write};
+    if !on_terminal() {
         return false;
     }
     let _ = write!(std::io::stderr().lock(), "{question}");

@@ -66,6 +66,7 @@ pub async fn run(context: &Context, env: &str) -> Result<ExitStatus, Failure> {
                 .unwrap_or_else(|| ctx.holder()),
             overridden: None,
             approved_by: Vec::new(),
+            changes: None,
         },
     };
     let id = recorder.start(&record).await?;

@@ -242,6 +242,15 @@ fn summary(report: &Report) -> String {
         };
         out.push_str(&format!("| GitHub Deployment | {link} |\n"));
     }
+    if let Some(changes) = &report.changes {
+        let mut lines = changes.lines().into_iter();
+        let headline = lines.next().unwrap_or_default();
+        out.push_str(&format!("\n**What changed**: {}\n", cell(&headline)));
+        let listed: String = lines.map(|line| format!("- {}\n", cell(&line))).collect();
+        if !listed.is_empty() {
+            out.push_str(&format!("\n{listed}"));
+        }
+    }
     if !report.steps.is_empty() {
         out.push_str("\n| step | status | duration | detail |\n|---|---|---:|---|\n");
         for step in &report.steps {

@@ -3,7 +3,7 @@
 
 use neuro_deploy_core::policy::{GateVerdict, Verdict};
 use neuro_deploy_core::{
-    Decision, Event, ImageChange, Outcome, Plan, Report, StepReport, StepStatus,
+    Decision, Event, ImageChange, Outcome, Plan, Report, StepReport, StepStatus, model::Changes,
 };
 
 /// What happened, as the headline's first words.
@@ -114,6 +114,9 @@ pub fn report_text(report: &Report, steps: bool) -> String {
     if let Some(previous) = &report.previous_version {
         out.push_str(&format!("  previous  {previous}\n"));
     }
+    if let Some(changes) = &report.changes {
+        out.push_str(&changes_lines(changes));
+    }
     for (label, changes) in [("applied", &report.applied), ("restored", &report.restored)] {
         // One Deployment a line.
         for (i, workload) in ImageChange::workloads(changes).iter().enumerate() {
@@ -161,6 +164,20 @@ pub fn report_text(report: &Report, steps: bool) -> String {
         }
     }
     short_digests(&out)
+}
+
+/// What a deploy changes, as report lines: `  changes   HEADLINE`, then the digests and the
+/// commits (newest first) indented under it.
+pub fn changes_lines(changes: &Changes) -> String {
+    changes
+        .lines()
+        .iter()
+        .enumerate()
+        .map(|(i, line)| {
+            let label = if i == 0 { "changes" } else { "" };
+            format!("  {label:<9} {line}\n")
+        })
+        .collect()
 }
 
 /// One `caused by: …` line per cause, indented under the message it explains (as uv and

@@ -5,6 +5,7 @@
 
 mod actions;
 mod approvals;
+mod changes;
 mod clusters;
 mod codefresh;
 mod dist;

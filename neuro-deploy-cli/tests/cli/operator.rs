@@ -352,10 +352,11 @@ fn help_and_the_man_page_say_what_there_is() {
         synopsis.contains("--config <CONFIG>") && synopsis.contains("COMMAND"),
         "{synopsis}"
     );
-    // A command's help offers only what it uses: approve is not confirmed and waits for nothing.
+    // A command's help offers only what it uses: approve waits for nothing (and is confirmed on
+    // a terminal once the approver saw what changes).
     let approve_help = run(&["approve", "--help"]);
+    assert!(approve_help.contains("--yes"), "{approve_help}");
     for unused in [
-        "--yes",
         "--queue-timeout",
         "--queue-window",
         "--rollout-timeout",

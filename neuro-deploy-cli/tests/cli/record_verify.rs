@@ -18,7 +18,7 @@ type Created = (Value, Vec<Value>);
 
 /// GitHub's Deployments endpoints with state: what was created, and every status posted.
 #[derive(Clone, Default)]
-struct GithubDeployments {
+pub(crate) struct GithubDeployments {
     created: Arc<Mutex<Vec<Created>>>,
 }
 
@@ -86,7 +86,7 @@ impl Respond for GithubDeployments {
 }
 
 impl GithubDeployments {
-    async fn mount(server: &MockServer) -> GithubDeployments {
+    pub(crate) async fn mount(server: &MockServer) -> GithubDeployments {
         let stand_in = GithubDeployments::default();
         Mock::given(path_regex(format!("^{DEPLOYMENTS}(/.*)?$")))
             .respond_with(stand_in.clone())
@@ -111,7 +111,7 @@ impl GithubDeployments {
             .collect()
     }
 
-    fn deployment(&self, environment: &str) -> Value {
+    pub(crate) fn deployment(&self, environment: &str) -> Value {
         self.created
             .lock()
             .unwrap()
@@ -124,7 +124,7 @@ impl GithubDeployments {
 }
 
 /// Turns `[git] deployments` on in the world's config.
-fn record_deployments(w: &World) {
+pub(crate) fn record_deployments(w: &World) {
     let text = std::fs::read_to_string(&w.config).unwrap();
     let text = text.replacen(
         "repository = \"octo-org/neuro-ui\"",
@@ -274,8 +274,12 @@ async fn without_github_deployments_history_comes_from_the_annotations() {
             .unwrap()
             .starts_with("ops@test-host/")
     }));
-    // Nothing asked GitHub.
-    assert!(w.github.received_requests().await.unwrap().is_empty());
+    // Nothing asked GitHub for Deployments (what changed is asked of `compare`).
+    let asked = w.github.received_requests().await.unwrap();
+    assert!(
+        asked.iter().all(|r| !r.url.path().contains("/deployments")),
+        "{asked:?}"
+    );
 
     // Text: a table, with the note.
     let mut command = w.command(env!("CARGO_BIN_EXE_neuro-deploy"));
@@ -430,7 +434,7 @@ async fn staging_checks_gate_the_promotion_and_a_failing_one_rolls_back() {
 }
 
 /// A webhook receiver on 127.0.0.1 whose path carries a secret; answers `status`.
-async fn webhook_receiver(status: u16) -> (MockServer, String) {
+pub(crate) async fn webhook_receiver(status: u16) -> (MockServer, String) {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/services/T0001/B0001/s3cr3t-webhook-token"))

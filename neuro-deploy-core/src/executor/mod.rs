@@ -9,7 +9,9 @@
 //! lost lock), `queue_gate`, `image` (retag or build, then check), `lock` (take, renew, release),
 //! `locked_steps` (re-decide, write, await), `verify` (checks after the rollout), `record` (the
 //! deploy's GitHub Deployment), `rollback`, `quarantine` (what failed here is not deployed here
-//! again), `approvals` (spent once a deploy wrote), `telemetry` (metrics pushed), and `preview` (what a run would do, before an operator confirms it).
+//! again), `approvals` (spent once a deploy wrote), `telemetry` (metrics pushed), `changes` (the
+//! versions, digests and commits a deploy changes), and `preview` (what a run would do, before an
+//! operator confirms it).
 
 use std::sync::Arc;
 
@@ -26,6 +28,7 @@ use crate::traits::{DeploymentRecorder, HealthChecker, MetricsSink, SignalSource
 mod adapters;
 mod approvals;
 mod builder;
+mod changes;
 mod gather;
 mod image;
 mod interrupt;
@@ -47,6 +50,7 @@ mod verify;
 
 pub use adapters::Adapters;
 pub use builder::{ExecutorBuilder, MissingAdapter};
+pub use changes::{COMPARE_BOUND, Side, what_changed};
 pub use interrupt::{CLEANUP_BOUND, Interrupt, Interrupter, interrupt_channel};
 pub use preview::{Preview, PreviewVerdict};
 pub use progress::{Observer, Progress, Silent};
@@ -99,6 +103,7 @@ enum Ending {
 /// | `builder.rs` | `builder` (checked: every gate and check the config asks for has its adapter) |
 /// | `mod.rs` | building (`new`, `with_*`), `run`, `prepare_image`, `run_to_end`, `run_scoped`, `execute`, `await_as_set` |
 /// | `gather.rs` | `gather_facts`, `read`, `read_again`, `refused_without` |
+/// | `changes.rs` | `note_changes` |
 /// | `preview.rs` | `preview` |
 /// | `steps.rs` | `run_step`, `dry_run_rest`, `step_started`, `step_finished`, `stop`, `record`, `record_halt` |
 /// | `queue_gate.rs` | `wait_for_drained`, `sample_queues` |
@@ -240,7 +245,11 @@ impl Executor {
             return self.refused_without(run, &error);
         }
         let verdicts = gate_verdicts(event, &self.config, &run.facts);
-        let mut plan = match decide(event, &self.config, &run.facts) {
+        let decision = decide(event, &self.config, &run.facts);
+        if !matches!(decision, Decision::Ignore(_)) {
+            self.note_changes(run).await;
+        }
+        let mut plan = match decision {
             Decision::Ignore(reason) => return run.refuse(reason),
             Decision::Refuse(reason) => {
                 run.report.steps = verdict_steps(&verdicts);

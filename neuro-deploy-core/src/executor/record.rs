@@ -42,9 +42,22 @@ impl Executor {
             Event::Deploy { version, .. } => version.to_string(),
             Event::Rollback { .. } => plan.version.clone(),
         };
+        let changed = match run
+            .report
+            .changes
+            .as_ref()
+            .and_then(|c| c.comparison.as_ref())
+        {
+            Some(comparison) => format!(" ({})", comparison.summary()),
+            None => String::new(),
+        };
         DeploymentRecord {
             reference,
-            description: format!("{} {} to {environment}", event.kind(), plan.version),
+            description: format!(
+                "{} {} to {environment}{changed}",
+                event.kind(),
+                plan.version
+            ),
             production: config.is_some_and(|c| c.is_promotion_target()),
             environment_url: config.and_then(|c| c.url.clone()),
             log_url: ctx.run_url.clone(),
@@ -58,6 +71,7 @@ impl Executor {
                 deployed_by: ctx.deployed_by(run.facts.actor.known()),
                 overridden: plan.notes.overridden(),
                 approved_by: plan.notes.approved_by.clone(),
+                changes: run.report.changes.clone(),
             },
         }
     }

@@ -145,6 +145,9 @@ pub struct Report {
     pub previous_version: Option<String>,
     /// The facts gathered.
     pub facts: Facts,
+    /// What the deploy changes: versions, digests, and the commits between them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<crate::model::Changes>,
     /// Steps in plan order.
     pub steps: Vec<StepReport>,
     /// Queue samples of the last gate evaluation.
@@ -242,6 +245,7 @@ impl Report {
             image: None,
             previous_version: None,
             facts: Facts::unknown(),
+            changes: None,
             steps: Vec::new(),
             queues: Vec::new(),
             applied: Vec::new(),

@@ -79,6 +79,94 @@ impl Comparison {
     }
 }
 
+/// What a deploy changes: the version and image running (`from`) and the ones replacing them
+/// (`to`), and the commits between them when a repository could be asked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Changes {
+    /// The version running now, when one runs.
+    pub from: Option<String>,
+    /// Its image digest, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_digest: Option<String>,
+    /// The version coming.
+    pub to: String,
+    /// Its image digest, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_digest: Option<String>,
+    /// The commits between them (GitHub's compare).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<Comparison>,
+    /// Why the commits are not listed (no repository configured, nothing runs yet, the compare
+    /// could not be read), said once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commits_unknown: Option<String>,
+}
+
+impl Changes {
+    /// One line: the comparison's summary, else `from → to` and why the commits are not known.
+    pub fn headline(&self) -> String {
+        match (&self.comparison, &self.from) {
+            (Some(comparison), _) => comparison.summary(),
+            (None, Some(from)) if from == &self.to => {
+                format!("{from} → {}: the same version", self.to)
+            }
+            (None, from) => {
+                let from = from.as_deref().unwrap_or("nothing");
+                match &self.commits_unknown {
+                    Some(why) => format!("{from} → {}: commits not listed ({why})", self.to),
+                    None => format!("{from} → {}", self.to),
+                }
+            }
+        }
+    }
+
+    /// The digest change, `sha256:1111111 → sha256:2222222` (12 hex digits each), when either
+    /// is known and they differ.
+    pub fn digest_change(&self) -> Option<String> {
+        let short = |d: &Option<String>| {
+            d.as_deref().map_or("not pinned".to_owned(), |d| {
+                d.chars().take("sha256:".len() + 12).collect()
+            })
+        };
+        if self.from_digest.is_none() && self.to_digest.is_none()
+            || self.from_digest == self.to_digest
+        {
+            return None;
+        }
+        Some(format!(
+            "{} → {}",
+            short(&self.from_digest),
+            short(&self.to_digest)
+        ))
+    }
+
+    /// Lines for people: the headline, the digest change, then each listed commit
+    /// (`abc1234 Title — author`) and how many more there are.
+    pub fn lines(&self) -> Vec<String> {
+        let mut lines = vec![self.headline()];
+        if let Some(digests) = self.digest_change() {
+            lines.push(format!("image {digests}"));
+        }
+        if let Some(comparison) = &self.comparison {
+            lines.extend(comparison.commits.iter().rev().map(CommitSummary::line));
+            if comparison.unlisted() > 0 {
+                lines.push(format!(
+                    "… and {} older",
+                    crate::words::counted(comparison.unlisted() as usize, "commit")
+                ));
+            }
+        }
+        lines
+    }
+}
+
+impl CommitSummary {
+    /// `abc1234 Add a sparkline (#412) — octocat`.
+    pub fn line(&self) -> String {
+        format!("{} {} — {}", self.sha, self.title, self.author)
+    }
+}
+
 /// The pull request a commit title names: `Add a sparkline (#412)` (a squash merge) or
 /// `Merge pull request #415 from org/branch` (a merge commit).
 pub fn pull_request_of(title: &str) -> Option<u64> {

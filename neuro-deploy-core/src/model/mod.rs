@@ -17,7 +17,7 @@ pub mod time;
 pub mod workload;
 
 pub use crate::names::validate_namespace;
-pub use changes::{CommitSummary, Comparison, Divergence, LISTED_COMMITS};
+pub use changes::{Changes, CommitSummary, Comparison, Divergence, LISTED_COMMITS};
 pub use event::{DeployTarget, Event, ReleaseTarget};
 pub use guard::{
     Approval, Clearance, Decisions, Freeze, GuardState, QuarantineReason, Quarantined, Spent,

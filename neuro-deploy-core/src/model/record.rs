@@ -46,6 +46,9 @@ pub struct DeploymentPayload {
     /// Who approved it, when the environment requires approvals.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub approved_by: Vec<String>,
+    /// What it changes: versions, digests, and the commits between them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<super::Changes>,
 }
 
 /// The state of a recorded deploy (GitHub's deployment status states that neuro-deploy uses).

@@ -63,6 +63,46 @@ pub fn decide(event: &Event, config: &Config, facts: &Facts) -> Decision {
     }
 }
 
+/// What a deploy of an event replaces with what: known from the facts whether or not the gates
+/// let it through (what a refused promotion would have changed is worth showing too).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replacement {
+    /// The version deployed.
+    pub version: String,
+    /// Its image, digest included when known.
+    pub image: ImageRef,
+    /// The version it replaces, when one runs there now.
+    pub previous_version: Option<String>,
+    /// The exact image it replaces, when one runs there now.
+    pub previous_image: Option<String>,
+}
+
+/// The [`Replacement`] `event` makes, when the facts name the image it deploys.
+pub fn replacement(event: &Event, config: &Config, facts: &Facts) -> Option<Replacement> {
+    let target = target(event, config).ok()?;
+    let subject = Subject::new(event, config, &target, facts);
+    let image = subject.planned_image()?;
+    let (previous_version, previous_image) =
+        replaced(&subject.facts, &image.repository, &image.tag);
+    Some(Replacement {
+        version: image.tag.clone(),
+        image,
+        previous_version,
+        previous_image,
+    })
+}
+
+/// The version and the exact image a deploy of `tag` replaces, from the target's Deployments.
+fn replaced(facts: &Facts, repository: &str, tag: &str) -> (Option<String>, Option<String>) {
+    match facts.target_workloads.known() {
+        Some(workloads) => (
+            version_being_replaced(workloads, repository, tag),
+            image_being_replaced(workloads, repository, tag),
+        ),
+        None => (None, None),
+    }
+}
+
 fn decide_inner(event: &Event, config: &Config, facts: &Facts) -> Result<Plan, Reason> {
     let target = target(event, config)?;
     let subject = Subject::new(event, config, &target, facts);
@@ -107,8 +147,7 @@ fn decide_inner(event: &Event, config: &Config, facts: &Facts) -> Result<Plan, R
         None => None,
     };
     let awaited: Option<Vec<String>> = known.map(|ws| ws.iter().map(|w| w.name.clone()).collect());
-    let previous = known.and_then(|ws| version_being_replaced(ws, &image.repository, &tag));
-    let previous_image = known.and_then(|ws| image_being_replaced(ws, &image.repository, &tag));
+    let (previous, previous_image) = replaced(facts, &image.repository, &tag);
     let mut gates = gate_steps;
     let deploy = match (changes, awaited) {
         // Every app container already has the image, but the rollout is not complete: that is

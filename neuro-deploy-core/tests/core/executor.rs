@@ -59,13 +59,16 @@ impl Doubles {
         registry
             .expect_repository_uri()
             .returning(|| Ok(REPO.to_owned()));
+        // What changed is informative: a repository that cannot tell is the default here.
+        let mut releases = MockReleaseSource::new();
+        releases.expect_compare().returning(|_, _| Ok(None));
         Doubles {
             tags: Arc::new(Mutex::new(Vec::new())),
             registry,
             builder: MockImageBuilder::new(),
             queues: MockQueueInspector::new(),
             cluster: MockClusterDeployer::new(),
-            releases: MockReleaseSource::new(),
+            releases,
             state: Some(neuro_deploy_core::nothing_shared(None)),
         }
     }
@@ -1342,6 +1345,7 @@ async fn a_restore_whose_previous_version_is_unknown_records_no_version() {
     );
 }
 
+mod changes;
 mod cluster;
 mod fencing;
 mod record_verify;

@@ -28,6 +28,7 @@ fn record() -> DeploymentRecord {
                 "deployed outside the deploy windows with --override-window: hotfix".into(),
             ),
             approved_by: vec!["alice".into(), "bob".into()],
+            changes: None,
         },
     }
 }

@@ -17,6 +17,7 @@
 //! gives up after a bounded total wait with an error that says when to retry.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -35,6 +36,7 @@ pub const API_URL_ENV: &str = "GITHUB_API_URL";
 
 const SERVICE: &str = "github";
 
+mod cache;
 mod deployments;
 mod transport;
 mod wire;
@@ -75,6 +77,8 @@ pub struct GithubReleases {
     owner: String,
     repo: String,
     settings: GithubSettings,
+    /// Answers kept for conditional GETs.
+    cache: Arc<cache::ConditionalCache>,
 }
 
 impl fmt::Debug for GithubReleases {
@@ -130,6 +134,7 @@ impl GithubReleases {
             owner,
             repo,
             settings,
+            cache: Arc::default(),
         })
     }
 

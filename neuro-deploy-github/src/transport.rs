@@ -11,6 +11,7 @@ use serde_json::Value;
 use crate::{API_URL_ENV, GithubReleases, SERVICE, TOKEN_ENV};
 
 /// A response, read whole.
+#[derive(Clone)]
 pub(crate) struct Reply {
     pub(crate) status: StatusCode,
     pub(crate) headers: HeaderMap,
@@ -258,17 +259,25 @@ impl GithubReleases {
         path: &str,
         body: Option<&Value>,
     ) -> Result<Reply, octocrab::Error> {
-        let response = match *method {
-            http::Method::POST => self.client._post(path, body).await?,
-            _ => self.client._get(path).await?,
+        let get = *method != http::Method::POST;
+        let response = if get {
+            let conditional = self.cache.if_none_match(path);
+            self.client._get_with_headers(path, conditional).await?
+        } else {
+            self.client._post(path, body).await?
         };
         let status = response.status();
         let headers = response.headers().clone();
         let text = self.client.body_to_string(response).await?;
-        Ok(Reply {
+        let reply = Reply {
             status,
             headers,
             text,
+        };
+        Ok(if get {
+            self.cache.settle(path, reply)
+        } else {
+            reply
         })
     }
 

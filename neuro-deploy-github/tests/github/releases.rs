@@ -317,3 +317,36 @@ async fn already_exists_for_the_same_target_is_success_and_for_another_is_refuse
 }
 
 // ---- limits, failures, secrets ----
+
+#[tokio::test]
+async fn a_get_asked_again_is_conditional_and_a_304_is_answered_from_the_kept_answer() {
+    use wiremock::matchers::header;
+    let s = server().await;
+    let route = format!("{REPO}/compare/v1.4.0...v1.5.0");
+    // Asked again with the ETag: not modified (GitHub does not count it against the limit).
+    Mock::given(method("GET"))
+        .and(path(route.clone()))
+        .and(header("if-none-match", "W/\"c0ffee\""))
+        .respond_with(wiremock::ResponseTemplate::new(304))
+        .expect(2)
+        .mount(&s)
+        .await;
+    // Asked the first time: the answer, with its ETag.
+    Mock::given(method("GET"))
+        .and(path(route))
+        .respond_with(
+            json_reply(200, fixture("compare_ahead.json")).insert_header("etag", "W/\"c0ffee\""),
+        )
+        .expect(1)
+        .mount(&s)
+        .await;
+    catch_all(&s).await;
+    let c = client(&s);
+    let first = c.compare("v1.4.0", "v1.5.0").await.unwrap();
+    let second = c.compare("v1.4.0", "v1.5.0").await.unwrap();
+    let third = c.compare("v1.4.0", "v1.5.0").await.unwrap();
+    assert!(first.is_some());
+    assert_eq!(first, second);
+    assert_eq!(second, third);
+    // `expect` is checked when the server drops: one full answer, two conditional ones.
+}

@@ -430,6 +430,15 @@ pub async fn adapters(
     progress: Option<RolloutProgress>,
 ) -> Result<Adapters, Stopped> {
     let clusters = cluster(config, choice, environments, progress).await?;
+    adapters_over(backend, config, clusters).await
+}
+
+/// The adapters of a run over `clusters` already connected.
+pub async fn adapters_over(
+    backend: &Backend,
+    config: &Config,
+    clusters: Arc<Clusters>,
+) -> Result<Adapters, Stopped> {
     Ok(Adapters {
         registry: registry(backend, config).await,
         builder: Some(builder(backend, config)),

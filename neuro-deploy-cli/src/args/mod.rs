@@ -6,8 +6,10 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod dashboard;
 mod events;
 
+pub use dashboard::DashboardArgs;
 pub use events::{
     DeployArgs, EventCommand, GateOverrideArgs, MergedArgs, PromoteArgs, ReleasedArgs, RollbackArgs,
 };
@@ -365,6 +367,12 @@ pub enum Command {
         #[command(subcommand)]
         action: LockCommand,
     },
+    /// A read-only web page: the pipeline, its gates, queues and history.
+    ///
+    /// Prints its URL first, then serves until Ctrl-C. Reads the world with your own
+    /// credentials every --refresh and changes nothing (only GET and HEAD are answered). Listens
+    /// on loopback unless --allow-remote, which then requires the bearer token it prints.
+    Dashboard(DashboardArgs),
     /// The whole release process on a simulated world, offline.
     ///
     /// Merge → dev, release → staging (retagged), a queue wait before production, a failed

@@ -292,15 +292,47 @@ impl Playground {
         ))
     }
 
+    /// Starts the dashboard on a free loopback port, over the world as the prompt sees it, and
+    /// returns its URL; it serves until the playground ends.
+    async fn start_dashboard(&self) -> Result<String, Failure> {
+        use clap::Parser;
+        let words = [
+            "neuro-deploy",
+            "dashboard",
+            "--listen",
+            "127.0.0.1:0",
+            "--refresh",
+            "2s",
+        ];
+        let cli =
+            Cli::try_parse_from(words).map_err(|error| Failure::invalid(error.to_string()))?;
+        let context = self.context(&cli)?;
+        let args = super::dashboard::DashboardArgs {
+            listen: "127.0.0.1:0".to_owned(),
+            refresh: Duration::from_secs(2),
+            allow_remote: false,
+        };
+        let bound = super::dashboard::bind(&context, &args).await?;
+        let url = bound.url.clone();
+        tokio::spawn(bound.serve(std::future::pending()));
+        Ok(url)
+    }
+
     /// The prompt: one line at a time until `exit` or end of input.
     async fn shell(&self) -> ExitStatus {
+        let dashboard = match self.start_dashboard().await {
+            Ok(url) => {
+                format!("dashboard: {url} — open it to watch the world change while you type\n")
+            }
+            Err(failure) => format!("the dashboard could not start: {}\n", failure.message),
+        };
         say(&format!(
             "neuro-deploy playground: a simulated world on 127.0.0.1 (nothing else is contacted)\n\
              kube-sim: {url} — see it with kubectl from another terminal:\n  \
              export KUBECONFIG={kubeconfig}\n  kubectl get deployments -A\n\
              registry, queues and GitHub are in this process's memory. Queue window {window}; a busy \
              queue refuses at once here (change the world between commands).\n\
-             {WORLD_HELP}",
+             {dashboard}{WORLD_HELP}",
             url = self.world.kube.url(),
             kubeconfig = self.world.kubeconfig_path().display(),
             window = neuro_deploy_core::config::format_duration(self.world.config().queues.window),

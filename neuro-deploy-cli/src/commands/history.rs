@@ -72,34 +72,46 @@ async fn from_annotations(
     let mut entries = Vec::new();
     for env in reader.environments {
         let workloads = reader.cluster.workloads(&env.namespace).await?;
-        let Some(audit) = neuro_deploy_core::policy::app_workloads(&workloads, &reader.repository)
-            .map(|w| &w.audit)
-            .find(|a| a.version.is_some())
-        else {
-            continue;
-        };
-        // A failed deploy rolled back is the last change, though what runs is the version
-        // restored (with its own deploy's record).
-        if let Some(failed) = audit.rolled_back.as_deref().and_then(RolledBack::parse) {
-            entries.push(HistoryEntry {
-                environment: env.name.clone(),
-                version: failed.version,
-                previous_version: audit.version.clone(),
-                deployed_by: Some(failed.by),
-                at: Some(failed.at),
-                outcome: Some("rolled_back".to_owned()),
-            });
-        }
-        entries.push(HistoryEntry {
-            environment: env.name.clone(),
-            version: audit.version.clone().unwrap_or_default(),
-            previous_version: audit.previous_version.clone(),
-            deployed_by: audit.deployed_by.clone(),
-            at: audit.deployed_at,
-            outcome: None,
-        });
+        entries.extend(last_deploys(&env.name, &workloads, &reader.repository));
     }
     // Newest first, as GitHub lists them.
     entries.sort_by_key(|entry| std::cmp::Reverse(entry.at));
     Ok(entries)
+}
+
+/// The last deploy of `environment` as its Deployments' annotations record it (and a failed
+/// deploy rolled back before it, which is the last change though what runs is the version
+/// restored), newest first.
+pub(crate) fn last_deploys(
+    environment: &str,
+    workloads: &[neuro_deploy_core::Workload],
+    repository: &str,
+) -> Vec<HistoryEntry> {
+    let Some(audit) = neuro_deploy_core::policy::app_workloads(workloads, repository)
+        .map(|w| &w.audit)
+        .find(|a| a.version.is_some())
+    else {
+        return Vec::new();
+    };
+    let mut entries = Vec::new();
+    if let Some(failed) = audit.rolled_back.as_deref().and_then(RolledBack::parse) {
+        entries.push(HistoryEntry {
+            environment: environment.to_owned(),
+            version: failed.version,
+            previous_version: audit.version.clone(),
+            deployed_by: Some(failed.by),
+            at: Some(failed.at),
+            outcome: Some("rolled_back".to_owned()),
+        });
+    }
+    entries.push(HistoryEntry {
+        environment: environment.to_owned(),
+        version: audit.version.clone().unwrap_or_default(),
+        previous_version: audit.previous_version.clone(),
+        deployed_by: audit.deployed_by.clone(),
+        at: audit.deployed_at,
+        outcome: None,
+    });
+    entries.sort_by_key(|entry| std::cmp::Reverse(entry.at));
+    entries
 }

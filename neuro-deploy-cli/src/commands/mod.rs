@@ -9,6 +9,7 @@ pub mod approve;
 pub mod approvers;
 pub mod checks;
 pub mod config;
+pub mod dashboard;
 pub mod demo;
 pub mod doctor;
 mod duties;
@@ -294,6 +295,7 @@ pub async fn execute(context: &Context, cli: Cli) -> ExitStatus {
         } => rbac::run(context, env.as_deref(), &deployer, &operators),
         Command::Completion { shell } => Ok(shell::completion(shell)),
         Command::Man => Ok(shell::man()),
+        Command::Dashboard(args) => dashboard::run(context, &args).await,
         Command::Demo { .. } => Err(Failure::invalid(
             "the playground is already running here; type `exit` to leave it first",
         )),

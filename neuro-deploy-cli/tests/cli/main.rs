@@ -8,6 +8,7 @@ mod approvals;
 mod changes;
 mod clusters;
 mod codefresh;
+mod dashboard;
 mod dist;
 mod fencing;
 mod files;

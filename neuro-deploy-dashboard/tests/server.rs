@@ -2,6 +2,8 @@
 //! but GET and HEAD is answered, the token, the security headers, the page without script, and
 //! that the world is read once per refresh however many requests come.
 
+#![allow(clippy::unwrap_used)]
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;

@@ -12,6 +12,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import socket
 import socketserver
 import subprocess
@@ -30,6 +31,8 @@ QUEUE = "sqs_studioml_gorunner_cpu_production_0"
 REPO = "neuro-ui"
 URI = f"123456789012.dkr.ecr.us-west-2.amazonaws.com/{REPO}"
 SELECTOR = "app.kubernetes.io/part-of=neuro-ui"
+DASHBOARD_SIZES = [int(n) for n in os.environ.get("NEURO_DEPLOY_BENCH_DASHBOARD_SIZES", "2,50").split(",")]
+DASHBOARD_SECONDS = 12
 
 
 def free_port():
@@ -198,21 +201,8 @@ def run_with_rss(argv, env):
 
 
 def neuro_deploy(work, sim, proxy, n):
-    config = os.path.join(work, "neuro-deploy.toml")
-    with open(config, "w") as f:
-        f.write(f"""
-[registry]
-repository = "{REPO}"
-region = "us-west-2"
-[queues]
-names = ["{QUEUE}"]
-window = "0s"
-timeout = "0s"
-[rollout]
-timeout = "5m"
-""")
     env = aws_env(f"http://127.0.0.1:{proxy.port}", work)
-    env.update({"KUBECONFIG": sim.kubeconfig, "NEURO_DEPLOY_CONFIG": config, "USER": "bench", "HOSTNAME": "bench"})
+    env.update({"KUBECONFIG": sim.kubeconfig, "NEURO_DEPLOY_CONFIG": bench_config(work), "USER": "bench", "HOSTNAME": "bench"})
     argv = [os.path.join(BIN, "neuro-deploy"), "promote", "v1.4.0", "--yes", "--quiet", "--output", "json"]
     elapsed, rss, code, out, err = run_with_rss(argv, env)
     if code != 0:
@@ -251,6 +241,78 @@ def kubectl_script(work, sim, proxy, n, one_call):
         subprocess.run(kubectl + ["rollout", "status", f"deployment/{name}", "-n", "leaf-neuro-ui", "--timeout=300s"],
                        env=env, capture_output=True, check=True)
     return time.perf_counter() - start
+
+
+def bench_config(work):
+    config = os.path.join(work, "neuro-deploy.toml")
+    with open(config, "w") as f:
+        f.write(f"""
+[registry]
+repository = "{REPO}"
+region = "us-west-2"
+[queues]
+names = ["{QUEUE}"]
+window = "0s"
+timeout = "0s"
+[rollout]
+timeout = "5m"
+""")
+    return config
+
+
+def dashboard(work, sim, proxy, n):
+    """`neuro-deploy dashboard --refresh 1s` over N Deployments a namespace for DASHBOARD_SECONDS:
+    the server time of each page render (its Server-Timing header, 200 renders), the requests a
+    refresh costs, and the process's peak RSS (GNU time)."""
+    env = aws_env(f"http://127.0.0.1:{proxy.port}", work)
+    env.update({"KUBECONFIG": sim.kubeconfig, "NEURO_DEPLOY_CONFIG": bench_config(work), "USER": "bench", "HOSTNAME": "bench"})
+    port = free_port()
+    marker = "neuro-deploy-bench-maxrss-kib="
+    proc = subprocess.Popen([GNU_TIME, "-f", marker + "%M", os.path.join(BIN, "neuro-deploy"), "dashboard", "--listen", f"127.0.0.1:{port}",
+                             "--refresh", "1s", "--quiet"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    url = proc.stdout.readline().strip()
+    if not url.startswith("http://127.0.0.1:"):
+        raise SystemExit(f"the dashboard printed no URL: {url!r} {proc.stderr.read()}")
+    time.sleep(2)
+    sim.reset()
+    proxy.count = 0
+    started = time.perf_counter()
+    renders = []
+    for _ in range(200):
+        conn = http.client.HTTPConnection("127.0.0.1", port)
+        conn.request("GET", "/")
+        answer = conn.getresponse()
+        page = answer.read().decode()
+        # The page measured is the full one, every Deployment in it, not the "reading…" one.
+        if f"neuro-ui-{n - 1:03d}" not in page:
+            raise SystemExit(f"the dashboard's page lacks the Deployments read: {page[:2000]}")
+        timing = answer.getheader("server-timing") or ""
+        renders.append(float(timing.split("dur=")[1]) if "dur=" in timing else float("nan"))
+        time.sleep(0.02)
+    time.sleep(max(0.0, DASHBOARD_SECONDS - (time.perf_counter() - started)))
+    window = time.perf_counter() - started
+    counts = sim.requests()
+    aws = proxy.count
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    lines = [line for line in err.strip().split("\n") if line.startswith(marker)]
+    if not lines:
+        raise SystemExit(f"GNU time printed no peak RSS: {err}")
+    rss = int(lines[-1][len(marker):])
+    # One list of staging's Deployments per read for its column, one more for the promotion's preview.
+    refreshes = max(1, counts["by_route"].get("GET /apis/apps/v1/namespaces/staging/deployments", 0) // 2)
+    renders.sort()
+    return {
+        "n": n,
+        "render_median_ms": renders[len(renders) // 2],
+        "render_p95_ms": renders[int(len(renders) * 0.95)],
+        "rss_mib": rss / 1024,
+        "refreshes": refreshes,
+        "seconds": window,
+        "kube_per_refresh": counts["total"] / refreshes,
+        "aws_per_refresh": aws / refreshes,
+    }
 
 
 def prepare_aws(moto_port):
@@ -309,12 +371,24 @@ def main():
                 print(f"N={n:<4} latency={latency:>2}ms  neuro-deploy {nd['seconds']:6.2f}s ({nd['kube_requests']} kube, {nd['aws_requests']} aws, {row['nd_rss_mib']:.1f} MiB)"
                       f"  kubectl-each {ke['seconds']:7.2f}s ({ke['kube_requests']} kube)  kubectl-selector {ks['seconds']:7.2f}s ({ks['kube_requests']} kube)"
                       f"  speed-up {ke['seconds'] / nd['seconds']:.1f}x", flush=True)
+        boards = []
+        for n in DASHBOARD_SIZES:
+            work = tempfile.mkdtemp(prefix="neuro-deploy-bench-")
+            sim = KubeSim(work, n, 0)
+            try:
+                board = dashboard(work, sim, proxy, n)
+            finally:
+                sim.stop()
+                shutil.rmtree(work, ignore_errors=True)
+            boards.append(board)
+            print(f"dashboard N={n:<4} render median {board['render_median_ms']:.2f} ms, p95 {board['render_p95_ms']:.2f} ms; peak RSS {board['rss_mib']:.1f} MiB;"
+                  f" {board['kube_per_refresh']:.1f} kube + {board['aws_per_refresh']:.1f} AWS requests per refresh", flush=True)
     finally:
         moto.terminate()
-    write_report(rows)
+    write_report(rows, boards)
 
 
-def write_report(rows):
+def write_report(rows, boards):
     cpu = "unknown"
     try:
         with open("/proc/cpuinfo") as f:
@@ -370,6 +444,23 @@ def write_report(rows):
         "(17, 26, 66 and 216 before and after).",
         "",
     ]
+    lines += [
+        "## The dashboard",
+        "",
+        "`neuro-deploy dashboard --refresh 1s` (release build) over the same world, N Deployments in each of staging and",
+        f"production, for {DASHBOARD_SECONDS} s while a client asks for the page 200 times: the server time of a render (the",
+        "`Server-Timing` header the page carries), the process's peak RSS (GNU time), and what one refresh costs (kube-sim's",
+        "count and the counting proxy's, divided by the refreshes; no GitHub repository is configured here).",
+        "",
+        "| N | render median | render p95 | peak RSS | kube req. / refresh | AWS req. / refresh |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    for b in boards:
+        lines.append(
+            f"| {b['n']} | {b['render_median_ms']:.2f} ms | {b['render_p95_ms']:.2f} ms | {b['rss_mib']:.1f} MiB "
+            f"| {b['kube_per_refresh']:.1f} | {b['aws_per_refresh']:.1f} |"
+        )
+    lines.append("")
     with open(os.path.join(ROOT, "BENCHMARKS.md"), "w") as f:
         f.write("\n".join(lines))
     print("wrote BENCHMARKS.md")

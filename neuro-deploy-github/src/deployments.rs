@@ -131,13 +131,20 @@ impl DeploymentRecorder for GithubReleases {
                     .and_then(Value::as_str)
                     .map(str::to_owned)
             };
+            let at = neuro_deploy_core::model::parse_instant(&deployment.created_at);
+            let latest = statuses.into_iter().next();
+            let ended = latest
+                .as_ref()
+                .and_then(|s| neuro_deploy_core::model::parse_instant(&s.created_at));
             entries.push(HistoryEntry {
                 version: payload("version").unwrap_or_else(|| deployment.reference.clone()),
                 previous_version: payload("previous_version"),
                 deployed_by: payload("deployed_by")
                     .or_else(|| deployment.creator.as_ref().map(|c| c.login.clone())),
-                at: neuro_deploy_core::model::parse_instant(&deployment.created_at),
-                outcome: statuses.into_iter().next().map(|s| s.state),
+                at,
+                outcome: latest.map(|s| s.state),
+                overridden: payload("override"),
+                took_secs: at.zip(ended).map(|(at, ended)| (ended - at).num_seconds()),
                 environment: deployment.environment,
             });
         }

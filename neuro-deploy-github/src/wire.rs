@@ -72,6 +72,8 @@ pub(crate) struct User {
 #[derive(Deserialize)]
 pub(crate) struct DeploymentStatus {
     pub(crate) state: String,
+    #[serde(default)]
+    pub(crate) created_at: String,
 }
 
 /// `GET …/compare/{base}...{head}`: where head stands and the commits it adds, oldest first.

@@ -102,6 +102,8 @@ pub(crate) fn last_deploys(
             deployed_by: Some(failed.by),
             at: Some(failed.at),
             outcome: Some("rolled_back".to_owned()),
+            overridden: None,
+            took_secs: None,
         });
     }
     entries.push(HistoryEntry {
@@ -111,6 +113,8 @@ pub(crate) fn last_deploys(
         deployed_by: audit.deployed_by.clone(),
         at: audit.deployed_at,
         outcome: None,
+        overridden: None,
+        took_secs: None,
     });
     entries.sort_by_key(|entry| std::cmp::Reverse(entry.at));
     entries

@@ -100,13 +100,34 @@ async fn the_page_shows_what_runs_updates_in_place_and_never_writes() {
     assert!(panel.contains("1 more"), "{panel}");
     assert!(panel.contains("v1.4.0 is not in production yet"), "{panel}");
 
-    // Nothing is written while it runs: several refreshes, the same write count.
-    let writes = w.sim.requests().writes;
-    tokio::time::sleep(REFRESH * 3).await;
-    assert_eq!(
-        w.sim.requests().writes,
-        writes,
-        "the dashboard wrote to the cluster"
+    // Nothing is written while it runs: several refreshes, the same write count; and each
+    // refresh costs the same bounded number of requests (one list of dev's Deployments a read).
+    let before = w.sim.requests();
+    let writes = before.writes;
+    tokio::time::sleep(REFRESH * 4).await;
+    let after = w.sim.requests();
+    assert_eq!(after.writes, writes, "the dashboard wrote to the cluster");
+    let reads_of_dev = |counts: &neuro_deploy_sim::kube::RequestCounts| {
+        counts.count("GET", "/namespaces/dev/deployments")
+    };
+    let refreshes = reads_of_dev(&after) - reads_of_dev(&before);
+    assert!(refreshes >= 2, "{refreshes} refreshes in 4 s");
+    let mut routes: Vec<(String, u64)> = after
+        .by_route
+        .iter()
+        .map(|(route, n)| {
+            (
+                route.clone(),
+                n - before.by_route.get(route).copied().unwrap_or(0),
+            )
+        })
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    routes.sort();
+    let per_refresh = (after.total - before.total) as f64 / refreshes as f64;
+    assert!(
+        per_refresh <= 20.0,
+        "{per_refresh} requests a refresh: {routes:#?}"
     );
 
     // A deploy through the binary shows up within two refreshes, without a reload.

@@ -94,4 +94,10 @@ pub struct HistoryEntry {
     pub at: Option<chrono::DateTime<chrono::Utc>>,
     /// The latest state, when the record has one (`success`, `failure` …).
     pub outcome: Option<String>,
+    /// Why it went in although a guardrail was closed, when it did (an override on the record).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overridden: Option<String>,
+    /// How long it took: from the record's creation to its latest state, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub took_secs: Option<i64>,
 }

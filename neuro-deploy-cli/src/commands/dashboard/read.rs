@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use neuro_deploy_core::executor::{Side, what_changed};
+use neuro_deploy_core::model::Divergence;
 use neuro_deploy_core::policy::{EnvironmentStatus, WindowState, window_state};
 use neuro_deploy_core::{
     Adapters, ClusterDeployer, Config, DeploymentRecorder, EnvironmentConfig, Event, Executor,
@@ -317,7 +318,17 @@ impl WorldReader {
                 version: &version,
                 digest: from.digest.as_deref(),
             };
-            pair.changes = Some(what_changed(releases, running, coming).await.0);
+            let (changes, _) = what_changed(releases, running, coming).await;
+            // Only what `from` has that `to` lacks is on its way; an older `from` brings nothing.
+            let status = changes.comparison.as_ref().map(|c| c.status);
+            if matches!(status, Some(Divergence::Behind | Divergence::Identical)) {
+                pair.sentence.push_str(&format!(
+                    "; it already has every commit `{}` runs",
+                    from.name
+                ));
+            } else {
+                pair.changes = Some(changes);
+            }
             return pair;
         }
         let Ok(parsed) = Version::parse(&version) else {

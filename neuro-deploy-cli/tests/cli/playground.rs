@@ -248,6 +248,13 @@ async fn the_shell_takes_commands_on_stdin_while_kubectl_reads_the_same_world() 
         .map(PathBuf::from)
         .unwrap_or_else(|| panic!("no kubeconfig path in the banner: {banner}"));
     assert!(banner.contains("kubectl get deployments -A"), "{banner}");
+    // The dashboard serves the same world on a loopback port while the prompt runs.
+    let dashboard = banner
+        .split_whitespace()
+        .find(|word| word.starts_with("http://127.0.0.1:") && word.ends_with('/'))
+        .and_then(|url| banner.contains(&format!("dashboard: {url}")).then_some(url))
+        .unwrap_or_else(|| panic!("no dashboard URL in the banner: {banner}"))
+        .to_owned();
 
     // kubectl sees the seeded world: the app's Deployments with the sidecar, in production.
     let images = kubectl(
@@ -275,6 +282,19 @@ async fn the_shell_takes_commands_on_stdin_while_kubectl_reads_the_same_world() 
             .lines()
             .any(|l| l.starts_with("production") && l.contains("v1.3.0")),
         "{status}"
+    );
+    let mut shown = String::new();
+    for _ in 0..50 {
+        let state = reqwest::get(format!("{dashboard}api/state")).await.unwrap();
+        shown = state.text().await.unwrap();
+        if shown.contains("\"leaf-neuro-ui\"") && shown.contains("\"v1.3.0\"") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(
+        shown.contains("\"read_at\":\"2"),
+        "the dashboard read the world: {shown}"
     );
     let release = shell.run("release v1.4.0").await;
     assert!(

@@ -97,6 +97,9 @@ pub struct KubeCluster {
     /// Namespace → what this process has seen of another holder's Lease, kept across lock
     /// attempts (see `lease`).
     pub(crate) lease_seen: lease::SeenLeases,
+    /// Who this process authenticates as on the cluster (`SelfSubjectReview`), asked once: the
+    /// same credentials get the same answer for as long as the process runs.
+    pub(crate) authenticated_as: std::sync::Arc<tokio::sync::OnceCell<String>>,
 }
 
 /// Told, during a rollout wait, where a Deployment's rollout stands whenever that changes
@@ -181,6 +184,7 @@ impl KubeCluster {
             settings,
             progress: None,
             lease_seen: lease::SeenLeases::default(),
+            authenticated_as: std::sync::Arc::default(),
         })
     }
 

@@ -322,6 +322,17 @@ impl SharedState for KubeCluster {
     }
 
     async fn authenticated_user(&self, namespace: &str) -> Result<String, AdapterError> {
+        let user = self
+            .authenticated_as
+            .get_or_try_init(|| self.ask_who_this_is(namespace))
+            .await?;
+        Ok(user.clone())
+    }
+}
+
+impl KubeCluster {
+    /// Asks the API server who these credentials are (`SelfSubjectReview`).
+    async fn ask_who_this_is(&self, namespace: &str) -> Result<String, AdapterError> {
         let api: Api<SelfSubjectReview> = Api::all(self.client.clone());
         let operation = format!("asking who this run is on the cluster of `{namespace}`");
         let post = PostParams::default();

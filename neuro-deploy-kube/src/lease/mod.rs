@@ -20,13 +20,14 @@ use std::time::Duration;
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
-use kube::api::PostParams;
+use kube::api::{Patch, PatchParams, PostParams};
 use neuro_deploy_core::model::annotations;
 use neuro_deploy_core::{AdapterError, LockAttempt, LockHandle};
 use serde::Serialize;
+use serde_json::json;
 use tokio::time::Instant;
 
-use crate::{KubeCluster, SERVICE};
+use crate::{FIELD_MANAGER, KubeCluster, SERVICE};
 
 mod observe;
 
@@ -366,6 +367,27 @@ impl KubeCluster {
     pub(crate) async fn release_lease(&self, lock: &LockHandle) -> Result<(), AdapterError> {
         let name = self.settings.lease_name.clone();
         let operation = format!("releasing lease `{name}` in `{}`", lock.namespace);
+        // One write when nobody wrote the Lease since our last write: a merge patch whose
+        // resourceVersion is the precondition. Anything else (someone wrote it, it is gone, the
+        // answer was lost) is settled by reading it, below.
+        let api = self.leases(&lock.namespace);
+        let release = Patch::Merge(json!({
+            "metadata": { "resourceVersion": lock.resource_version },
+            "spec": { "holderIdentity": null, "renewTime": null },
+        }));
+        let params = PatchParams {
+            field_manager: Some(FIELD_MANAGER.to_owned()),
+            ..PatchParams::default()
+        };
+        match self
+            .call(&operation, || api.patch(&name, &params, &release))
+            .await
+        {
+            Ok(_) => return Ok(()),
+            Err(AdapterError::Conflict { .. } | AdapterError::NotFound { .. }) => {}
+            Err(error) if error.outcome_unknown() => {}
+            Err(error) => return Err(error),
+        }
         for _ in 0..=self.settings.conflict_retries {
             let current = self.read_lease(&lock.namespace, &operation).await?;
             // Gone, or not ours any more: leave it alone.

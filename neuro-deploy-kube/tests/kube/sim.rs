@@ -739,3 +739,76 @@ async fn who_runs_is_asked_of_the_api_server_from_the_credentials_bearer_token()
     let error = stranger.authenticated_user("dev").await.unwrap_err();
     assert!(error.to_string().contains("who this run is"), "{error}");
 }
+
+#[tokio::test]
+async fn who_runs_is_asked_once_per_cluster_however_often_a_run_wants_it() {
+    use neuro_deploy_core::SharedState;
+    let s = start(fast()).await;
+    s.sim.reset_requests();
+    for namespace in ["dev", "dev", "staging"] {
+        let user = s
+            .harness
+            .cluster
+            .authenticated_user(namespace)
+            .await
+            .unwrap();
+        assert_eq!(user, neuro_deploy_sim::kube::DEFAULT_USER);
+    }
+    let reviews = s
+        .sim
+        .requests()
+        .by_route
+        .get("POST /apis/authentication.k8s.io/v1/selfsubjectreviews")
+        .copied();
+    assert_eq!(reviews, Some(1));
+}
+
+/// Takes the dev Lease as `holder`.
+async fn take(h: &Harness, holder: &str) -> neuro_deploy_core::LockHandle {
+    match h
+        .cluster
+        .lock(&h.namespace, holder, Duration::from_secs(15))
+        .await
+        .unwrap()
+    {
+        neuro_deploy_core::LockAttempt::Acquired(handle) => handle,
+        held => panic!("{holder} must get the lock: {held:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_lease_nobody_wrote_since_our_last_write_is_released_in_one_write() {
+    let s = start(fast()).await;
+    let mine = take(&s.harness, "a@host/1").await;
+    s.sim.reset_requests();
+    s.harness.cluster.unlock(&mine).await.unwrap();
+    let requests = s.sim.requests();
+    assert_eq!(
+        (requests.total, requests.writes),
+        (1, 1),
+        "{:?}",
+        requests.by_route
+    );
+    let lease = s.sim.get(Resource::Lease, "dev", "neuro-deploy").unwrap();
+    assert!(lease["spec"]["holderIdentity"].is_null(), "{lease}");
+    take(&s.harness, "b@host/2").await;
+}
+
+#[tokio::test]
+async fn a_release_with_a_stale_version_reads_the_lease_and_releases_it_only_if_still_ours() {
+    let s = start(fast()).await;
+    // Renewed since the handle was taken (the version moved on): still ours, released.
+    let mine = take(&s.harness, "a@host/1").await;
+    s.harness.cluster.renew(&mine).await.unwrap();
+    s.harness.cluster.unlock(&mine).await.unwrap();
+    let lease = s.sim.get(Resource::Lease, "dev", "neuro-deploy").unwrap();
+    assert!(lease["spec"]["holderIdentity"].is_null(), "{lease}");
+    // Taken over by someone else meanwhile: left theirs.
+    let old = take(&s.harness, "a@host/1").await;
+    let mut theirs = s.sim.get(Resource::Lease, "dev", "neuro-deploy").unwrap();
+    theirs["spec"]["holderIdentity"] = serde_json::json!("b@host/2");
+    s.sim.replace(theirs).unwrap();
+    s.harness.cluster.unlock(&old).await.unwrap();
+    let lease = s.sim.get(Resource::Lease, "dev", "neuro-deploy").unwrap();
+    assert_eq!(lease["spec"]["holderIdentity"], "b@host/2", "{lease}");
+}

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{TimeZone, Utc};
 use chrono_tz::Tz;
 use croner::Cron;
 use croner::parser::{CronParser, Seconds, Year};
@@ -151,27 +151,4 @@ impl WindowConfig {
         }
         problems
     }
-}
-
-/// When a window's current occurrence started and ends, if one is active at `now`.
-pub(crate) fn active_occurrence(
-    window: &WindowConfig,
-    cron: &Cron,
-    zone: Tz,
-    now: DateTime<Utc>,
-) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
-    let local = now.with_timezone(&zone);
-    // The latest start at or before now: the one whose end is furthest away.
-    let start = cron.find_previous_occurrence(&local, true).ok()?;
-    let start = start.with_timezone(&Utc);
-    let end = start + chrono::Duration::from_std(window.duration).ok()?;
-    (now < end).then_some((start, end))
-}
-
-/// The first start of a window after `now`.
-pub(crate) fn next_start(cron: &Cron, zone: Tz, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    let local = now.with_timezone(&zone);
-    cron.find_next_occurrence(&local, false)
-        .ok()
-        .map(|start| start.with_timezone(&Utc))
 }

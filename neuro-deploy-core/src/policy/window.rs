@@ -3,12 +3,13 @@
 //! judges a run by them is in `gates.rs`.
 
 use crate::model::rfc3339;
+use std::cell::Cell;
+
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use croner::Cron;
 use serde::{Deserialize, Serialize};
 
-use crate::config::window::{active_occurrence, next_start};
 use crate::config::{WindowConfig, WindowKind};
 
 /// How far ahead the next opening (or closing) is looked for.
@@ -78,11 +79,61 @@ struct Compiled<'a> {
     config: &'a WindowConfig,
     cron: Cron,
     zone: Tz,
+    /// The starts around the instant last asked about: the search below asks about instants
+    /// that mostly fall between the same two starts, and a start is a calendar search (a
+    /// window on 29 February walks back years), so it is looked up once per gap between starts.
+    around: Cell<Option<Around>>,
+}
+
+/// The latest start of a window at or before an instant and the first one after it: the same
+/// for every instant in between.
+#[derive(Clone, Copy)]
+struct Around {
+    previous: Option<DateTime<Utc>>,
+    next: Option<DateTime<Utc>>,
+}
+
+impl Around {
+    fn holds(&self, at: DateTime<Utc>) -> bool {
+        self.previous.is_none_or(|previous| previous <= at)
+            && self.next.is_none_or(|next| at < next)
+    }
 }
 
 impl Compiled<'_> {
+    fn around(&self, at: DateTime<Utc>) -> Around {
+        if let Some(around) = self.around.get().filter(|around| around.holds(at)) {
+            return around;
+        }
+        let local = at.with_timezone(&self.zone);
+        let utc = |start: DateTime<Tz>| start.with_timezone(&Utc);
+        let around = Around {
+            previous: self
+                .cron
+                .find_previous_occurrence(&local, true)
+                .ok()
+                .map(utc),
+            next: self.cron.find_next_occurrence(&local, false).ok().map(utc),
+        };
+        self.around.set(Some(around));
+        around
+    }
+
+    /// When the occurrence active at `at` started and ends, if one is.
+    fn occurrence(&self, at: DateTime<Utc>) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        let start = self.around(at).previous?;
+        let end = start + chrono::Duration::from_std(self.config.duration).ok()?;
+        (at < end).then_some((start, end))
+    }
+
+    /// When the occurrence active at `at` ends, if one is.
     fn active(&self, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        active_occurrence(self.config, &self.cron, self.zone, at).map(|(_, end)| end)
+        self.occurrence(at).map(|(_, end)| end)
+    }
+
+    /// The first start after `at`.
+    fn next_start(&self, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.around(at).next
     }
 }
 
@@ -99,7 +150,12 @@ pub fn window_state(windows: &[WindowConfig], now: DateTime<Utc>) -> Result<Wind
                 .cron()
                 .map_err(|why| format!("{}: {why}", config.describe()))?;
             let zone = config.zone()?;
-            Ok(Compiled { config, cron, zone })
+            Ok(Compiled {
+                config,
+                cron,
+                zone,
+                around: Cell::new(None),
+            })
         })
         .collect::<Result<Vec<_>, String>>()?;
     let horizon = now + chrono::Duration::days(HORIZON_DAYS);
@@ -186,13 +242,13 @@ fn next_change(
                 // Closed by a deny: not before every active deny has ended.
                 Some((end, _)) => Some(end),
                 // Closed for want of an allow: not before one starts.
-                None => allows.filter_map(|w| next_start(&w.cron, w.zone, at)).min(),
+                None => allows.filter_map(|w| w.next_start(at)).min(),
             }
         } else {
             let deny_starts = windows
                 .iter()
                 .filter(|w| w.config.kind == WindowKind::Deny)
-                .filter_map(|w| next_start(&w.cron, w.zone, at));
+                .filter_map(|w| w.next_start(at));
             deny_starts.chain(allow_end.map(|(end, _)| end)).min()
         };
         at = next?;
@@ -203,8 +259,7 @@ fn next_change(
 /// The time zone of the window that starts or ends at `at`: the one people will look for.
 fn deciding_zone(windows: &[Compiled], at: DateTime<Utc>) -> Option<Tz> {
     windows.iter().find_map(|w| {
-        let starts =
-            active_occurrence(w.config, &w.cron, w.zone, at).is_some_and(|(start, _)| start == at);
+        let starts = w.occurrence(at).is_some_and(|(start, _)| start == at);
         let ended = at
             .checked_sub_signed(chrono::Duration::seconds(1))
             .is_some_and(|before| w.active(before).is_some_and(|end| end == at));

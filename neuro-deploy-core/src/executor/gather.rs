@@ -4,6 +4,8 @@
 
 use std::collections::BTreeSet;
 
+use futures::future::join_all;
+
 use crate::error::AdapterError;
 use crate::model::Event;
 use crate::policy::{Fact, Facts, GateVerdict, Need, Verdict, first_refusal, gate_verdicts, needs};
@@ -37,70 +39,72 @@ impl Executor {
             if wanted.is_empty() {
                 break;
             }
-            // In reading order: the cluster first (the guardrails it holds are judged without
-            // the registry). Once one source failed the run cannot deploy: nothing more is asked.
-            for need in wanted {
-                if let Err(error) = self.read(&need, &mut facts).await {
+            // In reading order, one source at a time and everything asked of it at once: the
+            // cluster first (the guardrails it holds are judged without the registry). Once one
+            // source failed the run cannot deploy: nothing more is asked.
+            for group in wanted.chunk_by(|a, b| a.source() == b.source()) {
+                let answers = join_all(group.iter().map(|need| self.fetch(need))).await;
+                let mut failed = None;
+                for (need, answer) in group.iter().zip(answers) {
+                    match answer {
+                        Ok(answer) => {
+                            answer.put(&mut facts);
+                            asked.insert(need.clone());
+                        }
+                        Err(error) => {
+                            failed.get_or_insert(error);
+                        }
+                    }
+                }
+                if let Some(error) = failed {
                     self.read_identity(event, &mut facts).await;
                     return (facts, Some(error));
                 }
-                asked.insert(need);
             }
         }
         self.read_identity(event, &mut facts).await;
         (facts, None)
     }
 
-    /// Reads one fact into `facts`.
-    pub(super) async fn read(&self, need: &Need, facts: &mut Facts) -> Result<(), AdapterError> {
+    /// Asks for one fact; the answer goes into the facts once read.
+    async fn fetch(&self, need: &Need) -> Result<Answer, AdapterError> {
         let cluster = &self.adapters.cluster;
         let registry = &self.adapters.registry;
-        match need {
+        Ok(match need {
             Need::TargetWorkloads { namespace } => {
-                facts.target_workloads = Fact::Known(cluster.workloads(namespace).await?);
+                Answer::TargetWorkloads(cluster.workloads(namespace).await?)
             }
             Need::SourceWorkloads { namespace } => {
-                facts.source_workloads = Fact::Known(cluster.workloads(namespace).await?);
+                Answer::SourceWorkloads(cluster.workloads(namespace).await?)
             }
-            Need::SharedState { namespace } => {
-                // Without the adapter it stays unknown, and the gates that need it refuse.
-                if let Some(state) = &self.adapters.state {
-                    facts.guard = Fact::Known(state.read_state(namespace).await?.state);
-                }
-            }
-            Need::Actor { namespace } => {
-                if let Some(state) = &self.adapters.state {
-                    facts.actor = Fact::Known(state.authenticated_user(namespace).await?);
-                }
-            }
-            Need::RepositoryUri => {
-                facts.repository_uri = Fact::Known(registry.repository_uri().await?);
-            }
-            Need::TargetImage { tag } => {
-                facts.target_image = Fact::Known(registry.find(tag).await?);
-            }
-            Need::CommitImage { tag } => {
-                facts.commit_image = Fact::Known(registry.find(tag).await?);
-            }
+            // Without the adapter it stays unknown, and the gates that need it refuse.
+            Need::SharedState { namespace } => match &self.adapters.state {
+                Some(state) => Answer::Guard(state.read_state(namespace).await?.state),
+                None => Answer::Unknown,
+            },
+            Need::Actor { namespace } => match &self.adapters.state {
+                Some(state) => Answer::Actor(state.authenticated_user(namespace).await?),
+                None => Answer::Unknown,
+            },
+            Need::RepositoryUri => Answer::RepositoryUri(registry.repository_uri().await?),
+            Need::TargetImage { tag } => Answer::TargetImage(registry.find(tag).await?),
+            Need::CommitImage { tag } => Answer::CommitImage(registry.find(tag).await?),
             Need::OtherSpelling { tag } => {
                 let exists = registry.find(tag).await?.is_some();
-                facts.other_spelling = Fact::Known(exists.then(|| tag.clone()));
+                Answer::OtherSpelling(exists.then(|| tag.clone()))
             }
-            Need::Revision { release } => {
-                facts.revision = Fact::Known(match &self.adapters.releases {
-                    Some(releases) => releases.resolve(release).await?,
-                    None => None,
-                });
-            }
-            Need::OnReleaseBranch { branch, sha } => {
-                // Without the releases to ask, the release's word is taken.
-                if let Some(releases) = &self.adapters.releases {
-                    facts.target_on_release_branch =
-                        Fact::Known(releases.branch_contains(branch, sha).await?);
+            Need::Revision { release } => Answer::Revision(match &self.adapters.releases {
+                Some(releases) => releases.resolve(release).await?,
+                None => None,
+            }),
+            // Without the releases to ask, the release's word is taken.
+            Need::OnReleaseBranch { branch, sha } => match &self.adapters.releases {
+                Some(releases) => {
+                    Answer::OnReleaseBranch(releases.branch_contains(branch, sha).await?)
                 }
-            }
-        }
-        Ok(())
+                None => Answer::Unknown,
+            },
+        })
     }
 
     /// Who this run authenticates as, for the record (`deployed-by`), when no gate asked:
@@ -125,10 +129,13 @@ impl Executor {
         event: &Event,
         facts: &mut Facts,
     ) -> Result<(), AdapterError> {
-        for need in needs(event, &self.config, facts) {
-            if need.from_the_cluster() {
-                self.read(&need, facts).await?;
-            }
+        let again: Vec<Need> = needs(event, &self.config, facts)
+            .into_iter()
+            .filter(Need::from_the_cluster)
+            .collect();
+        let answers = join_all(again.iter().map(|need| self.fetch(need))).await;
+        for answer in answers {
+            answer?.put(facts);
         }
         Ok(())
     }
@@ -178,4 +185,38 @@ pub(super) fn verdict_steps(verdicts: &[GateVerdict]) -> Vec<StepReport> {
             }
         })
         .collect()
+}
+
+/// One fact as read, before it goes into the [`Facts`] (reads of one source run at once).
+enum Answer {
+    TargetWorkloads(Vec<crate::Workload>),
+    SourceWorkloads(Vec<crate::Workload>),
+    Guard(crate::GuardState),
+    Actor(String),
+    RepositoryUri(String),
+    TargetImage(Option<crate::ImageRef>),
+    CommitImage(Option<crate::ImageRef>),
+    OtherSpelling(Option<String>),
+    Revision(Option<crate::version::GitSha>),
+    OnReleaseBranch(bool),
+    /// Nothing to ask it of: the fact stays unknown.
+    Unknown,
+}
+
+impl Answer {
+    fn put(self, facts: &mut Facts) {
+        match self {
+            Answer::TargetWorkloads(w) => facts.target_workloads = Fact::Known(w),
+            Answer::SourceWorkloads(w) => facts.source_workloads = Fact::Known(w),
+            Answer::Guard(state) => facts.guard = Fact::Known(state),
+            Answer::Actor(user) => facts.actor = Fact::Known(user),
+            Answer::RepositoryUri(uri) => facts.repository_uri = Fact::Known(uri),
+            Answer::TargetImage(image) => facts.target_image = Fact::Known(image),
+            Answer::CommitImage(image) => facts.commit_image = Fact::Known(image),
+            Answer::OtherSpelling(tag) => facts.other_spelling = Fact::Known(tag),
+            Answer::Revision(sha) => facts.revision = Fact::Known(sha),
+            Answer::OnReleaseBranch(on) => facts.target_on_release_branch = Fact::Known(on),
+            Answer::Unknown => {}
+        }
+    }
 }

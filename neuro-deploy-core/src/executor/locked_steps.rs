@@ -2,7 +2,7 @@
 //! per Deployment with exact bookkeeping, the rollout wait; and what a stop means before and
 //! after the first write.
 
-use futures::future::join_all;
+use futures::stream::{self, StreamExt};
 use tokio::time::Instant;
 
 use crate::error::{AdapterError, Reason, ReasonCode};
@@ -15,6 +15,11 @@ use super::rollback::AwaitedRollout;
 use super::run::{LivePlan, Run};
 use super::{Ending, Executor, StepEnd, Stop, describe_changes, rollout_failing};
 use crate::words::counted;
+
+/// How many Deployments are written at once: a few hundred go in a handful of round trips,
+/// and neither the API server nor this process holds a request (over HTTP/1.1, a connection
+/// with its buffers) per Deployment.
+pub(crate) const WRITES_AT_ONCE: usize = 32;
 
 impl Executor {
     /// The steps under the lock, in the deploy phase's order: the queue re-check, the decision
@@ -45,7 +50,22 @@ impl Executor {
         if let Err(ending) = self.set_images_step(plan, run, &set, watch).await {
             return ending;
         }
-        match self.await_rollout_step(plan, run, watch).await {
+        // The approvals this deploy used are spent now that it wrote: recorded while the
+        // rollout is awaited, still under the lock.
+        let used = self.approvals_to_spend(plan, run);
+        let written: &LivePlan = plan;
+        let spending = async {
+            if used.is_empty() {
+                return None;
+            }
+            Some(self.spend(written, &used).await)
+        };
+        let (awaited, spent) =
+            futures::future::join(self.await_rollout_step(written, run, watch), spending).await;
+        if let Some(warning) = spent {
+            run.note_spent(warning);
+        }
+        match awaited {
             AwaitedRollout::Complete => {}
             AwaitedRollout::Halted(halt) => {
                 return self.halted_after_writes(plan, run, halt, watch).await;
@@ -218,9 +238,10 @@ impl Executor {
         Ok(())
     }
 
-    /// Patches each Deployment on its own (concurrently), so a failure leaves an exact record:
-    /// what was written, any patch whose answer was lost (it may have been applied: a deploy
-    /// counts it as applied, a restore never reports it as restored), and what failed.
+    /// Patches each Deployment on its own ([`WRITES_AT_ONCE`] at a time), so a failure leaves
+    /// an exact record: what was written, any patch whose answer was lost (it may have been
+    /// applied: a deploy counts it as applied, a restore never reports it as restored), and
+    /// what failed.
     pub(super) async fn set_each(
         &self,
         namespace: &str,
@@ -246,7 +267,11 @@ impl Executor {
             (group, result)
         });
         let mut set = SetEach::default();
-        for (group, result) in join_all(writes).await {
+        let results: Vec<_> = stream::iter(writes)
+            .buffered(WRITES_AT_ONCE)
+            .collect()
+            .await;
+        for (group, result) in results {
             match result {
                 Ok(()) => set.written.extend(group),
                 Err(error) => {

@@ -114,7 +114,7 @@ enum Ending {
 /// | `verify.rs` | `verify_step`, `run_checks`, `mark_verified`, `verify_environment` |
 /// | `record.rs` | `deployment_record`, `start_record`, `finish_record` |
 /// | `quarantine.rs` | `quarantine` |
-/// | `approvals.rs` | `consume_approvals` |
+/// | `approvals.rs` | `consume_approvals`, `approvals_to_spend`, `spend` |
 /// | `telemetry.rs` | `push_metrics`, `push_run_metrics` |
 pub struct Executor {
     adapters: Adapters,

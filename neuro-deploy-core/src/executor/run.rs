@@ -28,6 +28,9 @@ pub(super) struct Run<'a> {
     pub(super) applied: Vec<ImageChange>,
     /// Changes this run wrote back to undo `applied`.
     pub(super) restored: Vec<ImageChange>,
+    /// Whether the approvals this run used were recorded as spent (tried once: a failure is a
+    /// warning in the report).
+    pub(super) approvals_spent: bool,
     /// The report as it is written: the plan's steps as they end, warnings, the record.
     pub(super) report: Report,
 }
@@ -42,6 +45,7 @@ impl<'a> Run<'a> {
             facts: Facts::unknown(),
             applied: Vec::new(),
             restored: Vec::new(),
+            approvals_spent: false,
             report: Report::new(event, options.dry_run),
         }
     }

@@ -34,7 +34,7 @@ mod workloads;
 pub use crate::model::{parse_instant, rfc3339};
 pub use approvals::{PendingApproval, expired_until, pending_approvals};
 pub use facts::{Fact, Facts};
-pub use gates::{Need, OverrideFlag, Overrides, needs, override_flags};
+pub use gates::{Need, OverrideFlag, Overrides, Source, needs, override_flags};
 pub use intent::Intent;
 pub use plan::{Decision, DeployPhase, ImageAction, Plan, PlannedStep, Step};
 pub use status::{Drift, EnvironmentStatus, RolloutSummary};

@@ -51,6 +51,8 @@ struct Doubles {
     /// The shared guardrail state: [`nothing_shared`] unless a test gives another (or `None`,
     /// to see a run fail closed without one).
     state: Option<MockSharedState>,
+    /// How long each write takes, and how many were in flight at once.
+    writes: Arc<cluster::WriteLoad>,
 }
 
 impl Doubles {
@@ -70,6 +72,7 @@ impl Doubles {
             cluster: MockClusterDeployer::new(),
             releases,
             state: Some(neuro_deploy_core::nothing_shared(None)),
+            writes: Arc::default(),
         }
     }
 
@@ -128,7 +131,10 @@ impl Doubles {
             registry: Arc::new(self.registry),
             builder: Some(Arc::new(self.builder)),
             queues: Arc::new(self.queues),
-            cluster: Arc::new(cluster::Remembering::new(Arc::new(self.cluster))),
+            cluster: Arc::new(cluster::Remembering::new(
+                Arc::new(self.cluster),
+                self.writes,
+            )),
             releases: Some(Arc::new(self.releases)),
             state: self
                 .state
@@ -1248,6 +1254,36 @@ async fn deploy_to_an_arbitrary_namespace_uses_the_lock_of_that_namespace() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn many_deployments_are_written_a_bounded_number_at_a_time_and_every_one_is() {
+    let app: Vec<Workload> = (0..40)
+        .map(|n| workload(&format!("neuro-ui-{n:02}"), "0000000", complete()))
+        .collect();
+    let mut d = Doubles::new();
+    d.workloads("feature-x", app)
+        .images(&[SHORT])
+        .lock_once("feature-x");
+    d.cluster
+        .expect_set_images()
+        .times(40)
+        .returning(|_, _, _| Ok(()));
+    d.cluster
+        .expect_await_rollout()
+        .returning(|_, _, _| Ok(RolloutResult::Complete));
+    let writes = Arc::new(cluster::WriteLoad::taking(Duration::from_millis(5)));
+    d.writes = Arc::clone(&writes);
+    let report = run_with(
+        d,
+        config(),
+        &deploy(SHA, DeployTarget::Namespace("feature-x".into())),
+        false,
+    )
+    .await;
+    assert_eq!(report.outcome, Outcome::Deployed, "{report:#?}");
+    // 32 at once, never more: a request (an HTTP/1.1 connection with its buffers) each.
+    assert_eq!(writes.most_in_flight(), 32);
+}
+
+#[tokio::test(start_paused = true)]
 async fn prepare_image_retags_and_stops_before_the_cluster() {
     let mut d = Doubles::new();
     d.workloads("staging", app("v1.3.0")).images(&[SHORT]);
@@ -1348,6 +1384,7 @@ async fn a_restore_whose_previous_version_is_unknown_records_no_version() {
 mod changes;
 mod cluster;
 mod fencing;
+mod reading;
 mod record_verify;
 mod safety;
 mod signals;
@@ -1754,6 +1791,59 @@ async fn approvals_are_recorded_on_the_deploy_with_who_ran_it_and_then_spent() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn approvals_are_spent_while_the_lock_is_held_and_the_rollout_awaited() {
+    use crate::approvals::{DIGEST, approval, needing_approvals};
+    let mut d = approved_promotion_doubles();
+    let events = Arc::new(Mutex::new(Vec::<&str>::new()));
+    d.cluster
+        .expect_lock()
+        .times(1)
+        .returning(|ns, _, _| Ok(LockAttempt::Acquired(handle(ns))));
+    d.cluster.expect_renew().returning(|h| Ok(h.clone()));
+    let unlocked = Arc::clone(&events);
+    d.cluster.expect_unlock().times(1).returning(move |_| {
+        unlocked.lock().unwrap().push("unlock");
+        Ok(())
+    });
+    d.cluster
+        .expect_set_images()
+        .times(2)
+        .returning(|_, _, _| Ok(()));
+    let awaited = Arc::clone(&events);
+    d.cluster.expect_await_rollout().returning(move |_, _, _| {
+        awaited.lock().unwrap().push("rollout awaited");
+        Ok(RolloutResult::Complete)
+    });
+    let spent = Arc::clone(&events);
+    let mut state = state_reading("carol", |_| neuro_deploy_core::model::GuardState {
+        approvals: vec![
+            approval("alice", DIGEST, "2026-11-26T09:00:00Z"),
+            approval("bob", DIGEST, "2026-11-26T10:00:00Z"),
+        ],
+        ..neuro_deploy_core::model::GuardState::default()
+    });
+    state
+        .expect_spend_approvals()
+        .times(1)
+        .returning(move |_, _| {
+            spent.lock().unwrap().push("spent");
+            Ok(())
+        });
+    d.state = Some(state);
+    let report = run_with(
+        d,
+        fast_gate(needing_approvals(2)),
+        &promote("v1.4.0"),
+        false,
+    )
+    .await;
+    assert_eq!(report.outcome, Outcome::Deployed, "{report:#?}");
+    let events = events.lock().unwrap().clone();
+    assert_eq!(events.last(), Some(&"unlock"), "{events:?}");
+    assert!(events.contains(&"spent"), "{events:?}");
+}
+
+#[tokio::test(start_paused = true)]
 async fn an_approval_withdrawn_while_a_promotion_waits_refuses_it_under_the_lock() {
     use crate::approvals::{DIGEST, approval, needing_approvals};
     let mut d = approved_promotion_doubles();
@@ -1945,17 +2035,23 @@ fn frozen_state() -> MockSharedState {
     })
 }
 
+/// A registry that answers nothing: every read (the repository and the image are asked
+/// together) fails for want of credentials.
 fn registry_without_credentials() -> MockRegistry {
+    let no_credentials = |operation: &str| AdapterError::Unauthorized {
+        source: None,
+        service: "ecr",
+        operation: operation.into(),
+        message: "no AWS credentials were found".into(),
+    };
     let mut registry = MockRegistry::new();
-    registry.expect_repository_uri().returning(|| {
-        Err(AdapterError::Unauthorized {
-            source: None,
-            service: "ecr",
-            operation: "describing the repository".into(),
-            message: "no AWS credentials were found".into(),
-        })
-    });
-    registry.expect_find().times(0);
+    registry
+        .expect_repository_uri()
+        .returning(move || Err(no_credentials("describing the repository")));
+    registry
+        .expect_find()
+        .returning(move |_| Err(no_credentials("describing the image")));
+    registry.expect_retag().times(0);
     registry
 }
 

@@ -114,7 +114,34 @@ pub enum Need {
     },
 }
 
+/// Where a [`Need`] is read from, in reading order: a run asks a source only when every
+/// source before it answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Source {
+    /// The target's (and the promotion source's) cluster.
+    Cluster,
+    /// The image registry.
+    Registry,
+    /// The releases (GitHub).
+    Releases,
+}
+
 impl Need {
+    /// Where it is read from.
+    pub fn source(&self) -> Source {
+        match self {
+            Need::TargetWorkloads { .. }
+            | Need::SourceWorkloads { .. }
+            | Need::SharedState { .. }
+            | Need::Actor { .. } => Source::Cluster,
+            Need::RepositoryUri
+            | Need::TargetImage { .. }
+            | Need::CommitImage { .. }
+            | Need::OtherSpelling { .. } => Source::Registry,
+            Need::Revision { .. } | Need::OnReleaseBranch { .. } => Source::Releases,
+        }
+    }
+
     /// Whether it is read from the cluster (and so read again under the lock, where it may
     /// have changed meanwhile).
     pub fn from_the_cluster(&self) -> bool {

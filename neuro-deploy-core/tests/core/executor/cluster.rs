@@ -2,7 +2,9 @@
 //! API server's do — each written container runs its new image and the Deployment's
 //! `resourceVersion` moves on — so a restore, which reads the Deployments again before writing
 //! back, finds this run's writes there (unless the double's own read shows a later change).
+//! It also measures how many writes are in flight at once ([`WriteLoad`]).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,13 +18,39 @@ use neuro_deploy_core::{
 pub struct Remembering {
     inner: Arc<dyn ClusterDeployer>,
     written: Mutex<Vec<ImageChange>>,
+    load: Arc<WriteLoad>,
+}
+
+/// How long each write takes (on tokio's clock; zero: no wait at all), and how many were in
+/// flight at once, at most.
+#[derive(Default)]
+pub struct WriteLoad {
+    pub time: Duration,
+    in_flight: AtomicUsize,
+    most: AtomicUsize,
+}
+
+impl WriteLoad {
+    /// Writes that take `time` each.
+    pub fn taking(time: Duration) -> WriteLoad {
+        WriteLoad {
+            time,
+            ..WriteLoad::default()
+        }
+    }
+
+    /// The most writes in flight at once so far.
+    pub fn most_in_flight(&self) -> usize {
+        self.most.load(Ordering::SeqCst)
+    }
 }
 
 impl Remembering {
-    pub fn new(inner: Arc<dyn ClusterDeployer>) -> Remembering {
+    pub fn new(inner: Arc<dyn ClusterDeployer>, load: Arc<WriteLoad>) -> Remembering {
         Remembering {
             inner,
             written: Mutex::new(Vec::new()),
+            load,
         }
     }
 }
@@ -55,7 +83,13 @@ impl ClusterDeployer for Remembering {
         changes: &[ImageChange],
         audit: &DeployAudit,
     ) -> Result<(), AdapterError> {
+        let now = self.load.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.load.most.fetch_max(now, Ordering::SeqCst);
+        if !self.load.time.is_zero() {
+            tokio::time::sleep(self.load.time).await;
+        }
         let result = self.inner.set_images(ns, changes, audit).await;
+        self.load.in_flight.fetch_sub(1, Ordering::SeqCst);
         if result.as_ref().is_ok() || result.as_ref().is_err_and(AdapterError::outcome_unknown) {
             self.written.lock().unwrap().extend_from_slice(changes);
         }

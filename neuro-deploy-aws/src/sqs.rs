@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::operation::get_queue_url::GetQueueUrlError;
 use aws_sdk_sqs::types::QueueAttributeName;
+use futures::future::join_all;
 use neuro_deploy_core::{AdapterError, QueueDepth, QueueInspector};
 
 use crate::{AwsSettings, load_sdk_config, map_sdk_error};
@@ -23,11 +24,14 @@ pub struct SqsQueues {
 impl SqsQueues {
     /// One client per region, each from the default chain with these settings.
     pub async fn connect(regions: &[String], settings: &AwsSettings) -> SqsQueues {
-        let mut clients = BTreeMap::new();
-        for region in regions {
-            let sdk = load_sdk_config(Some(region), settings).await;
-            clients.insert(region.clone(), Client::new(&sdk));
-        }
+        let loads = regions
+            .iter()
+            .map(|region| load_sdk_config(Some(region), settings));
+        let clients: BTreeMap<String, Client> = regions
+            .iter()
+            .cloned()
+            .zip(join_all(loads).await.iter().map(Client::new))
+            .collect();
         SqsQueues {
             clients,
             urls: Mutex::new(HashMap::new()),

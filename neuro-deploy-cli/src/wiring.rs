@@ -429,8 +429,18 @@ pub async fn adapters(
     environments: &[&str],
     progress: Option<RolloutProgress>,
 ) -> Result<Adapters, Stopped> {
-    let clusters = cluster(config, choice, environments, progress).await?;
-    adapters_over(backend, config, clusters).await
+    // The AWS clients (the provider chain, the endpoints, the certificates) are made on
+    // another worker while the clusters connect: both are mostly CPU.
+    let aws = tokio::spawn({
+        let (backend, config) = (backend.clone(), config.clone());
+        async move { aws_adapters(&backend, &config).await }
+    });
+    let clusters = cluster(config, choice, environments, progress).await;
+    let aws = match aws.await {
+        Ok(aws) => aws,
+        Err(failed) => std::panic::resume_unwind(failed.into_panic()),
+    };
+    assemble(backend, config, clusters?, aws)
 }
 
 /// The adapters of a run over `clusters` already connected.
@@ -439,10 +449,30 @@ pub async fn adapters_over(
     config: &Config,
     clusters: Arc<Clusters>,
 ) -> Result<Adapters, Stopped> {
+    let aws = aws_adapters(backend, config).await;
+    assemble(backend, config, clusters, aws)
+}
+
+/// The registry and the queues: each AWS client loads the provider chain's configuration, all
+/// at once.
+async fn aws_adapters(
+    backend: &Backend,
+    config: &Config,
+) -> (Arc<dyn Registry>, Arc<dyn QueueInspector>) {
+    tokio::join!(registry(backend, config), queues(backend, config))
+}
+
+/// The adapters of a run from its parts.
+fn assemble(
+    backend: &Backend,
+    config: &Config,
+    clusters: Arc<Clusters>,
+    (registry, queues): (Arc<dyn Registry>, Arc<dyn QueueInspector>),
+) -> Result<Adapters, Stopped> {
     Ok(Adapters {
-        registry: registry(backend, config).await,
+        registry,
         builder: Some(builder(backend, config)),
-        queues: queues(backend, config).await,
+        queues,
         cluster: clusters.clone(),
         releases: releases(backend, config)?,
         // The freeze and the other guardrails live in each environment's cluster.

@@ -11,6 +11,7 @@ import http.server
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import socket
@@ -48,6 +49,8 @@ class CountingProxy:
 
     def __init__(self, upstream_port):
         self.count = 0
+        # AWS operation (X-Amz-Target, or the query protocol's Action) -> requests.
+        self.by_operation = {}
         proxy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -58,6 +61,11 @@ class CountingProxy:
                 proxy.count += 1
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length) if length else None
+                target = self.headers.get("x-amz-target") or ""
+                if not target and body and b"Action=" in body:
+                    target = body.split(b"Action=", 1)[1].split(b"&", 1)[0].decode()
+                operation = target.rsplit(".", 1)[-1] or f"{self.command} {self.path.split('?')[0]}"
+                proxy.by_operation[operation] = proxy.by_operation.get(operation, 0) + 1
                 conn = http.client.HTTPConnection("127.0.0.1", upstream_port, timeout=30)
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
                 conn.request(self.command, self.path, body=body, headers=headers)
@@ -96,9 +104,14 @@ def aws_env(endpoint, home):
     return env
 
 
-def seed(n):
-    docs = []
-    for ns, tag in (("staging", "v1.4.0"), ("leaf-neuro-ui", "v1.3.0")):
+PROMOTION_WORLD = (("staging", "v1.4.0"), ("leaf-neuro-ui", "v1.3.0"))
+
+
+def seed(n, namespaces=PROMOTION_WORLD):
+    """N app Deployments in each namespace, running the tag given, and the guardrail records;
+    plus `alice`, an approver (kube-sim's `kind: User`)."""
+    docs = ["apiVersion: kube-sim.neuro-deploy.io/v1\nkind: User\ntoken: alice-token\nusername: alice\n"]
+    for ns, tag in namespaces:
         docs.append(f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n")
         # The records an administrator creates beforehand (what `neuro-deploy rbac` prints).
         for record, kind in (("neuro-deploy", "decisions"), ("neuro-deploy-spent", "spent")):
@@ -139,17 +152,25 @@ spec:
 
 
 class KubeSim:
-    def __init__(self, work, n, latency):
+    def __init__(self, work, n, latency, rollout_ms=ROLLOUT_MS, namespaces=PROMOTION_WORLD):
         seed_path = os.path.join(work, "seed.yaml")
         with open(seed_path, "w") as f:
-            f.write(seed(n))
+            f.write(seed(n, namespaces))
         self.kubeconfig = os.path.join(work, "kubeconfig")
         self.proc = subprocess.Popen(
             [os.path.join(BIN, "kube-sim"), "--listen", "127.0.0.1:0", "--seed", seed_path,
-             "--kubeconfig-out", self.kubeconfig, "--rollout-ms", str(ROLLOUT_MS), "--latency-ms", str(latency)],
+             "--kubeconfig-out", self.kubeconfig, "--rollout-ms", str(rollout_ms), "--latency-ms", str(latency)],
             stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline().strip()
         self.url = line.rsplit(" ", 1)[-1]
+
+    def kubeconfig_as(self, token, path):
+        """A copy of the kubeconfig whose user is the person with bearer `token`."""
+        with open(self.kubeconfig) as f:
+            text = f.read()
+        with open(path, "w") as f:
+            f.write(re.sub(r"(\btoken:\s*)\S+", lambda m: m.group(1) + token, text, count=1))
+        return path
 
     def requests(self):
         host = self.url.replace("http://", "")
@@ -200,10 +221,10 @@ def run_with_rss(argv, env):
     return elapsed, rss, code, proc.stdout.decode(), err
 
 
-def neuro_deploy(work, sim, proxy, n):
+def neuro_deploy(work, sim, proxy, n, bindir=BIN):
     env = aws_env(f"http://127.0.0.1:{proxy.port}", work)
     env.update({"KUBECONFIG": sim.kubeconfig, "NEURO_DEPLOY_CONFIG": bench_config(work), "USER": "bench", "HOSTNAME": "bench"})
-    argv = [os.path.join(BIN, "neuro-deploy"), "promote", "v1.4.0", "--yes", "--quiet", "--output", "json"]
+    argv = [os.path.join(bindir, "neuro-deploy"), "promote", "v1.4.0", "--yes", "--quiet", "--output", "json"]
     elapsed, rss, code, out, err = run_with_rss(argv, env)
     if code != 0:
         raise SystemExit(f"neuro-deploy failed ({code}): {out}\n{err}")
@@ -315,6 +336,194 @@ def dashboard(work, sim, proxy, n):
     }
 
 
+FOOTPRINT_SIZES = (2, 200)
+FOOTPRINT_ROLLOUT_MS = 200
+OVERHEAD_N = 50
+OVERHEAD_LATENCY_MS = 5
+OVERHEAD_RUNS = int(os.environ.get("NEURO_DEPLOY_BENCH_OVERHEAD_RUNS", "5"))
+BINARIES = ("neuro-deploy", "neuro-deploy-codefresh")
+
+
+def guarded_config(work):
+    """dev with every guardrail a deploy there can have: an allow window (open all day) and a
+    deny window (29 February, closed), one approval required, and the shared state (freeze,
+    approvals, quarantine) read from the cluster."""
+    config = os.path.join(work, "neuro-deploy-guarded.toml")
+    with open(config, "w") as f:
+        f.write(f"""
+[registry]
+repository = "{REPO}"
+region = "us-west-2"
+[queues]
+names = ["{QUEUE}"]
+[rollout]
+timeout = "5m"
+
+[[environments]]
+name = "dev"
+namespace = "dev"
+trigger = "merge"
+[[environments.windows]]
+kind = "allow"
+schedule = "0 0 * * *"
+duration = "24h"
+reason = "open all day"
+[[environments.windows]]
+kind = "deny"
+schedule = "0 3 29 2 *"
+duration = "1h"
+reason = "leap day"
+[environments.approvals]
+required = 1
+
+[[environments]]
+name = "staging"
+namespace = "staging"
+trigger = "release"
+
+[[environments]]
+name = "production"
+namespace = "leaf-neuro-ui"
+trigger = "manual"
+promote_from = "staging"
+""")
+    return config
+
+
+def median(values):
+    values = sorted(values)
+    return values[len(values) // 2]
+
+
+def promotion_footprint(bindir, proxy, n):
+    """A production promotion over N Deployments (200 ms rollouts): wall time, peak RSS, requests."""
+    work = tempfile.mkdtemp(prefix="neuro-deploy-bench-")
+    sim = KubeSim(work, n, 0, rollout_ms=FOOTPRINT_ROLLOUT_MS)
+    try:
+        sim.reset()
+        proxy.count = 0
+        elapsed, rss = neuro_deploy(work, sim, proxy, n, bindir)
+        return {"seconds": elapsed, "rss_mib": rss / 1024, "kube": sim.requests()["total"], "aws": proxy.count}
+    finally:
+        sim.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def plan_footprint(bindir):
+    """`neuro-deploy plan promote v1.4.0`: offline, contacts nothing."""
+    work = tempfile.mkdtemp(prefix="neuro-deploy-bench-")
+    try:
+        env = {"PATH": os.environ["PATH"], "HOME": work, "NEURO_DEPLOY_CONFIG": bench_config(work)}
+        _, rss, code, out, err = run_with_rss([os.path.join(bindir, "neuro-deploy"), "plan", "promote", "v1.4.0"], env)
+        if code != 0:
+            raise SystemExit(f"neuro-deploy plan failed ({code}): {out}\n{err}")
+        return rss / 1024
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def guarded_deploy(bindir, proxy):
+    """`neuro-deploy deploy v1.4.0 --env dev` over OVERHEAD_N Deployments with OVERHEAD_LATENCY_MS
+    of latency on every Kubernetes request and 0 ms rollouts, guardrails configured
+    (`guarded_config`) and one approval given beforehand by alice: what remains is the tool's own
+    overhead. OVERHEAD_RUNS runs, each on a fresh kube-sim; the median wall time, and the
+    requests of the last run by route (Kubernetes) and by operation (AWS)."""
+    times = []
+    for _ in range(OVERHEAD_RUNS):
+        work = tempfile.mkdtemp(prefix="neuro-deploy-bench-")
+        sim = KubeSim(work, OVERHEAD_N, OVERHEAD_LATENCY_MS, rollout_ms=0, namespaces=(("dev", "v1.3.0"),))
+        try:
+            env = aws_env(f"http://127.0.0.1:{proxy.port}", work)
+            env.update({"NEURO_DEPLOY_CONFIG": guarded_config(work), "USER": "bench", "HOSTNAME": "bench"})
+            approver = dict(env, KUBECONFIG=sim.kubeconfig_as("alice-token", os.path.join(work, "kubeconfig-alice")))
+            approved = subprocess.run([os.path.join(bindir, "neuro-deploy"), "approve", "v1.4.0", "--env", "dev", "--quiet"],
+                                      env=approver, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+            if approved.returncode != 0:
+                raise SystemExit(f"alice's approval failed ({approved.returncode}): {approved.stdout}\n{approved.stderr}")
+            env["KUBECONFIG"] = sim.kubeconfig
+            sim.reset()
+            proxy.count = 0
+            proxy.by_operation = {}
+            argv = [os.path.join(bindir, "neuro-deploy"), "deploy", "v1.4.0", "--env", "dev", "--yes", "--quiet", "--output", "json"]
+            elapsed, rss, code, out, err = run_with_rss(argv, env)
+            if code != 0:
+                raise SystemExit(f"the guarded deploy failed ({code}): {out}\n{err}")
+            times.append(elapsed)
+            kube = sim.requests()
+            aws = dict(proxy.by_operation)
+        finally:
+            sim.stop()
+            shutil.rmtree(work, ignore_errors=True)
+    return {"seconds": median(times), "runs": times, "rss_mib": rss / 1024, "kube": kube, "aws": aws}
+
+
+def footprint(label, bindir, proxy):
+    """Everything the footprint table shows, for the binaries in `bindir`."""
+    result = {"label": label, "sizes": {b: os.path.getsize(os.path.join(bindir, b)) for b in BINARIES}}
+    result["promotion"] = {n: promotion_footprint(bindir, proxy, n) for n in FOOTPRINT_SIZES}
+    result["plan_rss_mib"] = plan_footprint(bindir)
+    result["guarded"] = guarded_deploy(bindir, proxy)
+    p = result["promotion"]
+    print(f"footprint {label}: " + ", ".join(f"{b} {result['sizes'][b] / 1e6:.1f} MB" for b in BINARIES)
+          + "; " + ", ".join(f"promotion N={n} {p[n]['seconds']:.2f} s {p[n]['rss_mib']:.1f} MiB" for n in FOOTPRINT_SIZES)
+          + f"; plan {result['plan_rss_mib']:.1f} MiB; guarded deploy N={OVERHEAD_N} at {OVERHEAD_LATENCY_MS} ms"
+          f" {result['guarded']['seconds']:.3f} s ({result['guarded']['kube']['total']} kube requests)", flush=True)
+    return result
+
+
+def purpose(route):
+    """What a Kubernetes request of a deploy to dev is for, and how often it is due."""
+    method, path = route.split(" ", 1)
+    if path.endswith("/selfsubjectreviews"):
+        return "who this run is (`SelfSubjectReview`)", "per cluster"
+    if path.endswith("/configmaps"):
+        return "the guardrail records: freeze, approvals, quarantine, spent (one labelled list)", "per namespace and phase"
+    if "/configmaps/" in path:
+        return "the record of the approvals this deploy spent", "per deploy with approvals"
+    if path.endswith("/deployments") and method == "GET":
+        return "the app's Deployments (a list; the rollout's list + watch)", "per namespace and phase"
+    if "/deployments/" in path and method == "PATCH":
+        return "set the images and the audit annotations", "per Deployment"
+    if "/deployments/" in path:
+        return "one Deployment", "per Deployment"
+    if "/leases" in path:
+        what = {
+            "GET": "the lock: the `Lease` read before it is taken",
+            "POST": "the lock: the `Lease` created (taken)",
+            "PUT": "the lock: the `Lease` written at the version read (taken over, renewed, released)",
+            "PATCH": "the lock: the `Lease` released in one write at the version of our last write",
+        }.get(method, "the lock")
+        return what, "per deploy"
+    return "other", ""
+
+
+AWS_PURPOSES = {
+    "DescribeRepositories": ("the repository's URI (not asked when `registry.uri` is set)", "per run"),
+    "DescribeImages": ("the version's image and its digest", "per run"),
+    "BatchGetImage": ("the manifest a retag copies", "per promotion that retags"),
+    "PutImage": ("the retag", "per promotion that retags"),
+    "GetQueueUrl": ("a queue's URL", "per queue and region"),
+    "GetQueueAttributes": ("a queue's depth", "per queue, region and sample"),
+}
+
+
+def collapse(route):
+    """`PATCH /apis/apps/v1/namespaces/dev/deployments/neuro-ui-007` -> `PATCH …/deployments/NAME`."""
+    method, path = route.split(" ", 1)
+    path = re.sub(r"/deployments/[^/]+", "/deployments/NAME", path)
+    path = re.sub(r"/configmaps/[^/]+", "/configmaps/NAME", path)
+    path = re.sub(r"/leases/[^/]+", "/leases/NAME", path)
+    return f"{method} {path}"
+
+
+def requests_by_route(by_route):
+    grouped = {}
+    for route, count in by_route.items():
+        key = collapse(route)
+        grouped[key] = grouped.get(key, 0) + count
+    return grouped
+
+
 def prepare_aws(moto_port):
     import boto3
     endpoint = f"http://127.0.0.1:{moto_port}"
@@ -383,12 +592,87 @@ def main():
             boards.append(board)
             print(f"dashboard N={n:<4} render median {board['render_median_ms']:.2f} ms, p95 {board['render_p95_ms']:.2f} ms; peak RSS {board['rss_mib']:.1f} MiB;"
                   f" {board['kube_per_refresh']:.1f} kube + {board['aws_per_refresh']:.1f} AWS requests per refresh", flush=True)
+        footprints = []
+        before_bin = os.environ.get("NEURO_DEPLOY_BENCH_BEFORE_BIN")
+        if before_bin:
+            footprints.append(footprint("before", before_bin, proxy))
+        footprints.append(footprint("after", BIN, proxy))
     finally:
         moto.terminate()
-    write_report(rows, boards)
+    write_report(rows, boards, footprints)
 
 
-def write_report(rows, boards):
+def build_seconds(label):
+    """The release build's time scripts/bench measured for `label` ("after", "before"), if any."""
+    name = {"after": "NEURO_DEPLOY_BENCH_BUILD_SECONDS", "before": "NEURO_DEPLOY_BENCH_BEFORE_BUILD_SECONDS"}[label]
+    value = os.environ.get(name)
+    return f"{float(value):.0f} s" if value else "not measured"
+
+
+def footprint_report(footprints):
+    """The "Footprint" section: binaries, build, memory, the guarded deploy's overhead and its
+    requests by purpose, before and after when scripts/bench was given a revision to compare."""
+    if not footprints:
+        return []
+    before_rev = os.environ.get("NEURO_DEPLOY_BENCH_BEFORE_REV", "")
+    heads = [("before (" + before_rev + ")" if f["label"] == "before" else "after (this tree)") for f in footprints]
+    lines = [
+        "## Footprint",
+        "",
+        "What the shipped binaries weigh and what a run costs, from the release build (`[profile.release]` in",
+        "`Cargo.toml`, the profile `scripts/dist` and the Dockerfile build with)."
+        + (f" *before* is revision `{before_rev}` built the same way by `NEURO_DEPLOY_BENCH_BEFORE={before_rev} scripts/bench`." if before_rev else ""),
+        "",
+        f"- **Promotion**: `promote v1.4.0` as above over N Deployments, {FOOTPRINT_ROLLOUT_MS} ms rollouts, no latency.",
+        f"- **Guarded deploy**: `deploy v1.4.0 --env dev` over {OVERHEAD_N} Deployments with {OVERHEAD_LATENCY_MS} ms added to every",
+        "  Kubernetes request and 0 ms rollouts, so what remains is the tool's own overhead; dev has an allow window (open all",
+        "  day), a deny window (closed), one approval required (alice approved beforehand) and its shared state (freeze,",
+        f"  approvals, quarantine) on the cluster. Median of {OVERHEAD_RUNS} runs, each on a fresh kube-sim (whose controller",
+        "  moves rollouts every 20 ms, and every 1 ms when they take 0 ms: a 0 ms rollout is done at once).",
+        "- **Release build**: `cargo build --release` of the two binaries after `cargo clean --release -p` of the workspace's",
+        "  crates (the dependencies already built): what a change to neuro-deploy costs to ship.",
+        "",
+        "| | " + " | ".join(heads) + " |",
+        "|---|" + "---:|" * len(footprints),
+    ]
+
+    def row(name, cell):
+        lines.append(f"| {name} | " + " | ".join(cell(f) for f in footprints) + " |")
+
+    for b in BINARIES:
+        row(f"`{b}`, stripped", lambda f, b=b: f"{f['sizes'][b] / 1e6:.1f} MB")
+    row("release build", lambda f: build_seconds(f["label"]))
+    for n in FOOTPRINT_SIZES:
+        row(f"promotion, N = {n}: peak RSS", lambda f, n=n: f"{f['promotion'][n]['rss_mib']:.1f} MiB")
+        row(f"promotion, N = {n}: wall time", lambda f, n=n: f"{f['promotion'][n]['seconds']:.2f} s")
+        row(f"promotion, N = {n}: requests (Kubernetes + AWS)", lambda f, n=n: f"{f['promotion'][n]['kube']} + {f['promotion'][n]['aws']}")
+    row("`plan promote v1.4.0` (offline): peak RSS", lambda f: f"{f['plan_rss_mib']:.1f} MiB")
+    row(f"guarded deploy, N = {OVERHEAD_N}, {OVERHEAD_LATENCY_MS} ms: wall time (median)", lambda f: f"{f['guarded']['seconds']:.3f} s")
+    row("guarded deploy: the runs", lambda f: ", ".join(f"{t:.3f}" for t in f["guarded"]["runs"]))
+    row("guarded deploy: peak RSS", lambda f: f"{f['guarded']['rss_mib']:.1f} MiB")
+    row("guarded deploy: Kubernetes requests", lambda f: str(f["guarded"]["kube"]["total"]))
+    row("guarded deploy: AWS requests", lambda f: str(sum(f["guarded"]["aws"].values())))
+    lines += [
+        "",
+        f"Every request of the guarded deploy (N = {OVERHEAD_N}), by what it is for: counted by kube-sim per route and by the",
+        "proxy in front of moto per operation. A route's count includes its watches (`?watch=true` is the same route).",
+        "",
+        "| request | for | due | " + " | ".join(heads) + " |",
+        "|---|---|---|" + "---:|" * len(footprints),
+    ]
+    grouped = [requests_by_route(f["guarded"]["kube"]["by_route"]) for f in footprints]
+    for route in sorted(set().union(*grouped), key=lambda r: (purpose(r)[0], r)):
+        what, due = purpose(route)
+        lines.append(f"| `{route}` | {what} | {due} | " + " | ".join(str(g.get(route, 0)) for g in grouped) + " |")
+    operations = [f["guarded"]["aws"] for f in footprints]
+    for operation in sorted(set().union(*operations)):
+        what, due = AWS_PURPOSES.get(operation, ("other", ""))
+        lines.append(f"| AWS `{operation}` | {what} | {due} | " + " | ".join(str(o.get(operation, 0)) for o in operations) + " |")
+    lines.append("")
+    return lines
+
+
+def write_report(rows, boards, footprints):
     cpu = "unknown"
     try:
         with open("/proc/cpuinfo") as f:
@@ -423,7 +707,8 @@ def write_report(rows, boards):
         "benchmark's Python process and reported Python's own ~46 MiB for every N, because Linux carries the pre-exec",
         "memory's high-water mark into a child's maxrss.",
         "",
-        "Reproduce: `scripts/bench` (after `scripts/test` has set up the tools; about 5 minutes).",
+        "Reproduce: `scripts/bench` (after `scripts/test` has set up the tools; about 10 minutes, most of it the release",
+        "build); `NEURO_DEPLOY_BENCH_BEFORE=REV scripts/bench` also builds revision REV and puts its footprint beside.",
         "",
         "| N | latency | neuro-deploy | kube req. | AWS req. | peak RSS | kubectl-each | kube req. | kubectl-selector | kube req. | speed-up vs each |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -461,6 +746,7 @@ def write_report(rows, boards):
             f"| {b['kube_per_refresh']:.1f} | {b['aws_per_refresh']:.1f} |"
         )
     lines.append("")
+    lines += footprint_report(footprints)
     with open(os.path.join(ROOT, "BENCHMARKS.md"), "w") as f:
         f.write("\n".join(lines))
     print("wrote BENCHMARKS.md")

@@ -264,8 +264,10 @@ def kubectl_script(work, sim, proxy, n, one_call):
     return time.perf_counter() - start
 
 
-def bench_config(work):
-    config = os.path.join(work, "neuro-deploy.toml")
+def write_config(work, name, queues, rest=""):
+    """A config file in `work`: the benchmark's registry and queue, `queues` (more keys of
+    `[queues]`), a 5-minute rollout timeout, then `rest`."""
+    config = os.path.join(work, name)
     with open(config, "w") as f:
         f.write(f"""
 [registry]
@@ -273,12 +275,16 @@ repository = "{REPO}"
 region = "us-west-2"
 [queues]
 names = ["{QUEUE}"]
-window = "0s"
-timeout = "0s"
+{queues}
 [rollout]
 timeout = "5m"
-""")
+{rest}""")
     return config
+
+
+def bench_config(work):
+    """The queue gate takes one look (`window = "0s"`, `timeout = "0s"`), as the team's check."""
+    return write_config(work, "neuro-deploy.toml", 'window = "0s"\ntimeout = "0s"')
 
 
 def dashboard(work, sim, proxy, n):
@@ -348,17 +354,7 @@ def guarded_config(work):
     """dev with every guardrail a deploy there can have: an allow window (open all day) and a
     deny window (29 February, closed), one approval required, and the shared state (freeze,
     approvals, quarantine) read from the cluster."""
-    config = os.path.join(work, "neuro-deploy-guarded.toml")
-    with open(config, "w") as f:
-        f.write(f"""
-[registry]
-repository = "{REPO}"
-region = "us-west-2"
-[queues]
-names = ["{QUEUE}"]
-[rollout]
-timeout = "5m"
-
+    return write_config(work, "neuro-deploy-guarded.toml", "", """
 [[environments]]
 name = "dev"
 namespace = "dev"
@@ -387,7 +383,6 @@ namespace = "leaf-neuro-ui"
 trigger = "manual"
 promote_from = "staging"
 """)
-    return config
 
 
 def median(values):

@@ -1228,27 +1228,33 @@ async fn the_report_is_one_json_document_with_stable_fields() {
     assert_eq!(json["queues"].as_array().unwrap().len(), 2);
 }
 
-#[tokio::test(start_paused = true)]
-async fn deploy_to_an_arbitrary_namespace_uses_the_lock_of_that_namespace() {
-    let mut d = Doubles::new();
-    d.workloads("feature-x", app("0000000"))
+/// A deploy of the merge build into the namespace `feature-x`, running `app`, whose every
+/// Deployment is written (once each) and rolls out.
+async fn deploy_to_feature_x(mut d: Doubles, app: Vec<Workload>) -> Report {
+    let writes = app.len();
+    d.workloads("feature-x", app)
         .images(&[SHORT])
         .lock_once("feature-x");
     d.cluster
         .expect_set_images()
         .withf(|ns, _, _| ns == "feature-x")
-        .times(2)
+        .times(writes)
         .returning(|_, _, _| Ok(()));
     d.cluster
         .expect_await_rollout()
         .returning(|_, _, _| Ok(RolloutResult::Complete));
-    let report = run_with(
+    run_with(
         d,
         config(),
         &deploy(SHA, DeployTarget::Namespace("feature-x".into())),
         false,
     )
-    .await;
+    .await
+}
+
+#[tokio::test(start_paused = true)]
+async fn deploy_to_an_arbitrary_namespace_uses_the_lock_of_that_namespace() {
+    let report = deploy_to_feature_x(Doubles::new(), app("0000000")).await;
     assert_eq!(report.outcome, Outcome::Deployed, "{report:#?}");
     assert_eq!(report.environment, None);
 }
@@ -1259,25 +1265,9 @@ async fn many_deployments_are_written_a_bounded_number_at_a_time_and_every_one_i
         .map(|n| workload(&format!("neuro-ui-{n:02}"), "0000000", complete()))
         .collect();
     let mut d = Doubles::new();
-    d.workloads("feature-x", app)
-        .images(&[SHORT])
-        .lock_once("feature-x");
-    d.cluster
-        .expect_set_images()
-        .times(40)
-        .returning(|_, _, _| Ok(()));
-    d.cluster
-        .expect_await_rollout()
-        .returning(|_, _, _| Ok(RolloutResult::Complete));
     let writes = Arc::new(cluster::WriteLoad::taking(Duration::from_millis(5)));
     d.writes = Arc::clone(&writes);
-    let report = run_with(
-        d,
-        config(),
-        &deploy(SHA, DeployTarget::Namespace("feature-x".into())),
-        false,
-    )
-    .await;
+    let report = deploy_to_feature_x(d, app).await;
     assert_eq!(report.outcome, Outcome::Deployed, "{report:#?}");
     // 32 at once, never more: a request (an HTTP/1.1 connection with its buffers) each.
     assert_eq!(writes.most_in_flight(), 32);

@@ -112,6 +112,18 @@ impl Doubles {
         self
     }
 
+    /// Each of `writes` patches lands, and the rollout completes.
+    fn writes_land(&mut self, writes: usize) -> &mut Self {
+        self.cluster
+            .expect_set_images()
+            .times(writes)
+            .returning(|_, _, _| Ok(()));
+        self.cluster
+            .expect_await_rollout()
+            .returning(|_, _, _| Ok(RolloutResult::Complete));
+        self
+    }
+
     fn no_writes(&mut self) -> &mut Self {
         self.cluster.expect_set_images().times(0);
         self.cluster.expect_lock().times(0);
@@ -228,13 +240,7 @@ async fn release_retags_without_building() {
         .times(1)
         .returning(|_, to| Ok(image(to)));
     d.builder.expect_build().times(0);
-    d.cluster
-        .expect_set_images()
-        .times(2)
-        .returning(|_, _, _| Ok(()));
-    d.cluster
-        .expect_await_rollout()
-        .returning(|_, _, _| Ok(RolloutResult::Complete));
+    d.writes_land(2);
     let report = run_with(d, config(), &released("v1.4.0", "main"), false).await;
     assert_eq!(report.outcome, Outcome::Deployed, "{report:#?}");
     assert!(
@@ -261,13 +267,7 @@ async fn release_resolves_its_commit_through_the_release_source() {
         .expect_retag()
         .times(1)
         .returning(|_, to| Ok(image(to)));
-    d.cluster
-        .expect_set_images()
-        .times(2)
-        .returning(|_, _, _| Ok(()));
-    d.cluster
-        .expect_await_rollout()
-        .returning(|_, _, _| Ok(RolloutResult::Complete));
+    d.writes_land(2);
     let event = Event::Released {
         tag: "v1.4.0".into(),
         sha: None,
@@ -439,13 +439,7 @@ async fn flapping_counts_restart_the_window() {
             EMPTY
         })
     });
-    d.cluster
-        .expect_set_images()
-        .times(2)
-        .returning(|_, _, _| Ok(()));
-    d.cluster
-        .expect_await_rollout()
-        .returning(|_, _, _| Ok(RolloutResult::Complete));
+    d.writes_land(2);
     let started = tokio::time::Instant::now();
     let report = run_with(d, config(), &promote("v1.4.0"), false).await;
     assert_eq!(report.outcome, Outcome::Deployed, "{report:#?}");

@@ -52,13 +52,7 @@ pub(super) fn staging_release(d: &mut Doubles) {
 async fn passed_checks_are_recorded_on_the_deployments_metadata() {
     let mut d = Doubles::new();
     staging_release(&mut d);
-    d.cluster
-        .expect_set_images()
-        .times(2)
-        .returning(|_, _, _| Ok(()));
-    d.cluster
-        .expect_await_rollout()
-        .returning(|_, _, _| Ok(RolloutResult::Complete));
+    d.writes_land(2);
     d.cluster
         .expect_annotate()
         .withf(|ns, workloads, values| {
@@ -198,13 +192,7 @@ async fn promotion_needs_the_sources_checks_to_have_passed_for_that_version() {
 
     let mut d = promotion_from_verifying_staging(Some("v1.4.0@2026-11-26T11:00:00Z"));
     d.lock_once("leaf-neuro-ui").queues_always(EMPTY);
-    d.cluster
-        .expect_set_images()
-        .times(2)
-        .returning(|_, _, _| Ok(()));
-    d.cluster
-        .expect_await_rollout()
-        .returning(|_, _, _| Ok(RolloutResult::Complete));
+    d.writes_land(2);
     let report = run_with(d, verifying_config(), &promote("v1.4.0"), false).await;
     assert_eq!(report.outcome, Outcome::Deployed, "{report:#?}");
     assert!(

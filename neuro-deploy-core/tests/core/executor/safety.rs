@@ -485,13 +485,7 @@ async fn a_build_of_the_same_commit_for_another_tag_is_retagged() {
         .with(eq(SHORT), eq("v1.4.0"))
         .times(1)
         .returning(|_, to| Ok(image(to)));
-    d.cluster
-        .expect_set_images()
-        .times(2)
-        .returning(|_, _, _| Ok(()));
-    d.cluster
-        .expect_await_rollout()
-        .returning(|_, _, _| Ok(RolloutResult::Complete));
+    d.writes_land(2);
     let report = run_with(d, config(), &released("v1.4.0", "main"), false).await;
     assert_eq!(report.outcome, Outcome::Deployed, "{report:#?}");
     assert!(
@@ -662,13 +656,7 @@ async fn waiting_for_the_lock_takes_it_once_the_other_deploy_is_done() {
     });
     d.cluster.expect_renew().returning(|h| Ok(h.clone()));
     d.cluster.expect_unlock().times(1).returning(|_| Ok(()));
-    d.cluster
-        .expect_set_images()
-        .times(2)
-        .returning(|_, _, _| Ok(()));
-    d.cluster
-        .expect_await_rollout()
-        .returning(|_, _, _| Ok(RolloutResult::Complete));
+    d.writes_land(2);
     let mut c = config();
     c.lock.wait = Duration::from_secs(30);
     let started = tokio::time::Instant::now();

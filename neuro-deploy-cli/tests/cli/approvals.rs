@@ -8,13 +8,6 @@ use crate::world::*;
 
 const PRODUCTION: &str = "leaf-neuro-ui";
 
-fn requiring_two_approvals() -> String {
-    environments(
-        "",
-        "[environments.approvals]\nrequired = 2\nexpire = \"1h\"",
-    )
-}
-
 /// Carol's promotion of v1.4.0, refused as `approval_required` saying `why`.
 async fn carol_is_refused_because(w: &World, why: &str) {
     let (code, json, _) = w.run_as("carol", &["promote", "v1.4.0", "--yes"]).await;
@@ -25,7 +18,7 @@ async fn carol_is_refused_because(w: &World, why: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_people_approve_a_promotion_and_their_own_or_another_digest_does_not_count() {
-    let w = World::start(fast_sim(), &requiring_two_approvals()).await;
+    let w = World::start(fast_sim(), &production_approvals(2)).await;
     w.staged("v1.4.0").await;
     let promote = ["promote", "v1.4.0", "--yes"];
 
@@ -187,7 +180,7 @@ async fn someone_who_is_not_an_approver_is_refused_and_their_approval_never_coun
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn approvals_kept_the_old_way_no_longer_count_and_status_says_so_once() {
-    let w = World::start(fast_sim(), &requiring_two_approvals()).await;
+    let w = World::start(fast_sim(), &production_approvals(2)).await;
     w.staged("v1.4.0").await;
     // Two approvals in the operators' ConfigMap, where anyone who could write it could have
     // written them in any name.

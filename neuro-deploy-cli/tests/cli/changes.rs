@@ -145,14 +145,7 @@ async fn text_of(w: &World, args: &[&str]) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_commits_between_production_and_the_promoted_version_are_shown_everywhere() {
-    let w = World::start(
-        fast_sim(),
-        &environments(
-            "",
-            "[environments.approvals]\nrequired = 1\nexpire = \"1h\"",
-        ),
-    )
-    .await;
+    let w = World::start(fast_sim(), &production_approvals(1)).await;
     Mock::given(method("GET"))
         .and(path_regex("^/repos/octo-org/neuro-ui/compare/.+$"))
         .respond_with(CommitHistory)

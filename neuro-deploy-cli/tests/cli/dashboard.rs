@@ -60,14 +60,7 @@ impl Drop for Dashboard {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_shows_what_runs_updates_in_place_and_never_writes() {
-    let w = World::start(
-        fast_sim(),
-        &environments(
-            "",
-            "[environments.approvals]\nrequired = 2\nexpire = \"1h\"",
-        ),
-    )
-    .await;
+    let w = World::start(fast_sim(), &production_approvals(2)).await;
     w.staged("v1.4.0").await;
     let (code, json, stderr) = w
         .run_as("alice", &["approve", "v1.4.0", "--env", "production"])

@@ -49,14 +49,7 @@ async fn production_on_v140_with_a_worker(w: &World) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_command_honours_dry_run_or_refuses_it() {
-    let w = World::start(
-        fast_sim(),
-        &environments(
-            "",
-            "[environments.approvals]\nrequired = 1\nexpire = \"1h\"",
-        ),
-    )
-    .await;
+    let w = World::start(fast_sim(), &production_approvals(1)).await;
     w.staged("v1.4.0").await;
     let staging_writes = w.writes_to("staging");
 
@@ -386,14 +379,7 @@ async fn a_failed_deploy_is_quarantined_with_its_reason_and_history_says_what_ha
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_name_the_authenticated_user_and_an_own_approval_is_said_not_to_count() {
-    let w = World::start(
-        fast_sim(),
-        &environments(
-            "",
-            "[environments.approvals]\nrequired = 2\nexpire = \"1h\"",
-        ),
-    )
-    .await;
+    let w = World::start(fast_sim(), &production_approvals(2)).await;
     w.staged("v1.4.0").await;
 
     // Each person's own credentials name them on the record.

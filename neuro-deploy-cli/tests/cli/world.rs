@@ -691,6 +691,14 @@ promote_from = "staging"
     )
 }
 
+/// [`environments`] whose production needs `required` people's approvals, each counting an hour.
+pub fn production_approvals(required: u32) -> String {
+    environments(
+        "",
+        &format!("[environments.approvals]\nrequired = {required}\nexpire = \"1h\""),
+    )
+}
+
 pub fn fast_sim() -> KubeSimOptions {
     KubeSimOptions {
         rollout: Duration::from_millis(400),
